@@ -1,0 +1,158 @@
+/**
+ * Wire constants of the aircharge terminal protocol, version 1.
+ * Every number on the wire is named here once; PROTOCOL.md is the normative text and the
+ * section cited beside each constant is where it is specified.
+ */
+
+/** §2 Frame layout: two sync bytes open every frame. */
+export const SYNC_0 = 0xa5;
+export const SYNC_1 = 0x5a;
+export const SYNC = Buffer.from([SYNC_0, SYNC_1]);
+
+/** §2 The only protocol version this codec speaks. */
+export const PROTOCOL_VERSION = 0x01;
+
+/** §2 Byte offsets of the fixed header. All integers are big-endian. */
+export const Offset = {
+  SYNC: 0, // 2 bytes, A5 5A
+  VERSION: 2, // u8
+  LENGTH: 3, // u16, whole frame length from the first sync byte to the last CRC byte
+  TYPE: 5, // u8, MessageType
+  FLAGS: 6, // u8, Flag bits
+  TERMINAL_ID: 7, // 8 bytes ASCII [0-9A-Z]
+  SEQ: 15, // u32
+  TIMESTAMP: 19, // u32, terminal clock, Unix seconds UTC
+  PAYLOAD: 23, // payload starts here
+} as const;
+
+export const HEADER_SIZE = 23;
+export const TERMINAL_ID_SIZE = 8;
+/** §2 MAC: the first 8 bytes of HMAC-SHA256 over every byte before the MAC. */
+export const MAC_SIZE = 8;
+/** §2 CRC-16/CCITT-FALSE over every byte before the CRC (the MAC included). */
+export const CRC_SIZE = 2;
+export const TRAILER_SIZE = MAC_SIZE + CRC_SIZE;
+/** The smallest frame: header and trailer around an empty payload. */
+export const MIN_FRAME_SIZE = HEADER_SIZE + TRAILER_SIZE;
+/** §6 Limits: a length field above this is refused before any byte of the body is buffered. */
+export const MAX_FRAME_SIZE = 1024;
+export const MAX_PAYLOAD_SIZE = MAX_FRAME_SIZE - MIN_FRAME_SIZE;
+
+/** §2 Flag bits. Reserved bits are sent as 0 and ignored on receipt. */
+export const Flag = {
+  /** The frame repeats an earlier request with the same sequence number (§5). */
+  RETRANSMIT: 0x01,
+} as const;
+
+/** §3 Message types. A response type is its request type with the high bit set. */
+export const MessageType = {
+  SIGN_IN: 0x01,
+  HEARTBEAT: 0x02,
+  INQUIRY: 0x03,
+  PAY: 0x04,
+  CORRECT: 0x05,
+  STATUS: 0x06,
+  SETTLE: 0x07,
+  SIGN_OUT: 0x08,
+
+  SIGN_IN_RESPONSE: 0x81,
+  HEARTBEAT_RESPONSE: 0x82,
+  INQUIRY_RESPONSE: 0x83,
+  PAY_RESPONSE: 0x84,
+  CORRECT_RESPONSE: 0x85,
+  STATUS_RESPONSE: 0x86,
+  SETTLE_RESPONSE: 0x87,
+  SIGN_OUT_RESPONSE: 0x88,
+
+  /** Gateway to terminal, unsolicited, sequence number 0: the gateway is about to close (§3.9). */
+  NOTICE: 0x8f,
+  /** Gateway to terminal: the answer to a request whose type the gateway does not know (§3.10). */
+  REJECT: 0xff,
+} as const;
+export type MessageType = (typeof MessageType)[keyof typeof MessageType];
+
+export const RESPONSE_BIT = 0x80;
+
+/** §4 Result codes: the first byte of every response payload. One table for every message. */
+export const ResultCode = {
+  APPROVED: 0x00,
+  BAD_FORMAT: 0x01,
+  BAD_MAC: 0x02,
+  NOT_SIGNED_IN: 0x03,
+  UNKNOWN_TERMINAL: 0x04,
+  TERMINAL_DISABLED: 0x05,
+  MERCHANT_DISABLED: 0x06,
+  CLOCK_SKEW: 0x07,
+  REPLAY: 0x08,
+  IN_PROGRESS: 0x09,
+  SYSTEM_BUSY: 0x0a,
+  SESSION_REPLACED: 0x0b,
+  UNSUPPORTED_TYPE: 0x0c,
+
+  UNKNOWN_ACCOUNT: 0x10,
+  ACCOUNT_CLOSED: 0x11,
+  FLOAT_SHORT: 0x12,
+  AMOUNT_INVALID: 0x13,
+  AMOUNT_OVER_LIMIT: 0x14,
+  OVERPAYMENT: 0x15,
+
+  ORIGINAL_NOT_FOUND: 0x20,
+  WRONG_TERMINAL: 0x21,
+  CORRECTION_DAY_CLOSED: 0x22,
+  CORRECTION_MISMATCH: 0x23,
+  ALREADY_CORRECTED: 0x24,
+  ORIGINAL_NOT_COMPLETED: 0x25,
+
+  NOT_BALANCED: 0x30,
+} as const;
+export type ResultCode = (typeof ResultCode)[keyof typeof ResultCode];
+
+/** Result code number → its name in PROTOCOL.md §4 (what logs and the simulator print). */
+export const RESULT_NAME: ReadonlyMap<number, string> = new Map(
+  Object.entries(ResultCode).map(([name, code]) => [code, name]),
+);
+
+/** §3.9 NOTICE reasons. */
+export const NoticeReason = {
+  SHUTTING_DOWN: 0x01,
+  SESSION_REPLACED: 0x02,
+  IDLE_TIMEOUT: 0x03,
+  TOO_MANY_BAD_FRAMES: 0x04,
+} as const;
+export type NoticeReason = (typeof NoticeReason)[keyof typeof NoticeReason];
+
+/** §3.7 STATUS states of the transaction asked about. */
+export const TransactionState = {
+  NOT_FOUND: 0x00,
+  IN_PROGRESS: 0x01,
+  ANSWERED: 0x02,
+} as const;
+export type TransactionState = (typeof TransactionState)[keyof typeof TransactionState];
+
+/** §7 Field formats. */
+export const ACCOUNT_SIZE = 10; // ASCII digits
+export const RECEIPT_SIZE = 18; // terminal id (8) + sequence number as 10 decimal digits
+export const NONCE_SIZE = 16;
+export const FIRMWARE_SIZE = 8; // ASCII, NUL-padded
+export const TERMINAL_KEY_SIZE = 32;
+export const MAX_NAME_BYTES = 60; // UTF-8
+export const MAX_BILL_PERIODS = 12;
+/** Money fields are u32 fen: at most ¥42,949,672.95. */
+export const MAX_FEN = 0xffffffff;
+
+export const TERMINAL_ID_PATTERN = /^[0-9A-Z]{8}$/;
+export const ACCOUNT_PATTERN = /^[0-9]{10}$/;
+export const RECEIPT_PATTERN = /^[0-9A-Z]{8}[0-9]{10}$/;
+
+/** §5 Session-key derivation label. */
+export const SESSION_KEY_LABEL = Buffer.from('AC1-SESSION', 'ascii');
+
+/** §6 Defaults the gateway announces or enforces; the gateway's configuration may change them. */
+export const Defaults = {
+  HEARTBEAT_SEC: 60,
+  /** Three missed heartbeats; well under the ~5 min after which carrier NATs drop idle flows. */
+  IDLE_TIMEOUT_SEC: 180,
+  SIGN_IN_TIMEOUT_SEC: 15,
+  CLOCK_WINDOW_SEC: 300,
+  MAX_BAD_FRAMES: 5,
+} as const;

@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+/**
+ * `aircharge`: the gateway (`serve`) and the operator's admin commands. Each command group lives
+ * in its own module and registers itself on the program.
+ */
+import { Command } from 'commander';
+
+const program = new Command('aircharge')
+  .description('Gateway and admin tool for aircharge payment terminals')
+  .showHelpAfterError();
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,109 @@
+/**
+ * Real redis-server processes for the tests: each on a free port with its own data directory,
+ * AOF on (the durability the gateway documents), stopped and removed by `stop()`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address && typeof address === 'object') resolve(address.port);
+        else reject(new Error('no port'));
+      });
+    });
+  });
+}
+
+export interface RedisProcess {
+  port: number;
+  url: string;
+  dir: string;
+  process: ChildProcess;
+  /** A fresh client; the caller quits it. */
+  client(): Redis;
+  /** SIGKILL-free stop: SHUTDOWN NOSAVE is not used, so AOF is flushed as Redis does on SIGTERM. */
+  stop(options?: { keepData?: boolean }): Promise<void>;
+  /** Stops and starts the same server on the same port and data directory. */
+  restart(): Promise<RedisProcess>;
+}
+
+export interface RedisOptions {
+  port?: number;
+  dir?: string;
+  appendfsync?: 'always' | 'everysec' | 'no';
+  extraArgs?: string[];
+}
+
+export async function startRedis(options: RedisOptions = {}): Promise<RedisProcess> {
+  const port = options.port ?? (await freePort());
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'aircharge-redis-'));
+  const args = [
+    '--port', String(port),
+    '--bind', '127.0.0.1',
+    '--dir', dir,
+    '--save', '',
+    '--appendonly', 'yes',
+    '--appendfsync', options.appendfsync ?? 'everysec',
+    '--daemonize', 'no',
+    '--logfile', join(dir, 'redis.log'),
+    ...(options.extraArgs ?? []),
+  ];
+  const child = spawn('redis-server', args, { stdio: 'ignore' });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await waitForPing(port, child);
+
+  const handle: RedisProcess = {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    dir,
+    process: child,
+    client: () => new Redis({ port, host: '127.0.0.1', lazyConnect: false, maxRetriesPerRequest: 3 }),
+    async stop({ keepData = false } = {}) {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        await Promise.race([exited, sleep(5000)]);
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        await exited;
+      }
+      if (!keepData) rmSync(dir, { recursive: true, force: true });
+    },
+    async restart() {
+      await handle.stop({ keepData: true });
+      return startRedis({ ...options, port, dir });
+    },
+  };
+  return handle;
+}
+
+async function waitForPing(port: number, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
+    const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    probe.on('error', () => {});
+    try {
+      await probe.connect();
+      if ((await probe.ping()) === 'PONG') {
+        probe.disconnect();
+        return;
+      }
+    } catch {
+      // not up yet
+    }
+    probe.disconnect();
+    await sleep(50);
+  }
+  child.kill('SIGKILL');
+  throw new Error(`redis-server on port ${port} did not answer PING within 10 s`);
+}
