@@ -1,0 +1,49 @@
+/**
+ * Secrets at rest: terminal keys and session keys are stored sealed under the master key with
+ * AES-256-GCM, so a dump of Redis alone does not let anyone sign in as a terminal.
+ * Sealed form: base64(iv[12] || tag[16] || ciphertext).
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+
+export const MASTER_KEY_ENV = 'AIRCHARGE_MASTER_KEY';
+
+/**
+ * The fixed master key of demo mode. It is public (it is in this file), so demo mode is for
+ * trying aircharge out, never for money.
+ */
+export const DEMO_MASTER_KEY = Buffer.from('aircharge demo master key, public', 'utf8').subarray(0, 32);
+
+export class MasterKeyError extends Error {
+  readonly code = 'ERR_MASTER_KEY';
+}
+
+/** The master key from AIRCHARGE_MASTER_KEY (64 hex digits); in demo mode the public demo key. */
+export function loadMasterKey(env: NodeJS.ProcessEnv, options: { demo: boolean }): Buffer {
+  const hex = env[MASTER_KEY_ENV];
+  if (hex === undefined || hex === '') {
+    if (options.demo) return DEMO_MASTER_KEY;
+    throw new MasterKeyError(
+      `${MASTER_KEY_ENV} is not set: terminal keys are stored encrypted under it. ` +
+        `Set it to 64 hex digits (for example: openssl rand -hex 32), or use --demo for a throwaway demo network.`,
+    );
+  }
+  if (!/^[0-9a-fA-F]{64}$/.test(hex)) {
+    throw new MasterKeyError(`${MASTER_KEY_ENV} must be 64 hex digits (32 bytes)`);
+  }
+  return Buffer.from(hex, 'hex');
+}
+
+export function seal(masterKey: Buffer, clear: Buffer): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', masterKey, iv);
+  const body = Buffer.concat([cipher.update(clear), cipher.final()]);
+  return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64');
+}
+
+/** Throws when the sealed value was not made under this master key or was altered. */
+export function unseal(masterKey: Buffer, sealed: string): Buffer {
+  const raw = Buffer.from(sealed, 'base64');
+  const decipher = createDecipheriv('aes-256-gcm', masterKey, raw.subarray(0, 12));
+  decipher.setAuthTag(raw.subarray(12, 28));
+  return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]);
+}
