@@ -1,0 +1,111 @@
+/**
+ * A real Redis Cluster for the tests: `redis-server --cluster-enabled yes` processes on free ports
+ * (each one a `startRedis` process, so same data-dir and AOF conventions), joined with
+ * `redis-cli --cluster create`, and returned once every node reports `cluster_state:ok`.
+ */
+import { execFile } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { Cluster, Redis } from 'ioredis';
+import { freePort, startRedis, type RedisProcess } from './redis.js';
+
+const run = promisify(execFile);
+
+export interface ClusterNode {
+  host: string;
+  port: number;
+}
+
+export interface RedisClusterProcess {
+  /** Every node, masters first (the order `redis-cli --cluster create` was given). */
+  nodes: ClusterNode[];
+  /** The node list as a `redis+cluster://host:port,host:port,...` URL (README "Operations"). */
+  url: string;
+  /** The redis-server processes behind `nodes`, same order (tests that kill or restart one node). */
+  processes: RedisProcess[];
+  /** A fresh ioredis Cluster client; the caller quits it. */
+  client(): Cluster;
+  /** Stops every node and removes their data directories. */
+  stop(): Promise<void>;
+}
+
+export interface ClusterOptions {
+  /** Master count; a cluster needs at least 3. */
+  masters?: number;
+  /** Replicas per master (0: no failover, the default and the fast start). */
+  replicas?: number;
+  /**
+   * How long a node may be unreachable before it is marked failed. Short by default so a
+   * failover test does not wait Redis's 15 s default.
+   */
+  nodeTimeoutMs?: number;
+  appendfsync?: 'always' | 'everysec' | 'no';
+}
+
+const HOST = '127.0.0.1';
+
+export async function startRedisCluster(options: ClusterOptions = {}): Promise<RedisClusterProcess> {
+  const masters = options.masters ?? 3;
+  const replicas = options.replicas ?? 0;
+  const count = masters * (1 + replicas);
+
+  const processes: RedisProcess[] = [];
+  try {
+    // Started one after another: freePort() releases its port at once, so asking for every port
+    // before any server holds one could hand out the same port twice.
+    for (let i = 0; i < count; i++) {
+      // The cluster bus gets its own free port (the default port + 10000 may be taken or > 65535).
+      const busPort = await freePort();
+      processes.push(
+        await startRedis({
+          ...(options.appendfsync ? { appendfsync: options.appendfsync } : {}),
+          extraArgs: [
+            '--cluster-enabled', 'yes',
+            '--cluster-config-file', 'nodes.conf',
+            '--cluster-port', String(busPort),
+            '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 2000),
+          ],
+        }),
+      );
+    }
+    const nodes = processes.map((p) => ({ host: HOST, port: p.port }));
+    await run('redis-cli', [
+      '--cluster', 'create',
+      ...nodes.map((n) => `${n.host}:${n.port}`),
+      '--cluster-replicas', String(replicas),
+      '--cluster-yes',
+    ]);
+    await waitForClusterOk(nodes);
+
+    return {
+      nodes,
+      url: `redis+cluster://${nodes.map((n) => `${n.host}:${n.port}`).join(',')}`,
+      processes,
+      client: () => new Cluster(nodes, { redisOptions: { maxRetriesPerRequest: 3 } }),
+      stop: () => stopAll(processes),
+    };
+  } catch (error) {
+    await stopAll(processes);
+    throw error;
+  }
+}
+
+async function stopAll(processes: RedisProcess[]): Promise<void> {
+  await Promise.all(processes.map((p) => p.stop()));
+}
+
+/** Every node must say `cluster_state:ok`: until then a node may still answer CLUSTERDOWN. */
+async function waitForClusterOk(nodes: ClusterNode[]): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  const clients = nodes.map((n) => new Redis({ ...n, maxRetriesPerRequest: 1 }));
+  try {
+    for (;;) {
+      const infos = await Promise.all(clients.map((c) => c.cluster('INFO')));
+      if (infos.every((info) => /^cluster_state:ok\r?$/m.test(info))) return;
+      if (Date.now() > deadline) throw new Error(`Redis Cluster not ok within 15 s:\n${infos.join('\n')}`);
+      await sleep(50);
+    }
+  } finally {
+    for (const c of clients) c.disconnect();
+  }
+}
