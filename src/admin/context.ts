@@ -1,0 +1,31 @@
+/** What every module of the operator API works with: the store, the master key and the clock. */
+import type { Cluster, Redis } from 'ioredis';
+import { AdminError, AdminErrorCode } from './errors.js';
+
+export interface BusinessDayOptions {
+  utcOffsetMinutes: number;
+  /** "HH:MM" local time at which one business day ends and the next begins. */
+  cutoff: string;
+}
+
+export interface AdminContext {
+  redis: Redis | Cluster;
+  /** Seals terminal keys; null when the caller has none (every operation but adding or rotating keys). */
+  masterKey: Buffer | null;
+  businessDay: BusinessDayOptions;
+  /** Epoch milliseconds. */
+  now(): number;
+}
+
+export function requireMasterKey(context: AdminContext): Buffer {
+  if (context.masterKey === null) {
+    throw new AdminError(AdminErrorCode.MASTER_KEY, 'this operation stores a terminal key and needs the master key');
+  }
+  return context.masterKey;
+}
+
+/** A hash as Redis returns it, with integer fields read back as numbers (absent → 0). */
+export function int(hash: Record<string, string>, field: string): number {
+  const value = hash[field];
+  return value === undefined || value === '' ? 0 : Number(value);
+}

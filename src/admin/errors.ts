@@ -1,0 +1,32 @@
+/**
+ * Errors of the operator API, each with a stable `code` (the CLI prints the message; tests and
+ * callers match on the code).
+ */
+export const AdminErrorCode = {
+  /** An amount is not yuan with at most two decimals, or is out of range. */
+  AMOUNT: 'ERR_AMOUNT',
+  /** An id, name or option is malformed. */
+  INVALID: 'ERR_INVALID',
+  NOT_FOUND: 'ERR_NOT_FOUND',
+  EXISTS: 'ERR_EXISTS',
+  /** The float would pass the largest amount the wire can carry (u32 fen). */
+  FLOAT_LIMIT: 'ERR_FLOAT_LIMIT',
+  /** An accounts file has bad rows; `details` lists each with its line number. */
+  CSV: 'ERR_CSV',
+  /** The operation needs the master key and none was given. */
+  MASTER_KEY: 'ERR_MASTER_KEY',
+} as const;
+export type AdminErrorCode = (typeof AdminErrorCode)[keyof typeof AdminErrorCode];
+
+export class AdminError extends Error {
+  readonly code: AdminErrorCode;
+  /** One line per problem, when there are several (bad CSV rows). */
+  readonly details: readonly string[];
+
+  constructor(code: AdminErrorCode, message: string, details: readonly string[] = []) {
+    super(message);
+    this.name = 'AdminError';
+    this.code = code;
+    this.details = details;
+  }
+}

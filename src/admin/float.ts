@@ -1,0 +1,55 @@
+/** The merchant's float: money it pre-stored, which payments debit and corrections credit back. */
+import { MAX_FEN } from '../../protocol/constants.js';
+import { keys } from '../store/keys.js';
+import type { AdminContext } from './context.js';
+import { businessDayOf } from './day.js';
+import { AdminError, AdminErrorCode } from './errors.js';
+import { checkMerchantId } from './merchants.js';
+import { formatYuan } from './money.js';
+import { Script } from './script.js';
+
+export interface TopUpResult {
+  merchantId: string;
+  amountFen: number;
+  floatFen: number;
+  /** The journal entry's stream id. */
+  entry: string;
+}
+
+/**
+ * Credits the float and appends the `topup` journal entry in one step, so the journal always
+ * explains the float. Returns {1, float, entry id}, {0} for an unknown merchant, or {-1, float}
+ * when the float would pass the u32 fen the wire can carry.
+ */
+const TOP_UP = new Script(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return {0} end
+local amount = tonumber(ARGV[1])
+local before = tonumber(redis.call('HGET', KEYS[1], 'floatFen') or '0')
+if before + amount > tonumber(ARGV[2]) then return {-1, before} end
+local after = redis.call('HINCRBY', KEYS[1], 'floatFen', amount)
+local entry = redis.call('XADD', KEYS[2], '*', 'kind', 'topup', 'txn', '', 'terminal', '',
+  'amountFen', amount, 'floatFen', after, 'day', ARGV[3], 'ts', ARGV[4])
+return {1, after, entry}
+`);
+
+export async function topUp(context: AdminContext, merchantId: string, amountFen: number): Promise<TopUpResult> {
+  checkMerchantId(merchantId);
+  if (!Number.isSafeInteger(amountFen) || amountFen <= 0 || amountFen > MAX_FEN) {
+    throw new AdminError(AdminErrorCode.AMOUNT, `a top-up is more than zero and at most ${formatYuan(MAX_FEN)} yuan`);
+  }
+  const now = context.now();
+  const reply = (await TOP_UP.run(
+    context.redis,
+    [keys.merchant(merchantId), keys.journal(merchantId)],
+    [amountFen, MAX_FEN, businessDayOf(now, context.businessDay), now],
+  )) as [number, number?, string?];
+  const [status, floatFen = 0, entry = ''] = reply;
+  if (status === 0) throw new AdminError(AdminErrorCode.NOT_FOUND, `unknown merchant ${merchantId}`);
+  if (status === -1) {
+    throw new AdminError(
+      AdminErrorCode.FLOAT_LIMIT,
+      `merchant ${merchantId}: float ${formatYuan(floatFen)} + ${formatYuan(amountFen)} would pass the limit of ${formatYuan(MAX_FEN)} yuan`,
+    );
+  }
+  return { merchantId, amountFen, floatFen, entry };
+}

@@ -1,0 +1,81 @@
+/**
+ * The operator API: what the admin CLI wraps and what the simulator, the demo and tests use to set
+ * up a network (merchants, terminals, floats, accounts) and to check it (report, journal, verify).
+ * Money is integer fen throughout; yuan appear only at the edges (parseYuan, formatYuan).
+ */
+import type { Cluster, Redis } from 'ioredis';
+import { importAccounts, showAccount, type Account } from './accounts.js';
+import type { AdminContext, BusinessDayOptions } from './context.js';
+import { DEFAULT_BUSINESS_DAY, businessDayOf } from './day.js';
+import { topUp, type TopUpResult } from './float.js';
+import { addMerchant, disableMerchant, listMerchants, showMerchant, type Merchant } from './merchants.js';
+import {
+  addTerminal,
+  disableTerminal,
+  listTerminals,
+  rotateTerminalKey,
+  showTerminal,
+  type ProvisionedKey,
+  type Terminal,
+} from './terminals.js';
+
+export { AdminError, AdminErrorCode } from './errors.js';
+export { formatYuan, parseYuan } from './money.js';
+export { formatDate, parseDate } from './day.js';
+export type { Account, BusinessDayOptions, Merchant, ProvisionedKey, Terminal, TopUpResult };
+
+export interface AdminOptions {
+  redis: Redis | Cluster;
+  /** Seals terminal keys at rest. Needed only to add terminals and rotate keys. */
+  masterKey?: Buffer | null;
+  /** Default: UTC+8, days change at midnight. */
+  businessDay?: BusinessDayOptions;
+  /** Epoch milliseconds; tests may pin it. */
+  now?: () => number;
+}
+
+export interface Admin {
+  addMerchant(id: string, name: string): Promise<Merchant>;
+  listMerchants(): Promise<Merchant[]>;
+  showMerchant(id: string): Promise<Merchant>;
+  disableMerchant(id: string): Promise<Merchant>;
+
+  /** Returns the clear key once, as hex; it is stored only sealed under the master key. */
+  addTerminal(id: string, merchantId: string, key?: Buffer): Promise<ProvisionedKey>;
+  listTerminals(merchantId?: string): Promise<Terminal[]>;
+  showTerminal(id: string): Promise<Terminal>;
+  disableTerminal(id: string): Promise<Terminal>;
+  rotateTerminalKey(id: string, key?: Buffer): Promise<ProvisionedKey>;
+
+  topUp(merchantId: string, amountFen: number): Promise<TopUpResult>;
+
+  importAccounts(csvText: string): Promise<{ imported: number }>;
+  showAccount(account: string): Promise<Account>;
+
+  /** Today's business day (YYYYMMDD) by the configured time zone and cut-off. */
+  businessDay(epochMs?: number): number;
+}
+
+export function createAdmin(options: AdminOptions): Admin {
+  const context: AdminContext = {
+    redis: options.redis,
+    masterKey: options.masterKey ?? null,
+    businessDay: options.businessDay ?? DEFAULT_BUSINESS_DAY,
+    now: options.now ?? Date.now,
+  };
+  return {
+    addMerchant: (id, name) => addMerchant(context, id, name),
+    listMerchants: () => listMerchants(context),
+    showMerchant: (id) => showMerchant(context, id),
+    disableMerchant: (id) => disableMerchant(context, id),
+    addTerminal: (id, merchantId, key) => addTerminal(context, id, merchantId, key),
+    listTerminals: (merchantId) => listTerminals(context, merchantId),
+    showTerminal: (id) => showTerminal(context, id),
+    disableTerminal: (id) => disableTerminal(context, id),
+    rotateTerminalKey: (id, key) => rotateTerminalKey(context, id, key),
+    topUp: (merchantId, amountFen) => topUp(context, merchantId, amountFen),
+    importAccounts: (csvText) => importAccounts(context, csvText),
+    showAccount: (account) => showAccount(context, account),
+    businessDay: (epochMs) => businessDayOf(epochMs ?? context.now(), context.businessDay),
+  };
+}

@@ -1,0 +1,170 @@
+/**
+ * Terminals: provisioned with a 32-byte key that is stored only sealed under the master key and
+ * shown to the operator once, when it is made.
+ */
+import { randomBytes } from 'node:crypto';
+import { TERMINAL_ID_PATTERN, TERMINAL_KEY_SIZE } from '../../protocol/constants.js';
+import { keys } from '../store/keys.js';
+import { seal } from '../store/secrets.js';
+import { int, requireMasterKey, type AdminContext } from './context.js';
+import { AdminError, AdminErrorCode } from './errors.js';
+import { merchantIds, showMerchant } from './merchants.js';
+import { Script } from './script.js';
+
+export interface Terminal {
+  terminalId: string;
+  merchantId: string;
+  status: 'active' | 'disabled';
+  keyVersion: number;
+  /** The highest sequence number the gateway has accepted from it. */
+  hwm: number;
+  createdAt: number;
+}
+
+export interface ProvisionedKey {
+  terminalId: string;
+  merchantId: string;
+  /** The clear terminal key, 64 hex digits: load it into the terminal; it is not shown again. */
+  key: string;
+  keyVersion: number;
+}
+
+/** Creates the terminal and adds it to its merchant, unless it exists. */
+const CREATE_TERMINAL = new Script(`
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'id', ARGV[1], 'merchant', ARGV[2], 'status', 'active', 'keyEnc', ARGV[3],
+  'keyVersion', 1, 'hwm', 0, 'badMacs', 0, 'createdAt', ARGV[4])
+redis.call('SADD', KEYS[2], ARGV[1])
+return 1
+`);
+
+/** Replaces the sealed key; the session signed in under the old key is left alone. */
+const ROTATE_KEY = new Script(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'keyEnc', ARGV[1])
+return redis.call('HINCRBY', KEYS[1], 'keyVersion', 1)
+`);
+
+/** Disables the terminal and ends its session, so its next request finds no session. */
+const DISABLE_TERMINAL = new Script(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'disabled')
+redis.call('DEL', KEYS[2])
+return 1
+`);
+
+export function checkTerminalId(id: string): void {
+  if (!TERMINAL_ID_PATTERN.test(id)) {
+    throw new AdminError(AdminErrorCode.INVALID, `bad terminal id ${JSON.stringify(id)}: exactly 8 of 0-9 A-Z`);
+  }
+}
+
+/** Reads a terminal key typed by the operator: 64 hex digits. */
+export function parseTerminalKey(hex: string): Buffer {
+  if (!/^[0-9a-fA-F]+$/.test(hex) || hex.length !== TERMINAL_KEY_SIZE * 2) {
+    throw new AdminError(AdminErrorCode.INVALID, `a terminal key is ${TERMINAL_KEY_SIZE * 2} hex digits`);
+  }
+  return Buffer.from(hex, 'hex');
+}
+
+export async function addTerminal(
+  context: AdminContext,
+  terminalId: string,
+  merchantId: string,
+  key?: Buffer,
+): Promise<ProvisionedKey> {
+  checkTerminalId(terminalId);
+  if (key !== undefined && key.length !== TERMINAL_KEY_SIZE) {
+    throw new AdminError(AdminErrorCode.INVALID, `a terminal key is ${TERMINAL_KEY_SIZE} bytes`);
+  }
+  const masterKey = requireMasterKey(context);
+  await showMerchant(context, merchantId);
+  const { redis } = context;
+
+  // Terminal ids are unique across merchants: the index entry claims the id first. An entry that
+  // already names this merchant without a terminal record is a crashed earlier add: finish it.
+  const claimed = await redis.set(keys.terminalMerchant(terminalId), merchantId, 'NX');
+  if (claimed === null) {
+    const owner = await redis.get(keys.terminalMerchant(terminalId));
+    const exists = await redis.exists(keys.terminal(owner ?? merchantId, terminalId));
+    if (owner !== merchantId || exists === 1) {
+      throw new AdminError(AdminErrorCode.EXISTS, `terminal ${terminalId} already exists (merchant ${owner})`);
+    }
+  }
+
+  const clear = key ?? randomBytes(TERMINAL_KEY_SIZE);
+  const created = await CREATE_TERMINAL.run(
+    redis,
+    [keys.terminal(merchantId, terminalId), keys.terminals(merchantId)],
+    [terminalId, merchantId, seal(masterKey, clear), context.now()],
+  );
+  if (created === 0) throw new AdminError(AdminErrorCode.EXISTS, `terminal ${terminalId} already exists`);
+  return { terminalId, merchantId, key: clear.toString('hex'), keyVersion: 1 };
+}
+
+/** The merchant a terminal belongs to; NOT_FOUND for an unknown terminal. */
+export async function merchantOfTerminal(context: AdminContext, terminalId: string): Promise<string> {
+  checkTerminalId(terminalId);
+  const merchantId = await context.redis.get(keys.terminalMerchant(terminalId));
+  if (merchantId === null) throw new AdminError(AdminErrorCode.NOT_FOUND, `unknown terminal ${terminalId}`);
+  return merchantId;
+}
+
+export async function showTerminal(context: AdminContext, terminalId: string): Promise<Terminal> {
+  const merchantId = await merchantOfTerminal(context, terminalId);
+  const hash = await context.redis.hgetall(keys.terminal(merchantId, terminalId));
+  if (hash.id === undefined) throw new AdminError(AdminErrorCode.NOT_FOUND, `unknown terminal ${terminalId}`);
+  return toTerminal(terminalId, merchantId, hash);
+}
+
+function toTerminal(terminalId: string, merchantId: string, hash: Record<string, string>): Terminal {
+  return {
+    terminalId,
+    merchantId,
+    status: hash.status === 'disabled' ? 'disabled' : 'active',
+    keyVersion: int(hash, 'keyVersion'),
+    hwm: int(hash, 'hwm'),
+    createdAt: int(hash, 'createdAt'),
+  };
+}
+
+/** Every terminal, or one merchant's, sorted by id. */
+export async function listTerminals(context: AdminContext, merchantId?: string): Promise<Terminal[]> {
+  const merchants = merchantId === undefined ? await merchantIds(context) : [(await showMerchant(context, merchantId)).id];
+  const perMerchant = await Promise.all(
+    merchants.map(async (mid) => {
+      const ids = await context.redis.smembers(keys.terminals(mid));
+      const hashes = await Promise.all(ids.map((tid) => context.redis.hgetall(keys.terminal(mid, tid))));
+      return ids.map((tid, i) => toTerminal(tid, mid, hashes[i] ?? {}));
+    }),
+  );
+  return perMerchant.flat().sort((x, y) => (x.terminalId < y.terminalId ? -1 : x.terminalId > y.terminalId ? 1 : 0));
+}
+
+export async function disableTerminal(context: AdminContext, terminalId: string): Promise<Terminal> {
+  const merchantId = await merchantOfTerminal(context, terminalId);
+  const done = await DISABLE_TERMINAL.run(
+    context.redis,
+    [keys.terminal(merchantId, terminalId), keys.session(merchantId, terminalId)],
+    [],
+  );
+  if (done === 0) throw new AdminError(AdminErrorCode.NOT_FOUND, `unknown terminal ${terminalId}`);
+  return showTerminal(context, terminalId);
+}
+
+/**
+ * A new key for the terminal. Other terminals are not touched, and the terminal's current session
+ * (its session key was derived from the old key) carries on until it signs in again, which it must
+ * then do with the new key.
+ */
+export async function rotateTerminalKey(context: AdminContext, terminalId: string, key?: Buffer): Promise<ProvisionedKey> {
+  const masterKey = requireMasterKey(context);
+  const merchantId = await merchantOfTerminal(context, terminalId);
+  if (key !== undefined && key.length !== TERMINAL_KEY_SIZE) {
+    throw new AdminError(AdminErrorCode.INVALID, `a terminal key is ${TERMINAL_KEY_SIZE} bytes`);
+  }
+  const clear = key ?? randomBytes(TERMINAL_KEY_SIZE);
+  const version = await ROTATE_KEY.run(context.redis, [keys.terminal(merchantId, terminalId)], [seal(masterKey, clear)]);
+  if (version === 0) throw new AdminError(AdminErrorCode.NOT_FOUND, `unknown terminal ${terminalId}`);
+  return { terminalId, merchantId, key: clear.toString('hex'), keyVersion: Number(version) };
+}
