@@ -1,0 +1,154 @@
+/**
+ * One frame (PROTOCOL.md §2): header checks, building a Frame from checked bytes, and the
+ * encoder. The streaming decoder (decoder.ts) and decodeFrame share these checks, so a byte
+ * sequence gets the same verdict however it arrives.
+ */
+import {
+  CRC_SIZE,
+  HEADER_SIZE,
+  MAX_FRAME_SIZE,
+  MAX_PAYLOAD_SIZE,
+  MIN_FRAME_SIZE,
+  MessageType,
+  Offset,
+  PROTOCOL_VERSION,
+  SYNC_0,
+  SYNC_1,
+  TERMINAL_ID_PATTERN,
+  TRAILER_SIZE,
+} from './constants.js';
+import { crc16 } from './crc.js';
+import { writeMac } from './crypto.js';
+import { FrameError, FrameErrorCode } from './errors.js';
+import type { Frame } from './messages.js';
+
+/** Sync, version and length: the bytes needed before a frame's size is known. */
+export const PREFIX_SIZE = Offset.LENGTH + 2;
+
+/** Lookup by type byte: 1 when the type is one §3 defines. */
+const KNOWN_TYPE = new Uint8Array(256);
+for (const type of Object.values(MessageType)) KNOWN_TYPE[type] = 1;
+
+export function isKnownType(type: number): boolean {
+  return KNOWN_TYPE[type & 0xff] === 1;
+}
+
+export function hasSyncAt(bytes: Buffer, at: number): boolean {
+  return bytes[at] === SYNC_0 && bytes[at + 1] === SYNC_1;
+}
+
+/**
+ * Version and length of the frame whose sync is at `at` (PREFIX_SIZE bytes available).
+ * Returns the frame length, or the fatal error (§8: either one means the stream is not ours).
+ */
+export function checkPrefix(bytes: Buffer, at: number, maxFrameSize: number): number | FrameError {
+  const version = bytes[at + Offset.VERSION]!;
+  if (version !== PROTOCOL_VERSION) {
+    return new FrameError(FrameErrorCode.VERSION, `unknown protocol version ${version}`, { fatal: true });
+  }
+  const length = bytes.readUInt16BE(at + Offset.LENGTH);
+  if (length < MIN_FRAME_SIZE || length > maxFrameSize) {
+    return new FrameError(FrameErrorCode.LENGTH, `frame length ${length} outside ${MIN_FRAME_SIZE}..${maxFrameSize}`, {
+      fatal: true,
+    });
+  }
+  return length;
+}
+
+/**
+ * The frame of `length` bytes at `at`, whose prefix checked: CRC, then type. The Frame's
+ * buffers are views of `bytes` unless `copy` is set (when `bytes` is scratch space reused later).
+ */
+export function readFrame(bytes: Buffer, at: number, length: number, copy = false): Frame | FrameError {
+  const end = at + length;
+  const crcAt = end - CRC_SIZE;
+  if (crc16(bytes, at, crcAt) !== bytes.readUInt16BE(crcAt)) {
+    return new FrameError(FrameErrorCode.CRC, 'CRC mismatch');
+  }
+  const type = bytes[at + Offset.TYPE]!;
+  const terminalId = bytes.toString('latin1', at + Offset.TERMINAL_ID, at + Offset.SEQ);
+  const seq = bytes.readUInt32BE(at + Offset.SEQ);
+  if (KNOWN_TYPE[type] !== 1) {
+    return new FrameError(FrameErrorCode.TYPE, `unknown message type 0x${type.toString(16).padStart(2, '0')}`, {
+      header: { type, terminalId, seq },
+    });
+  }
+  const raw = copy ? Buffer.from(bytes.subarray(at, end)) : bytes.subarray(at, end);
+  return {
+    version: PROTOCOL_VERSION,
+    type,
+    flags: bytes[at + Offset.FLAGS]!,
+    terminalId,
+    seq,
+    timestamp: bytes.readUInt32BE(at + Offset.TIMESTAMP),
+    payload: raw.subarray(HEADER_SIZE, length - TRAILER_SIZE),
+    mac: raw.subarray(length - TRAILER_SIZE, length - CRC_SIZE),
+    raw,
+  };
+}
+
+/** Exactly one whole frame; throws the FrameError that frame earns. */
+export function decodeFrame(bytes: Buffer): Frame {
+  if (bytes.length < PREFIX_SIZE) throw new FrameError(FrameErrorCode.TRUNCATED, `${bytes.length} bytes is no frame`);
+  if (!hasSyncAt(bytes, 0)) throw new FrameError(FrameErrorCode.SYNC, 'frame does not start with A5 5A');
+  const length = checkPrefix(bytes, 0, MAX_FRAME_SIZE);
+  if (typeof length !== 'number') throw length;
+  if (bytes.length < length) {
+    throw new FrameError(FrameErrorCode.TRUNCATED, `${bytes.length} of ${length} bytes`);
+  }
+  if (bytes.length > length) {
+    throw new FrameError(FrameErrorCode.LENGTH, `${bytes.length} bytes where the length field says ${length}`);
+  }
+  const frame = readFrame(bytes, 0, length);
+  if (frame instanceof FrameError) throw frame;
+  return frame;
+}
+
+export interface FrameHeader {
+  type: number;
+  flags?: number;
+  terminalId: string;
+  seq: number;
+  timestamp: number;
+}
+
+const U32_MAX = 0xffffffff;
+
+/**
+ * The whole frame around `payload`: header, payload, MAC under `macKey` (all zero when null,
+ * §5.3), then the CRC over everything before it.
+ */
+export function encodeFrame(header: FrameHeader, payload: Buffer, macKey: Buffer | null): Buffer {
+  if (!TERMINAL_ID_PATTERN.test(header.terminalId)) {
+    throw new RangeError(`terminal id ${JSON.stringify(header.terminalId)} is not 8 characters [0-9A-Z]`);
+  }
+  checkUint('type', header.type, 0xff);
+  checkUint('flags', header.flags ?? 0, 0xff);
+  checkUint('seq', header.seq, U32_MAX);
+  checkUint('timestamp', header.timestamp, U32_MAX);
+  if (payload.length > MAX_PAYLOAD_SIZE) throw new RangeError(`payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD_SIZE}`);
+
+  const length = MIN_FRAME_SIZE + payload.length;
+  const frame = Buffer.allocUnsafe(length);
+  frame[Offset.SYNC] = SYNC_0;
+  frame[Offset.SYNC + 1] = SYNC_1;
+  frame[Offset.VERSION] = PROTOCOL_VERSION;
+  frame.writeUInt16BE(length, Offset.LENGTH);
+  frame[Offset.TYPE] = header.type;
+  frame[Offset.FLAGS] = header.flags ?? 0;
+  frame.write(header.terminalId, Offset.TERMINAL_ID, 'latin1');
+  frame.writeUInt32BE(header.seq, Offset.SEQ);
+  frame.writeUInt32BE(header.timestamp, Offset.TIMESTAMP);
+  payload.copy(frame, HEADER_SIZE);
+
+  const macAt = length - TRAILER_SIZE;
+  if (macKey === null) frame.fill(0, macAt, macAt + TRAILER_SIZE - CRC_SIZE);
+  else writeMac(macKey, frame, macAt, frame, macAt);
+  const crcAt = length - CRC_SIZE;
+  frame.writeUInt16BE(crc16(frame, 0, crcAt), crcAt);
+  return frame;
+}
+
+export function checkUint(name: string, value: number, max: number): void {
+  if (!Number.isInteger(value) || value < 0 || value > max) throw new RangeError(`${name} ${value} is not an integer in 0..${max}`);
+}

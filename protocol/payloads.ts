@@ -1,0 +1,449 @@
+/**
+ * Message payloads (PROTOCOL.md §3): one compiled binary-parser layout per message type for
+ * decoding, one writer per type for encoding, and the all-zero response each type starts from.
+ * A payload must have exactly its type's layout; anything else is ERR_PAYLOAD (answered with
+ * BAD_FORMAT, §8).
+ */
+import { Parser } from 'binary-parser';
+import {
+  ACCOUNT_PATTERN,
+  ACCOUNT_SIZE,
+  FIRMWARE_SIZE,
+  MAX_BILL_PERIODS,
+  MAX_NAME_BYTES,
+  MAX_PAYLOAD_SIZE,
+  MessageType,
+  NONCE_SIZE,
+  NoticeReason,
+  RECEIPT_PATTERN,
+  RECEIPT_SIZE,
+  ResultCode,
+  TransactionState,
+} from './constants.js';
+import { FrameError, FrameErrorCode } from './errors.js';
+import { readAscii, writeAscii } from './fields.js';
+import { checkUint } from './frame.js';
+import type { BillPeriod, MessageMap } from './messages.js';
+
+const U16_MAX = 0xffff;
+const U32_MAX = 0xffffffff;
+
+type Fields = Record<string, any>;
+
+interface PayloadCodec<V> {
+  /** The layout; every layout ends by saving its end offset so trailing bytes are caught. */
+  parser: Parser;
+  /** Exact payload size, or null when the layout has variable parts. */
+  size: number | null;
+  /** Parsed fields → message value; throws ERR_PAYLOAD when a field breaks its format. */
+  build(fields: Fields): V;
+  encode(value: V): Buffer;
+  /** The full layout with every field zero or empty (responses only). */
+  empty?(result: ResultCode): V;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Field checks shared by the layouts
+
+const KNOWN_RESULT = new Set<number>(Object.values(ResultCode));
+const KNOWN_REASON = new Set<number>(Object.values(NoticeReason));
+const KNOWN_STATE = new Set<number>(Object.values(TransactionState));
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function bad(field: string, why: string): FrameError {
+  return new FrameError(FrameErrorCode.PAYLOAD, `${field}: ${why}`);
+}
+
+function result(value: number): ResultCode {
+  if (!KNOWN_RESULT.has(value)) throw bad('result', `unknown result code ${value}`);
+  return value as ResultCode;
+}
+
+function text(bytes: Buffer, field: string, pattern?: RegExp): string {
+  const value = readAscii(bytes);
+  if (value === null) throw bad(field, 'not NUL-padded printable ASCII');
+  if (pattern !== undefined && !pattern.test(value)) throw bad(field, `${JSON.stringify(value)} has the wrong format`);
+  return value;
+}
+
+/** A receipt in a response: the 18 characters, or empty (all NUL) when the result gave none. */
+function optionalReceipt(bytes: Buffer): string {
+  const value = text(bytes, 'receipt');
+  if (value !== '' && !RECEIPT_PATTERN.test(value)) throw bad('receipt', `${JSON.stringify(value)} has the wrong format`);
+  return value;
+}
+
+/** Builds a payload left to right, checking every value against its field's range. */
+class PayloadWriter {
+  readonly bytes: Buffer;
+  #at = 0;
+
+  constructor(size: number) {
+    if (size > MAX_PAYLOAD_SIZE) throw new RangeError(`payload of ${size} bytes exceeds ${MAX_PAYLOAD_SIZE}`);
+    this.bytes = Buffer.alloc(size);
+  }
+  u8(value: number, field: string): this {
+    checkUint(field, value, 0xff);
+    this.bytes[this.#at] = value;
+    this.#at += 1;
+    return this;
+  }
+  u16(value: number, field: string): this {
+    checkUint(field, value, U16_MAX);
+    this.#at = this.bytes.writeUInt16BE(value, this.#at);
+    return this;
+  }
+  u32(value: number, field: string): this {
+    checkUint(field, value, U32_MAX);
+    this.#at = this.bytes.writeUInt32BE(value, this.#at);
+    return this;
+  }
+  ascii(value: string, width: number, field: string, pattern?: RegExp): this {
+    if (pattern !== undefined && !pattern.test(value)) throw new RangeError(`${field} ${JSON.stringify(value)} has the wrong format`);
+    writeAscii(this.bytes, this.#at, value, width, field);
+    this.#at += width;
+    return this;
+  }
+  raw(value: Buffer, field: string, width = value.length): this {
+    if (value.length !== width) throw new RangeError(`${field} must be ${width} bytes, not ${value.length}`);
+    this.#at += value.copy(this.bytes, this.#at);
+    return this;
+  }
+  done(): Buffer {
+    if (this.#at !== this.bytes.length) throw new Error(`payload writer filled ${this.#at} of ${this.bytes.length} bytes`);
+    return this.bytes;
+  }
+}
+
+function layout(): Parser {
+  return new Parser().endianness('big');
+}
+
+// ---------------------------------------------------------------------------------------------
+// §3.1 SIGN_IN
+
+const signIn: PayloadCodec<MessageMap[0x01]> = {
+  parser: layout().buffer('nonce', { length: NONCE_SIZE }).buffer('firmware', { length: FIRMWARE_SIZE }).saveOffset('end'),
+  size: NONCE_SIZE + FIRMWARE_SIZE,
+  build: (f) => ({ nonce: f.nonce, firmware: text(f.firmware, 'firmware') }),
+  encode: (v) => new PayloadWriter(signIn.size!).raw(v.nonce, 'nonce', NONCE_SIZE).ascii(v.firmware, FIRMWARE_SIZE, 'firmware').done(),
+};
+
+const signInResponse: PayloadCodec<MessageMap[0x81]> = {
+  parser: layout()
+    .uint8('result')
+    .buffer('nonce', { length: NONCE_SIZE })
+    .uint32('serverTime')
+    .uint16('heartbeatSec')
+    .uint32('lastSeq')
+    .uint32('businessDay')
+    .saveOffset('end'),
+  size: 1 + NONCE_SIZE + 4 + 2 + 4 + 4,
+  build: (f) => ({
+    result: result(f.result),
+    nonce: f.nonce,
+    serverTime: f.serverTime,
+    heartbeatSec: f.heartbeatSec,
+    lastSeq: f.lastSeq,
+    businessDay: f.businessDay,
+  }),
+  encode: (v) =>
+    new PayloadWriter(signInResponse.size!)
+      .u8(v.result, 'result')
+      .raw(v.nonce, 'nonce', NONCE_SIZE)
+      .u32(v.serverTime, 'serverTime')
+      .u16(v.heartbeatSec, 'heartbeatSec')
+      .u32(v.lastSeq, 'lastSeq')
+      .u32(v.businessDay, 'businessDay')
+      .done(),
+  empty: (r) => ({ result: r, nonce: Buffer.alloc(NONCE_SIZE), serverTime: 0, heartbeatSec: 0, lastSeq: 0, businessDay: 0 }),
+};
+
+// ---------------------------------------------------------------------------------------------
+// §3.2 HEARTBEAT and §3.8 SIGN_OUT: empty requests
+
+const emptyRequest: PayloadCodec<Record<string, never>> = {
+  parser: layout().saveOffset('end'),
+  size: 0,
+  build: () => ({}),
+  encode: () => Buffer.alloc(0),
+};
+
+const heartbeatResponse: PayloadCodec<MessageMap[0x82]> = {
+  parser: layout().uint8('result').uint32('serverTime').saveOffset('end'),
+  size: 5,
+  build: (f) => ({ result: result(f.result), serverTime: f.serverTime }),
+  encode: (v) => new PayloadWriter(5).u8(v.result, 'result').u32(v.serverTime, 'serverTime').done(),
+  empty: (r) => ({ result: r, serverTime: 0 }),
+};
+
+// ---------------------------------------------------------------------------------------------
+// §3.3 INQUIRY
+
+const inquiry: PayloadCodec<MessageMap[0x03]> = {
+  parser: layout().buffer('account', { length: ACCOUNT_SIZE }).saveOffset('end'),
+  size: ACCOUNT_SIZE,
+  build: (f) => ({ account: text(f.account, 'account', ACCOUNT_PATTERN) }),
+  encode: (v) => new PayloadWriter(ACCOUNT_SIZE).ascii(v.account, ACCOUNT_SIZE, 'account', ACCOUNT_PATTERN).done(),
+};
+
+const billPeriod = layout().uint32('period').uint32('amountFen');
+
+const inquiryResponse: PayloadCodec<MessageMap[0x83]> = {
+  parser: layout()
+    .uint8('result')
+    .uint32('arrearsFen')
+    .uint8('nameLength')
+    .buffer('holderName', { length: 'nameLength' })
+    .uint8('periodCount')
+    .array('periods', { type: billPeriod, length: 'periodCount' })
+    .saveOffset('end'),
+  size: null,
+  build: (f) => {
+    if (f.nameLength > MAX_NAME_BYTES) throw bad('holderName', `${f.nameLength} bytes, at most ${MAX_NAME_BYTES}`);
+    if (f.periodCount > MAX_BILL_PERIODS) throw bad('periods', `${f.periodCount} periods, at most ${MAX_BILL_PERIODS}`);
+    let holderName: string;
+    try {
+      holderName = utf8.decode(f.holderName);
+    } catch {
+      throw bad('holderName', 'not UTF-8');
+    }
+    const periods: BillPeriod[] = f.periods.map((p: Fields) => ({ period: p.period, amountFen: p.amountFen }));
+    return { result: result(f.result), arrearsFen: f.arrearsFen, holderName, periods };
+  },
+  encode: (v) => {
+    const name = Buffer.from(v.holderName, 'utf8');
+    if (name.length > MAX_NAME_BYTES) throw new RangeError(`holderName is ${name.length} bytes, at most ${MAX_NAME_BYTES}`);
+    if (v.periods.length > MAX_BILL_PERIODS) throw new RangeError(`${v.periods.length} periods, at most ${MAX_BILL_PERIODS}`);
+    const writer = new PayloadWriter(1 + 4 + 1 + name.length + 1 + 8 * v.periods.length)
+      .u8(v.result, 'result')
+      .u32(v.arrearsFen, 'arrearsFen')
+      .u8(name.length, 'nameLength')
+      .raw(name, 'holderName')
+      .u8(v.periods.length, 'periodCount');
+    for (const p of v.periods) writer.u32(p.period, 'period').u32(p.amountFen, 'amountFen');
+    return writer.done();
+  },
+  empty: (r) => ({ result: r, arrearsFen: 0, holderName: '', periods: [] }),
+};
+
+// ---------------------------------------------------------------------------------------------
+// §3.4 PAY and §3.5 CORRECT (both answered with the transaction response layout)
+
+const pay: PayloadCodec<MessageMap[0x04]> = {
+  parser: layout().buffer('account', { length: ACCOUNT_SIZE }).uint32('amountFen').saveOffset('end'),
+  size: ACCOUNT_SIZE + 4,
+  build: (f) => ({ account: text(f.account, 'account', ACCOUNT_PATTERN), amountFen: f.amountFen }),
+  encode: (v) =>
+    new PayloadWriter(pay.size!).ascii(v.account, ACCOUNT_SIZE, 'account', ACCOUNT_PATTERN).u32(v.amountFen, 'amountFen').done(),
+};
+
+const correct: PayloadCodec<MessageMap[0x05]> = {
+  parser: layout()
+    .buffer('receipt', { length: RECEIPT_SIZE })
+    .buffer('account', { length: ACCOUNT_SIZE })
+    .uint32('amountFen')
+    .saveOffset('end'),
+  size: RECEIPT_SIZE + ACCOUNT_SIZE + 4,
+  build: (f) => ({
+    receipt: text(f.receipt, 'receipt', RECEIPT_PATTERN),
+    account: text(f.account, 'account', ACCOUNT_PATTERN),
+    amountFen: f.amountFen,
+  }),
+  encode: (v) =>
+    new PayloadWriter(correct.size!)
+      .ascii(v.receipt, RECEIPT_SIZE, 'receipt', RECEIPT_PATTERN)
+      .ascii(v.account, ACCOUNT_SIZE, 'account', ACCOUNT_PATTERN)
+      .u32(v.amountFen, 'amountFen')
+      .done(),
+};
+
+const OPTIONAL_RECEIPT = /^$|^[0-9A-Z]{8}[0-9]{10}$/;
+
+const transactionResponse: PayloadCodec<MessageMap[0x84]> = {
+  parser: layout()
+    .uint8('result')
+    .buffer('receipt', { length: RECEIPT_SIZE })
+    .uint32('arrearsFen')
+    .uint32('floatFen')
+    .uint32('businessDay')
+    .saveOffset('end'),
+  size: 1 + RECEIPT_SIZE + 4 + 4 + 4,
+  build: (f) => ({
+    result: result(f.result),
+    receipt: optionalReceipt(f.receipt),
+    arrearsFen: f.arrearsFen,
+    floatFen: f.floatFen,
+    businessDay: f.businessDay,
+  }),
+  encode: (v) =>
+    new PayloadWriter(transactionResponse.size!)
+      .u8(v.result, 'result')
+      .ascii(v.receipt, RECEIPT_SIZE, 'receipt', OPTIONAL_RECEIPT)
+      .u32(v.arrearsFen, 'arrearsFen')
+      .u32(v.floatFen, 'floatFen')
+      .u32(v.businessDay, 'businessDay')
+      .done(),
+  empty: (r) => ({ result: r, receipt: '', arrearsFen: 0, floatFen: 0, businessDay: 0 }),
+};
+
+// ---------------------------------------------------------------------------------------------
+// §3.6 STATUS
+
+const status: PayloadCodec<MessageMap[0x06]> = {
+  parser: layout().uint32('querySeq').saveOffset('end'),
+  size: 4,
+  build: (f) => ({ querySeq: f.querySeq }),
+  encode: (v) => new PayloadWriter(4).u32(v.querySeq, 'querySeq').done(),
+};
+
+const statusResponse: PayloadCodec<MessageMap[0x86]> = {
+  parser: layout()
+    .uint8('result')
+    .uint8('state')
+    .uint8('originalType')
+    .uint16('originalLength')
+    .buffer('originalPayload', { length: 'originalLength' })
+    .saveOffset('end'),
+  size: null,
+  build: (f) => {
+    if (!KNOWN_STATE.has(f.state)) throw bad('state', `unknown transaction state ${f.state}`);
+    return { result: result(f.result), state: f.state, originalType: f.originalType, originalPayload: f.originalPayload };
+  },
+  encode: (v) =>
+    new PayloadWriter(5 + v.originalPayload.length)
+      .u8(v.result, 'result')
+      .u8(v.state, 'state')
+      .u8(v.originalType, 'originalType')
+      .u16(v.originalPayload.length, 'originalLength')
+      .raw(v.originalPayload, 'originalPayload')
+      .done(),
+  empty: (r) => ({ result: r, state: TransactionState.NOT_FOUND, originalType: 0, originalPayload: Buffer.alloc(0) }),
+};
+
+// ---------------------------------------------------------------------------------------------
+// §3.7 SETTLE: the request and the response carry the same five figures
+
+const settleFigures = (p: Parser) =>
+  p.uint32('businessDay').uint32('payCount').uint32('payFen').uint32('correctCount').uint32('correctFen').saveOffset('end');
+
+type SettleFigures = MessageMap[0x07];
+const figures = (f: Fields): SettleFigures => ({
+  businessDay: f.businessDay,
+  payCount: f.payCount,
+  payFen: f.payFen,
+  correctCount: f.correctCount,
+  correctFen: f.correctFen,
+});
+const writeFigures = (w: PayloadWriter, v: SettleFigures) =>
+  w
+    .u32(v.businessDay, 'businessDay')
+    .u32(v.payCount, 'payCount')
+    .u32(v.payFen, 'payFen')
+    .u32(v.correctCount, 'correctCount')
+    .u32(v.correctFen, 'correctFen');
+
+const settle: PayloadCodec<MessageMap[0x07]> = {
+  parser: settleFigures(layout()),
+  size: 20,
+  build: figures,
+  encode: (v) => writeFigures(new PayloadWriter(20), v).done(),
+};
+
+const settleResponse: PayloadCodec<MessageMap[0x87]> = {
+  parser: settleFigures(layout().uint8('result')),
+  size: 21,
+  build: (f) => ({ result: result(f.result), ...figures(f) }),
+  encode: (v) => writeFigures(new PayloadWriter(21).u8(v.result, 'result'), v).done(),
+  empty: (r) => ({ result: r, businessDay: 0, payCount: 0, payFen: 0, correctCount: 0, correctFen: 0 }),
+};
+
+// ---------------------------------------------------------------------------------------------
+// §3.8 SIGN_OUT response, §3.9 NOTICE, §3.10 REJECT
+
+const resultOnly: PayloadCodec<{ result: ResultCode }> = {
+  parser: layout().uint8('result').saveOffset('end'),
+  size: 1,
+  build: (f) => ({ result: result(f.result) }),
+  encode: (v) => new PayloadWriter(1).u8(v.result, 'result').done(),
+  empty: (r) => ({ result: r }),
+};
+
+const notice: PayloadCodec<MessageMap[0x8f]> = {
+  parser: layout().uint8('reason').uint16('retryAfterSec').saveOffset('end'),
+  size: 3,
+  build: (f) => {
+    if (!KNOWN_REASON.has(f.reason)) throw bad('reason', `unknown notice reason ${f.reason}`);
+    return { reason: f.reason, retryAfterSec: f.retryAfterSec };
+  },
+  encode: (v) => new PayloadWriter(3).u8(v.reason, 'reason').u16(v.retryAfterSec, 'retryAfterSec').done(),
+};
+
+// ---------------------------------------------------------------------------------------------
+
+const CODECS: { [T in keyof MessageMap]: PayloadCodec<MessageMap[T]> } = {
+  [MessageType.SIGN_IN]: signIn,
+  [MessageType.HEARTBEAT]: emptyRequest,
+  [MessageType.INQUIRY]: inquiry,
+  [MessageType.PAY]: pay,
+  [MessageType.CORRECT]: correct,
+  [MessageType.STATUS]: status,
+  [MessageType.SETTLE]: settle,
+  [MessageType.SIGN_OUT]: emptyRequest,
+  [MessageType.SIGN_IN_RESPONSE]: signInResponse,
+  [MessageType.HEARTBEAT_RESPONSE]: heartbeatResponse,
+  [MessageType.INQUIRY_RESPONSE]: inquiryResponse,
+  [MessageType.PAY_RESPONSE]: transactionResponse,
+  [MessageType.CORRECT_RESPONSE]: transactionResponse,
+  [MessageType.STATUS_RESPONSE]: statusResponse,
+  [MessageType.SETTLE_RESPONSE]: settleResponse,
+  [MessageType.SIGN_OUT_RESPONSE]: resultOnly,
+  [MessageType.NOTICE]: notice,
+  [MessageType.REJECT]: resultOnly,
+};
+
+for (const codec of Object.values(CODECS)) codec.parser.compile();
+
+function codecOf<T extends keyof MessageMap>(type: T): PayloadCodec<MessageMap[T]> {
+  const codec = (CODECS as unknown as Partial<Record<number, PayloadCodec<MessageMap[T]>>>)[type];
+  if (codec === undefined) throw new FrameError(FrameErrorCode.TYPE, `unknown message type ${type}`);
+  return codec;
+}
+
+/** True when §3 defines a payload for this type byte. */
+export function isMessageType(type: number): type is keyof MessageMap {
+  return Object.hasOwn(CODECS, type);
+}
+
+/** The payload of a frame of `type` as its message value; throws FrameError ERR_PAYLOAD. */
+export function decodePayload<T extends keyof MessageMap>(type: T, payload: Buffer): MessageMap[T] {
+  const codec = codecOf(type);
+  if (codec.size !== null && payload.length !== codec.size) {
+    throw bad('payload', `${payload.length} bytes where the layout has ${codec.size}`);
+  }
+  let fields: Fields;
+  try {
+    fields = codec.parser.parse(payload) as Fields;
+  } catch {
+    throw bad('payload', 'shorter than its layout');
+  }
+  if (fields.end !== payload.length) throw bad('payload', `${payload.length} bytes where the layout has ${fields.end}`);
+  return codec.build(fields);
+}
+
+/** The payload bytes of a message value; throws RangeError when a value does not fit its field. */
+export function encodePayload<T extends keyof MessageMap>(type: T, value: MessageMap[T]): Buffer {
+  return codecOf(type).encode(value);
+}
+
+/**
+ * The response of `responseType` with `result` and every other field zero or empty (§3: a
+ * response always has its full layout). Handlers fill in what their result provides.
+ */
+export function emptyResponse<T extends keyof MessageMap>(responseType: T, result: ResultCode): MessageMap[T];
+export function emptyResponse(responseType: number, result: ResultCode): unknown;
+export function emptyResponse(responseType: number, result: ResultCode): unknown {
+  const empty = codecOf(responseType as keyof MessageMap).empty;
+  if (empty === undefined) throw new RangeError(`0x${responseType.toString(16)} is not a response with a result`);
+  return empty(result);
+}
