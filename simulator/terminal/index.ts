@@ -1,0 +1,11 @@
+export { Terminal, SignInRefused, GatewayUnreachable, type Answer, type TerminalEvent, type TerminalOptions } from './terminal.js';
+export {
+  FileStateStore,
+  MemoryStateStore,
+  dayTotals,
+  freshState,
+  type PendingTransaction,
+  type ReceiptRecord,
+  type StateStore,
+  type TerminalState,
+} from './state.js';
