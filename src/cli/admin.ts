@@ -1,0 +1,214 @@
+/**
+ * The operator's commands: `aircharge merchant|terminal|float|accounts|report|journal|verify ...`.
+ * Each command talks to Redis through the operator API (src/admin), prints a human-readable
+ * answer or, with --json, exactly one JSON object on stdout, and on failure exits 1 with the
+ * reason on stderr (with --json, also `{"error": {code, message, details}}` on stdout).
+ */
+import { readFile } from 'node:fs/promises';
+import { Command } from 'commander';
+import { AdminError, createAdmin, formatYuan, parseYuan, type Admin, type Merchant, type Terminal } from '../admin/index.js';
+import { parseTerminalKey } from '../admin/terminals.js';
+import { loadMasterKey, MasterKeyError } from '../store/secrets.js';
+import { connectRedis, redisUrl } from './redis.js';
+
+interface CommonOptions {
+  redis?: string;
+  json?: boolean;
+  demo?: boolean;
+}
+
+/** What a command prints: `json` with --json, `text` otherwise. */
+interface Output {
+  json: unknown;
+  text: string;
+  /** Non-zero when the command ran but found a problem (verify). */
+  exitCode?: number;
+}
+
+type Run<O> = (admin: Admin, args: string[], options: O & CommonOptions) => Promise<Output>;
+
+/**
+ * Declares one admin command with the options every command shares and the one way it reports
+ * success and failure. `masterKey`: the command seals terminal keys and needs AIRCHARGE_MASTER_KEY
+ * (or --demo).
+ */
+function adminCommand<O>(parent: Command, spec: string, description: string, run: Run<O>, needs: { masterKey?: boolean } = {}): Command {
+  const command = parent
+    .command(spec)
+    .description(description)
+    .option('--redis <url>', 'Redis URL (default: REDIS_URL, else redis://127.0.0.1:6379)')
+    .option('--json', 'print one JSON object');
+  if (needs.masterKey) {
+    command.option('--demo', 'use the public demo master key when AIRCHARGE_MASTER_KEY is unset (never for real money)');
+  }
+  command.action(async (...received: unknown[]) => {
+    const self = received.at(-1) as Command;
+    const options = self.opts<O & CommonOptions>();
+    const args = self.processedArgs as string[];
+    let redis: ReturnType<typeof connectRedis> | undefined;
+    try {
+      const masterKey = needs.masterKey ? loadMasterKey(process.env, { demo: options.demo === true }) : null;
+      const url = redisUrl(options.redis);
+      redis = connectRedis(url, { failFast: true });
+      redis.on('error', () => {}); // a failed connection surfaces as the command's error below
+      const output = await run(createAdmin({ redis, masterKey }), args, options).catch((error: unknown) => {
+        throw explainConnectionError(error, url);
+      });
+      process.stdout.write(`${options.json ? JSON.stringify(output.json) : output.text}\n`);
+      process.exitCode = output.exitCode ?? 0;
+    } catch (error) {
+      fail(error, options.json === true);
+    } finally {
+      redis?.disconnect();
+    }
+  });
+  return command;
+}
+
+function explainConnectionError(error: unknown, url: string): unknown {
+  if (error instanceof AdminError || error instanceof MasterKeyError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  if (/ECONNREFUSED|ENOTFOUND|ETIMEDOUT|Connection is closed|connect/i.test(message)) {
+    return new Error(`cannot reach Redis at ${url}: ${message}`);
+  }
+  return error;
+}
+
+function fail(error: unknown, json: boolean): void {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = error instanceof AdminError || error instanceof MasterKeyError ? error.code : 'ERR_FAILED';
+  const details = error instanceof AdminError ? error.details : [];
+  if (json) process.stdout.write(`${JSON.stringify({ error: { code, message, details } })}\n`);
+  process.stderr.write(`aircharge: ${message}\n`);
+  process.exitCode = 1;
+}
+
+const yuan = (fen: number) => formatYuan(fen, { grouped: true });
+
+function merchantText(m: Merchant): string {
+  return [
+    `merchant  ${m.id}`,
+    `name      ${m.name}`,
+    `status    ${m.status}`,
+    `float     ${yuan(m.floatFen)} yuan (${m.floatFen} fen)`,
+    `terminals ${m.terminals.length === 0 ? '-' : m.terminals.join(' ')}`,
+    `created   ${new Date(m.createdAt).toISOString()}`,
+  ].join('\n');
+}
+
+function terminalLine(t: Terminal): string {
+  return `${t.terminalId}  ${t.merchantId}  ${t.status}  key v${t.keyVersion}  last seq ${t.hwm}`;
+}
+
+function registerMerchant(program: Command): void {
+  const group = program.command('merchant').description('merchants (outlets): add, list, show, disable');
+  adminCommand<{ name: string }>(group, 'add <id>', 'add a merchant with an empty float', async (admin, [id = ''], { name }) => {
+    const merchant = await admin.addMerchant(id, name);
+    return { json: merchant, text: `merchant ${merchant.id} added (${merchant.name}), float 0.00 yuan` };
+  }).requiredOption('--name <name>', "the merchant's name");
+
+  adminCommand(group, 'list', 'list every merchant with its float', async (admin) => {
+    const merchants = await admin.listMerchants();
+    const lines = merchants.map((m) => `${m.id}  ${m.status}  float ${yuan(m.floatFen)}  terminals ${m.terminals.length}  ${m.name}`);
+    return { json: { merchants }, text: lines.length === 0 ? 'no merchants' : lines.join('\n') };
+  });
+
+  adminCommand(group, 'show <id>', 'show a merchant, its float (floatFen) and terminals', async (admin, [id = '']) => {
+    const merchant = await admin.showMerchant(id);
+    return { json: merchant, text: merchantText(merchant) };
+  });
+
+  adminCommand(group, 'disable <id>', "disable a merchant: its terminals can no longer sign in or pay", async (admin, [id = '']) => {
+    const merchant = await admin.disableMerchant(id);
+    return { json: merchant, text: `merchant ${merchant.id} disabled` };
+  });
+}
+
+function registerTerminal(program: Command): void {
+  const group = program
+    .command('terminal')
+    .description('terminals: add, list, disable, rotate-key (keys are stored encrypted under AIRCHARGE_MASTER_KEY)');
+  adminCommand<{ merchant: string; key?: string }>(
+    group,
+    'add <id>',
+    'provision a terminal (8 of 0-9 A-Z) for a merchant; prints its key once, as `key`',
+    async (admin, [id = ''], options) => {
+      const key = options.key === undefined ? undefined : parseTerminalKey(options.key);
+      const provisioned = await admin.addTerminal(id, options.merchant, key);
+      return {
+        json: provisioned,
+        text: `terminal ${provisioned.terminalId} added to merchant ${provisioned.merchantId}\nkey ${provisioned.key}\n(shown once: load it into the terminal now)`,
+      };
+    },
+    { masterKey: true },
+  )
+    .requiredOption('--merchant <id>', 'the merchant it belongs to')
+    .option('--key <hex>', 'use this key (64 hex digits) instead of a new random one');
+
+  adminCommand<{ merchant?: string }>(group, 'list', 'list terminals (never their keys)', async (admin, _args, options) => {
+    const terminals = await admin.listTerminals(options.merchant);
+    return { json: { terminals }, text: terminals.length === 0 ? 'no terminals' : terminals.map(terminalLine).join('\n') };
+  }).option('--merchant <id>', "only this merchant's terminals");
+
+  adminCommand(group, 'disable <id>', 'disable a terminal and end its session', async (admin, [id = '']) => {
+    const terminal = await admin.disableTerminal(id);
+    return { json: terminal, text: `terminal ${terminal.terminalId} disabled` };
+  });
+
+  adminCommand(
+    group,
+    'rotate-key <id>',
+    "give a terminal a new key; prints it once. Other terminals are not affected, and the terminal's " +
+      'current session carries on until it signs in again, which it must then do with the new key',
+    async (admin, [id = '']) => {
+      const rotated = await admin.rotateTerminalKey(id);
+      return {
+        json: rotated,
+        text: `terminal ${rotated.terminalId}: new key (version ${rotated.keyVersion})\nkey ${rotated.key}\n(shown once; the current session continues until the terminal signs in again with this key)`,
+      };
+    },
+    { masterKey: true },
+  );
+}
+
+function registerFloat(program: Command): void {
+  const group = program.command('float').description("merchants' floats");
+  adminCommand(group, 'topup <merchant> <amount>', 'credit a merchant\'s float: AMOUNT in yuan, at most two decimals (e.g. 5000 or 1234.50)', async (admin, [merchantId = '', amount = '']) => {
+    const result = await admin.topUp(merchantId, parseYuan(amount));
+    return {
+      json: result,
+      text: `merchant ${result.merchantId}: float topped up by ${yuan(result.amountFen)} yuan, now ${yuan(result.floatFen)} yuan`,
+    };
+  });
+}
+
+function registerAccounts(program: Command): void {
+  const group = program.command('accounts').description('billing accounts at the embedded biller');
+  adminCommand(
+    group,
+    'import <file>',
+    'import accounts from CSV: header account,name,arrears[,status][,periods]; arrears in yuan; ' +
+      'status open|closed; periods like 202609:120.00;202610:80 adding up to the arrears. ' +
+      'Every row is checked first: one bad row (reported with its line number) and nothing is imported',
+    async (admin, [file = '']) => {
+      const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+        throw new Error(`cannot read ${file}: ${error.code ?? error.message}`);
+      });
+      const result = await admin.importAccounts(text);
+      return { json: result, text: `imported ${result.imported} account${result.imported === 1 ? '' : 's'}` };
+    },
+  );
+
+  adminCommand(group, 'show <account>', 'show an account: holder, status, arrears and bill periods', async (admin, [account = '']) => {
+    const a = await admin.showAccount(account);
+    const periods = a.periods.map((p) => `${p.period}:${formatYuan(p.amountFen)}`).join(' ');
+    return { json: a, text: `account ${a.account}  ${a.status}  arrears ${yuan(a.arrearsFen)} yuan  ${a.name}${periods ? `\nperiods ${periods}` : ''}` };
+  });
+}
+
+export function registerAdmin(program: Command): void {
+  registerMerchant(program);
+  registerTerminal(program);
+  registerFloat(program);
+  registerAccounts(program);
+}
