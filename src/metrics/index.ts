@@ -1,0 +1,15 @@
+export {
+  CLOSE_REASONS,
+  Metrics,
+  REDIS_BUCKETS_SEC,
+  REQUEST_BUCKETS_SEC,
+  createMetrics,
+  messageTypeLabel,
+  resultLabel,
+  type CloseReason,
+  type MetricsOptions,
+  type StoreGaugeOptions,
+} from './metrics.js';
+export { instrumentRedis } from './redis.js';
+export { sampleStore, type StoreSample } from './store.js';
+export { startOpsServer, type OpsServer, type OpsServerOptions } from './server.js';

@@ -1,0 +1,246 @@
+/**
+ * The gateway's Prometheus metrics, in a registry of their own (never prom-client's global one,
+ * so two gateways in one process, or a test beside a gateway, do not share counters).
+ *
+ * Label values come from closed sets (message type names, result code names, close reasons,
+ * Redis command names), so the number of series stays bounded whatever terminals send.
+ */
+import type { Cluster, Redis } from 'ioredis';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { MessageType, RESPONSE_BIT, RESULT_NAME } from '../../protocol/constants.js';
+import { sampleStore, type StoreSample } from './store.js';
+
+/**
+ * Why a terminal connection closed. The gateway reports exactly one reason per connection.
+ * - `sign_out`: the terminal signed out.
+ * - `peer_closed`: the terminal (or its carrier) closed or reset the TCP connection.
+ * - `socket_error`: the socket failed (ECONNRESET while writing, EPIPE, ...).
+ * - `sign_in_timeout`: no sign-in within the limit.
+ * - `idle_timeout`: no frame within the idle limit (NOTICE IDLE_TIMEOUT).
+ * - `session_replaced`: the terminal signed in on another connection (NOTICE SESSION_REPLACED).
+ * - `bad_frames`: too many bad frames (NOTICE TOO_MANY_BAD_FRAMES).
+ * - `fatal_frame`: a frame error that closes at once (length outside limits, unknown version).
+ * - `sign_in_refused`: sign-in refused (unknown or disabled terminal, bad MAC, ...).
+ * - `over_limit`: refused on accept (max connections or the per-address connection rate).
+ * - `drain`: the gateway is shutting down (NOTICE SHUTTING_DOWN).
+ */
+export const CLOSE_REASONS = [
+  'sign_out',
+  'peer_closed',
+  'socket_error',
+  'sign_in_timeout',
+  'idle_timeout',
+  'session_replaced',
+  'bad_frames',
+  'fatal_frame',
+  'sign_in_refused',
+  'over_limit',
+  'drain',
+] as const;
+export type CloseReason = (typeof CLOSE_REASONS)[number];
+
+/** Request latency: GPRS round trips put most answers between a few ms and a few seconds. */
+export const REQUEST_BUCKETS_SEC = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+/** Redis commands: well under a millisecond on a healthy local network. */
+export const REDIS_BUCKETS_SEC = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 1];
+
+export interface StoreGaugeOptions {
+  /** An active merchant whose float is below this many fen counts as low. */
+  floatThresholdFen: number;
+  /** Scrapes closer together than this reuse the last reading (several scrapers, one Redis walk). */
+  minIntervalMs?: number;
+}
+
+export interface MetricsOptions {
+  /** Node.js process metrics (CPU, memory, event-loop lag, handles); on by default. */
+  processMetrics?: boolean;
+}
+
+/** The name of a request type as a label ("PAY"), or UNKNOWN for a type the protocol lacks. */
+export function messageTypeLabel(type: number): string {
+  return REQUEST_TYPE_NAME.get(type) ?? 'UNKNOWN';
+}
+
+/** The name of a result code as a label ("APPROVED"), as PROTOCOL.md §4 names it. */
+export function resultLabel(result: number): string {
+  return RESULT_NAME.get(result) ?? 'UNKNOWN';
+}
+
+const REQUEST_TYPE_NAME: ReadonlyMap<number, string> = new Map(
+  Object.entries(MessageType)
+    .filter(([, code]) => (code & RESPONSE_BIT) === 0)
+    .map(([name, code]) => [code, name]),
+);
+
+export class Metrics {
+  readonly registry = new Registry();
+
+  /** Terminal connections open now on this instance. */
+  readonly connections = new Gauge({
+    name: 'aircharge_connections',
+    help: 'Terminal connections open now',
+    registers: [this.registry],
+  });
+  readonly connectionsOpened = new Counter({
+    name: 'aircharge_connections_opened_total',
+    help: 'Terminal connections accepted',
+    registers: [this.registry],
+  });
+  readonly connectionsClosed = new Counter({
+    name: 'aircharge_connections_closed_total',
+    help: 'Terminal connections closed, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  /** One per request answered: its type and the result code of the answer. */
+  readonly frames = new Counter({
+    name: 'aircharge_frames_total',
+    help: 'Requests answered, by message type and result code',
+    labelNames: ['type', 'result'] as const,
+    registers: [this.registry],
+  });
+  /** Requests that repeated an earlier sequence number (RETRANSMIT) and got the stored answer. */
+  readonly retransmissions = new Counter({
+    name: 'aircharge_retransmissions_total',
+    help: 'Retransmitted requests answered with the stored response, by message type',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
+  /** Frames the decoder refused (FrameErrorCode: ERR_CRC, ERR_SYNC, ERR_MAC, ...). */
+  readonly badFrames = new Counter({
+    name: 'aircharge_bad_frames_total',
+    help: 'Bad frames received, by frame error code',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+  readonly requestDuration = new Histogram({
+    name: 'aircharge_request_duration_seconds',
+    help: 'Time from a decoded request to its response written, by message type',
+    labelNames: ['type'] as const,
+    buckets: REQUEST_BUCKETS_SEC,
+    registers: [this.registry],
+  });
+
+  readonly redisErrors = new Counter({
+    name: 'aircharge_redis_errors_total',
+    help: 'Redis commands that failed: reply (Redis answered an error) or unavailable (no answer: connection, timeout)',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly redisCommandDuration = new Histogram({
+    name: 'aircharge_redis_command_duration_seconds',
+    help: 'Redis command latency seen by the gateway, by command',
+    labelNames: ['command'] as const,
+    buckets: REDIS_BUCKETS_SEC,
+    registers: [this.registry],
+  });
+
+  readonly recoveryRuns = new Counter({
+    name: 'aircharge_recovery_runs_total',
+    help: 'Recovery passes over pending transactions',
+    registers: [this.registry],
+  });
+  readonly recoveredTransactions = new Counter({
+    name: 'aircharge_recovered_transactions_total',
+    help: 'Pending transactions finished or rolled back by recovery',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(options: MetricsOptions = {}) {
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    // Every reason and outcome is exported from the start at 0, so a rate() over a series that
+    // has not happened yet is 0, not absent.
+    for (const reason of CLOSE_REASONS) this.connectionsClosed.inc({ reason }, 0);
+    this.recoveredTransactions.inc({ outcome: 'completed' }, 0);
+    this.recoveredTransactions.inc({ outcome: 'rolled_back' }, 0);
+    this.redisErrors.inc({ kind: 'reply' }, 0);
+    this.redisErrors.inc({ kind: 'unavailable' }, 0);
+  }
+
+  connectionOpened(): void {
+    this.connectionsOpened.inc();
+    this.connections.inc();
+  }
+
+  /** Call once per connection that `connectionOpened()` counted. */
+  connectionClosed(reason: CloseReason): void {
+    this.connectionsClosed.inc({ reason });
+    this.connections.dec();
+  }
+
+  /** A request was answered; `seconds` runs from the decoded frame to the response written. */
+  requestAnswered(type: number, result: number, seconds: number, replayed = false): void {
+    const typeName = messageTypeLabel(type);
+    this.frames.inc({ type: typeName, result: resultLabel(result) });
+    this.requestDuration.observe({ type: typeName }, seconds);
+    if (replayed) this.retransmissions.inc({ type: typeName });
+  }
+
+  /** A frame the decoder refused; `code` is the FrameError's code. */
+  badFrame(code: string): void {
+    this.badFrames.inc({ code });
+  }
+
+  /** One recovery pass, with what `TransactionCore.recover()` returned. */
+  recoveryRun(result: { completed: number; rolledBack: number }): void {
+    this.recoveryRuns.inc();
+    this.recoveredTransactions.inc({ outcome: 'completed' }, result.completed);
+    this.recoveredTransactions.inc({ outcome: 'rolled_back' }, result.rolledBack);
+  }
+
+  /**
+   * Exports the fleet-wide gauges of `store.ts` (pending transactions, oldest pending age, merchants
+   * with a low float), read from Redis when scraped. A failed reading leaves the last values; the
+   * failure itself shows in aircharge_redis_errors_total when the client is instrumented.
+   */
+  watchStore(redis: Redis | Cluster, options: StoreGaugeOptions): void {
+    const minIntervalMs = options.minIntervalMs ?? 5_000;
+    let last: { at: number; sample: Promise<StoreSample> } | null = null;
+    const read = async (pick: (sample: StoreSample) => number, gauge: Gauge): Promise<void> => {
+      const now = Date.now();
+      if (last === null || now - last.at >= minIntervalMs) {
+        last = { at: now, sample: sampleStore(redis, { floatThresholdFen: options.floatThresholdFen, now }) };
+      }
+      try {
+        gauge.set(pick(await last.sample));
+      } catch {
+        last = null; // read again at the next scrape
+      }
+    };
+    new Gauge({
+      name: 'aircharge_pending_transactions',
+      help: 'Transactions pending in Redis (begun, not yet completed or rolled back), all merchants',
+      registers: [this.registry],
+      collect() {
+        return read((s) => s.pendingTransactions, this);
+      },
+    });
+    new Gauge({
+      name: 'aircharge_oldest_pending_transaction_seconds',
+      help: 'Age of the oldest pending transaction (0 when none); recovery should keep it low',
+      registers: [this.registry],
+      collect() {
+        return read((s) => s.oldestPendingSec, this);
+      },
+    });
+    new Gauge({
+      name: 'aircharge_merchants_float_below_threshold',
+      help: `Active merchants whose float is below ${options.floatThresholdFen} fen`,
+      registers: [this.registry],
+      collect() {
+        return read((s) => s.merchantsBelowFloat, this);
+      },
+    });
+  }
+
+  /** The Prometheus text exposition of every metric in this registry. */
+  scrape(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
+
+export function createMetrics(options: MetricsOptions = {}): Metrics {
+  return new Metrics(options);
+}

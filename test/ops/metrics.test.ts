@@ -1,0 +1,192 @@
+/**
+ * The gateway's metrics and its operations endpoint, scraped over HTTP as Prometheus does:
+ * counters move, Redis commands are timed and their failures counted (single Redis and Cluster),
+ * the store gauges read real Redis, and /ready answers what HAProxy checks.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Redis, type Cluster } from 'ioredis';
+import { MessageType, ResultCode } from '../../protocol/constants.js';
+import { keys } from '../../src/store/keys.js';
+import { createMetrics, instrumentRedis, startOpsServer, type Metrics, type OpsServer } from '../../src/metrics/index.js';
+import { startRedis, type RedisProcess } from '../helpers/redis.js';
+import { startRedisCluster, type RedisClusterProcess } from '../helpers/cluster.js';
+
+/** One series of a Prometheus text exposition: `name{a="x",b="y"} value`; undefined when absent. */
+function valueOf(exposition: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  for (const line of exposition.split('\n')) {
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const found = new Map([...(match[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    if (Object.entries(labels).every(([k, v]) => found.get(k) === v) && found.size === Object.keys(labels).length) {
+      return Number(match[3]);
+    }
+  }
+  return undefined;
+}
+
+async function get(server: OpsServer, path: string): Promise<{ status: number; body: string; type: string | null }> {
+  const response = await fetch(`http://127.0.0.1:${server.port}${path}`);
+  return { status: response.status, body: await response.text(), type: response.headers.get('content-type') };
+}
+
+describe('ops server', () => {
+  let metrics: Metrics;
+  let server: OpsServer;
+  let ready = false;
+
+  beforeAll(async () => {
+    metrics = createMetrics();
+    server = await startOpsServer({ port: 0, metrics, ready: () => ready });
+  });
+  afterAll(() => server?.close());
+
+  it('serves /health while running and /ready as ready() says', async () => {
+    expect((await get(server, '/health')).status).toBe(200);
+    ready = false;
+    expect((await get(server, '/ready')).status).toBe(503);
+    ready = true;
+    expect((await get(server, '/ready')).status).toBe(200);
+    ready = false;
+    expect((await get(server, '/ready')).status).toBe(503);
+    expect((await get(server, '/health')).status).toBe(200);
+    expect((await get(server, '/nothing')).status).toBe(404);
+  });
+
+  it('serves the Prometheus text exposition, and the counters move', async () => {
+    const before = await get(server, '/metrics');
+    expect(before.status).toBe(200);
+    expect(before.type).toContain('text/plain');
+    expect(valueOf(before.body, 'aircharge_connections')).toBe(0);
+    expect(valueOf(before.body, 'aircharge_connections_closed_total', { reason: 'idle_timeout' })).toBe(0);
+    expect(valueOf(before.body, 'aircharge_frames_total', { type: 'PAY', result: 'APPROVED' })).toBeUndefined();
+    // Process metrics are on by default.
+    expect(valueOf(before.body, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
+
+    metrics.connectionOpened();
+    metrics.connectionOpened();
+    metrics.connectionOpened();
+    metrics.connectionClosed('idle_timeout');
+    metrics.requestAnswered(MessageType.PAY, ResultCode.APPROVED, 0.012);
+    metrics.requestAnswered(MessageType.PAY, ResultCode.APPROVED, 0.3, true);
+    metrics.requestAnswered(MessageType.PAY, ResultCode.FLOAT_SHORT, 0.004);
+    metrics.requestAnswered(0x42, ResultCode.UNSUPPORTED_TYPE, 0.0005);
+    metrics.badFrame('ERR_CRC');
+    metrics.recoveryRun({ completed: 2, rolledBack: 1 });
+
+    const after = (await get(server, '/metrics')).body;
+    expect(valueOf(after, 'aircharge_connections')).toBe(2);
+    expect(valueOf(after, 'aircharge_connections_opened_total')).toBe(3);
+    expect(valueOf(after, 'aircharge_connections_closed_total', { reason: 'idle_timeout' })).toBe(1);
+    expect(valueOf(after, 'aircharge_connections_closed_total', { reason: 'drain' })).toBe(0);
+    expect(valueOf(after, 'aircharge_frames_total', { type: 'PAY', result: 'APPROVED' })).toBe(2);
+    expect(valueOf(after, 'aircharge_frames_total', { type: 'PAY', result: 'FLOAT_SHORT' })).toBe(1);
+    expect(valueOf(after, 'aircharge_frames_total', { type: 'UNKNOWN', result: 'UNSUPPORTED_TYPE' })).toBe(1);
+    expect(valueOf(after, 'aircharge_retransmissions_total', { type: 'PAY' })).toBe(1);
+    expect(valueOf(after, 'aircharge_bad_frames_total', { code: 'ERR_CRC' })).toBe(1);
+    expect(valueOf(after, 'aircharge_request_duration_seconds_count', { type: 'PAY' })).toBe(3);
+    expect(valueOf(after, 'aircharge_request_duration_seconds_bucket', { type: 'PAY', le: '0.005' })).toBe(1);
+    expect(valueOf(after, 'aircharge_request_duration_seconds_bucket', { type: 'PAY', le: '0.025' })).toBe(2);
+    expect(valueOf(after, 'aircharge_request_duration_seconds_bucket', { type: 'PAY', le: '5' })).toBe(3);
+    expect(valueOf(after, 'aircharge_recovery_runs_total')).toBe(1);
+    expect(valueOf(after, 'aircharge_recovered_transactions_total', { outcome: 'completed' })).toBe(2);
+    expect(valueOf(after, 'aircharge_recovered_transactions_total', { outcome: 'rolled_back' })).toBe(1);
+  });
+
+  it('keeps each Metrics in its own registry', async () => {
+    const other = createMetrics({ processMetrics: false });
+    const text = await other.scrape();
+    expect(valueOf(text, 'aircharge_connections_opened_total')).toBe(0);
+    expect(valueOf(text, 'process_cpu_user_seconds_total')).toBeUndefined();
+  });
+});
+
+type Backend = { name: string; start(): Promise<{ client(): Redis | Cluster; stop(): Promise<void> }> };
+
+const backends: Backend[] = [
+  { name: 'single Redis', start: async () => startRedis() as Promise<RedisProcess> },
+  { name: 'Redis Cluster', start: async () => startRedisCluster() as Promise<RedisClusterProcess> },
+];
+
+describe.each(backends)('Redis metrics on $name', (backend) => {
+  let redis: Awaited<ReturnType<Backend['start']>>;
+  const clients: Array<Redis | Cluster> = [];
+
+  beforeAll(async () => {
+    redis = await backend.start();
+  });
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.quit().catch(() => c.disconnect())));
+  });
+  afterAll(() => redis?.stop());
+
+  function client(): Redis | Cluster {
+    const c = redis.client();
+    clients.push(c);
+    return c;
+  }
+
+  it('times each command once and counts the ones Redis refuses', async () => {
+    const metrics = createMetrics({ processMetrics: false });
+    const redisClient = client();
+    instrumentRedis(redisClient, metrics);
+    instrumentRedis(redisClient, metrics); // a second call must not count twice
+
+    await redisClient.set('{m.R1}:plain', 'text');
+    for (const merchant of ['R1', 'R2', 'R3', 'R4']) await redisClient.hincrby(keys.merchant(merchant), 'floatFen', 5);
+    await expect(redisClient.hincrby('{m.R1}:plain', 'floatFen', 1)).rejects.toThrow(/WRONGTYPE/);
+    // A script run by SHA: the first call on each connection goes through NOSCRIPT and EVAL inside.
+    redisClient.defineCommand('float', { numberOfKeys: 1, lua: "return redis.call('HGET', KEYS[1], 'floatFen')" });
+    const scripted = redisClient as typeof redisClient & { float(key: string): Promise<string> };
+    expect(await scripted.float(keys.merchant('R3'))).toBe('5');
+    expect(await scripted.float(keys.merchant('R3'))).toBe('5');
+
+    const text = await metrics.scrape();
+    expect(valueOf(text, 'aircharge_redis_command_duration_seconds_count', { command: 'set' })).toBe(1);
+    expect(valueOf(text, 'aircharge_redis_command_duration_seconds_count', { command: 'hincrby' })).toBe(5);
+    expect(valueOf(text, 'aircharge_redis_errors_total', { kind: 'reply' })).toBe(1);
+    expect(valueOf(text, 'aircharge_redis_errors_total', { kind: 'unavailable' })).toBe(0);
+    const scriptCalls =
+      (valueOf(text, 'aircharge_redis_command_duration_seconds_count', { command: 'evalsha' }) ?? 0) +
+      (valueOf(text, 'aircharge_redis_command_duration_seconds_count', { command: 'eval' }) ?? 0);
+    expect(scriptCalls).toBeGreaterThanOrEqual(2);
+  });
+
+  it('counts a command that gets no answer as unavailable', async () => {
+    const metrics = createMetrics({ processMetrics: false });
+    const redisClient = client();
+    instrumentRedis(redisClient, metrics);
+    await redisClient.ping();
+    redisClient.disconnect();
+    await expect(redisClient.get('{m.R1}:plain')).rejects.toThrow();
+    expect(valueOf(await metrics.scrape(), 'aircharge_redis_errors_total', { kind: 'unavailable' })).toBe(1);
+  });
+
+  it('reads pending transactions and low floats from the store at scrape time', async () => {
+    const metrics = createMetrics({ processMetrics: false });
+    const redisClient = client();
+    const now = Date.now();
+    const merchants = { G1: ['active', 50_000], G2: ['active', 900], G3: ['disabled', 0], G4: ['active', 0] } as const;
+    for (const [id, [status, floatFen]] of Object.entries(merchants)) {
+      await redisClient.sadd(keys.merchants(), id);
+      await redisClient.hset(keys.merchant(id), { id, status, floatFen });
+    }
+    await redisClient.zadd(keys.pending('G1'), now - 30_000, 'T00000010000000001', now - 1_000, 'T00000010000000002');
+    await redisClient.zadd(keys.pending('G3'), now - 2_000, 'T00000030000000001');
+
+    metrics.watchStore(redisClient, { floatThresholdFen: 1_000, minIntervalMs: 0 });
+    let text = await metrics.scrape();
+    expect(valueOf(text, 'aircharge_pending_transactions')).toBe(3);
+    expect(valueOf(text, 'aircharge_merchants_float_below_threshold')).toBe(2); // G2, G4; G3 is disabled
+    const oldest = valueOf(text, 'aircharge_oldest_pending_transaction_seconds') ?? 0;
+    expect(oldest).toBeGreaterThanOrEqual(30);
+    expect(oldest).toBeLessThan(300);
+
+    await redisClient.zrem(keys.pending('G1'), 'T00000010000000001', 'T00000010000000002');
+    await redisClient.zrem(keys.pending('G3'), 'T00000030000000001');
+    await redisClient.hset(keys.merchant('G2'), 'floatFen', 1_000);
+    text = await metrics.scrape();
+    expect(valueOf(text, 'aircharge_pending_transactions')).toBe(0);
+    expect(valueOf(text, 'aircharge_oldest_pending_transaction_seconds')).toBe(0);
+    expect(valueOf(text, 'aircharge_merchants_float_below_threshold')).toBe(1);
+  });
+});
