@@ -45,12 +45,16 @@ redis.call('HSET', KEYS[1], 'keyEnc', ARGV[1])
 return redis.call('HINCRBY', KEYS[1], 'keyVersion', 1)
 `);
 
-/** Disables the terminal and ends its session, so its next request finds no session. */
+/**
+ * Disables the terminal and ends its session, so no further request of it is served. Returns
+ * {1, instance, connection} of the session it ended (empty when there was none), or {0}.
+ */
 const DISABLE_TERMINAL = new Script(`
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 0 then return {0} end
 redis.call('HSET', KEYS[1], 'status', 'disabled')
+local session = redis.call('HMGET', KEYS[2], 'instance', 'conn')
 redis.call('DEL', KEYS[2])
-return 1
+return {1, session[1] or '', session[2] or ''}
 `);
 
 export function checkTerminalId(id: string): void {
@@ -143,12 +147,14 @@ export async function listTerminals(context: AdminContext, merchantId?: string):
 
 export async function disableTerminal(context: AdminContext, terminalId: string): Promise<Terminal> {
   const merchantId = await merchantOfTerminal(context, terminalId);
-  const done = await DISABLE_TERMINAL.run(
+  const [done, instanceId = '', connectionId = ''] = (await DISABLE_TERMINAL.run(
     context.redis,
     [keys.terminal(merchantId, terminalId), keys.session(merchantId, terminalId)],
     [],
-  );
+  )) as [number, string?, string?];
   if (done === 0) throw new AdminError(AdminErrorCode.NOT_FOUND, `unknown terminal ${terminalId}`);
+  // The gateway instance holding the terminal's connection closes it when told on its channel.
+  if (instanceId !== '' && connectionId !== '') await context.redis.publish(keys.kickChannel(instanceId), connectionId);
   return showTerminal(context, terminalId);
 }
 

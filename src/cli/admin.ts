@@ -50,9 +50,11 @@ function adminCommand<O>(parent: Command, spec: string, description: string, run
       const masterKey = needs.masterKey ? loadMasterKey(process.env, { demo: options.demo === true }) : null;
       const url = redisUrl(options.redis);
       redis = connectRedis(url, { failFast: true });
-      redis.on('error', () => {}); // a failed connection surfaces as the command's error below
+      // A failed connection surfaces as the command's error below, explained with this cause.
+      let connectionError: string | undefined;
+      redis.on('error', (error: Error) => (connectionError = error.message));
       const output = await run(createAdmin({ redis, masterKey }), args, options).catch((error: unknown) => {
-        throw explainConnectionError(error, url);
+        throw explainConnectionError(error, url, connectionError);
       });
       process.stdout.write(`${options.json ? JSON.stringify(output.json) : output.text}\n`);
       process.exitCode = output.exitCode ?? 0;
@@ -65,13 +67,9 @@ function adminCommand<O>(parent: Command, spec: string, description: string, run
   return command;
 }
 
-function explainConnectionError(error: unknown, url: string): unknown {
-  if (error instanceof AdminError || error instanceof MasterKeyError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  if (/ECONNREFUSED|ENOTFOUND|ETIMEDOUT|Connection is closed|connect/i.test(message)) {
-    return new Error(`cannot reach Redis at ${url}: ${message}`);
-  }
-  return error;
+function explainConnectionError(error: unknown, url: string, connectionError: string | undefined): unknown {
+  if (error instanceof AdminError || connectionError === undefined) return error;
+  return new Error(`cannot reach Redis at ${url}: ${connectionError}`);
 }
 
 function fail(error: unknown, json: boolean): void {

@@ -92,10 +92,15 @@ describe('terminals', () => {
     expect(await redis.hget(keys.terminal('shop-t', 'T0000002'), 'keyEnc')).toBe(before2);
   });
 
-  it('disables a terminal and ends its session', async () => {
-    await redis.hset(keys.session('shop-t', 'T0000002'), 'conn', 'c2');
+  it('disables a terminal, ends its session and tells its gateway instance to close it', async () => {
+    await redis.hset(keys.session('shop-t', 'T0000002'), { conn: 'c2', instance: 'gw-a' });
+    const listener = redis.duplicate();
+    const kicked = new Promise<[string, string]>((resolve) => listener.on('message', (channel: string, message: string) => resolve([channel, message])));
+    await listener.subscribe(keys.kickChannel('gw-a'));
     expect((await admin.disableTerminal('T0000002')).status).toBe('disabled');
     expect(await redis.exists(keys.session('shop-t', 'T0000002'))).toBe(0);
+    expect(await kicked).toEqual([keys.kickChannel('gw-a'), 'c2']);
+    listener.disconnect();
     await rejectsWith(admin.disableTerminal('ZZZZZZZZ'), AdminErrorCode.NOT_FOUND);
   });
 });
