@@ -46,16 +46,32 @@ export function maskHolderName(name: string): string {
   return first + '*'.repeat(Math.min(chars.length - 2, room)) + last;
 }
 
+/** Which characters a text field may hold. */
+export type CharClass = (code: number) => boolean;
+export const isPrintableAscii: CharClass = (code) => code >= 0x20 && code <= 0x7e;
+export const isDigit: CharClass = (code) => code >= 0x30 && code <= 0x39;
+export const isIdChar: CharClass = (code) => (code >= 0x30 && code <= 0x39) || (code >= 0x41 && code <= 0x5a);
+
 /**
- * A fixed-width text field: the text, then NUL bytes to the width (§7.1). Only printable ASCII
- * (0x20..0x7E) is allowed: these fields are ids, digits and versions.
+ * A fixed-width text field: the text, then NUL bytes to the width (§7.1). Text fields are ids,
+ * digits and versions, so each character is one byte of the class given (printable ASCII at most).
+ * Checks and writes in one pass: the encoder runs this for every account number.
  */
-export function writeAscii(target: Buffer, at: number, text: string, width: number, field: string): void {
-  if (text.length > width || !PRINTABLE_ASCII.test(text)) {
-    throw new RangeError(`${field} ${JSON.stringify(text)} is not printable ASCII of at most ${width} characters`);
+export function writeAscii(
+  target: Buffer,
+  at: number,
+  text: string,
+  width: number,
+  field: string,
+  allowed: CharClass = isPrintableAscii,
+): void {
+  if (text.length > width) throw new RangeError(`${field} ${JSON.stringify(text)} is longer than ${width} characters`);
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (!allowed(code) || !isPrintableAscii(code)) throw new RangeError(`${field} ${JSON.stringify(text)} has a character not allowed here`);
+    target[at + i] = code;
   }
-  target.write(text, at, 'latin1');
-  target.fill(0, at + text.length, at + width);
+  if (text.length < width) target.fill(0, at + text.length, at + width);
 }
 
 /**
@@ -71,5 +87,3 @@ export function readAscii(bytes: Buffer): string | null {
   }
   return bytes.toString('latin1', 0, end);
 }
-
-const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;

@@ -14,12 +14,13 @@ import {
   PROTOCOL_VERSION,
   SYNC_0,
   SYNC_1,
-  TERMINAL_ID_PATTERN,
+  TERMINAL_ID_SIZE,
   TRAILER_SIZE,
 } from './constants.js';
 import { crc16 } from './crc.js';
 import { writeMac } from './crypto.js';
 import { FrameError, FrameErrorCode } from './errors.js';
+import { isIdChar, writeAscii } from './fields.js';
 import type { Frame } from './messages.js';
 
 /** Sync, version and length: the bytes needed before a frame's size is known. */
@@ -119,7 +120,7 @@ const U32_MAX = 0xffffffff;
  * §5.3), then the CRC over everything before it.
  */
 export function encodeFrame(header: FrameHeader, payload: Buffer, macKey: Buffer | null): Buffer {
-  if (!TERMINAL_ID_PATTERN.test(header.terminalId)) {
+  if (header.terminalId.length !== TERMINAL_ID_SIZE) {
     throw new RangeError(`terminal id ${JSON.stringify(header.terminalId)} is not 8 characters [0-9A-Z]`);
   }
   checkUint('type', header.type, 0xff);
@@ -136,7 +137,7 @@ export function encodeFrame(header: FrameHeader, payload: Buffer, macKey: Buffer
   frame.writeUInt16BE(length, Offset.LENGTH);
   frame[Offset.TYPE] = header.type;
   frame[Offset.FLAGS] = header.flags ?? 0;
-  frame.write(header.terminalId, Offset.TERMINAL_ID, 'latin1');
+  writeAscii(frame, Offset.TERMINAL_ID, header.terminalId, TERMINAL_ID_SIZE, 'terminal id', isIdChar);
   frame.writeUInt32BE(header.seq, Offset.SEQ);
   frame.writeUInt32BE(header.timestamp, Offset.TIMESTAMP);
   payload.copy(frame, HEADER_SIZE);

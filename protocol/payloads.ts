@@ -21,7 +21,7 @@ import {
   TransactionState,
 } from './constants.js';
 import { FrameError, FrameErrorCode } from './errors.js';
-import { readAscii, writeAscii } from './fields.js';
+import { type CharClass, isDigit, readAscii, writeAscii } from './fields.js';
 import { checkUint } from './frame.js';
 import type { BillPeriod, MessageMap } from './messages.js';
 
@@ -98,11 +98,22 @@ class PayloadWriter {
     this.#at = this.bytes.writeUInt32BE(value, this.#at);
     return this;
   }
-  ascii(value: string, width: number, field: string, pattern?: RegExp): this {
-    if (pattern !== undefined && !pattern.test(value)) throw new RangeError(`${field} ${JSON.stringify(value)} has the wrong format`);
-    writeAscii(this.bytes, this.#at, value, width, field);
+  ascii(value: string, width: number, field: string, allowed?: CharClass): this {
+    writeAscii(this.bytes, this.#at, value, width, field, allowed);
     this.#at += width;
     return this;
+  }
+  /** Exactly 10 digits (§7.3). */
+  account(value: string): this {
+    if (value.length !== ACCOUNT_SIZE) throw new RangeError(`account ${JSON.stringify(value)} is not ${ACCOUNT_SIZE} digits`);
+    return this.ascii(value, ACCOUNT_SIZE, 'account', isDigit);
+  }
+  /** A receipt (§7.4), or the empty string where a result carries none and `optional` is set. */
+  receipt(value: string, optional = false): this {
+    if (!(optional && value === '') && !RECEIPT_PATTERN.test(value)) {
+      throw new RangeError(`receipt ${JSON.stringify(value)} is not a terminal id and 10 digits`);
+    }
+    return this.ascii(value, RECEIPT_SIZE, 'receipt');
   }
   raw(value: Buffer, field: string, width = value.length): this {
     if (value.length !== width) throw new RangeError(`${field} must be ${width} bytes, not ${value.length}`);
@@ -117,6 +128,27 @@ class PayloadWriter {
 
 function layout(): Parser {
   return new Parser().endianness('big');
+}
+
+// binary-parser's generated code gives the result object `$parent` and `$root` properties for
+// expressions that refer to enclosing structures, then deletes them; the deletes turn every
+// result into a slow dictionary object and cost four times the parse itself. No layout here refers
+// to an enclosing structure, so each is compiled from binary-parser's own code without those lines.
+const CONTEXT_SETUP = 'vars.$parent = null;\nvars.$root = vars;\n';
+const CONTEXT_TEARDOWN = 'delete vars.$parent;\ndelete vars.$root;\n';
+
+function compileLean(parser: Parser): void {
+  const code = parser.getCode();
+  // No formatters or assert functions either: getCode() does not hand out their imports.
+  if (!code.includes(CONTEXT_SETUP) || !code.includes(CONTEXT_TEARDOWN) || code.includes('imports')) {
+    throw new Error('binary-parser generated unexpected code; check compileLean against its version');
+  }
+  const lean = code.replace(CONTEXT_SETUP, '').replace(CONTEXT_TEARDOWN, '');
+  // The same wrapper Parser.compile() builds around its generated code.
+  parser.compiled = new Function('imports', 'TextDecoder', `return function (buffer, constructorFn) { ${lean} };`)(
+    [],
+    TextDecoder,
+  ) as (buffer: Buffer, constructorFn: unknown) => unknown;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -184,7 +216,7 @@ const inquiry: PayloadCodec<MessageMap[0x03]> = {
   parser: layout().buffer('account', { length: ACCOUNT_SIZE }).saveOffset('end'),
   size: ACCOUNT_SIZE,
   build: (f) => ({ account: text(f.account, 'account', ACCOUNT_PATTERN) }),
-  encode: (v) => new PayloadWriter(ACCOUNT_SIZE).ascii(v.account, ACCOUNT_SIZE, 'account', ACCOUNT_PATTERN).done(),
+  encode: (v) => new PayloadWriter(ACCOUNT_SIZE).account(v.account).done(),
 };
 
 const billPeriod = layout().uint32('period').uint32('amountFen');
@@ -235,7 +267,7 @@ const pay: PayloadCodec<MessageMap[0x04]> = {
   size: ACCOUNT_SIZE + 4,
   build: (f) => ({ account: text(f.account, 'account', ACCOUNT_PATTERN), amountFen: f.amountFen }),
   encode: (v) =>
-    new PayloadWriter(pay.size!).ascii(v.account, ACCOUNT_SIZE, 'account', ACCOUNT_PATTERN).u32(v.amountFen, 'amountFen').done(),
+    new PayloadWriter(pay.size!).account(v.account).u32(v.amountFen, 'amountFen').done(),
 };
 
 const correct: PayloadCodec<MessageMap[0x05]> = {
@@ -252,13 +284,11 @@ const correct: PayloadCodec<MessageMap[0x05]> = {
   }),
   encode: (v) =>
     new PayloadWriter(correct.size!)
-      .ascii(v.receipt, RECEIPT_SIZE, 'receipt', RECEIPT_PATTERN)
-      .ascii(v.account, ACCOUNT_SIZE, 'account', ACCOUNT_PATTERN)
+      .receipt(v.receipt)
+      .account(v.account)
       .u32(v.amountFen, 'amountFen')
       .done(),
 };
-
-const OPTIONAL_RECEIPT = /^$|^[0-9A-Z]{8}[0-9]{10}$/;
 
 const transactionResponse: PayloadCodec<MessageMap[0x84]> = {
   parser: layout()
@@ -279,7 +309,7 @@ const transactionResponse: PayloadCodec<MessageMap[0x84]> = {
   encode: (v) =>
     new PayloadWriter(transactionResponse.size!)
       .u8(v.result, 'result')
-      .ascii(v.receipt, RECEIPT_SIZE, 'receipt', OPTIONAL_RECEIPT)
+      .receipt(v.receipt, true)
       .u32(v.arrearsFen, 'arrearsFen')
       .u32(v.floatFen, 'floatFen')
       .u32(v.businessDay, 'businessDay')
@@ -402,7 +432,7 @@ const CODECS: { [T in keyof MessageMap]: PayloadCodec<MessageMap[T]> } = {
   [MessageType.REJECT]: resultOnly,
 };
 
-for (const codec of Object.values(CODECS)) codec.parser.compile();
+for (const codec of Object.values(CODECS)) compileLean(codec.parser);
 
 function codecOf<T extends keyof MessageMap>(type: T): PayloadCodec<MessageMap[T]> {
   const codec = (CODECS as unknown as Partial<Record<number, PayloadCodec<MessageMap[T]>>>)[type];
