@@ -4,9 +4,14 @@
  * in its own module and registers itself on the program.
  */
 import { Command } from 'commander';
+import { registerServe } from './serve.js';
+import { registerAdmin } from './admin.js';
 
 const program = new Command('aircharge')
   .description('Gateway and admin tool for aircharge payment terminals')
   .showHelpAfterError();
+
+registerServe(program);
+registerAdmin(program);
 
 await program.parseAsync(process.argv);

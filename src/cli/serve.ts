@@ -1,0 +1,111 @@
+/**
+ * `aircharge serve`: the gateway process. It owns what the Gateway does not: flags and
+ * environment, the Redis connection, the listening socket, periodic recovery and signals.
+ * Exit codes: 0 after a graceful drain, 1 on a runtime failure (Redis, port in use), 2 on bad
+ * configuration.
+ */
+import { createServer } from 'node:net';
+import type { Command } from 'commander';
+import { ConfigError, SERVE_SETTINGS, resolveServeConfig } from '../config.js';
+import type { ServeConfig } from '../config.js';
+import { createCore } from '../core/index.js';
+import { Gateway } from '../gateway/index.js';
+import { createLogger } from '../log.js';
+import { MasterKeyError, loadMasterKey } from '../store/secrets.js';
+import { connectRedis } from './redis.js';
+
+/** Beyond the drain timeout, the time Redis gets to quit before the process exits anyway. */
+const EXIT_GRACE_MS = 3000;
+
+export function registerServe(program: Command): void {
+  const command = program
+    .command('serve')
+    .description('Run the gateway: terminals connect over TCP, state lives in Redis');
+  for (const setting of SERVE_SETTINGS) {
+    const shown = setting.default === undefined ? '' : ` (default: ${setting.default})`;
+    command.option(setting.flag, `${setting.description}; env ${setting.env}${shown}`);
+  }
+  command.action(async (flags: Record<string, unknown>) => {
+    let config: ServeConfig;
+    let masterKey: Buffer;
+    try {
+      config = resolveServeConfig(flags, process.env);
+      masterKey = loadMasterKey(process.env, { demo: config.demo });
+    } catch (err) {
+      if (!(err instanceof ConfigError || err instanceof MasterKeyError)) throw err;
+      process.stderr.write(`aircharge serve: ${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    await serve(config, masterKey);
+  });
+}
+
+async function serve(config: ServeConfig, masterKey: Buffer): Promise<void> {
+  const logger = createLogger({ level: config.logLevel, base: { instance: config.instanceId } });
+  if (config.demo && !process.env.AIRCHARGE_MASTER_KEY) {
+    logger.warn('demo mode: terminal keys are sealed under the public demo master key; never use it for money');
+  }
+  const fail = (err: unknown, msg: string) => {
+    logger.fatal({ err }, msg);
+    process.exit(1);
+  };
+
+  const redis = connectRedis(config.redisUrl);
+  redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis error'));
+  const { sessions, core } = await createCore({ redis, masterKey, instanceId: config.instanceId, logger });
+
+  let recovering = false;
+  const recover = async () => {
+    if (recovering) return;
+    recovering = true;
+    try {
+      const { completed, rolledBack } = await core.recover(Date.now());
+      if (completed + rolledBack > 0) logger.info({ completed, rolledBack }, 'recovered pending transactions');
+    } catch (err) {
+      logger.warn({ err }, 'recovery pass failed; retried at the next interval');
+    } finally {
+      recovering = false;
+    }
+  };
+  // Transactions left pending by a crash are settled before the first terminal is served.
+  await recover();
+  const recoveryTimer = setInterval(() => void recover(), config.recoveryIntervalMs);
+
+  const gateway = new Gateway({
+    sessions,
+    core,
+    redis,
+    instanceId: config.instanceId,
+    logger,
+    limits: config.limits,
+  });
+  await gateway.ready();
+
+  const server = createServer({ allowHalfOpen: false }, gateway.handle);
+  server.on('error', (err) => fail(err, 'listening socket failed'));
+  server.listen(config.port, config.host, () => {
+    const address = server.address();
+    const port = address !== null && typeof address === 'object' ? address.port : config.port;
+    logger.info({ port, host: config.host, limits: config.limits }, 'listening');
+  });
+
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal, drainTimeoutMs: config.drainTimeoutMs }, 'shutting down');
+    setTimeout(() => {
+      logger.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, config.drainTimeoutMs + EXIT_GRACE_MS).unref();
+    clearInterval(recoveryTimer);
+    server.close();
+    await gateway.drain(config.drainTimeoutMs);
+    await redis.quit().catch(() => redis.disconnect());
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.once('SIGTERM', (signal) => void stop(signal));
+  process.once('SIGINT', (signal) => void stop(signal));
+}

@@ -1,0 +1,198 @@
+/**
+ * `aircharge serve` configuration: every setting has a flag, an environment variable and a
+ * default, in that order of precedence, declared once in SERVE_SETTINGS (the CLI builds its
+ * options and help from the same table). Values are validated here; a bad one is a ConfigError
+ * naming the flag, the variable and what was expected.
+ */
+import { hostname } from 'node:os';
+import { Defaults, MAX_FRAME_SIZE, MIN_FRAME_SIZE } from '../protocol/index.js';
+import type { GatewayLimits } from './gateway/limits.js';
+import { LOG_LEVELS, type LogLevel } from './log.js';
+
+export class ConfigError extends Error {
+  readonly code = 'ERR_CONFIG';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface ServeConfig {
+  port: number;
+  host: string;
+  redisUrl: string;
+  instanceId: string;
+  logLevel: LogLevel;
+  /** Use the public demo master key when AIRCHARGE_MASTER_KEY is unset: never for money. */
+  demo: boolean;
+  recoveryIntervalMs: number;
+  drainTimeoutMs: number;
+  limits: GatewayLimits;
+}
+
+type Parser = (text: string) => unknown;
+
+interface Setting {
+  /** commander's attribute name for the flag. */
+  name: string;
+  flag: string;
+  env: string;
+  description: string;
+  /** Shown in help; undefined when the default depends on another setting. */
+  default: string | undefined;
+  parse: Parser;
+}
+
+function integer(min: number, max: number): Parser {
+  return (text) => {
+    if (!/^[0-9]+$/.test(text)) throw new Error(`an integer from ${min} to ${max}`);
+    const value = Number(text);
+    if (value < min || value > max) throw new Error(`an integer from ${min} to ${max}`);
+    return value;
+  };
+}
+
+/** Seconds, decimals allowed (tests use short timeouts), returned as milliseconds. */
+function seconds(min: number, max: number): Parser {
+  return (text) => {
+    if (!/^[0-9]+(\.[0-9]+)?$/.test(text)) throw new Error(`a number of seconds from ${min} to ${max}`);
+    const value = Number(text);
+    if (value < min || value > max) throw new Error(`a number of seconds from ${min} to ${max}`);
+    return Math.round(value * 1000);
+  };
+}
+
+function nonEmpty(what: string): Parser {
+  return (text) => {
+    if (text.trim() === '') throw new Error(what);
+    return text;
+  };
+}
+
+/** The forms connectRedis (src/cli/redis.ts) takes. */
+function redisUrl(text: string): string {
+  const expected = 'a redis://, rediss:// or redis+cluster://host:port,... URL';
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new Error(expected);
+  }
+  if (!['redis:', 'rediss:', 'redis+cluster:'].includes(url.protocol)) throw new Error(expected);
+  return text;
+}
+
+function logLevel(text: string): LogLevel {
+  if (!(LOG_LEVELS as readonly string[]).includes(text)) throw new Error(`one of ${LOG_LEVELS.join(', ')}`);
+  return text as LogLevel;
+}
+
+function boolean(text: string): boolean {
+  if (['1', 'true', 'yes'].includes(text)) return true;
+  if (['0', 'false', 'no', ''].includes(text)) return false;
+  throw new Error('1/true/yes or 0/false/no');
+}
+
+const DAY_SEC = 86_400;
+
+export const SERVE_SETTINGS: readonly Setting[] = [
+  { name: 'port', flag: '--port <port>', env: 'AIRCHARGE_PORT', default: '7000',
+    description: 'TCP port terminals connect to (0: any free port)', parse: integer(0, 65535) },
+  { name: 'host', flag: '--host <address>', env: 'AIRCHARGE_HOST', default: '0.0.0.0',
+    description: 'address to listen on', parse: nonEmpty('an address') },
+  { name: 'redis', flag: '--redis <url>', env: 'REDIS_URL', default: 'redis://127.0.0.1:6379',
+    description: 'Redis URL (sessions, sequence guards, money)', parse: redisUrl },
+  { name: 'instanceId', flag: '--instance-id <id>', env: 'AIRCHARGE_INSTANCE_ID', default: undefined,
+    description: 'name of this instance, unique among those sharing the Redis (default: hostname-pid)',
+    parse: (text) => {
+      if (!/^[A-Za-z0-9_.-]{1,64}$/.test(text)) throw new Error('1 to 64 of A-Z a-z 0-9 _ . -');
+      return text;
+    } },
+  { name: 'logLevel', flag: '--log-level <level>', env: 'AIRCHARGE_LOG_LEVEL', default: 'info',
+    description: `log level (${LOG_LEVELS.join(', ')}); debug adds frame hex dumps, MACs masked`, parse: logLevel },
+  { name: 'demo', flag: '--demo', env: 'AIRCHARGE_DEMO', default: 'false',
+    description: 'use the public demo master key when AIRCHARGE_MASTER_KEY is unset (never for money)', parse: boolean },
+  { name: 'maxConnections', flag: '--max-connections <n>', env: 'AIRCHARGE_MAX_CONNECTIONS', default: '10000',
+    description: 'connections held at once; more are closed on accept', parse: integer(1, 1_000_000) },
+  { name: 'maxFrameSize', flag: '--max-frame-size <bytes>', env: 'AIRCHARGE_MAX_FRAME_SIZE',
+    default: String(MAX_FRAME_SIZE), description: 'largest frame accepted; a longer length field closes the connection',
+    parse: integer(MIN_FRAME_SIZE, MAX_FRAME_SIZE) },
+  { name: 'signInTimeout', flag: '--sign-in-timeout <sec>', env: 'AIRCHARGE_SIGN_IN_TIMEOUT',
+    default: String(Defaults.SIGN_IN_TIMEOUT_SEC), description: 'seconds a new connection has to sign in',
+    parse: seconds(0.05, 3600) },
+  { name: 'heartbeatInterval', flag: '--heartbeat-interval <sec>', env: 'AIRCHARGE_HEARTBEAT_INTERVAL',
+    default: String(Defaults.HEARTBEAT_SEC), description: 'heartbeat interval announced at sign-in',
+    parse: integer(1, 65535) },
+  { name: 'idleTimeout', flag: '--idle-timeout <sec>', env: 'AIRCHARGE_IDLE_TIMEOUT', default: undefined,
+    description: 'seconds without a frame before a signed-in connection is closed (default: 3 heartbeat intervals)',
+    parse: seconds(0.05, DAY_SEC) },
+  { name: 'clockWindow', flag: '--clock-window <sec>', env: 'AIRCHARGE_CLOCK_WINDOW',
+    default: String(Defaults.CLOCK_WINDOW_SEC), description: 'largest terminal clock difference accepted (CLOCK_SKEW beyond)',
+    parse: integer(1, DAY_SEC) },
+  { name: 'maxBadFrames', flag: '--max-bad-frames <n>', env: 'AIRCHARGE_MAX_BAD_FRAMES',
+    default: String(Defaults.MAX_BAD_FRAMES), description: 'bad frames that close a connection (NOTICE TOO_MANY_BAD_FRAMES)',
+    parse: integer(1, 1000) },
+  { name: 'connectionRate', flag: '--connection-rate <per-sec>', env: 'AIRCHARGE_CONNECTION_RATE', default: '10',
+    description: 'new connections per second from one address (0: no limit; behind a proxy every terminal shares its address)',
+    parse: integer(0, 1_000_000) },
+  { name: 'connectionBurst', flag: '--connection-burst <n>', env: 'AIRCHARGE_CONNECTION_BURST', default: '20',
+    description: 'new connections one address may open at once', parse: integer(1, 1_000_000) },
+  { name: 'recoveryInterval', flag: '--recovery-interval <sec>', env: 'AIRCHARGE_RECOVERY_INTERVAL', default: '30',
+    description: 'seconds between recovery passes over pending transactions (one also runs at start-up)',
+    parse: seconds(0.1, DAY_SEC) },
+  { name: 'drainTimeout', flag: '--drain-timeout <sec>', env: 'AIRCHARGE_DRAIN_TIMEOUT', default: '10',
+    description: 'on SIGTERM/SIGINT, seconds to finish requests in flight before connections are cut',
+    parse: seconds(0, 3600) },
+];
+
+/**
+ * The serve configuration from commander's parsed flags (strings, or true for --demo) and the
+ * environment. Throws ConfigError.
+ */
+export function resolveServeConfig(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): ServeConfig {
+  const values = new Map<string, unknown>();
+  for (const setting of SERVE_SETTINGS) {
+    const flag = flags[setting.name];
+    const fromEnv = env[setting.env];
+    const source = flag !== undefined ? setting.flag.split(' ')[0] : fromEnv !== undefined ? setting.env : null;
+    const text = flag === true ? 'true' : flag !== undefined ? String(flag) : fromEnv ?? setting.default;
+    if (text === undefined) continue;
+    try {
+      values.set(setting.name, setting.parse(text));
+    } catch (err) {
+      const where = source ?? `default of ${setting.flag.split(' ')[0]}`;
+      throw new ConfigError(`${where}: ${JSON.stringify(text)} is not valid; expected ${(err as Error).message}`);
+    }
+  }
+  const get = <T>(name: string): T => values.get(name) as T;
+
+  const heartbeatSec = get<number>('heartbeatInterval');
+  const idleTimeoutMs = get<number | undefined>('idleTimeout') ?? heartbeatSec * 3 * 1000;
+  if (idleTimeoutMs <= heartbeatSec * 1000) {
+    throw new ConfigError(
+      `--idle-timeout (${idleTimeoutMs / 1000} s) must be longer than --heartbeat-interval (${heartbeatSec} s), ` +
+        'or every quiet terminal is cut between two heartbeats',
+    );
+  }
+  return {
+    port: get('port'),
+    host: get('host'),
+    redisUrl: get('redis'),
+    instanceId: get<string | undefined>('instanceId') ?? `${hostname()}-${process.pid}`,
+    logLevel: get('logLevel'),
+    demo: get('demo'),
+    recoveryIntervalMs: get('recoveryInterval'),
+    drainTimeoutMs: get('drainTimeout'),
+    limits: {
+      maxConnections: get('maxConnections'),
+      maxFrameSize: get('maxFrameSize'),
+      signInTimeoutMs: get('signInTimeout'),
+      heartbeatSec,
+      idleTimeoutMs,
+      clockWindowSec: get('clockWindow'),
+      maxBadFrames: get('maxBadFrames'),
+      connectionRatePerSec: get('connectionRate'),
+      connectionBurst: get('connectionBurst'),
+    },
+  };
+}

@@ -1,0 +1,396 @@
+/**
+ * One terminal connection: its frame decoder, its session once signed in, its flow control and
+ * its timers. Frames are handled one at a time, in order; while one is being handled the socket
+ * is paused, so a terminal cannot queue unbounded work (firmware keeps one request in flight),
+ * and reading also stops while the terminal has not taken our last write.
+ *
+ * Faults take one path, `close()`: it logs once, sends a NOTICE when there is something to say,
+ * half-closes, and destroys the socket after a short grace, so no socket lingers in CLOSE_WAIT.
+ */
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import {
+  FrameDecoder,
+  FrameError,
+  FrameErrorCode,
+  MessageType,
+  NoticeReason,
+  RESULT_NAME,
+  ResultCode,
+  emptyResponse,
+  encodeFrame,
+  encodePayload,
+  requestFingerprint,
+  responseTypeOf,
+  verifyMac,
+} from '../../protocol/index.js';
+import type { Frame, MessageMap } from '../../protocol/index.js';
+import { StoreUnavailableError } from '../core/types.js';
+import type { RequestContext, SessionStore, TransactionCore } from '../core/types.js';
+import { maskedFrameHex } from '../log.js';
+import { handlers, signIn } from './handlers/index.js';
+import type { GatewayLimits } from './limits.js';
+
+/** What a connection needs from its gateway. */
+export interface ConnectionHost {
+  readonly sessions: SessionStore;
+  readonly core: TransactionCore;
+  readonly instanceId: string;
+  readonly limits: GatewayLimits;
+  readonly sessionTtlSec: number;
+  businessDayOf(epochMs: number): number;
+  /** Closes the replaced session's connection, on whichever instance holds it. */
+  kick(replaced: { instanceId: string; connectionId: string }): void;
+  forget(connection: Connection): void;
+}
+
+interface Session {
+  terminalId: string;
+  merchantId: string;
+  key: Buffer;
+}
+
+/** How long a closing socket may take to finish its FIN handshake before it is destroyed. */
+const CLOSE_GRACE_MS = 2000;
+/** Terminal id used on a NOTICE sent before any terminal has said who it is. */
+const NO_TERMINAL = '00000000';
+const RETRY_AFTER_SEC: Record<NoticeReason, number> = {
+  [NoticeReason.SHUTTING_DOWN]: 1,
+  [NoticeReason.SESSION_REPLACED]: 0,
+  [NoticeReason.IDLE_TIMEOUT]: 0,
+  [NoticeReason.TOO_MANY_BAD_FRAMES]: 30,
+};
+const TYPE_NAME: ReadonlyMap<number, string> = new Map(
+  Object.entries(MessageType).map(([name, type]) => [type, name]),
+);
+
+export class Connection {
+  // Identity: unique across instances (instance id + counter), and where the peer is.
+  readonly id: string;
+  readonly peer: string;
+  private readonly log: Logger;
+
+  // Decoding: one decoder for the byte stream, and the faults counted against it.
+  private readonly decoder: FrameDecoder;
+  private badFrames = 0;
+
+  // Session: set by an approved sign-in; every later frame is MACed with its key.
+  private session: Session | null = null;
+
+  // Flow: frames decoded but not yet handled, the one being handled, and why reading is paused.
+  private readonly queue: Array<Frame | FrameError> = [];
+  private inFlight: Promise<void> | null = null;
+  private waitingForDrain = false;
+  /** False once the gateway drains or the connection closes: no new request is started. */
+  private accepting = true;
+  private closing = false;
+
+  // Timers: the sign-in deadline until signed in, then the idle timeout refreshed by each frame.
+  private timer: NodeJS.Timeout;
+  private destroyTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly host: ConnectionHost,
+    private readonly socket: Socket,
+    id: string,
+    logger: Logger,
+  ) {
+    this.id = id;
+    this.peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+    this.log = logger.child({ conn: id, peer: this.peer });
+    this.decoder = new FrameDecoder({ maxFrameSize: host.limits.maxFrameSize });
+    this.timer = setTimeout(() => this.close('sign-in timeout'), host.limits.signInTimeoutMs);
+
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, host.limits.heartbeatSec * 1000);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    // The peer half-closed or vanished: nothing more can be said to it, so the socket goes now.
+    socket.on('end', () => socket.destroy());
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      this.log.debug({ code: err.code }, 'socket error');
+      socket.destroy();
+    });
+    socket.on('close', () => this.onClose());
+    this.log.debug('connected');
+  }
+
+  get terminalId(): string | null {
+    return this.session?.terminalId ?? null;
+  }
+
+  /** Another connection of the same terminal signed in: this one is closed. */
+  kick(): void {
+    this.close('session replaced', NoticeReason.SESSION_REPLACED);
+  }
+
+  /** Gateway drain: start no new request; resolves once the request in flight (if any) is answered. */
+  stopAccepting(): Promise<void> {
+    this.accepting = false;
+    this.queue.length = 0;
+    this.socket.pause();
+    return this.inFlight ?? Promise.resolve();
+  }
+
+  close(reason: string, notice?: NoticeReason): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.accepting = false;
+    this.queue.length = 0;
+    clearTimeout(this.timer);
+    this.log.info({ terminal: this.terminalId, reason }, 'closing connection');
+    if (notice !== undefined && this.socket.writable) {
+      const bytes = this.frame(MessageType.NOTICE, this.session?.terminalId ?? NO_TERMINAL, 0,
+        encodePayload(MessageType.NOTICE, { reason: notice, retryAfterSec: RETRY_AFTER_SEC[notice] }),
+        this.session?.key ?? null);
+      this.socket.end(bytes);
+    } else {
+      this.socket.end();
+    }
+    this.destroyTimer = setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS);
+    this.destroyTimer.unref();
+  }
+
+  /** Closes at once, without a word: the drain deadline has passed. */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (!this.accepting) return;
+    for (const item of this.decoder.push(chunk)) this.queue.push(item);
+    if (this.inFlight === null && this.queue.length > 0) this.inFlight = this.work();
+  }
+
+  private async work(): Promise<void> {
+    this.socket.pause();
+    try {
+      for (let item = this.queue.shift(); item !== undefined && this.accepting; item = this.queue.shift()) {
+        await this.process(item);
+        if (this.waitingForDrain) await this.drained();
+      }
+    } finally {
+      this.inFlight = null;
+      if (this.accepting && !this.waitingForDrain) this.socket.resume();
+    }
+  }
+
+  private async process(item: Frame | FrameError): Promise<void> {
+    try {
+      if (item instanceof FrameError) this.onFrameError(item);
+      else await this.onFrame(item);
+    } catch (err) {
+      // A fault of ours, not the terminal's: the decoder's state is untouched, the process stays up.
+      this.log.error({ err }, 'frame handling failed');
+      this.close('internal error');
+    }
+  }
+
+  private onFrameError(error: FrameError): void {
+    this.log.warn({ code: error.code, type: error.header?.type, seq: error.header?.seq }, 'bad frame');
+    if (error.fatal) {
+      this.close(error.code);
+      return;
+    }
+    // Answers to frames whose MAC was never checked carry a zero MAC (PROTOCOL.md §2).
+    const header = error.header;
+    if (header !== undefined && error.code === FrameErrorCode.TYPE) {
+      this.send(MessageType.REJECT, header.terminalId, header.seq,
+        encodePayload(MessageType.REJECT, { result: ResultCode.UNSUPPORTED_TYPE }), null);
+    } else if (header !== undefined && error.code === FrameErrorCode.PAYLOAD) {
+      this.answerEmpty(responseTypeOf(header.type), header.terminalId, header.seq, ResultCode.BAD_FORMAT, null);
+    }
+    this.countBadFrame();
+  }
+
+  private async onFrame(frame: Frame): Promise<void> {
+    if (this.session !== null) this.timer.refresh();
+    if (this.log.isLevelEnabled('debug')) this.log.debug({ frame: maskedFrameHex(frame.raw) }, 'frame in');
+
+    if (frame.type === MessageType.SIGN_IN) return this.signIn(frame);
+    const handler = handlers.get(frame.type);
+    const session = this.session;
+    if (handler === undefined) {
+      // A type the gateway does not serve (a response type sent back, say).
+      this.send(MessageType.REJECT, frame.terminalId, frame.seq,
+        encodePayload(MessageType.REJECT, { result: ResultCode.UNSUPPORTED_TYPE }), null);
+      this.countBadFrame();
+      return;
+    }
+    if (session === null || frame.terminalId !== session.terminalId) {
+      // Not signed in as this terminal on this connection: nothing is looked at, nothing applied.
+      this.answerEmpty(handler.responseType, frame.terminalId, frame.seq, ResultCode.NOT_SIGNED_IN, null);
+      if (session !== null) this.countBadFrame();
+      return;
+    }
+    if (!verifyMac(frame, session.key)) {
+      this.answerEmpty(handler.responseType, frame.terminalId, frame.seq, ResultCode.BAD_MAC, null);
+      this.log.warn({ terminal: session.terminalId, seq: frame.seq }, 'bad MAC');
+      await this.host.sessions.countBadMac(session.terminalId, session.merchantId).catch((err: unknown) =>
+        this.log.warn({ err }, 'could not count bad MAC'));
+      this.countBadFrame();
+      return;
+    }
+
+    const now = Date.now();
+    const started = performance.now();
+    let result: number;
+    let replayed = false;
+    if (Math.abs(frame.timestamp - Math.floor(now / 1000)) > this.host.limits.clockWindowSec) {
+      result = ResultCode.CLOCK_SKEW;
+      this.answerEmpty(handler.responseType, frame.terminalId, frame.seq, result, session.key, {
+        serverTime: Math.floor(now / 1000),
+      });
+    } else {
+      const ctx: RequestContext = {
+        terminalId: session.terminalId,
+        merchantId: session.merchantId,
+        connectionId: this.id,
+        seq: frame.seq,
+        fingerprint: requestFingerprint(frame.type, frame.payload),
+        now,
+      };
+      try {
+        const answer = await handler.run(this.host.core, ctx, frame.payload);
+        ({ result, replayed } = answer);
+        this.send(handler.responseType, frame.terminalId, frame.seq, answer.payload, session.key);
+      } catch (err) {
+        result = this.failureResult(err);
+        this.answerEmpty(handler.responseType, frame.terminalId, frame.seq, result, session.key);
+        if (result === ResultCode.BAD_FORMAT) this.countBadFrame();
+      }
+    }
+    this.log.info({
+      terminal: session.terminalId,
+      seq: frame.seq,
+      type: TYPE_NAME.get(frame.type),
+      result: RESULT_NAME.get(result),
+      ms: Math.round((performance.now() - started) * 100) / 100,
+      replayed,
+    }, 'request');
+    if (handler.endsSession === true && result === ResultCode.APPROVED) this.close('signed out');
+  }
+
+  /** A handler's failure as a result code: bad payload, or the store not answering. */
+  private failureResult(err: unknown): number {
+    if (err instanceof FrameError && err.code === FrameErrorCode.PAYLOAD) return ResultCode.BAD_FORMAT;
+    if (err instanceof StoreUnavailableError) {
+      this.log.warn({ err: err.cause }, 'store unavailable');
+    } else {
+      this.log.error({ err }, 'handler failed');
+    }
+    return ResultCode.SYSTEM_BUSY;
+  }
+
+  private async signIn(frame: Frame): Promise<void> {
+    const started = performance.now();
+    const now = Date.now();
+    let outcome;
+    try {
+      outcome = await signIn({
+        sessions: this.host.sessions,
+        instanceId: this.host.instanceId,
+        connectionId: this.id,
+        peer: this.peer,
+        heartbeatSec: this.host.limits.heartbeatSec,
+        clockWindowSec: this.host.limits.clockWindowSec,
+        sessionTtlSec: this.host.sessionTtlSec,
+        businessDayOf: (ms) => this.host.businessDayOf(ms),
+      }, frame, now);
+    } catch (err) {
+      const result = this.failureResult(err);
+      this.answerEmpty(MessageType.SIGN_IN_RESPONSE, frame.terminalId, frame.seq, result, null);
+      if (result === ResultCode.BAD_FORMAT) this.countBadFrame();
+      this.log.info({ terminal: frame.terminalId, seq: frame.seq, type: 'SIGN_IN', result: RESULT_NAME.get(result) }, 'request');
+      return;
+    }
+    const { response, session, replaced } = outcome;
+    this.send(MessageType.SIGN_IN_RESPONSE, frame.terminalId, frame.seq,
+      encodePayload(MessageType.SIGN_IN_RESPONSE, response), session?.key ?? null);
+    this.log.info({
+      terminal: frame.terminalId,
+      seq: frame.seq,
+      type: 'SIGN_IN',
+      result: RESULT_NAME.get(response.result),
+      ms: Math.round((performance.now() - started) * 100) / 100,
+      replayed: false,
+    }, 'request');
+    if (outcome.badMac) this.countBadFrame();
+    if (session === null) return;
+
+    if (this.session === null) {
+      // From now on the idle timeout governs, refreshed by every frame.
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.close('idle timeout', NoticeReason.IDLE_TIMEOUT), this.host.limits.idleTimeoutMs);
+    }
+    this.session = session;
+    if (replaced !== null && replaced.connectionId !== this.id) this.host.kick(replaced);
+  }
+
+  private countBadFrame(): void {
+    this.badFrames += 1;
+    if (this.badFrames >= this.host.limits.maxBadFrames) {
+      this.close('too many bad frames', NoticeReason.TOO_MANY_BAD_FRAMES);
+    }
+  }
+
+  private answerEmpty(
+    responseType: number,
+    terminalId: string,
+    seq: number,
+    result: number,
+    macKey: Buffer | null,
+    fields: Record<string, unknown> = {},
+  ): void {
+    // The full layout with zeros, then the fields this result fills where the layout has them.
+    const value = emptyResponse(responseType, result as ResultCode) as Record<string, unknown>;
+    for (const [name, field] of Object.entries(fields)) if (name in value) value[name] = field;
+    this.send(responseType, terminalId, seq, encodePayload(responseType as keyof MessageMap, value as never), macKey);
+  }
+
+  private send(type: number, terminalId: string, seq: number, payload: Buffer, macKey: Buffer | null): void {
+    if (this.closing || !this.socket.writable) return;
+    const bytes = this.frame(type, terminalId, seq, payload, macKey);
+    if (this.log.isLevelEnabled('debug')) this.log.debug({ frame: maskedFrameHex(bytes) }, 'frame out');
+    if (!this.socket.write(bytes)) this.waitForDrain();
+  }
+
+  private frame(type: number, terminalId: string, seq: number, payload: Buffer, macKey: Buffer | null): Buffer {
+    return encodeFrame({ type, flags: 0, terminalId, seq, timestamp: Math.floor(Date.now() / 1000) }, payload, macKey);
+  }
+
+  private waitForDrain(): void {
+    if (this.waitingForDrain) return;
+    this.waitingForDrain = true;
+    this.socket.pause();
+    this.socket.once('drain', () => {
+      this.waitingForDrain = false;
+      if (this.accepting && this.inFlight === null) this.socket.resume();
+    });
+  }
+
+  /** Resolves when the terminal has taken our writes, or the socket is gone. */
+  private drained(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
+  }
+
+  private onClose(): void {
+    clearTimeout(this.timer);
+    if (this.destroyTimer !== null) clearTimeout(this.destroyTimer);
+    this.accepting = false;
+    this.closing = true;
+    this.host.forget(this);
+    const session = this.session;
+    if (session === null) return;
+    // Compare-and-delete: a newer session of this terminal (another connection) is left alone.
+    this.host.sessions.closeSession(session.terminalId, session.merchantId, this.id).catch((err: unknown) =>
+      this.log.warn({ err }, 'could not close session'));
+  }
+}

@@ -1,0 +1,10 @@
+import { MessageType, decodePayload, encodePayload } from '../../../protocol/index.js';
+import type { Handler } from './handler.js';
+
+export const pay: Handler = {
+  responseType: MessageType.PAY_RESPONSE,
+  async run(core, ctx, payload) {
+    const { response, replayed } = await core.pay(ctx, decodePayload(MessageType.PAY, payload));
+    return { result: response.result, payload: encodePayload(MessageType.PAY_RESPONSE, response), replayed };
+  },
+};

@@ -1,0 +1,165 @@
+/**
+ * The gateway: takes terminal connections handed to it by whoever listens (the `serve` CLI, a
+ * test, HAProxy in front), and runs each through its Connection. It holds no state but open
+ * sockets: sessions, sequence guards and stored responses live in Redis, so any instance serves
+ * any terminal.
+ *
+ * "Last sign-in wins" across instances: each gateway subscribes to its own kick channel; when a
+ * sign-in replaces a session held elsewhere, the instance that holds it hears the connection id
+ * and closes that connection.
+ */
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Cluster, Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { NoticeReason } from '../../protocol/index.js';
+import { businessDayOf } from '../core/business-day.js';
+import type { BusinessDayOptions } from '../core/business-day.js';
+import type { SessionStore, TransactionCore } from '../core/types.js';
+import { keys } from '../store/keys.js';
+import { Connection } from './connection.js';
+import type { ConnectionHost } from './connection.js';
+import { ConnectionRateLimiter, DEFAULT_LIMITS } from './limits.js';
+import type { GatewayLimits } from './limits.js';
+
+export { DEFAULT_LIMITS } from './limits.js';
+export type { GatewayLimits } from './limits.js';
+
+export interface GatewayOptions {
+  sessions: SessionStore;
+  core: TransactionCore;
+  /** Publishes kicks; a duplicate of it subscribes to this instance's kick channel. */
+  redis: Redis | Cluster;
+  /** Unique among the instances sharing the Redis: it names the kick channel and connection ids. */
+  instanceId: string;
+  logger: Logger;
+  limits?: Partial<GatewayLimits>;
+  /** The business-day rule the core uses (the sign-in response announces the day). */
+  businessDay?: BusinessDayOptions;
+}
+
+/** How often stale per-address rate buckets are dropped. */
+const RATE_SWEEP_MS = 60_000;
+
+export class Gateway extends EventEmitter {
+  readonly instanceId: string;
+  readonly limits: GatewayLimits;
+  private readonly options: GatewayOptions;
+  private readonly log: Logger;
+  private readonly host: ConnectionHost;
+  private readonly connections = new Map<string, Connection>();
+  private readonly rateLimiter: ConnectionRateLimiter;
+  private readonly sweepTimer: NodeJS.Timeout;
+  private readonly subscriber: Redis | Cluster;
+  private readonly subscribed: Promise<void>;
+  private connectionCounter = 0;
+  private draining = false;
+  /** Set while draining: called when the last connection is gone. */
+  private onEmpty: (() => void) | null = null;
+
+  constructor(options: GatewayOptions) {
+    super();
+    this.options = options;
+    this.instanceId = options.instanceId;
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.log = options.logger.child({ instance: options.instanceId });
+    this.rateLimiter = new ConnectionRateLimiter(this.limits.connectionRatePerSec, this.limits.connectionBurst);
+    this.sweepTimer = setInterval(() => this.rateLimiter.sweep(Date.now()), RATE_SWEEP_MS);
+    this.sweepTimer.unref();
+
+    const limits = this.limits;
+    const gateway = this;
+    this.host = {
+      sessions: options.sessions,
+      core: options.core,
+      instanceId: options.instanceId,
+      limits,
+      // The session record outlives a quiet but healthy connection by one heartbeat.
+      sessionTtlSec: Math.ceil(limits.idleTimeoutMs / 1000) + limits.heartbeatSec,
+      businessDayOf: (ms) => businessDayOf(ms, options.businessDay),
+      kick: (replaced) => gateway.kick(replaced),
+      forget: (connection) => gateway.forget(connection),
+    };
+
+    this.subscriber = options.redis.duplicate();
+    this.subscriber.on('error', (err: Error) => this.log.warn({ err }, 'kick subscriber error'));
+    this.subscriber.on('message', (_channel: string, connectionId: string) => this.kickLocal(connectionId));
+    this.subscribed = this.subscriber.subscribe(keys.kickChannel(options.instanceId)).then(() => undefined);
+  }
+
+  /** Resolves once this instance listens for kicks; serve before then and a kick could be missed. */
+  ready(): Promise<void> {
+    return this.subscribed;
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** Takes one accepted socket. An arrow function, so `net.createServer(gateway.handle)` works. */
+  readonly handle = (socket: Socket): void => {
+    const address = socket.remoteAddress ?? 'unknown';
+    if (this.draining) {
+      socket.destroy();
+      return;
+    }
+    if (!this.rateLimiter.take(address, Date.now())) {
+      this.log.warn({ address }, 'connection rate limit: connection refused');
+      socket.destroy();
+      return;
+    }
+    if (this.connections.size >= this.limits.maxConnections) {
+      this.log.warn({ address, max: this.limits.maxConnections }, 'connection limit: connection refused');
+      socket.destroy();
+      return;
+    }
+    this.connectionCounter += 1;
+    const connection = new Connection(this.host, socket, `${this.instanceId}-${this.connectionCounter}`, this.log);
+    this.connections.set(connection.id, connection);
+    this.emit('connection', connection.id);
+  };
+
+  /**
+   * Graceful shutdown: no new connection or request, the requests in flight finish and are
+   * answered, then every terminal gets NOTICE SHUTTING_DOWN and its connection is closed. Past
+   * `timeoutMs` whatever is left is destroyed; a request cut off that way is either applied and
+   * stored (its retransmission gets the stored answer) or not applied at all.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    this.draining = true;
+    clearInterval(this.sweepTimer);
+    const deadline = sleep(timeoutMs, undefined, { ref: false });
+    const open = [...this.connections.values()];
+    this.log.info({ connections: open.length }, 'draining');
+    await Promise.race([Promise.all(open.map((connection) => connection.stopAccepting())), deadline]);
+    const closed = new Promise<void>((resolve) => {
+      this.onEmpty = resolve;
+      if (this.connections.size === 0) resolve();
+    });
+    for (const connection of open) connection.close('shutting down', NoticeReason.SHUTTING_DOWN);
+    await Promise.race([closed, deadline]);
+    for (const connection of this.connections.values()) connection.destroy();
+    await this.subscriber.quit().catch(() => this.subscriber.disconnect());
+    this.log.info('drained');
+  }
+
+  private kick(replaced: { instanceId: string; connectionId: string }): void {
+    if (replaced.instanceId === this.instanceId) {
+      this.kickLocal(replaced.connectionId);
+      return;
+    }
+    this.options.redis.publish(keys.kickChannel(replaced.instanceId), replaced.connectionId).catch((err: unknown) =>
+      this.log.warn({ err, instance: replaced.instanceId }, 'could not publish kick'));
+  }
+
+  private kickLocal(connectionId: string): void {
+    this.connections.get(connectionId)?.kick();
+  }
+
+  private forget(connection: Connection): void {
+    this.connections.delete(connection.id);
+    this.emit('disconnect', connection.id);
+    if (this.connections.size === 0) this.onEmpty?.();
+  }
+}

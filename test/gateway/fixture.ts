@@ -1,0 +1,112 @@
+/**
+ * What the gateway tests share: a real redis-server seeded through the operator API (a merchant
+ * with float, terminals, accounts), and gateways run in-process on port 0 over the real core.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:net';
+import type { Redis } from 'ioredis';
+import { createAdmin, type Admin } from '../../src/admin/index.js';
+import { createCore } from '../../src/core/index.js';
+import { Gateway, type GatewayLimits } from '../../src/gateway/index.js';
+import { createLogger, type LogLevel } from '../../src/log.js';
+import { startRedis, type RedisProcess } from '../helpers/redis.js';
+import { TestTerminal } from '../helpers/terminal.js';
+
+export const MASTER_KEY = randomBytes(32);
+export const MERCHANT = 'shop-1';
+export const FLOAT_FEN = 1_000_000;
+/** Accounts at the embedded biller: each owes ¥300.00. */
+export const ACCOUNTS = ['0000000001', '0000000002', '0000000003'];
+export const ARREARS_FEN = 30_000;
+
+export interface Network {
+  redis: RedisProcess;
+  /** Client the tests read state with. */
+  client: Redis;
+  admin: Admin;
+  /** Provisions one more terminal of MERCHANT and returns its id and clear key. */
+  addTerminal(): Promise<{ terminalId: string; key: Buffer }>;
+  stop(): Promise<void>;
+}
+
+let terminalCounter = 0;
+
+export async function startNetwork(): Promise<Network> {
+  const redis = await startRedis();
+  const client = redis.client();
+  const admin = createAdmin({ redis: client, masterKey: MASTER_KEY });
+  await admin.addMerchant(MERCHANT, 'Village shop');
+  await admin.topUp(MERCHANT, FLOAT_FEN);
+  await admin.importAccounts(
+    ['account,name,arrears', ...ACCOUNTS.map((account) => `${account},Zhang San Feng,300.00`)].join('\n'),
+  );
+  return {
+    redis,
+    client,
+    admin,
+    async addTerminal() {
+      terminalCounter += 1;
+      const terminalId = `T${String(terminalCounter).padStart(7, '0')}`;
+      const provisioned = await admin.addTerminal(terminalId, MERCHANT);
+      return { terminalId, key: Buffer.from(provisioned.key, 'hex') };
+    },
+    async stop() {
+      client.disconnect();
+      await redis.stop();
+    },
+  };
+}
+
+export interface RunningGateway {
+  gateway: Gateway;
+  server: Server;
+  port: number;
+  redis: Redis;
+  /** Opens a test terminal to this gateway. */
+  connect(terminal: { terminalId: string; key: Buffer }, seq?: number): Promise<TestTerminal>;
+  stop(): Promise<void>;
+}
+
+export async function startGateway(
+  network: Network,
+  options: { instanceId?: string; limits?: Partial<GatewayLimits>; logLevel?: LogLevel } = {},
+): Promise<RunningGateway> {
+  const redis = network.redis.client();
+  const logger = createLogger({ level: options.logLevel ?? (process.env.TEST_LOG_LEVEL as LogLevel | undefined) ?? 'silent' });
+  const { sessions, core } = await createCore({ redis, masterKey: MASTER_KEY, logger });
+  const gateway = new Gateway({
+    sessions,
+    core,
+    redis,
+    instanceId: options.instanceId ?? `gw${randomBytes(3).toString('hex')}`,
+    logger,
+    // Tests open many connections from 127.0.0.1: no rate limit unless a test asks for one.
+    limits: { connectionRatePerSec: 0, ...options.limits },
+  });
+  await gateway.ready();
+  const server = createServer(gateway.handle);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  return {
+    gateway,
+    server,
+    port,
+    redis,
+    connect: (terminal, seq) => TestTerminal.connect(port, terminal.terminalId, terminal.key, seq === undefined ? {} : { seq }),
+    async stop() {
+      server.close();
+      await gateway.drain(1000);
+      redis.disconnect();
+    },
+  };
+}
+
+/** The merchant's float, read straight from Redis through the operator API. */
+export async function floatFen(network: Network): Promise<number> {
+  return (await network.admin.showMerchant(MERCHANT)).floatFen;
+}
+
+export async function arrearsFen(network: Network, account: string): Promise<number> {
+  return (await network.admin.showAccount(account)).arrearsFen;
+}
