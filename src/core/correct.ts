@@ -1,0 +1,111 @@
+/**
+ * CORRECT in the same three steps as PAY (pay.ts): reserve (rules checked against the original,
+ * which is marked as being corrected), reverse at the biller (idempotent by the correction's
+ * receipt), complete (float credited back, journal, counters) or roll back (the mark cleared).
+ * Firmware repeats a correction until it is acknowledged: a retransmission gets the stored answer,
+ * and a new sequence number for an already corrected payment gets ALREADY_CORRECTED.
+ */
+import { MessageType } from '../../protocol/constants.js';
+import { formatReceipt } from '../../protocol/index.js';
+import type { CorrectRequest, CorrectResponse } from '../../protocol/messages.js';
+import type { PostingResult } from '../biller/biller.js';
+import { keys } from '../store/keys.js';
+import { COMPLETE_CORRECT, RESERVE_CORRECT } from '../store/lua/correct.js';
+import { businessDayOf } from './business-day.js';
+import type { CoreDeps, PendingTransaction } from './deps.js';
+import { guardArgs, guardKeys, isGuardReply } from './guard.js';
+import type { Completion } from './pay.js';
+import { guardTransactionOutcome, parseTransactionResponse } from './responses.js';
+import { storeCall } from './store-call.js';
+import type { Outcome, RequestContext } from './types.js';
+
+export type CorrectionReservation = { answered: Outcome<CorrectResponse> } | { pending: PendingTransaction };
+
+export async function reserveCorrect(
+  deps: CoreDeps,
+  ctx: RequestContext,
+  req: CorrectRequest,
+): Promise<CorrectionReservation> {
+  const { merchantId: m, terminalId: t } = ctx;
+  const receipt = formatReceipt(t, ctx.seq);
+  const businessDay = businessDayOf(ctx.now, deps.businessDay);
+  const reply = (await storeCall(
+    RESERVE_CORRECT.run(
+      deps.redis,
+      [...guardKeys(ctx), keys.transaction(m, receipt), keys.transaction(m, req.receipt), keys.pending(m)],
+      [
+        ...guardArgs(ctx, MessageType.CORRECT, 'write', deps.replayRetentionSec),
+        req.amountFen,
+        req.account,
+        receipt,
+        req.receipt,
+        businessDay,
+        t,
+      ],
+    ),
+  )) as unknown[];
+  if (isGuardReply(reply)) return { answered: guardTransactionOutcome(reply) };
+  if (reply[0] === 'declined') return { answered: { response: parseTransactionResponse(reply[1]), replayed: false } };
+  return {
+    pending: {
+      kind: 'correct',
+      merchantId: m,
+      terminalId: t,
+      seq: ctx.seq,
+      receipt,
+      account: req.account,
+      amountFen: req.amountFen,
+      businessDay,
+      original: req.receipt,
+    },
+  };
+}
+
+export async function reverseCorrect(deps: CoreDeps, txn: PendingTransaction): Promise<PostingResult> {
+  return storeCall(
+    deps.biller.reverse({
+      receipt: txn.receipt,
+      originalReceipt: txn.original ?? '',
+      account: txn.account,
+      amountFen: txn.amountFen,
+      at: deps.now(),
+    }),
+  );
+}
+
+export async function completeCorrect(
+  deps: CoreDeps,
+  txn: PendingTransaction,
+  reversed: PostingResult,
+): Promise<Completion> {
+  const m = txn.merchantId;
+  const reply = (await storeCall(
+    COMPLETE_CORRECT.run(
+      deps.redis,
+      [
+        keys.transaction(m, txn.receipt),
+        keys.pending(m),
+        keys.request(m, txn.terminalId, txn.seq),
+        keys.merchant(m),
+        keys.journal(m),
+        keys.day(m, txn.businessDay),
+        keys.transaction(m, txn.original ?? ''),
+      ],
+      [txn.receipt, reversed.result, reversed.arrearsFen, deps.now()],
+    ),
+  )) as [number, string | null];
+  if (reply[1] === null) throw new Error(`no transaction ${txn.receipt} of merchant ${m}`);
+  return { applied: reply[0] === 1, response: parseTransactionResponse(reply[1]) };
+}
+
+export async function correct(
+  deps: CoreDeps,
+  ctx: RequestContext,
+  req: CorrectRequest,
+): Promise<Outcome<CorrectResponse>> {
+  const reservation = await reserveCorrect(deps, ctx, req);
+  if ('answered' in reservation) return reservation.answered;
+  const reversed = await reverseCorrect(deps, reservation.pending);
+  const { response } = await completeCorrect(deps, reservation.pending, reversed);
+  return { response, replayed: false };
+}

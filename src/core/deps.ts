@@ -1,0 +1,34 @@
+/** What every part of the core works with, resolved from CoreOptions once by createCore. */
+import type { Cluster, Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Biller } from '../biller/biller.js';
+import type { BusinessDayOptions } from './business-day.js';
+
+export interface CoreDeps {
+  redis: Redis | Cluster;
+  biller: Biller;
+  maxPaymentFen: number;
+  replayRetentionSec: number;
+  recoveryAfterMs: number;
+  businessDay: BusinessDayOptions;
+  logger: Logger | undefined;
+  /** Epoch ms; the completion time of transactions (the request's own time is ctx.now). */
+  now(): number;
+}
+
+/**
+ * A transaction between its steps: what the biller step and the completion step need. The live
+ * path builds it from the request; recovery reads it back from the transaction record.
+ */
+export interface PendingTransaction {
+  kind: 'pay' | 'correct';
+  merchantId: string;
+  terminalId: string;
+  seq: number;
+  receipt: string;
+  account: string;
+  amountFen: number;
+  businessDay: number;
+  /** The corrected payment's receipt (corrections only). */
+  original?: string;
+}

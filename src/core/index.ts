@@ -1,0 +1,84 @@
+/**
+ * The transaction core: sessions, the replay guard and the money rules over Redis, with the biller
+ * behind its port. Knows no sockets and no frames (DESIGN "Parts and folders").
+ */
+import type { Cluster, Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { BILLER_SCRIPTS, RedisBiller } from '../biller/redis-biller.js';
+import type { Biller } from '../biller/biller.js';
+import { COMPLETE_CORRECT, RESERVE_CORRECT } from '../store/lua/correct.js';
+import { COMPLETE_PAY, RESERVE_PAY } from '../store/lua/pay.js';
+import { GUARD_ONLY, SETTLE, SIGN_OUT, STATUS } from '../store/lua/requests.js';
+import { CLOSE_SESSION, OPEN_SESSION } from '../store/lua/session.js';
+import { preloadScripts } from '../store/script.js';
+import { cutoffMinutes, DEFAULT_BUSINESS_DAY, type BusinessDayOptions } from './business-day.js';
+import { RedisSessionStore } from './session-store.js';
+import { storeCall } from './store-call.js';
+import { RedisTransactionCore } from './transaction-core.js';
+
+export { businessDayOf, type BusinessDayOptions } from './business-day.js';
+export type { CoreDeps, PendingTransaction } from './deps.js';
+export { RedisSessionStore } from './session-store.js';
+export { RedisTransactionCore } from './transaction-core.js';
+export * from './types.js';
+
+export interface CoreOptions {
+  /** ioredis client, passed in; the core never creates or closes it. */
+  redis: Redis | Cluster;
+  /** 32 bytes; decrypts terminal keys at rest and seals session keys. */
+  masterKey: Buffer;
+  instanceId?: string;
+  /** Default +480, "00:00". */
+  businessDay?: BusinessDayOptions;
+  /** Default 500000 (¥5,000). */
+  maxPaymentFen?: number;
+  /** How long request records (and so retransmissions) are kept; default 86400 (24 h). */
+  replayRetentionSec?: number;
+  /** A pending transaction older than this is recovered; default 10000. */
+  recoveryAfterMs?: number;
+  /** Default: the embedded Redis biller on the same client. */
+  biller?: Biller;
+  logger?: Logger;
+}
+
+export const CORE_SCRIPTS = [
+  OPEN_SESSION,
+  CLOSE_SESSION,
+  GUARD_ONLY,
+  STATUS,
+  SETTLE,
+  SIGN_OUT,
+  RESERVE_PAY,
+  COMPLETE_PAY,
+  RESERVE_CORRECT,
+  COMPLETE_CORRECT,
+  ...BILLER_SCRIPTS,
+];
+
+export async function createCore(
+  options: CoreOptions,
+): Promise<{ sessions: RedisSessionStore; core: RedisTransactionCore }> {
+  const businessDay = options.businessDay ?? DEFAULT_BUSINESS_DAY;
+  cutoffMinutes(businessDay.cutoff); // validates: a bad cut-off fails at start-up, not on the first payment
+  if (options.masterKey.length !== 32) throw new RangeError('the master key must be 32 bytes');
+  const deps = {
+    redis: options.redis,
+    biller: options.biller ?? new RedisBiller(options.redis),
+    maxPaymentFen: positiveInteger('maxPaymentFen', options.maxPaymentFen ?? 500_000),
+    replayRetentionSec: positiveInteger('replayRetentionSec', options.replayRetentionSec ?? 86_400),
+    recoveryAfterMs: positiveInteger('recoveryAfterMs', options.recoveryAfterMs ?? 10_000),
+    businessDay,
+    logger: options.logger,
+    now: () => Date.now(),
+  };
+  await storeCall(preloadScripts(options.redis, CORE_SCRIPTS));
+  return {
+    sessions: new RedisSessionStore(options.redis, options.masterKey, options.logger),
+    core: new RedisTransactionCore(deps),
+  };
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive integer, not ${value}`);
+  return value;
+}

@@ -1,0 +1,99 @@
+/**
+ * PAY in three steps, one Redis round trip each:
+ *   1. reserve   (merchant slot): guard, amount and float rules, float debited, transaction pending
+ *   2. post      (biller): the arrears written off, idempotent by receipt
+ *   3. complete  (merchant slot): journal and counters, or the float credited back on a decline
+ * The process may die between any two steps: the transaction stays pending and recovery repeats
+ * steps 2 and 3 (both idempotent), so nothing is lost, doubled or half-applied. The answer goes out
+ * only after step 3, once the outcome is in Redis (AOF, fsync everysec; README "Durability").
+ */
+import { MessageType } from '../../protocol/constants.js';
+import { formatReceipt } from '../../protocol/index.js';
+import type { PayRequest, PayResponse } from '../../protocol/messages.js';
+import type { PostingResult } from '../biller/biller.js';
+import { keys } from '../store/keys.js';
+import { COMPLETE_PAY, RESERVE_PAY } from '../store/lua/pay.js';
+import { businessDayOf } from './business-day.js';
+import type { CoreDeps, PendingTransaction } from './deps.js';
+import { guardArgs, guardKeys, isGuardReply } from './guard.js';
+import { guardTransactionOutcome, parseTransactionResponse } from './responses.js';
+import { storeCall } from './store-call.js';
+import type { Outcome, RequestContext } from './types.js';
+
+/** Step 1's result: answered already (refused, declined, a retransmission), or pending. */
+export type Reservation = { answered: Outcome<PayResponse> } | { pending: PendingTransaction };
+
+export interface Completion {
+  /** False when the transaction had already been completed (by the live path or recovery). */
+  applied: boolean;
+  response: PayResponse;
+}
+
+export async function reservePay(deps: CoreDeps, ctx: RequestContext, req: PayRequest): Promise<Reservation> {
+  const { merchantId: m, terminalId: t } = ctx;
+  const receipt = formatReceipt(t, ctx.seq);
+  const businessDay = businessDayOf(ctx.now, deps.businessDay);
+  const reply = (await storeCall(
+    RESERVE_PAY.run(
+      deps.redis,
+      [...guardKeys(ctx), keys.transaction(m, receipt), keys.pending(m)],
+      [
+        ...guardArgs(ctx, MessageType.PAY, 'write', deps.replayRetentionSec),
+        req.amountFen,
+        deps.maxPaymentFen,
+        receipt,
+        req.account,
+        businessDay,
+        t,
+      ],
+    ),
+  )) as unknown[];
+  if (isGuardReply(reply)) return { answered: guardTransactionOutcome(reply) };
+  if (reply[0] === 'declined') return { answered: { response: parseTransactionResponse(reply[1]), replayed: false } };
+  return {
+    pending: {
+      kind: 'pay',
+      merchantId: m,
+      terminalId: t,
+      seq: ctx.seq,
+      receipt,
+      account: req.account,
+      amountFen: req.amountFen,
+      businessDay,
+    },
+  };
+}
+
+export async function postPay(deps: CoreDeps, txn: PendingTransaction): Promise<PostingResult> {
+  return storeCall(
+    deps.biller.post({ receipt: txn.receipt, account: txn.account, amountFen: txn.amountFen, at: deps.now() }),
+  );
+}
+
+export async function completePay(deps: CoreDeps, txn: PendingTransaction, posted: PostingResult): Promise<Completion> {
+  const m = txn.merchantId;
+  const reply = (await storeCall(
+    COMPLETE_PAY.run(
+      deps.redis,
+      [
+        keys.transaction(m, txn.receipt),
+        keys.pending(m),
+        keys.request(m, txn.terminalId, txn.seq),
+        keys.merchant(m),
+        keys.journal(m),
+        keys.day(m, txn.businessDay),
+      ],
+      [txn.receipt, posted.result, posted.arrearsFen, deps.now()],
+    ),
+  )) as [number, string | null];
+  if (reply[1] === null) throw new Error(`no transaction ${txn.receipt} of merchant ${m}`);
+  return { applied: reply[0] === 1, response: parseTransactionResponse(reply[1]) };
+}
+
+export async function pay(deps: CoreDeps, ctx: RequestContext, req: PayRequest): Promise<Outcome<PayResponse>> {
+  const reservation = await reservePay(deps, ctx, req);
+  if ('answered' in reservation) return reservation.answered;
+  const posted = await postPay(deps, reservation.pending);
+  const { response } = await completePay(deps, reservation.pending, posted);
+  return { response, replayed: false };
+}

@@ -1,0 +1,75 @@
+/** Terminal registry lookups and sessions in Redis (issue 3 item 3: the last sign-in wins). */
+import type { Cluster, Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { ResultCode } from '../../protocol/constants.js';
+import { keys } from '../store/keys.js';
+import { seal, unseal } from '../store/secrets.js';
+import { CLOSE_SESSION, OPEN_SESSION } from '../store/lua/session.js';
+import { storeCall } from './store-call.js';
+import type { OpenSessionInput, OpenSessionResult, SessionStore, TerminalRecord } from './types.js';
+
+export class RedisSessionStore implements SessionStore {
+  constructor(
+    private readonly redis: Redis | Cluster,
+    private readonly masterKey: Buffer,
+    private readonly logger: Logger | undefined,
+  ) {}
+
+  async lookupTerminal(terminalId: string): Promise<TerminalRecord | null> {
+    const merchantId = await storeCall(this.redis.get(keys.terminalMerchant(terminalId)));
+    if (merchantId === null) return null;
+    const [[merchant, status, keyEnc], merchantStatus] = await storeCall(
+      Promise.all([
+        this.redis.hmget(keys.terminal(merchantId, terminalId), 'merchant', 'status', 'keyEnc'),
+        this.redis.hget(keys.merchant(merchantId), 'status'),
+      ]),
+    );
+    if (merchant !== merchantId || !keyEnc) return null;
+    let key: Buffer;
+    try {
+      key = unseal(this.masterKey, keyEnc);
+    } catch {
+      // Sealed under another master key, or altered: the terminal cannot sign in. Never log the key.
+      this.logger?.error({ terminal: terminalId }, 'terminal key does not unseal under this master key');
+      return null;
+    }
+    return {
+      terminalId,
+      merchantId,
+      key,
+      terminalActive: status === 'active',
+      merchantActive: merchantStatus === 'active',
+    };
+  }
+
+  async countBadMac(terminalId: string, merchantId: string): Promise<void> {
+    await storeCall(this.redis.hincrby(keys.terminal(merchantId, terminalId), 'badMacs', 1));
+  }
+
+  async openSession(input: OpenSessionInput): Promise<OpenSessionResult> {
+    const { merchantId: m, terminalId: t } = input;
+    const reply = (await storeCall(
+      OPEN_SESSION.run(
+        this.redis,
+        [keys.terminal(m, t), keys.merchant(m), keys.session(m, t)],
+        [
+          input.seq,
+          input.connectionId,
+          input.instanceId,
+          seal(this.masterKey, input.sessionKey),
+          input.now,
+          input.ttlSec,
+          input.peer,
+        ],
+      ),
+    )) as [ResultCode, number, string, string];
+    const [result, lastSeq, instanceId, connectionId] = reply;
+    const replaced = connectionId !== '' && connectionId !== input.connectionId ? { instanceId, connectionId } : null;
+    return { result, lastSeq, replaced };
+  }
+
+  async closeSession(terminalId: string, merchantId: string, connectionId: string): Promise<boolean> {
+    const deleted = await storeCall(CLOSE_SESSION.run(this.redis, [keys.session(merchantId, terminalId)], [connectionId]));
+    return deleted === 1;
+  }
+}

@@ -1,0 +1,78 @@
+/** TransactionCore over Redis: each request is one module's function; this class only routes. */
+import type {
+  CorrectRequest,
+  CorrectResponse,
+  HeartbeatResponse,
+  InquiryRequest,
+  InquiryResponse,
+  PayRequest,
+  PayResponse,
+  SettleRequest,
+  SettleResponse,
+  SignOutResponse,
+  StatusRequest,
+} from '../../protocol/messages.js';
+import { completeCorrect, correct, reserveCorrect, reverseCorrect } from './correct.js';
+import type { CoreDeps } from './deps.js';
+import { completePay, pay, postPay, reservePay } from './pay.js';
+import { recover } from './recovery.js';
+import { heartbeat, inquiry, settle, signOut, status } from './requests.js';
+import type { Outcome, RequestContext, StatusResult, TransactionCore } from './types.js';
+
+export class RedisTransactionCore implements TransactionCore {
+  /**
+   * The single steps of PAY and CORRECT, for tests that stop a transaction between two of them
+   * as a crash would, and for tools that inspect recovery.
+   */
+  readonly steps: {
+    reservePay: (ctx: RequestContext, req: PayRequest) => ReturnType<typeof reservePay>;
+    postPay: (txn: Parameters<typeof postPay>[1]) => ReturnType<typeof postPay>;
+    completePay: (...args: Parameters<typeof completePay> extends [unknown, ...infer R] ? R : never) => ReturnType<typeof completePay>;
+    reserveCorrect: (ctx: RequestContext, req: CorrectRequest) => ReturnType<typeof reserveCorrect>;
+    reverseCorrect: (txn: Parameters<typeof reverseCorrect>[1]) => ReturnType<typeof reverseCorrect>;
+    completeCorrect: (...args: Parameters<typeof completeCorrect> extends [unknown, ...infer R] ? R : never) => ReturnType<typeof completeCorrect>;
+  };
+
+  constructor(private readonly deps: CoreDeps) {
+    this.steps = {
+      reservePay: (ctx, req) => reservePay(deps, ctx, req),
+      postPay: (txn) => postPay(deps, txn),
+      completePay: (txn, posted) => completePay(deps, txn, posted),
+      reserveCorrect: (ctx, req) => reserveCorrect(deps, ctx, req),
+      reverseCorrect: (txn) => reverseCorrect(deps, txn),
+      completeCorrect: (txn, reversed) => completeCorrect(deps, txn, reversed),
+    };
+  }
+
+  heartbeat(ctx: RequestContext): Promise<Outcome<HeartbeatResponse>> {
+    return heartbeat(this.deps, ctx);
+  }
+
+  inquiry(ctx: RequestContext, req: InquiryRequest): Promise<Outcome<InquiryResponse>> {
+    return inquiry(this.deps, ctx, req);
+  }
+
+  pay(ctx: RequestContext, req: PayRequest): Promise<Outcome<PayResponse>> {
+    return pay(this.deps, ctx, req);
+  }
+
+  correct(ctx: RequestContext, req: CorrectRequest): Promise<Outcome<CorrectResponse>> {
+    return correct(this.deps, ctx, req);
+  }
+
+  status(ctx: RequestContext, req: StatusRequest): Promise<Outcome<StatusResult>> {
+    return status(this.deps, ctx, req);
+  }
+
+  settle(ctx: RequestContext, req: SettleRequest): Promise<Outcome<SettleResponse>> {
+    return settle(this.deps, ctx, req);
+  }
+
+  signOut(ctx: RequestContext): Promise<Outcome<SignOutResponse>> {
+    return signOut(this.deps, ctx);
+  }
+
+  recover(now: number): Promise<{ completed: number; rolledBack: number }> {
+    return recover(this.deps, now);
+  }
+}

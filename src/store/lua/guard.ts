@@ -1,0 +1,43 @@
+/**
+ * The replay guard, one Lua fragment shared by every script that answers a terminal request in the
+ * merchant's slot, so the guard's decision and the request's effect are one atomic step (issue 3
+ * item 4: two connections racing with the same sequence number apply it once).
+ *
+ * KEYS[1] session, KEYS[2] terminal, KEYS[3] merchant, KEYS[4] request record (terminal, seq)
+ * ARGV[1] connection id, ARGV[2] seq, ARGV[3] request fingerprint, ARGV[4] request type,
+ * ARGV[5] now (epoch ms), ARGV[6] replay retention (s), ARGV[7] '1' when the request is read-only
+ *
+ * guard() returns nil, merchant {status, floatFen} when the request is to be answered now (a new
+ * sequence number, or a repeat of a read-only request), else the script's reply:
+ *   {'code', result}  refused (session replaced, disabled, REPLAY, IN_PROGRESS): nothing applied
+ *   {'stored', json}  a repeat of a finished request: its stored response, sent again
+ */
+import { ResultCode as R } from '../../../protocol/constants.js';
+
+export const GUARD_ARGC = 7;
+
+export const GUARD = `
+local function guard()
+  local session = redis.call('HMGET', KEYS[1], 'conn', 'ttl')
+  if session[1] ~= ARGV[1] then return {'code', ${R.SESSION_REPLACED}} end
+  local terminal = redis.call('HMGET', KEYS[2], 'status', 'hwm')
+  if terminal[1] ~= 'active' then return {'code', ${R.TERMINAL_DISABLED}} end
+  local merchant = redis.call('HMGET', KEYS[3], 'status', 'floatFen')
+  if merchant[1] ~= 'active' then return {'code', ${R.MERCHANT_DISABLED}} end
+  redis.call('HSET', KEYS[1], 'lastSeen', ARGV[5])
+  if session[2] then redis.call('EXPIRE', KEYS[1], session[2]) end
+  local readOnly = ARGV[7] == '1'
+  if tonumber(ARGV[2]) > (tonumber(terminal[2]) or 0) then
+    redis.call('HSET', KEYS[2], 'hwm', ARGV[2])
+    redis.call('HSET', KEYS[4], 'fp', ARGV[3], 'type', ARGV[4], 'state', readOnly and 'done' or 'pending')
+    redis.call('EXPIRE', KEYS[4], ARGV[6])
+    return nil, merchant
+  end
+  -- Not new: only a repeat of the very same request (same fingerprint) is answered.
+  local request = redis.call('HMGET', KEYS[4], 'fp', 'state', 'resp')
+  if request[1] ~= ARGV[3] then return {'code', ${R.REPLAY}} end
+  if readOnly then return nil, merchant end
+  if request[2] == 'done' then return {'stored', request[3]} end
+  return {'code', ${R.IN_PROGRESS}}
+end
+`;

@@ -1,0 +1,55 @@
+/** The requests that move no money: each is the guard plus, at most, a read in the same slot. */
+import { MessageType } from '../../../protocol/constants.js';
+import { Script } from '../script.js';
+import { GUARD } from './guard.js';
+
+/** HEARTBEAT and INQUIRY (the account itself is the biller's): the guard alone. → guard reply | {'ok'} */
+export const GUARD_ONLY = new Script(`${GUARD}
+local refused = guard()
+if refused then return refused end
+return {'ok'}
+`);
+
+/**
+ * STATUS: what became of the terminal's request querySeq. The request record answers within the
+ * replay retention; after it the transaction record (kept for good) still does.
+ * KEYS[1..4] guard, KEYS[5] request record asked about, KEYS[6] its transaction (by receipt)
+ * → guard reply | {'none'} | {'pending', type} | {'answered', type, response json}
+ */
+export const STATUS = new Script(`${GUARD}
+local refused = guard()
+if refused then return refused end
+local asked = redis.call('HMGET', KEYS[5], 'type', 'state', 'resp')
+if asked[1] == '${MessageType.PAY}' or asked[1] == '${MessageType.CORRECT}' then
+  if asked[2] == 'done' then return {'answered', asked[1], asked[3]} end
+  return {'pending', asked[1]}
+end
+if asked[1] then return {'none'} end
+local txn = redis.call('HMGET', KEYS[6], 'kind', 'state', 'resp')
+if not txn[1] then return {'none'} end
+local type = txn[1] == 'pay' and '${MessageType.PAY}' or '${MessageType.CORRECT}'
+if txn[2] == 'pending' then return {'pending', type} end
+return {'answered', type, txn[3]}
+`);
+
+/**
+ * SETTLE: the terminal's counters for one business day.
+ * KEYS[1..4] guard, KEYS[5] day counters; ARGV[8] terminal id
+ * → guard reply | {'ok', payCount, payFen, correctCount, correctFen}
+ */
+export const SETTLE = new Script(`${GUARD}
+local refused = guard()
+if refused then return refused end
+local t = ARGV[8]
+local figures = redis.call('HMGET', KEYS[5], t .. ':payCount', t .. ':payFen', t .. ':correctCount', t .. ':correctFen')
+return {'ok', tonumber(figures[1]) or 0, tonumber(figures[2]) or 0, tonumber(figures[3]) or 0, tonumber(figures[4]) or 0}
+`);
+
+/** SIGN_OUT: the guard, then the session goes (the guard has just checked it is this connection's). */
+export const SIGN_OUT = new Script(`${GUARD}
+local refused = guard()
+if refused then return refused end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[4], 'state', 'done', 'resp', '{"result":0}')
+return {'ok'}
+`);

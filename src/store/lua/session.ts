@@ -1,0 +1,35 @@
+/** Sign-in and connection close, in the merchant's slot. */
+import { ResultCode as R } from '../../../protocol/constants.js';
+import { Script } from '../script.js';
+
+/**
+ * Opens a session: the last sign-in wins. Its sequence number must be new (it advances the
+ * high-water mark like any frame); the replaced session's owner is returned so that the gateway
+ * can close that connection wherever it is.
+ * KEYS[1] terminal, KEYS[2] merchant, KEYS[3] session
+ * ARGV[1] seq, ARGV[2] connection id, ARGV[3] instance id, ARGV[4] sealed session key, ARGV[5] now,
+ * ARGV[6] session ttl (s), ARGV[7] peer address
+ * → {result, lastSeq, replaced instance, replaced connection}
+ */
+export const OPEN_SESSION = new Script(`
+local terminal = redis.call('HMGET', KEYS[1], 'status', 'hwm')
+if not terminal[1] then return {${R.UNKNOWN_TERMINAL}, 0, '', ''} end
+local hwm = tonumber(terminal[2]) or 0
+if terminal[1] ~= 'active' then return {${R.TERMINAL_DISABLED}, hwm, '', ''} end
+if redis.call('HGET', KEYS[2], 'status') ~= 'active' then return {${R.MERCHANT_DISABLED}, hwm, '', ''} end
+if tonumber(ARGV[1]) <= hwm then return {${R.REPLAY}, hwm, '', ''} end
+redis.call('HSET', KEYS[1], 'hwm', ARGV[1])
+local old = redis.call('HMGET', KEYS[3], 'instance', 'conn')
+redis.call('DEL', KEYS[3])
+redis.call('HSET', KEYS[3], 'conn', ARGV[2], 'instance', ARGV[3], 'keyEnc', ARGV[4], 'signedInAt', ARGV[5],
+  'lastSeen', ARGV[5], 'peer', ARGV[7], 'ttl', ARGV[6])
+redis.call('EXPIRE', KEYS[3], ARGV[6])
+return {${R.APPROVED}, tonumber(ARGV[1]), old[1] or '', old[2] or ''}
+`);
+
+/** Compare-and-delete: a stale connection never removes a newer session. KEYS[1] session, ARGV[1] conn. */
+export const CLOSE_SESSION = new Script(`
+if redis.call('HGET', KEYS[1], 'conn') ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+return 1
+`);

@@ -1,0 +1,173 @@
+/**
+ * A small payment network for the core's tests: a real redis-server, merchants, terminals and
+ * accounts set up through the operator API (src/admin), and the core over the same Redis.
+ * Requests are made as the gateway makes them: a signed-in session, then RequestContexts.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { MessageType, ResultCode } from '../../protocol/constants.js';
+import { encodePayload, requestFingerprint } from '../../protocol/index.js';
+import type { MessageMap } from '../../protocol/messages.js';
+import { createAdmin, type Admin } from '../../src/admin/index.js';
+import type { Biller } from '../../src/biller/index.js';
+import { createCore, type OpenSessionResult, type RedisSessionStore, type RedisTransactionCore, type RequestContext } from '../../src/core/index.js';
+import { startRedis, type RedisProcess } from '../helpers/redis.js';
+
+export const MASTER_KEY = randomBytes(32);
+
+export interface Network {
+  redisProcess: RedisProcess;
+  redis: Redis;
+  admin: Admin;
+  sessions: RedisSessionStore;
+  core: RedisTransactionCore;
+  stop(): Promise<void>;
+}
+
+export async function startNetwork(options: { recoveryAfterMs?: number; biller?: Biller } = {}): Promise<Network> {
+  const redisProcess = await startRedis();
+  const redis = redisProcess.client();
+  const admin = createAdmin({ redis, masterKey: MASTER_KEY });
+  const { sessions, core } = await createCore({
+    redis,
+    masterKey: MASTER_KEY,
+    maxPaymentFen: 500_000,
+    recoveryAfterMs: options.recoveryAfterMs ?? 10_000,
+    ...(options.biller ? { biller: options.biller } : {}),
+  });
+  return {
+    redisProcess,
+    redis,
+    admin,
+    sessions,
+    core,
+    async stop() {
+      redis.disconnect();
+      await redisProcess.stop();
+    },
+  };
+}
+
+/** One account row for accounts import: arrears in fen, periods as [YYYYMM, fen]. */
+export interface AccountSeed {
+  account: string;
+  name: string;
+  arrearsFen: number;
+  status?: 'open' | 'closed';
+  periods?: Array<[number, number]>;
+}
+
+const yuan = (fen: number) => `${Math.floor(fen / 100)}.${String(fen % 100).padStart(2, '0')}`;
+
+export async function seedAccounts(admin: Admin, accounts: AccountSeed[]): Promise<void> {
+  const rows = accounts.map((a) =>
+    [
+      a.account,
+      a.name,
+      yuan(a.arrearsFen),
+      a.status ?? 'open',
+      (a.periods ?? []).map(([period, fen]) => `${period}:${yuan(fen)}`).join(';'),
+    ].join(','),
+  );
+  await admin.importAccounts(['account,name,arrears,status,periods', ...rows].join('\n') + '\n');
+}
+
+/** A merchant with a float and its terminals, all active. */
+export async function seedMerchant(admin: Admin, id: string, floatFen: number, terminalIds: string[]): Promise<void> {
+  await admin.addMerchant(id, `Shop ${id}`);
+  if (floatFen > 0) await admin.topUp(id, floatFen);
+  for (const terminalId of terminalIds) await admin.addTerminal(terminalId, id);
+}
+
+let connections = 0;
+
+/**
+ * A terminal as the gateway sees it on one connection: it signs in, then each request gets the next
+ * sequence number (or a chosen one) and the fingerprint of its type and payload.
+ */
+export class TerminalSession {
+  seq = 0;
+  readonly connectionId = `conn-${++connections}`;
+
+  constructor(
+    readonly network: Network,
+    readonly terminalId: string,
+    readonly merchantId: string,
+  ) {}
+
+  /**
+   * Signs in with the given number; without one, with the next number, jumping past the gateway's
+   * high-water mark after a REPLAY as firmware that lost its counter does.
+   */
+  async signIn(seq?: number, now = Date.now()): Promise<OpenSessionResult> {
+    const opened = await this.open(seq ?? this.seq + 1, now);
+    if (seq === undefined && opened.result === ResultCode.REPLAY) return this.open(opened.lastSeq + 1, now);
+    return opened;
+  }
+
+  private async open(seq: number, now: number): Promise<OpenSessionResult> {
+    const opened = await this.network.sessions.openSession({
+      terminalId: this.terminalId,
+      merchantId: this.merchantId,
+      seq,
+      connectionId: this.connectionId,
+      instanceId: 'test',
+      peer: '127.0.0.1:1',
+      sessionKey: randomBytes(32),
+      now,
+      ttlSec: 600,
+    });
+    if (opened.lastSeq > this.seq) this.seq = opened.lastSeq;
+    return opened;
+  }
+
+  /** The context of a request with the given type and payload value (a new seq unless given). */
+  ctx<T extends keyof MessageMap>(type: T, value: MessageMap[T], options: { seq?: number; now?: number } = {}): RequestContext {
+    const seq = options.seq ?? ++this.seq;
+    if (seq > this.seq) this.seq = seq;
+    return {
+      terminalId: this.terminalId,
+      merchantId: this.merchantId,
+      connectionId: this.connectionId,
+      seq,
+      fingerprint: requestFingerprint(type, encodePayload(type, value)),
+      now: options.now ?? Date.now(),
+    };
+  }
+
+  pay(account: string, amountFen: number, options: { seq?: number; now?: number } = {}) {
+    return this.network.core.pay(this.ctx(MessageType.PAY, { account, amountFen }, options), { account, amountFen });
+  }
+
+  correct(receipt: string, account: string, amountFen: number, options: { seq?: number; now?: number } = {}) {
+    const req = { receipt, account, amountFen };
+    return this.network.core.correct(this.ctx(MessageType.CORRECT, req, options), req);
+  }
+
+  inquiry(account: string, options: { seq?: number } = {}) {
+    return this.network.core.inquiry(this.ctx(MessageType.INQUIRY, { account }, options), { account });
+  }
+
+  heartbeat(options: { seq?: number } = {}) {
+    return this.network.core.heartbeat(this.ctx(MessageType.HEARTBEAT, {}, options));
+  }
+
+  status(querySeq: number, options: { seq?: number } = {}) {
+    return this.network.core.status(this.ctx(MessageType.STATUS, { querySeq }, options), { querySeq });
+  }
+
+  settle(req: MessageMap[typeof MessageType.SETTLE], options: { seq?: number } = {}) {
+    return this.network.core.settle(this.ctx(MessageType.SETTLE, req, options), req);
+  }
+
+  signOut(options: { seq?: number } = {}) {
+    return this.network.core.signOut(this.ctx(MessageType.SIGN_OUT, {}, options));
+  }
+
+  /** The same terminal on another connection (as after a reconnect, maybe to another instance). */
+  reconnect(): TerminalSession {
+    const other = new TerminalSession(this.network, this.terminalId, this.merchantId);
+    other.seq = this.seq;
+    return other;
+  }
+}
