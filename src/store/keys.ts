@@ -33,24 +33,38 @@ export const keys = {
   terminal: (merchantId: string, terminalId: string) => `${m(merchantId)}:terminal:${terminalId}`,
   /**
    * Hash with expiry: conn, instance, keyEnc (session key under the master key), signedInAt,
-   * lastSeen, peer. The last sign-in wins; deletes compare `conn` first.
+   * lastSeen, peer, ttl (seconds; every request on the session refreshes lastSeen and the expiry).
+   * The last sign-in wins; deletes compare `conn` first.
    */
   session: (merchantId: string, terminalId: string) => `${m(merchantId)}:session:${terminalId}`,
   /**
    * Hash with expiry (the replay retention): fp (request fingerprint), type, state
    * (pending|done), txn (receipt, for PAY and CORRECT), resp (stored response, JSON).
+   * Read-only requests (heartbeat, inquiry, status, settle) record fp, type and state done only.
    */
   request: (merchantId: string, terminalId: string, seq: number) =>
     `${m(merchantId)}:request:${terminalId}:${seq}`,
   /**
    * Hash: receipt, kind (pay|correct), terminal, seq, account, amountFen, state
    * (pending|complete|declined), result, businessDay, createdAt, completedAt, original (for a
-   * correction), correctedBy (for a corrected payment).
+   * correction), correctedBy (for a corrected payment, set as soon as its correction is pending and
+   * cleared if that correction is declined), floatAfter (a payment: the float right after its debit),
+   * arrearsAfter, resp (the response JSON; STATUS falls back to it after the replay retention).
+   * Only PAY and CORRECT that pass the float and amount rules get one; earlier declines live only in
+   * the request record.
    */
   transaction: (merchantId: string, receipt: string) => `${m(merchantId)}:txn:${receipt}`,
-  /** Sorted set: receipts of pending transactions, scored by creation time (ms). */
+  /**
+   * Sorted set: receipts of pending transactions, scored by creation time (ms). A pending payment
+   * has already debited the float; a pending correction has not credited it yet. So at every moment
+   * floatFen + Σ amountFen of pending payments = top-ups − completed payments + completed corrections.
+   */
   pending: (merchantId: string) => `${m(merchantId)}:pending`,
-  /** Stream, append-only: kind (topup|pay|correct), txn, terminal, amountFen, floatFen, day, ts. */
+  /**
+   * Stream, append-only: kind (topup|pay|correct), txn, terminal, amountFen, floatFen, day, ts;
+   * a correction also has original. Written when a payment or correction completes (declined ones
+   * leave no entry); floatFen is the float right after this movement's debit or credit.
+   */
   journal: (merchantId: string) => `${m(merchantId)}:journal`,
   /**
    * Hash of one business day's counters: payCount, payFen, correctCount, correctFen, and the same
@@ -62,9 +76,14 @@ export const keys = {
   accounts: () => `${PREFIX}:accounts`,
   /** Hash: account, name, status (open|closed), arrearsFen, periods (JSON [{period, amountFen}]). */
   account: (account: string) => `${a(account)}:account`,
-  /** Hash: kind (payment|reversal), amountFen, original, arrearsAfter, result, at. */
+  /**
+   * Hash: kind (payment|reversal), amountFen, original, arrearsAfter, result, at; a payment also
+   * has cleared (JSON [{period, amountFen}] it took off, which its reversal restores) and
+   * reversedBy. A declined payment (ACCOUNT_CLOSED, OVERPAYMENT) is recorded with its result, so a
+   * repeat gets the same answer, but is not in `postings`.
+   */
   posting: (account: string, receipt: string) => `${a(account)}:posting:${receipt}`,
-  /** Sorted set: receipts posted against the account, scored by time (verify walks it). */
+  /** Sorted set: receipts approved against the account (payments and reversals), scored by time (verify walks it). */
   postings: (account: string) => `${a(account)}:postings`,
 
   /** Pub/sub channel on which a gateway instance hears "close this connection" (last sign-in wins). */
