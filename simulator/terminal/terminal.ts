@@ -165,18 +165,24 @@ export class Terminal {
   }
 
   pay(account: string, amountFen: number, options: { seq?: number } = {}): Promise<Answer<PayResponse>> {
-    return this.serialize(() =>
-      this.transact({ seq: this.allocateSeq(options.seq), type: MessageType.PAY, account, amountFen }, options.seq !== undefined),
-    );
+    return this.serialize(async () => {
+      const deadline = this.deadline();
+      await this.ensureSession(deadline);
+      return this.transact({ seq: this.allocateSeq(options.seq), type: MessageType.PAY, account, amountFen }, options.seq !== undefined, false, deadline);
+    });
   }
 
   correct(receipt: string, account: string, amountFen: number, options: { seq?: number } = {}): Promise<Answer<PayResponse>> {
-    return this.serialize(() =>
-      this.transact(
+    return this.serialize(async () => {
+      const deadline = this.deadline();
+      await this.ensureSession(deadline);
+      return this.transact(
         { seq: this.allocateSeq(options.seq), type: MessageType.CORRECT, account, amountFen, original: receipt },
         options.seq !== undefined,
-      ),
-    );
+        false,
+        deadline,
+      );
+    });
   }
 
   status(querySeq: number, options: { seq?: number } = {}): Promise<Answer<StatusResponse>> {
@@ -303,6 +309,8 @@ export class Terminal {
   /** A request that changes nothing: on a lost answer it is simply asked again under a new number. */
   private async query(type: number, payload: Buffer, forcedSeq?: number, deadline = this.deadline()): Promise<Answer<unknown>> {
     const started = Date.now();
+    // Signed in first, so that the sign-in's own number does not overtake this request's.
+    await this.ensureSession(deadline);
     const sent = await this.exchange(type, payload, this.allocateSeq(forcedSeq), false, deadline, false);
     const response =
       sent.frame.type === MessageType.REJECT
