@@ -268,6 +268,8 @@ export class Connection {
       replayed,
     }, 'request');
     if (handler.endsSession === true && result === ResultCode.APPROVED) this.close('signed out');
+    // The terminal signed in elsewhere (or was disabled) while this connection lived on.
+    else if (result === ResultCode.SESSION_REPLACED) this.close('session replaced', NoticeReason.SESSION_REPLACED);
   }
 
   /** A handler's failure as a result code: bad payload, or the store not answering. */
