@@ -76,6 +76,9 @@ export function renderHaproxyConfig(options: HaproxyOptions): string {
     'global',
     `    maxconn ${maxConnections}`,
     '    log stdout format raw local0 info',
+    '    # After a reload the old process keeps its connections until they close; terminals that',
+    '    # heartbeat never go idle, so it is stopped after this and they reconnect to the new one.',
+    '    hard-stop-after 5m',
   );
   if (options.adminSocket) add(`    stats socket ${options.adminSocket} mode 600 level admin`);
   add(
