@@ -34,10 +34,6 @@ export function isKnownType(type: number): boolean {
   return KNOWN_TYPE[type & 0xff] === 1;
 }
 
-export function hasSyncAt(bytes: Buffer, at: number): boolean {
-  return bytes[at] === SYNC_0 && bytes[at + 1] === SYNC_1;
-}
-
 /**
  * Version and length of the frame whose sync is at `at` (PREFIX_SIZE bytes available).
  * Returns the frame length, or the fatal error (§8: either one means the stream is not ours).
@@ -90,8 +86,10 @@ export function readFrame(bytes: Buffer, at: number, length: number, copy = fals
 
 /** Exactly one whole frame; throws the FrameError that frame earns. */
 export function decodeFrame(bytes: Buffer): Frame {
+  if ((bytes.length > 0 && bytes[0] !== SYNC_0) || (bytes.length > 1 && bytes[1] !== SYNC_1)) {
+    throw new FrameError(FrameErrorCode.SYNC, 'frame does not start with A5 5A');
+  }
   if (bytes.length < PREFIX_SIZE) throw new FrameError(FrameErrorCode.TRUNCATED, `${bytes.length} bytes is no frame`);
-  if (!hasSyncAt(bytes, 0)) throw new FrameError(FrameErrorCode.SYNC, 'frame does not start with A5 5A');
   const length = checkPrefix(bytes, 0, MAX_FRAME_SIZE);
   if (typeof length !== 'number') throw length;
   if (bytes.length < length) {
