@@ -10,6 +10,7 @@ import { encodePayload, requestFingerprint } from '../../protocol/index.js';
 import type { MessageMap } from '../../protocol/messages.js';
 import { createAdmin, type Admin } from '../../src/admin/index.js';
 import type { Biller } from '../../src/biller/index.js';
+import { keys } from '../../src/store/keys.js';
 import { createCore, type OpenSessionResult, type RedisSessionStore, type RedisTransactionCore, type RequestContext } from '../../src/core/index.js';
 import { startRedis, type RedisProcess } from '../helpers/redis.js';
 
@@ -170,4 +171,28 @@ export class TerminalSession {
     other.seq = this.seq;
     return other;
   }
+}
+
+/**
+ * The merchant's books from Redis alone: the journal's sums, the float, and what pending payments
+ * hold. The invariant (src/store/keys.ts): float + pending payments = top-ups − payments + corrections.
+ */
+export async function books(network: Network, merchantId: string) {
+  const { redis } = network;
+  const sums = { topups: 0, payments: 0, paymentCount: 0, corrections: 0, correctionCount: 0 };
+  for (const [, fields] of await redis.xrange(keys.journal(merchantId), '-', '+')) {
+    const entry = Object.fromEntries(fields.flatMap((v, i, all) => (i % 2 === 0 ? [[v, all[i + 1]]] : [])));
+    const amount = Number(entry.amountFen);
+    if (entry.kind === 'topup') sums.topups += amount;
+    if (entry.kind === 'pay') (sums.payments += amount), (sums.paymentCount += 1);
+    if (entry.kind === 'correct') (sums.corrections += amount), (sums.correctionCount += 1);
+  }
+  let pendingPayments = 0;
+  for (const receipt of await redis.zrange(keys.pending(merchantId), 0, -1)) {
+    const [kind, amount] = await redis.hmget(keys.transaction(merchantId, receipt), 'kind', 'amountFen');
+    if (kind === 'pay') pendingPayments += Number(amount);
+  }
+  const floatFen = Number(await redis.hget(keys.merchant(merchantId), 'floatFen'));
+  const balanced = floatFen + pendingPayments === sums.topups - sums.payments + sums.corrections;
+  return { ...sums, floatFen, pendingPayments, balanced };
 }
