@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { extractFrameBytes, explainFrame, formatExplanation } from './explain.js';
+import { registerFleet } from './fleet-command.js';
 import { EXIT_FAILURE, UsageError, registerSingleCommands } from './single.js';
 
 const program = new Command('aircharge-sim')
@@ -20,11 +21,9 @@ async function run(task: () => Promise<number>): Promise<void> {
   try {
     process.exitCode = await task();
   } catch (error) {
-    if (error instanceof UsageError) {
-      process.stderr.write(`aircharge-sim: ${error.message}\n`);
-    } else {
-      process.stderr.write(`aircharge-sim: ${(error as Error).stack ?? String(error)}\n`);
-    }
+    // A usage mistake or a refused setup reads best as its message; a bug needs its stack.
+    const known = error instanceof UsageError || (error instanceof Error && error.name !== 'Error' && error.name !== 'TypeError');
+    process.stderr.write(`aircharge-sim: ${known ? (error as Error).message : ((error as Error).stack ?? String(error))}\n`);
     process.exitCode = EXIT_FAILURE;
   }
 }
@@ -56,5 +55,7 @@ program
     }),
   );
 
+
+registerFleet(program, run);
 
 await program.parseAsync(process.argv);

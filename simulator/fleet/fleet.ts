@@ -1,0 +1,183 @@
+/**
+ * A fleet: N terminals, each on its own emulated link, each doing what a clerk does (inquiries,
+ * payments, now and then a correction) with think time in between and heartbeats while idle.
+ * Every terminal keeps its own ledger (its flash) of what it saw approved; after the run each one
+ * finishes its unfinished transactions, and the ledgers are what reconciliation checks.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { RESULT_NAME } from '../../protocol/index.js';
+import { deriveRandom, type Random } from '../link/prng.js';
+import { openLink, type LinkProfile, type LinkProxy } from '../link/index.js';
+import { LatencyRecorder } from '../report/latency.js';
+import { GatewayUnreachable, MemoryStateStore, SignInRefused, Terminal, type Answer, type TerminalState } from '../terminal/index.js';
+import type { ProvisionedTerminal } from './seed.js';
+
+export type Operation = 'inquiry' | 'pay' | 'correct';
+
+export interface Mix {
+  inquiry: number;
+  pay: number;
+  correct: number;
+}
+
+export interface FleetOptions {
+  gateway: { host: string; port: number };
+  terminals: ProvisionedTerminal[];
+  accounts: string[];
+  durationSec: number;
+  /** null: straight to the gateway. */
+  profile: LinkProfile | null;
+  seed: number;
+  mix: Mix;
+  /** Mean pause between two requests of one terminal. */
+  thinkMs: number;
+  amountFen: { min: number; max: number };
+  responseTimeoutMs: number;
+  /** Give up on one request after this long (it stays in flash). Default max(30 s, 6 timeouts). */
+  requestDeadlineMs?: number;
+  heartbeatSec?: number;
+  /** After the run: how long terminals get to finish their unfinished transactions. */
+  drainMs: number;
+  onAnswer?: (operation: Operation, answer: Answer<unknown>) => void;
+}
+
+/** What one terminal saw: its flash at the end. */
+export interface Ledger {
+  terminalId: string;
+  merchantId: string;
+  state: TerminalState;
+}
+
+export interface FleetResult {
+  durationMs: number;
+  /** Per operation, per result code name (UNREACHABLE: no answer before the deadline). */
+  counts: Record<Operation, Record<string, number>>;
+  latency: LatencyRecorder;
+  events: { retransmits: number; timeouts: number; reissued: number; reconnects: number; notices: number; cuts: number; halfOpens: number };
+  ledgers: Ledger[];
+  /** Terminals the gateway refused at sign-in, with the code. */
+  refused: Array<{ terminalId: string; code: string }>;
+}
+
+export function parseMix(text: string): Mix {
+  const parts = text.split(':');
+  if (parts.length !== 3 || parts.some((p) => !/^[0-9]+$/.test(p))) throw new Error(`--mix must be three whole numbers inquiry:pay:correct, got ${JSON.stringify(text)}`);
+  const [inquiry, pay, correct] = parts.map(Number) as [number, number, number];
+  if (inquiry + pay + correct === 0) throw new Error('--mix must not be all zero');
+  return { inquiry, pay, correct };
+}
+
+export async function runFleet(options: FleetOptions): Promise<FleetResult> {
+  const result: FleetResult = {
+    durationMs: 0,
+    counts: { inquiry: {}, pay: {}, correct: {} },
+    latency: new LatencyRecorder(),
+    events: { retransmits: 0, timeouts: 0, reissued: 0, reconnects: 0, notices: 0, cuts: 0, halfOpens: 0 },
+    ledgers: [],
+    refused: [],
+  };
+  const links: LinkProxy[] = [];
+  const terminals: Terminal[] = [];
+  for (const [index, provisioned] of options.terminals.entries()) {
+    let gateway = options.gateway;
+    if (options.profile) {
+      const link = await openLink({ target: options.gateway, profile: options.profile, seed: options.seed + index });
+      links.push(link.proxy);
+      gateway = { host: link.host, port: link.port };
+    }
+    let connections = 0;
+    terminals.push(
+      new Terminal({
+        terminalId: provisioned.terminalId,
+        key: provisioned.key,
+        gateway,
+        store: new MemoryStateStore(provisioned.terminalId),
+        responseTimeoutMs: options.responseTimeoutMs,
+        requestDeadlineMs: options.requestDeadlineMs ?? Math.max(30_000, options.responseTimeoutMs * 6),
+        random: deriveRandom(options.seed, `backoff:${provisioned.terminalId}`),
+        ...(options.heartbeatSec === undefined ? {} : { heartbeatSec: options.heartbeatSec }),
+        onEvent: (event) => {
+          if (event.kind === 'retransmit') result.events.retransmits += 1;
+          else if (event.kind === 'timeout') result.events.timeouts += 1;
+          else if (event.kind === 'reissue') result.events.reissued += 1;
+          else if (event.kind === 'notice') result.events.notices += 1;
+          else if (event.kind === 'connected' && ++connections > 1) result.events.reconnects += 1;
+        },
+      }),
+    );
+  }
+
+  const started = Date.now();
+  const end = started + options.durationSec * 1000;
+  try {
+    await Promise.all(terminals.map((terminal, index) => clerk(terminal, options, result, end, deriveRandom(options.seed, `clerk:${index}`))));
+    // The run is over; what is still in flash gets finished, as firmware does before settling.
+    await Promise.all(terminals.map((terminal) => terminal.resumePending(options.drainMs).catch(() => [])));
+  } finally {
+    result.durationMs = Date.now() - started;
+    for (const [index, terminal] of terminals.entries()) {
+      result.ledgers.push({ terminalId: terminal.terminalId, merchantId: options.terminals[index]!.merchantId, state: terminal.snapshot });
+      terminal.close();
+    }
+    for (const link of links) {
+      result.events.cuts += link.events.filter((e) => e.event === 'cut').length;
+      result.events.halfOpens += link.events.filter((e) => e.event === 'half-open').length;
+      await link.close();
+    }
+  }
+  return result;
+}
+
+/** One terminal's day: think, pick a request, send it, note the answer; until the run ends. */
+async function clerk(terminal: Terminal, options: FleetOptions, result: FleetResult, end: number, random: Random): Promise<void> {
+  // Terminals do not all start at the same millisecond in a real network either.
+  await sleep(random.next() * Math.min(options.thinkMs, 1000));
+  while (Date.now() < end) {
+    const operation = pick(options.mix, random);
+    try {
+      const answer = await perform(terminal, operation, options, random);
+      const counts = result.counts[answer.operation];
+      counts[answer.answer.name] = (counts[answer.answer.name] ?? 0) + 1;
+      result.latency.record(answer.answer.latencyMs);
+      options.onAnswer?.(answer.operation, answer.answer);
+    } catch (error) {
+      if (error instanceof SignInRefused) {
+        result.refused.push({ terminalId: terminal.terminalId, code: RESULT_NAME.get(error.result) ?? String(error.result) });
+        return;
+      }
+      if (!(error instanceof GatewayUnreachable)) throw error;
+      result.counts[operation].UNREACHABLE = (result.counts[operation].UNREACHABLE ?? 0) + 1;
+    }
+    const pause = options.thinkMs * (0.5 + random.next());
+    await sleep(Math.max(0, Math.min(pause, end - Date.now())));
+  }
+}
+
+async function perform(
+  terminal: Terminal,
+  operation: Operation,
+  options: FleetOptions,
+  random: Random,
+): Promise<{ operation: Operation; answer: Answer<unknown> }> {
+  // Firmware finishes what its flash holds before it takes the next customer.
+  if (terminal.snapshot.pending.length > 0) await terminal.resumePending();
+  const account = options.accounts[random.int(0, options.accounts.length - 1)]!;
+  if (operation === 'inquiry') return { operation, answer: await terminal.inquiry(account) };
+  if (operation === 'correct') {
+    // A payment made today by this terminal and not yet undone: the clerk keyed the wrong amount.
+    const state = terminal.snapshot;
+    const undone = new Set(state.receipts.filter((r) => r.kind === 'correct').map((r) => r.original));
+    const candidates = state.receipts.filter((r) => r.kind === 'pay' && r.businessDay === terminal.businessDay && !undone.has(r.receipt));
+    const original = candidates[random.int(0, candidates.length - 1)];
+    if (original) return { operation, answer: await terminal.correct(original.receipt, original.account, original.amountFen) };
+  }
+  const amountFen = random.int(options.amountFen.min, options.amountFen.max);
+  return { operation: 'pay', answer: await terminal.pay(account, amountFen) };
+}
+
+function pick(mix: Mix, random: Random): Operation {
+  const roll = random.next() * (mix.inquiry + mix.pay + mix.correct);
+  if (roll < mix.inquiry) return 'inquiry';
+  if (roll < mix.inquiry + mix.pay) return 'pay';
+  return 'correct';
+}

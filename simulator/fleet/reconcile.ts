@@ -1,0 +1,107 @@
+/**
+ * Reconciliation of what the terminals saw against what the operator sees: every payment and
+ * correction a terminal saw approved is in the journal exactly once with its amount; every journal
+ * entry of these terminals is known to the terminal that made it (a lost response must have been
+ * learned by STATUS or retransmission before the end); the day's report moved by exactly the
+ * ledgers' totals for the fleet's outlets; and verify passes.
+ */
+import type { Admin } from '../../src/admin/index.js';
+import type { Ledger } from './fleet.js';
+
+type DailyReport = Awaited<ReturnType<Admin['dailyReport']>>;
+
+export interface Totals {
+  payments: number;
+  paymentsFen: number;
+  corrections: number;
+  correctionsFen: number;
+}
+
+export interface Reconciliation {
+  ok: boolean;
+  ledger: Totals;
+  journal: Totals;
+  /** Transactions still unfinished in some terminal's flash at the end. */
+  unfinished: number;
+  verify: { ok: boolean; discrepancies: string[] };
+  mismatches: string[];
+}
+
+function emptyTotals(): Totals {
+  return { payments: 0, paymentsFen: 0, corrections: 0, correctionsFen: 0 };
+}
+
+function add(totals: Totals, kind: string, amountFen: number): void {
+  if (kind === 'pay') {
+    totals.payments += 1;
+    totals.paymentsFen += amountFen;
+  } else if (kind === 'correct') {
+    totals.corrections += 1;
+    totals.correctionsFen += amountFen;
+  }
+}
+
+/** The report of the business day, taken before the run so that only the run's movements count. */
+export function reportBefore(admin: Admin, day: number): Promise<DailyReport> {
+  return admin.dailyReport(day);
+}
+
+export async function reconcile(admin: Admin, ledgers: Ledger[], day: number, before: DailyReport): Promise<Reconciliation> {
+  const mismatches: string[] = [];
+  const terminals = new Set(ledgers.map((l) => l.terminalId));
+  const ledger = emptyTotals();
+  const seen = new Map<string, { kind: string; amountFen: number; terminalId: string }>();
+  let unfinished = 0;
+  for (const l of ledgers) {
+    unfinished += l.state.pending.length;
+    for (const p of l.state.pending) mismatches.push(`${l.terminalId} seq ${p.seq}: still unfinished at the end (no final answer learned)`);
+    for (const r of l.state.receipts) {
+      if (r.businessDay !== day) continue;
+      add(ledger, r.kind, r.amountFen);
+      seen.set(r.receipt, { kind: r.kind, amountFen: r.amountFen, terminalId: l.terminalId });
+    }
+  }
+
+  const journal = emptyTotals();
+  const inJournal = new Map<string, number>();
+  for (const entry of await admin.exportJournal(day, day)) {
+    if (!terminals.has(entry.terminal) || (entry.kind !== 'pay' && entry.kind !== 'correct')) continue;
+    add(journal, entry.kind, entry.amountFen);
+    inJournal.set(entry.txn, (inJournal.get(entry.txn) ?? 0) + 1);
+    const known = seen.get(entry.txn);
+    if (!known) mismatches.push(`${entry.txn}: ${entry.kind} of ${entry.amountFen} fen in the journal, unknown to terminal ${entry.terminal}`);
+    else if (known.kind !== entry.kind || known.amountFen !== entry.amountFen) {
+      mismatches.push(`${entry.txn}: terminal saw ${known.kind} ${known.amountFen} fen, journal has ${entry.kind} ${entry.amountFen} fen`);
+    }
+  }
+  for (const [receipt, count] of inJournal) if (count > 1) mismatches.push(`${receipt}: in the journal ${count} times`);
+  for (const [receipt, known] of seen) {
+    if (!inJournal.has(receipt)) mismatches.push(`${receipt}: ${known.kind} approved to terminal ${known.terminalId}, missing from the journal`);
+  }
+
+  // The report, outlet by outlet: what the run added must be what the fleet's ledgers hold.
+  const after = await admin.dailyReport(day);
+  const byMerchant = new Map<string, Totals>();
+  for (const l of ledgers) {
+    const totals = byMerchant.get(l.merchantId) ?? emptyTotals();
+    for (const r of l.state.receipts) if (r.businessDay === day) add(totals, r.kind, r.amountFen);
+    byMerchant.set(l.merchantId, totals);
+  }
+  for (const [merchant, expected] of byMerchant) {
+    const now = after.outlets.find((o) => o.merchant === merchant);
+    const then = before.outlets.find((o) => o.merchant === merchant);
+    const delta = {
+      payments: (now?.payments.count ?? 0) - (then?.payments.count ?? 0),
+      paymentsFen: (now?.payments.amountFen ?? 0) - (then?.payments.amountFen ?? 0),
+      corrections: (now?.corrections.count ?? 0) - (then?.corrections.count ?? 0),
+      correctionsFen: (now?.corrections.amountFen ?? 0) - (then?.corrections.amountFen ?? 0),
+    };
+    for (const field of Object.keys(expected) as Array<keyof Totals>) {
+      if (delta[field] !== expected[field]) mismatches.push(`report for ${merchant}: ${field} moved by ${delta[field]}, ledgers say ${expected[field]}`);
+    }
+  }
+
+  const verify = await admin.verify();
+  if (!verify.ok) mismatches.push(...verify.discrepancies.map((d) => `verify: ${d}`));
+  return { ok: mismatches.length === 0, ledger, journal, unfinished, verify, mismatches };
+}

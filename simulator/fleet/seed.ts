@@ -1,0 +1,72 @@
+/**
+ * A network to drive: outlets (merchants) each with a terminal and a float, and billing accounts
+ * with arrears and bill periods, created through the operator API as an operator would. Ids carry
+ * a tag so runs on one Redis do not collide; the terminals' keys are kept for the simulator.
+ */
+import { formatYuan, type Admin } from '../../src/admin/index.js';
+import { deriveRandom } from '../link/prng.js';
+
+export interface ProvisionedTerminal {
+  terminalId: string;
+  merchantId: string;
+  key: Buffer;
+}
+
+export interface SeededNetwork {
+  terminals: ProvisionedTerminal[];
+  accounts: string[];
+}
+
+export interface SeedOptions {
+  /** 1–4 characters [0-9A-Z]: makes this network's ids its own. */
+  tag: string;
+  outlets: number;
+  accounts: number;
+  floatFen: number;
+  seed: number;
+  /** Outlet names; default "Outlet N". */
+  outletName?: (index: number) => string;
+}
+
+const SURNAMES = ['Wang', 'Li', 'Zhang', 'Liu', 'Chen', 'Yang', 'Huang', 'Zhao', 'Wu', 'Zhou', 'Xu', 'Sun', 'Ma', 'Zhu', 'Hu', 'Guo'];
+const GIVEN = ['Wei', 'Fang', 'Min', 'Jing', 'Lei', 'Yan', 'Jun', 'Ping', 'Gang', 'Hua', 'Xiu Ying', 'Gui Lan'];
+
+export function terminalIdOf(tag: string, index: number): string {
+  return `${tag}${String(index + 1).padStart(8 - tag.length, '0')}`;
+}
+
+/** Account numbers: the tag's digits first, so each network's accounts are its own. */
+export function accountOf(tag: string, index: number): string {
+  const prefix = [...tag].map((c) => (parseInt(c, 36) % 10).toString()).join('');
+  return `${prefix}${String(index + 1).padStart(10 - prefix.length, '0')}`;
+}
+
+export async function seedNetwork(admin: Admin, options: SeedOptions): Promise<SeededNetwork> {
+  if (!/^[0-9A-Z]{1,4}$/.test(options.tag)) throw new Error('tag must be 1 to 4 characters [0-9A-Z]');
+  const random = deriveRandom(options.seed, `seed:${options.tag}`);
+  const terminals: ProvisionedTerminal[] = [];
+  for (let i = 0; i < options.outlets; i++) {
+    const merchantId = `M${options.tag}${String(i + 1).padStart(4, '0')}`;
+    const terminalId = terminalIdOf(options.tag, i);
+    await admin.addMerchant(merchantId, options.outletName?.(i) ?? `Outlet ${i + 1}`);
+    const provisioned = await admin.addTerminal(terminalId, merchantId);
+    await admin.topUp(merchantId, options.floatFen);
+    terminals.push({ terminalId, merchantId, key: Buffer.from(provisioned.key, 'hex') });
+  }
+
+  const lines = ['account,name,arrears,periods'];
+  const accounts: string[] = [];
+  for (let i = 0; i < options.accounts; i++) {
+    const account = accountOf(options.tag, i);
+    const name = `${SURNAMES[random.int(0, SURNAMES.length - 1)]} ${GIVEN[random.int(0, GIVEN.length - 1)]}`;
+    // One to three monthly bills of ¥80–¥400 each: what a household owes.
+    const periods: Array<[number, number]> = [];
+    const bills = random.int(1, 3);
+    for (let b = 0; b < bills; b++) periods.push([202608 + b, random.int(80, 400) * 100 + random.int(0, 99)]);
+    const arrears = periods.reduce((sum, [, fen]) => sum + fen, 0);
+    lines.push(`${account},${name},${formatYuan(arrears)},${periods.map(([p, fen]) => `${p}:${formatYuan(fen)}`).join(';')}`);
+    accounts.push(account);
+  }
+  await admin.importAccounts(`${lines.join('\n')}\n`);
+  return { terminals, accounts };
+}

@@ -1,0 +1,46 @@
+/** The fleet's figures: a few lines for a person, then one JSON line for scripts. */
+import type { FleetResult } from './fleet.js';
+import type { Reconciliation } from './reconcile.js';
+
+export function fleetFigures(result: FleetResult, reconciliation: Reconciliation, extra: Record<string, unknown>) {
+  const answers = Object.values(result.counts).reduce((sum, byCode) => sum + Object.values(byCode).reduce((a, b) => a + b, 0), 0);
+  return {
+    ...extra,
+    terminals: result.ledgers.length,
+    durationMs: result.durationMs,
+    answers,
+    counts: result.counts,
+    latencyMs: result.latency.percentiles(),
+    events: result.events,
+    refused: result.refused,
+    reconciliation: {
+      ok: reconciliation.ok,
+      ledger: reconciliation.ledger,
+      journal: reconciliation.journal,
+      unfinished: reconciliation.unfinished,
+      verify: reconciliation.verify.ok,
+      mismatches: reconciliation.mismatches,
+    },
+  };
+}
+
+export function fleetText(figures: ReturnType<typeof fleetFigures>): string {
+  const lines: string[] = [];
+  lines.push(`${figures.terminals} terminals, ${(figures.durationMs / 1000).toFixed(1)} s, ${figures.answers} answers`);
+  for (const [operation, byCode] of Object.entries(figures.counts)) {
+    const codes = Object.entries(byCode).sort((a, b) => b[1] - a[1]).map(([code, n]) => `${code} ${n}`).join(', ');
+    lines.push(`  ${operation.padEnd(8)} ${codes || '-'}`);
+  }
+  const l = figures.latencyMs;
+  lines.push(`latency ms: p50 ${l.p50}  p90 ${l.p90}  p99 ${l.p99}  p99.9 ${l.p999}  max ${l.max}`);
+  const e = figures.events;
+  lines.push(`link: ${e.cuts} cuts, ${e.halfOpens} half-open; terminals: ${e.timeouts} timeouts, ${e.retransmits} retransmissions, ${e.reissued} re-sent after REPLAY, ${e.reconnects} reconnects`);
+  const r = figures.reconciliation;
+  lines.push(
+    `ledgers: ${r.ledger.payments} payments ${r.ledger.paymentsFen} fen, ${r.ledger.corrections} corrections ${r.ledger.correctionsFen} fen; ` +
+      `journal: ${r.journal.payments} payments ${r.journal.paymentsFen} fen, ${r.journal.corrections} corrections ${r.journal.correctionsFen} fen`,
+  );
+  lines.push(r.ok ? 'reconciliation: ok (ledgers = journal = report, verify ok)' : `reconciliation: ${r.mismatches.length} MISMATCH(ES)`);
+  for (const m of r.mismatches.slice(0, 20)) lines.push(`  ${m}`);
+  return lines.join('\n');
+}
