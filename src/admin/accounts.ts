@@ -20,6 +20,7 @@ import { int, type AdminContext } from './context.js';
 import { parseCsv } from './csv.js';
 import { AdminError, AdminErrorCode } from './errors.js';
 import { formatYuan, parseYuan } from './money.js';
+import { Script } from '../store/script.js';
 
 export interface Account {
   account: string;
@@ -31,6 +32,19 @@ export interface Account {
 
 const REQUIRED_COLUMNS = ['account', 'name', 'arrears'] as const;
 const OPTIONAL_COLUMNS = ['status', 'periods'] as const;
+/**
+ * Writes one account whole (its own slot). Besides what the biller reads it records the imported
+ * arrears and how many postings the account had then, from which verify checks the arrears
+ * against the postings made since.
+ * KEYS[1] account, KEYS[2] postings set; ARGV account, name, status, arrears, periods, now
+ */
+const UPSERT_ACCOUNT = new Script(`
+redis.call('HSET', KEYS[1], 'account', ARGV[1], 'name', ARGV[2], 'status', ARGV[3], 'arrearsFen', ARGV[4],
+  'periods', ARGV[5], 'importedArrearsFen', ARGV[4], 'importedPostings', redis.call('ZCARD', KEYS[2]),
+  'importedAt', ARGV[6])
+return 1
+`);
+
 /** Writes go out in batches so a large file does not build one huge pipeline. */
 const BATCH = 1000;
 
@@ -40,17 +54,13 @@ export async function importAccounts(context: AdminContext, csvText: string): Pr
   const importedAt = context.now();
   for (let start = 0; start < accounts.length; start += BATCH) {
     const batch = accounts.slice(start, start + BATCH);
-    // One HSET per account: each account (its own slot) is written whole or not at all.
     await Promise.all(
       batch.map((a) =>
-        redis.hset(keys.account(a.account), {
-          account: a.account,
-          name: a.name,
-          status: a.status,
-          arrearsFen: a.arrearsFen,
-          periods: JSON.stringify(a.periods),
-          importedAt,
-        }),
+        UPSERT_ACCOUNT.run(
+          redis,
+          [keys.account(a.account), keys.postings(a.account)],
+          [a.account, a.name, a.status, a.arrearsFen, JSON.stringify(a.periods), importedAt],
+        ),
       ),
     );
     await redis.sadd(keys.accounts(), ...batch.map((a) => a.account));

@@ -1,12 +1,7 @@
 /** What every module of the operator API works with: the store, the master key and the clock. */
 import type { Cluster, Redis } from 'ioredis';
+import type { BusinessDayOptions } from '../core/business-day.js';
 import { AdminError, AdminErrorCode } from './errors.js';
-
-export interface BusinessDayOptions {
-  utcOffsetMinutes: number;
-  /** "HH:MM" local time at which one business day ends and the next begins. */
-  cutoff: string;
-}
 
 export interface AdminContext {
   redis: Redis | Cluster;

@@ -1,20 +1,8 @@
-/** Business days (YYYYMMDD integers) and the dates operators type for them (YYYY-MM-DD). */
-import type { BusinessDayOptions } from './context.js';
-import { AdminError, AdminErrorCode } from './errors.js';
-
-export const DEFAULT_BUSINESS_DAY: BusinessDayOptions = { utcOffsetMinutes: 480, cutoff: '00:00' };
-
 /**
- * The business day an instant belongs to: the local date, where a day that ends at the cut-off
- * (say 22:00) hands later transactions to the next day.
+ * The dates operators type (YYYY-MM-DD) for business days (YYYYMMDD integers); which business day
+ * an instant belongs to is the core's rule (src/core/business-day.ts).
  */
-export function businessDayOf(epochMs: number, options: BusinessDayOptions): number {
-  const [hours, minutes] = options.cutoff.split(':').map(Number);
-  const cutoffMs = ((hours ?? 0) * 60 + (minutes ?? 0)) * 60_000;
-  const shift = cutoffMs === 0 ? 0 : 86_400_000 - cutoffMs;
-  const local = new Date(epochMs + options.utcOffsetMinutes * 60_000 + shift);
-  return local.getUTCFullYear() * 10_000 + (local.getUTCMonth() + 1) * 100 + local.getUTCDate();
-}
+import { AdminError, AdminErrorCode } from './errors.js';
 
 /** "2026-11-27" → 20261127; rejects anything that is not a real calendar date. */
 export function parseDate(text: string): number {

@@ -2,11 +2,11 @@
 import { MAX_FEN } from '../../protocol/constants.js';
 import { keys } from '../store/keys.js';
 import type { AdminContext } from './context.js';
-import { businessDayOf } from './day.js';
+import { businessDayOf } from '../core/business-day.js';
 import { AdminError, AdminErrorCode } from './errors.js';
 import { checkMerchantId } from './merchants.js';
 import { formatYuan } from './money.js';
-import { Script } from './script.js';
+import { Script } from '../store/script.js';
 
 export interface TopUpResult {
   merchantId: string;

@@ -5,10 +5,12 @@
  */
 import type { Cluster, Redis } from 'ioredis';
 import { importAccounts, showAccount, type Account } from './accounts.js';
-import type { AdminContext, BusinessDayOptions } from './context.js';
-import { DEFAULT_BUSINESS_DAY, businessDayOf } from './day.js';
+import { businessDayOf, cutoffMinutes, DEFAULT_BUSINESS_DAY, type BusinessDayOptions } from '../core/business-day.js';
+import type { AdminContext } from './context.js';
 import { topUp, type TopUpResult } from './float.js';
+import { exportJournal, type JournalEntry } from './journal.js';
 import { addMerchant, disableMerchant, listMerchants, showMerchant, type Merchant } from './merchants.js';
+import { dailyReport, type DailyReport } from './report.js';
 import {
   addTerminal,
   disableTerminal,
@@ -18,11 +20,14 @@ import {
   type ProvisionedKey,
   type Terminal,
 } from './terminals.js';
+import { verify, type VerifyResult } from './verify.js';
 
 export { AdminError, AdminErrorCode } from './errors.js';
 export { formatYuan, parseYuan } from './money.js';
 export { formatDate, parseDate } from './day.js';
-export type { Account, BusinessDayOptions, Merchant, ProvisionedKey, Terminal, TopUpResult };
+export { journalCsv, journalJsonLines } from './journal.js';
+export { reportCsv, reportSummary } from './report.js';
+export type { Account, BusinessDayOptions, DailyReport, JournalEntry, Merchant, ProvisionedKey, Terminal, TopUpResult, VerifyResult };
 
 export interface AdminOptions {
   redis: Redis | Cluster;
@@ -30,6 +35,12 @@ export interface AdminOptions {
   masterKey?: Buffer | null;
   /** Default: UTC+8, days change at midnight. */
   businessDay?: BusinessDayOptions;
+  /**
+   * verify reports a transaction pending for longer than this: recovery (which finishes those
+   * older than the core's recoveryAfterMs, 10 s by default, at start-up and periodically) has not
+   * run. Default 60000.
+   */
+  pendingBoundMs?: number;
   /** Epoch milliseconds; tests may pin it. */
   now?: () => number;
 }
@@ -52,11 +63,19 @@ export interface Admin {
   importAccounts(csvText: string): Promise<{ imported: number }>;
   showAccount(account: string): Promise<Account>;
 
+  /** Per outlet and in total, a business day's (YYYYMMDD) payments, corrections and net; zeros for a quiet day. */
+  dailyReport(businessDay: number): Promise<DailyReport>;
+  /** Every merchant's journal entries whose business day is within [fromDay, toDay] (YYYYMMDD). */
+  exportJournal(fromDay?: number, toDay?: number): Promise<JournalEntry[]>;
+  /** Checks the books (verify.ts); `ok` false with one line per discrepancy. */
+  verify(): Promise<VerifyResult>;
+
   /** Today's business day (YYYYMMDD) by the configured time zone and cut-off. */
   businessDay(epochMs?: number): number;
 }
 
 export function createAdmin(options: AdminOptions): Admin {
+  if (options.businessDay !== undefined) cutoffMinutes(options.businessDay.cutoff); // a bad cut-off fails here, not mid-report
   const context: AdminContext = {
     redis: options.redis,
     masterKey: options.masterKey ?? null,
@@ -76,6 +95,9 @@ export function createAdmin(options: AdminOptions): Admin {
     topUp: (merchantId, amountFen) => topUp(context, merchantId, amountFen),
     importAccounts: (csvText) => importAccounts(context, csvText),
     showAccount: (account) => showAccount(context, account),
+    dailyReport: (businessDay) => dailyReport(context, businessDay),
+    exportJournal: (fromDay, toDay) => exportJournal(context, fromDay, toDay),
+    verify: () => verify(context, { pendingBoundMs: options.pendingBoundMs ?? 60_000 }),
     businessDay: (epochMs) => businessDayOf(epochMs ?? context.now(), context.businessDay),
   };
 }

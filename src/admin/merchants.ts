@@ -2,7 +2,7 @@
 import { keys, MERCHANT_ID_PATTERN } from '../store/keys.js';
 import { int, type AdminContext } from './context.js';
 import { AdminError, AdminErrorCode } from './errors.js';
-import { Script } from './script.js';
+import { Script } from '../store/script.js';
 
 export interface Merchant {
   id: string;

@@ -9,7 +9,7 @@ import { seal } from '../store/secrets.js';
 import { int, requireMasterKey, type AdminContext } from './context.js';
 import { AdminError, AdminErrorCode } from './errors.js';
 import { merchantIds, showMerchant } from './merchants.js';
-import { Script } from './script.js';
+import { Script } from '../store/script.js';
 
 export interface Terminal {
   terminalId: string;

@@ -6,7 +6,23 @@
  */
 import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
-import { AdminError, createAdmin, formatYuan, parseYuan, type Admin, type Merchant, type Terminal } from '../admin/index.js';
+import {
+  AdminError,
+  AdminErrorCode,
+  createAdmin,
+  formatYuan,
+  journalCsv,
+  journalJsonLines,
+  parseDate,
+  parseYuan,
+  reportCsv,
+  reportSummary,
+  type Admin,
+  type AdminOptions,
+  type DailyReport,
+  type Merchant,
+  type Terminal,
+} from '../admin/index.js';
 import { parseTerminalKey } from '../admin/terminals.js';
 import { loadMasterKey, MasterKeyError } from '../store/secrets.js';
 import { connectRedis, redisUrl } from './redis.js';
@@ -27,12 +43,21 @@ interface Output {
 
 type Run<O> = (admin: Admin, args: string[], options: O & CommonOptions) => Promise<Output>;
 
+/** What a command adds to createAdmin's options beyond the store and the master key. */
+type Tune<O> = (options: O & CommonOptions) => Partial<AdminOptions>;
+
 /**
  * Declares one admin command with the options every command shares and the one way it reports
  * success and failure. `masterKey`: the command seals terminal keys and needs AIRCHARGE_MASTER_KEY
  * (or --demo).
  */
-function adminCommand<O>(parent: Command, spec: string, description: string, run: Run<O>, needs: { masterKey?: boolean } = {}): Command {
+function adminCommand<O>(
+  parent: Command,
+  spec: string,
+  description: string,
+  run: Run<O>,
+  needs: { masterKey?: boolean; tune?: Tune<O> } = {},
+): Command {
   const command = parent
     .command(spec)
     .description(description)
@@ -53,7 +78,8 @@ function adminCommand<O>(parent: Command, spec: string, description: string, run
       // A failed connection surfaces as the command's error below, explained with this cause.
       let connectionError: string | undefined;
       redis.on('error', (error: Error) => (connectionError = error.message));
-      const output = await run(createAdmin({ redis, masterKey }), args, options).catch((error: unknown) => {
+      const admin = createAdmin({ ...needs.tune?.(options), redis, masterKey });
+      const output = await run(admin, args, options).catch((error: unknown) => {
         throw explainConnectionError(error, url, connectionError);
       });
       process.stdout.write(`${options.json ? JSON.stringify(output.json) : output.text}\n`);
@@ -204,9 +230,99 @@ function registerAccounts(program: Command): void {
   });
 }
 
+function choice(name: string, value: string, allowed: readonly string[]): string {
+  if (!allowed.includes(value)) throw new AdminError(AdminErrorCode.INVALID, `${name} must be one of ${allowed.join(', ')}, not ${JSON.stringify(value)}`);
+  return value;
+}
+
+function reportText(report: DailyReport): string {
+  type Tally = DailyReport['total']['payments'];
+  const row = (name: string, f: Tally, c: Tally, net: number) =>
+    `${name.padEnd(20)} ${String(f.count).padStart(8)} ${yuan(f.amountFen).padStart(16)} ${String(c.count).padStart(8)} ${yuan(c.amountFen).padStart(14)} ${yuan(net).padStart(16)}`;
+  const header = `${'outlet'.padEnd(20)} ${'payments'.padStart(8)} ${'amount'.padStart(16)} ${'corr.'.padStart(8)} ${'amount'.padStart(14)} ${'net'.padStart(16)}`;
+  return [
+    `daily report, business day ${report.date} (amounts in yuan)`,
+    header,
+    ...report.outlets.map((o) => row(o.merchant, o.payments, o.corrections, o.netFen)),
+    row('TOTAL', report.total.payments, report.total.corrections, report.total.netFen),
+    reportSummary(report),
+  ].join('\n');
+}
+
+function registerReport(program: Command): void {
+  const group = program.command('report').description('reconciliation reports');
+  adminCommand<{ date?: string; format?: string }>(
+    group,
+    'daily',
+    "a business day's payments, corrections and net per outlet and in total",
+    async (admin, _args, options) => {
+      const day = options.date === undefined ? admin.businessDay() : parseDate(options.date);
+      const format = choice('--format', options.format ?? (options.json ? 'json' : 'text'), ['text', 'json', 'csv']);
+      const report = await admin.dailyReport(day);
+      const text = format === 'csv' ? reportCsv(report).trimEnd() : format === 'json' ? JSON.stringify(report) : reportText(report);
+      return { json: report, text };
+    },
+  )
+    .option('--date <YYYY-MM-DD>', "the business day (default: today's)")
+    .option('--format <format>', 'text, json or csv (default text; json with --json)');
+}
+
+function registerJournal(program: Command): void {
+  const group = program.command('journal').description("the merchants' append-only journals");
+  adminCommand<{ from?: string; to?: string; format?: string }>(
+    group,
+    'export',
+    'every journal entry (top-ups, payments, corrections) of every merchant, by business day',
+    async (admin, _args, options) => {
+      const format = choice('--format', options.format ?? 'jsonl', ['jsonl', 'csv']);
+      const from = options.from === undefined ? undefined : parseDate(options.from);
+      const to = options.to === undefined ? undefined : parseDate(options.to);
+      const entries = await admin.exportJournal(from, to);
+      const text = format === 'csv' ? journalCsv(entries) : journalJsonLines(entries);
+      return { json: { entries }, text: text.trimEnd() };
+    },
+  )
+    .option('--from <YYYY-MM-DD>', 'first business day (default: the beginning)')
+    .option('--to <YYYY-MM-DD>', 'last business day (default: the end)')
+    .option('--format <format>', 'jsonl (one JSON object a line) or csv', 'jsonl');
+}
+
+function registerVerify(program: Command): void {
+  adminCommand<{ pendingBound: string }>(
+    program,
+    'verify',
+    'check the books: floats against the journal, transactions against the biller, no stale pending ' +
+      'transactions; exits 1 listing every discrepancy',
+    async (admin) => {
+      const result = await admin.verify();
+      const c = result.checked;
+      const summary =
+        `${c.merchants} merchants, ${c.journalEntries} journal entries, ${c.transactions} transactions ` +
+        `(${c.pending} pending), ${c.accounts} accounts, ${c.postings} postings`;
+      const text = result.ok
+        ? `verify: OK (${summary})`
+        : `verify: ${result.discrepancies.length} discrepanc${result.discrepancies.length === 1 ? 'y' : 'ies'} (${summary})\n` +
+          result.discrepancies.map((d) => `  ${d}`).join('\n');
+      return { json: result, text, exitCode: result.ok ? 0 : 1 };
+    },
+    {
+      tune: (options) => {
+        const seconds = Number(options.pendingBound);
+        if (!Number.isSafeInteger(seconds) || seconds <= 0) {
+          throw new AdminError(AdminErrorCode.INVALID, `--pending-bound must be a whole number of seconds, not ${JSON.stringify(options.pendingBound)}`);
+        }
+        return { pendingBoundMs: seconds * 1000 };
+      },
+    },
+  ).option('--pending-bound <seconds>', 'a transaction pending longer than this is a discrepancy', '60');
+}
+
 export function registerAdmin(program: Command): void {
   registerMerchant(program);
   registerTerminal(program);
   registerFloat(program);
   registerAccounts(program);
+  registerReport(program);
+  registerJournal(program);
+  registerVerify(program);
 }

@@ -1,0 +1,423 @@
+/**
+ * `verify`: the books balance. For every merchant, the float equals top-ups − completed payments
+ * + completed corrections − payments still pending (their amount is reserved off the float), and
+ * each business day's counters equal that day's journal; every transaction agrees with the journal
+ * and with the embedded biller (each completed payment posted exactly once, each completed
+ * correction reversed exactly once, nothing posted for a declined one); every posting at the biller
+ * belongs to a payment or correction that completed or is still in flight; an account's arrears
+ * equal its imported arrears less its payments plus its reversals; and no transaction has stayed
+ * pending longer than the recovery bound.
+ *
+ * It may run beside live traffic. Each merchant's figures and each account's are read in one
+ * script, so they are a consistent snapshot; the cross-checks between merchant, journal and biller
+ * read in the order the core writes (journal, then transactions, then the journal again and the
+ * postings), so a transaction completing meanwhile is not mistaken for a discrepancy.
+ */
+import { ResultCode } from '../../protocol/constants.js';
+import { parseReceipt } from '../../protocol/index.js';
+import { keys } from '../store/keys.js';
+import { int, type AdminContext } from './context.js';
+import { readJournal } from './journal.js';
+import { merchantIds } from './merchants.js';
+import { formatYuan } from './money.js';
+import { Script } from '../store/script.js';
+
+export interface VerifyResult {
+  ok: boolean;
+  checked: {
+    merchants: number;
+    journalEntries: number;
+    transactions: number;
+    pending: number;
+    postings: number;
+    accounts: number;
+    /** Accounts whose arrears could be checked against their postings (see verifyAccount). */
+    accountsWithArrearsChecked: number;
+  };
+  discrepancies: string[];
+}
+
+/**
+ * One merchant's books in one step. Every key is in the merchant's slot ({m.<id>}); the pending
+ * transactions and the day counters are named from prefixes because which ones exist is only
+ * known inside the script.
+ * KEYS[1] merchant, KEYS[2] journal, KEYS[3] pending set; ARGV[1] transaction key prefix,
+ * ARGV[2] day key prefix
+ * → {floatFen, topupFen, payFen, correctFen, pendingPayFen, entries, lastId, txns, days, odd}
+ *   txns: flat {kind, receipt, amount}; days: flat {day, journal payCount, payFen, correctCount,
+ *   correctFen, counter payCount, payFen, correctCount, correctFen}; odd: entries of unknown kind
+ */
+const MERCHANT_BOOKS = new Script(`
+local floatFen = tonumber(redis.call('HGET', KEYS[1], 'floatFen') or '0')
+local sums = {topup = 0, pay = 0, correct = 0}
+local txns, days, order, odd = {}, {}, {}, 0
+local entries = redis.call('XRANGE', KEYS[2], '-', '+')
+local lastId = '0-0'
+for _, e in ipairs(entries) do
+  lastId = e[1]
+  local f = {}
+  for i = 1, #e[2], 2 do f[e[2][i]] = e[2][i + 1] end
+  local amount = tonumber(f.amountFen) or 0
+  if sums[f.kind] == nil then
+    odd = odd + 1
+  else
+    sums[f.kind] = sums[f.kind] + amount
+  end
+  if f.kind == 'pay' or f.kind == 'correct' then
+    txns[#txns + 1] = f.kind; txns[#txns + 1] = f.txn or ''; txns[#txns + 1] = amount
+    local day = f.day or ''
+    local d = days[day]
+    if d == nil then d = {0, 0, 0, 0}; days[day] = d; order[#order + 1] = day end
+    if f.kind == 'pay' then d[1] = d[1] + 1; d[2] = d[2] + amount else d[3] = d[3] + 1; d[4] = d[4] + amount end
+  end
+end
+local pendingPay = 0
+for _, receipt in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
+  local t = redis.call('HMGET', ARGV[1] .. receipt, 'kind', 'state', 'amountFen')
+  if t[1] == 'pay' and t[2] == 'pending' then pendingPay = pendingPay + (tonumber(t[3]) or 0) end
+end
+local dayRows = {}
+for _, day in ipairs(order) do
+  local d = days[day]
+  local c = redis.call('HMGET', ARGV[2] .. day, 'payCount', 'payFen', 'correctCount', 'correctFen')
+  dayRows[#dayRows + 1] = day
+  for i = 1, 4 do dayRows[#dayRows + 1] = d[i] end
+  for i = 1, 4 do dayRows[#dayRows + 1] = tonumber(c[i]) or 0 end
+end
+return {floatFen, sums.topup, sums.pay, sums.correct, pendingPay, #entries, lastId, txns, dayRows, odd}
+`);
+
+/**
+ * One account's books in one step. KEYS[1] account, KEYS[2] postings set; ARGV[1] posting key
+ * prefix → {arrearsFen, importedArrearsFen | false, importedPostings | false, postings} with
+ * postings flat {receipt, kind, amount, result, original, reversedBy}.
+ */
+const ACCOUNT_BOOKS = new Script(`
+local a = redis.call('HMGET', KEYS[1], 'arrearsFen', 'importedArrearsFen', 'importedPostings')
+local rows = {}
+for _, receipt in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+  local p = redis.call('HMGET', ARGV[1] .. receipt, 'kind', 'amountFen', 'result', 'original', 'reversedBy')
+  rows[#rows + 1] = receipt
+  for i = 1, 5 do rows[#rows + 1] = p[i] or '' end
+end
+return {tonumber(a[1]) or 0, a[2], a[3], rows}
+`);
+
+/** Reads and checks go out this many at a time. */
+const BATCH = 200;
+
+type Hash = Record<string, string>;
+
+interface JournalMark {
+  kind: string;
+  amountFen: number;
+}
+
+export interface VerifyOptions {
+  /** A transaction pending for longer than this is a discrepancy (recovery should have finished it). */
+  pendingBoundMs: number;
+}
+
+export async function verify(context: AdminContext, options: VerifyOptions): Promise<VerifyResult> {
+  const discrepancies: string[] = [];
+  const checked: VerifyResult['checked'] = {
+    merchants: 0,
+    journalEntries: 0,
+    transactions: 0,
+    pending: 0,
+    postings: 0,
+    accounts: 0,
+    accountsWithArrearsChecked: 0,
+  };
+  const merchants = await merchantIds(context);
+  // receipt → its journal entries, per merchant; and where each merchant's journal was read up to.
+  const journals = new Map<string, Map<string, JournalMark[]>>();
+  const lastIds = new Map<string, string>();
+
+  for (const merchant of merchants) {
+    checked.merchants += 1;
+    const books = await merchantBooks(context, merchant);
+    checked.journalEntries += books.entries;
+    lastIds.set(merchant, books.lastId);
+    journals.set(merchant, books.journal);
+    const expected = books.topupFen - books.payFen + books.correctFen - books.pendingPayFen;
+    if (books.floatFen !== expected) {
+      discrepancies.push(
+        `merchant ${merchant}: float is ${formatYuan(books.floatFen)} but top-ups ${formatYuan(books.topupFen)} − payments ` +
+          `${formatYuan(books.payFen)} + corrections ${formatYuan(books.correctFen)} − pending ${formatYuan(books.pendingPayFen)} = ${formatYuan(expected)}`,
+      );
+    }
+    if (books.floatFen < 0) discrepancies.push(`merchant ${merchant}: float is negative (${formatYuan(books.floatFen)})`);
+    if (books.odd > 0) discrepancies.push(`merchant ${merchant}: ${books.odd} journal entries of unknown kind`);
+    for (const day of books.days) {
+      if (day.journal.join() !== day.counters.join()) {
+        discrepancies.push(
+          `merchant ${merchant}: day ${day.day} counters (payments ${day.counters[0]}/${day.counters[1]} fen, corrections ` +
+            `${day.counters[2]}/${day.counters[3]} fen) disagree with the journal (${day.journal[0]}/${day.journal[1]}, ${day.journal[2]}/${day.journal[3]})`,
+        );
+      }
+    }
+  }
+
+  const transactions = await readTransactions(context, new Set(merchants), discrepancies);
+  // Anything that completed while the transactions were read has its journal entry by now.
+  for (const merchant of merchants) {
+    for await (const entry of readJournal(context, merchant, `(${lastIds.get(merchant) ?? '0-0'}`)) {
+      if (entry.kind === 'pay' || entry.kind === 'correct') addMark(journals.get(merchant)!, entry.txn, entry.kind, entry.amountFen);
+    }
+  }
+
+  // A journal entry whose transaction was read as pending, or not at all, completed after it was
+  // read: read it again before judging.
+  for (const [merchant, journal] of journals) {
+    let txns = transactions.get(merchant);
+    if (txns === undefined) transactions.set(merchant, (txns = new Map()));
+    for (const [receipt, marks] of journal) {
+      const known = txns.get(receipt);
+      if (known !== undefined && known.state !== 'pending') continue;
+      const fresh = await context.redis.hgetall(keys.transaction(merchant, receipt));
+      if (fresh.kind !== undefined) txns.set(receipt, fresh);
+      else {
+        discrepancies.push(
+          `merchant ${merchant}: journal has ${marks.length} ${marks[0]?.kind} entr${marks.length === 1 ? 'y' : 'ies'} for ${receipt}, which is no transaction`,
+        );
+      }
+    }
+  }
+
+  const now = context.now();
+  for (const [merchant, txns] of transactions) {
+    const journal = journals.get(merchant) ?? new Map<string, JournalMark[]>();
+    const entries = [...txns];
+    for (let start = 0; start < entries.length; start += BATCH) {
+      await Promise.all(
+        entries.slice(start, start + BATCH).map(async ([receipt, txn]) => {
+          checked.transactions += 1;
+          if (txn.state === 'pending') checked.pending += 1;
+          discrepancies.push(...(await checkTransaction(context, merchant, receipt, txn, txns, journal, now, options)));
+        }),
+      );
+    }
+  }
+
+  const accounts = (await context.redis.smembers(keys.accounts())).sort();
+  for (let start = 0; start < accounts.length; start += BATCH) {
+    await Promise.all(
+      accounts.slice(start, start + BATCH).map(async (account) => {
+        const result = await checkAccount(context, account, transactions);
+        checked.accounts += 1;
+        checked.postings += result.postings;
+        if (result.arrearsChecked) checked.accountsWithArrearsChecked += 1;
+        discrepancies.push(...result.discrepancies);
+      }),
+    );
+  }
+
+  return { ok: discrepancies.length === 0, checked, discrepancies };
+}
+
+interface MerchantBooks {
+  floatFen: number;
+  topupFen: number;
+  payFen: number;
+  correctFen: number;
+  pendingPayFen: number;
+  entries: number;
+  lastId: string;
+  journal: Map<string, JournalMark[]>;
+  days: Array<{ day: string; journal: number[]; counters: number[] }>;
+  odd: number;
+}
+
+async function merchantBooks(context: AdminContext, merchant: string): Promise<MerchantBooks> {
+  const reply = (await MERCHANT_BOOKS.run(
+    context.redis,
+    [keys.merchant(merchant), keys.journal(merchant), keys.pending(merchant)],
+    // The key prefixes: each builder's key with its last part (receipt, day) left empty.
+    [keys.transaction(merchant, ''), keys.day(merchant, 0).slice(0, -1)],
+  )) as [number, number, number, number, number, number, string, Array<string | number>, Array<string | number>, number];
+  const [floatFen, topupFen, payFen, correctFen, pendingPayFen, entries, lastId, flatTxns, flatDays, odd] = reply;
+  const journal = new Map<string, JournalMark[]>();
+  for (let i = 0; i + 2 < flatTxns.length; i += 3) addMark(journal, String(flatTxns[i + 1]), String(flatTxns[i]), Number(flatTxns[i + 2]));
+  const days: MerchantBooks['days'] = [];
+  for (let i = 0; i + 8 < flatDays.length; i += 9) {
+    days.push({ day: String(flatDays[i]), journal: flatDays.slice(i + 1, i + 5).map(Number), counters: flatDays.slice(i + 5, i + 9).map(Number) });
+  }
+  return { floatFen, topupFen, payFen, correctFen, pendingPayFen, entries, lastId, journal, days, odd };
+}
+
+function addMark(journal: Map<string, JournalMark[]>, receipt: string, kind: string, amountFen: number): void {
+  const marks = journal.get(receipt);
+  if (marks === undefined) journal.set(receipt, [{ kind, amountFen }]);
+  else marks.push({ kind, amountFen });
+}
+
+/** Every transaction record, by merchant and receipt (found by scanning every node for them). */
+async function readTransactions(
+  context: AdminContext,
+  merchants: Set<string>,
+  discrepancies: string[],
+): Promise<Map<string, Map<string, Hash>>> {
+  const { redis } = context;
+  const pattern = keys.transaction('*', '*');
+  const shape = new RegExp(`^${escape(keys.transaction('\u0000', '\u0001')).replace('\u0000', '(.+)').replace('\u0001', '(.+)')}$`);
+  const nodes = 'nodes' in redis && typeof redis.nodes === 'function' ? redis.nodes('master') : [redis];
+  const found: string[] = [];
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, batch] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      found.push(...batch);
+      cursor = next;
+    } while (cursor !== '0');
+  }
+  const transactions = new Map<string, Map<string, Hash>>();
+  for (let start = 0; start < found.length; start += BATCH) {
+    const batch = found.slice(start, start + BATCH);
+    const hashes = await Promise.all(batch.map((key) => redis.hgetall(key)));
+    batch.forEach((key, i) => {
+      const match = shape.exec(key);
+      if (match === null) return;
+      const [, merchant = '', receipt = ''] = match;
+      if (!merchants.has(merchant)) {
+        discrepancies.push(`transaction ${receipt} belongs to merchant ${merchant}, which is not in the merchant list`);
+        return;
+      }
+      let txns = transactions.get(merchant);
+      if (txns === undefined) transactions.set(merchant, (txns = new Map()));
+      txns.set(receipt, hashes[i] ?? {});
+    });
+  }
+  return transactions;
+}
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+async function checkTransaction(
+  context: AdminContext,
+  merchant: string,
+  receipt: string,
+  txn: Hash,
+  txns: Map<string, Hash>,
+  journal: Map<string, JournalMark[]>,
+  now: number,
+  options: VerifyOptions,
+): Promise<string[]> {
+  const problems: string[] = [];
+  const say = (text: string) => problems.push(`merchant ${merchant}: ${txn.kind ?? 'transaction'} ${receipt} ${text}`);
+  const { kind, state, account = '' } = txn;
+  const amountFen = int(txn, 'amountFen');
+  if (kind !== 'pay' && kind !== 'correct') {
+    say(`has unknown kind ${JSON.stringify(kind)}`);
+    return problems;
+  }
+  const marks = journal.get(receipt) ?? [];
+  if (state === 'complete') {
+    if (marks.length !== 1) say(`is complete but has ${marks.length} journal entries`);
+    else if (marks[0]!.kind !== kind || marks[0]!.amountFen !== amountFen) say(`disagrees with its journal entry (${marks[0]!.kind} ${marks[0]!.amountFen} fen)`);
+  } else if (marks.length > 0) {
+    say(`is ${state} but has ${marks.length} journal entr${marks.length === 1 ? 'y' : 'ies'}`);
+  }
+  if (state === 'pending') {
+    const age = now - int(txn, 'createdAt');
+    if (age > options.pendingBoundMs) say(`has been pending for ${Math.round(age / 1000)} s (bound ${options.pendingBoundMs / 1000} s): recovery has not run`);
+    return problems;
+  }
+  if (state !== 'complete' && state !== 'declined') {
+    say(`has unknown state ${JSON.stringify(state)}`);
+    return problems;
+  }
+
+  const posting = await context.redis.hgetall(keys.posting(account, receipt));
+  const booked = posting.result === String(ResultCode.APPROVED);
+  if (state === 'declined') {
+    if (booked) say(`was declined but the biller booked it (${posting.kind} of ${posting.amountFen} fen on account ${account})`);
+    return problems;
+  }
+  const expectedKind = kind === 'pay' ? 'payment' : 'reversal';
+  if (!booked) {
+    say(`is complete but has no ${expectedKind} at the biller on account ${account}`);
+    return problems;
+  }
+  if (posting.kind !== expectedKind || int(posting, 'amountFen') !== amountFen) {
+    say(`is complete but the biller has a ${posting.kind} of ${posting.amountFen} fen for it`);
+  }
+  if ((await context.redis.zscore(keys.postings(account), receipt)) === null) say(`is booked at the biller but missing from account ${account}'s postings`);
+  if (kind === 'pay' && txn.correctedBy !== undefined && txns.get(txn.correctedBy)?.state === 'complete' && posting.reversedBy !== txn.correctedBy) {
+    say(`was corrected by ${txn.correctedBy} but the biller has it reversed by ${posting.reversedBy ?? 'nothing'}`);
+  }
+  if (kind === 'correct') {
+    // Read afresh: the copy read earlier may predate this correction.
+    const original = await context.redis.hgetall(keys.transaction(merchant, txn.original ?? ''));
+    if (posting.original !== txn.original) say(`reverses ${txn.original} but the biller's reversal names ${posting.original}`);
+    if (original.kind !== 'pay' || original.state !== 'complete') say(`corrects ${txn.original}, which is no completed payment`);
+    else if (original.correctedBy !== receipt) say(`corrects ${txn.original}, which names ${original.correctedBy ?? 'no'} correction`);
+  }
+  return problems;
+}
+
+/**
+ * One account's postings against the transactions, and its arrears: when the account was imported
+ * before any posting (importedPostings 0), arrears = imported arrears − payments + reversals.
+ * An account imported again after postings is not checked for arrears (its base is the billing
+ * system's new figure, which already counts some of them).
+ */
+async function checkAccount(
+  context: AdminContext,
+  account: string,
+  transactions: Map<string, Map<string, Hash>>,
+): Promise<{ postings: number; arrearsChecked: boolean; discrepancies: string[] }> {
+  const [arrearsFen, importedArrears, importedPostings, rows] = (await ACCOUNT_BOOKS.run(
+    context.redis,
+    [keys.account(account), keys.postings(account)],
+    [keys.posting(account, '')],
+  )) as [number, string | null, string | null, string[]];
+  const problems: string[] = [];
+  const say = (text: string) => problems.push(`account ${account}: ${text}`);
+  let net = 0;
+  const reversalsOf = new Map<string, number>();
+  for (let i = 0; i + 5 < rows.length; i += 6) {
+    const [receipt = '', kind, amount, result, original = ''] = rows.slice(i, i + 6);
+    const amountFen = Number(amount);
+    if (result !== String(ResultCode.APPROVED)) say(`posting ${receipt} is listed but was not approved (result ${result})`);
+    if (kind === 'payment') net += amountFen;
+    else if (kind === 'reversal') {
+      net -= amountFen;
+      reversalsOf.set(original, (reversalsOf.get(original) ?? 0) + 1);
+    } else say(`posting ${receipt} has unknown kind ${JSON.stringify(kind)}`);
+    const txn = await findTransaction(context, receipt, transactions);
+    const expectedKind = kind === 'payment' ? 'pay' : 'correct';
+    if (txn === null) say(`${kind} ${receipt} of ${amountFen} fen matches no transaction`);
+    else if (txn.kind !== expectedKind || txn.account !== account || int(txn, 'amountFen') !== amountFen) {
+      say(`${kind} ${receipt} of ${amountFen} fen disagrees with its transaction (${txn.kind} of ${txn.amountFen} fen on ${txn.account})`);
+    } else if (txn.state === 'declined') say(`${kind} ${receipt} is booked but its transaction was declined`);
+  }
+  for (const [original, count] of reversalsOf) if (count > 1) say(`payment ${original} is reversed ${count} times`);
+  const arrearsChecked = importedArrears !== null && importedPostings === '0';
+  if (arrearsChecked) {
+    const expected = Number(importedArrears) - net;
+    if (arrearsFen !== expected) {
+      say(`arrears are ${formatYuan(arrearsFen)} but imported ${formatYuan(Number(importedArrears))} − net postings ${formatYuan(net)} = ${formatYuan(expected)}`);
+    }
+  }
+  if (arrearsFen < 0) say(`arrears are negative (${formatYuan(arrearsFen)})`);
+  return { postings: rows.length / 6, arrearsChecked, discrepancies: problems };
+}
+
+/** The transaction behind a receipt: from those read, else looked up (it may be newer). */
+async function findTransaction(
+  context: AdminContext,
+  receipt: string,
+  transactions: Map<string, Map<string, Hash>>,
+): Promise<Hash | null> {
+  const parsed = parseReceipt(receipt);
+  if (parsed === null) return null;
+  const merchant = await context.redis.get(keys.terminalMerchant(parsed.terminalId));
+  if (merchant === null) return null;
+  const known = transactions.get(merchant)?.get(receipt);
+  if (known !== undefined) return known;
+  const hash = await context.redis.hgetall(keys.transaction(merchant, receipt));
+  return hash.kind === undefined ? null : hash;
+}

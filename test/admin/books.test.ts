@@ -1,0 +1,223 @@
+/**
+ * Report, journal export and verify over books the core really wrote: payments, a correction and
+ * declines made through the transaction core on a real redis-server, then the books corrupted one
+ * way at a time to show verify names each discrepancy.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ResultCode } from '../../protocol/constants.js';
+import { createAdmin, reportCsv, reportSummary, type Admin } from '../../src/admin/index.js';
+import { RedisBiller, type Biller } from '../../src/biller/index.js';
+import { keys } from '../../src/store/keys.js';
+import { seedAccounts, seedMerchant, startNetwork, TerminalSession, type Network } from '../core/network.js';
+
+/** The embedded biller, except that posting can be made to fail, as a crashed step 2 would. */
+class FlakyBiller implements Biller {
+  failing = false;
+  constructor(private readonly inner: Biller) {}
+  lookup(account: string) {
+    return this.inner.lookup(account);
+  }
+  post(posting: Parameters<Biller['post']>[0]) {
+    return this.failing ? Promise.reject(new Error('biller down')) : this.inner.post(posting);
+  }
+  reverse(reversal: Parameters<Biller['reverse']>[0]) {
+    return this.inner.reverse(reversal);
+  }
+}
+
+let net: Network;
+let biller: FlakyBiller;
+let admin: Admin;
+let today: number;
+let paid: string[];
+let corrected: string;
+
+beforeAll(async () => {
+  // The biller needs the network's Redis; it is wired in once the network is up.
+  let inner: Biller | undefined;
+  biller = new FlakyBiller({
+    lookup: (a) => inner!.lookup(a),
+    post: (p) => inner!.post(p),
+    reverse: (r) => inner!.reverse(r),
+  });
+  net = await startNetwork({ biller });
+  inner = new RedisBiller(net.redis);
+  admin = createAdmin({ redis: net.redis, pendingBoundMs: 60_000 });
+  today = admin.businessDay();
+});
+afterAll(async () => {
+  await net.stop();
+});
+
+describe('an empty network', () => {
+  it('reports zeros and verifies', async () => {
+    const report = await admin.dailyReport(today);
+    expect(report.outlets).toEqual([]);
+    expect(report.total).toEqual({ outlets: 0, payments: { count: 0, amountFen: 0 }, corrections: { count: 0, amountFen: 0 }, netFen: 0 });
+    expect(reportSummary(report)).toBe('0 outlets, 0 payments, ¥0.00 collected');
+    expect(await admin.verify()).toMatchObject({ ok: true, discrepancies: [] });
+  });
+});
+
+describe('books written by the core', () => {
+  beforeAll(async () => {
+    await seedMerchant(net.admin, 'M1', 100_000, ['A0000001', 'A0000002']);
+    await seedMerchant(net.admin, 'M2', 5_000, ['B0000001']);
+    await seedMerchant(net.admin, 'M3', 0, []);
+    await seedAccounts(net.admin, [
+      { account: '5000000001', name: 'Zhang San', arrearsFen: 50_000, periods: [[202609, 30_000], [202610, 20_000]] },
+      { account: '5000000002', name: 'Li Si', arrearsFen: 20_000 },
+    ]);
+    const a1 = new TerminalSession(net, 'A0000001', 'M1');
+    const a2 = new TerminalSession(net, 'A0000002', 'M1');
+    const b1 = new TerminalSession(net, 'B0000001', 'M2');
+    for (const t of [a1, a2, b1]) await t.signIn();
+    paid = [];
+    for (const [t, account, fen] of [
+      [a1, '5000000001', 12_345],
+      [a1, '5000000001', 10_000],
+      [a2, '5000000002', 5_000],
+      [b1, '5000000002', 4_000],
+    ] as const) {
+      const { response } = await t.pay(account, fen);
+      expect(response.result).toBe(ResultCode.APPROVED);
+      paid.push(response.receipt);
+    }
+    // Declined before the biller (no transaction record) and by the biller (a declined one).
+    expect((await b1.pay('5000000002', 2_000)).response.result).toBe(ResultCode.FLOAT_SHORT);
+    expect((await a2.pay('5000000002', 30_000)).response.result).toBe(ResultCode.OVERPAYMENT);
+    const correction = await a1.correct(paid[1]!, '5000000001', 10_000);
+    expect(correction.response.result).toBe(ResultCode.APPROVED);
+    corrected = correction.response.receipt;
+  });
+
+  it('reports the day per outlet and in total', async () => {
+    const report = await admin.dailyReport(today);
+    expect(report.outlets).toEqual([
+      { merchant: 'M1', payments: { count: 3, amountFen: 27_345 }, corrections: { count: 1, amountFen: 10_000 }, netFen: 17_345 },
+      { merchant: 'M2', payments: { count: 1, amountFen: 4_000 }, corrections: { count: 0, amountFen: 0 }, netFen: 4_000 },
+      { merchant: 'M3', payments: { count: 0, amountFen: 0 }, corrections: { count: 0, amountFen: 0 }, netFen: 0 },
+    ]);
+    expect(report.total).toEqual({ outlets: 2, payments: { count: 4, amountFen: 31_345 }, corrections: { count: 1, amountFen: 10_000 }, netFen: 21_345 });
+    expect(reportSummary(report)).toBe('2 outlets, 4 payments, ¥213.45 collected');
+    expect(reportCsv(report).split('\n')).toEqual([
+      'date,merchant,payments,payments_yuan,corrections,corrections_yuan,net_yuan',
+      `${report.date},M1,3,273.45,1,100.00,173.45`,
+      `${report.date},M2,1,40.00,0,0.00,40.00`,
+      `${report.date},M3,0,0.00,0,0.00,0.00`,
+      `${report.date},TOTAL,4,313.45,1,100.00,213.45`,
+      '',
+    ]);
+    const yesterday = await admin.dailyReport(20200101);
+    expect(yesterday.total.payments).toEqual({ count: 0, amountFen: 0 });
+    expect(yesterday.outlets).toHaveLength(3);
+  });
+
+  it('exports the journal by business day', async () => {
+    const entries = await admin.exportJournal(today, today);
+    expect(entries.map((e) => `${e.merchant} ${e.kind} ${e.amountFen}`)).toEqual([
+      'M1 topup 100000',
+      'M1 pay 12345',
+      'M1 pay 10000',
+      'M1 pay 5000',
+      'M1 correct 10000',
+      'M2 topup 5000',
+      'M2 pay 4000',
+    ]);
+    expect(entries[4]).toMatchObject({ txn: corrected, original: paid[1], terminal: 'A0000001', day: today });
+    expect(entries[1]).toMatchObject({ txn: paid[0], floatFen: 100_000 - 12_345 });
+    expect(await admin.exportJournal(today + 1)).toEqual([]);
+    expect(await admin.exportJournal(undefined, today - 1)).toEqual([]);
+  });
+
+  it('verifies consistent books', async () => {
+    const result = await admin.verify();
+    expect(result.discrepancies).toEqual([]);
+    expect(result).toMatchObject({
+      ok: true,
+      checked: { merchants: 3, journalEntries: 7, transactions: 6, pending: 0, accounts: 2, postings: 5, accountsWithArrearsChecked: 2 },
+    });
+  });
+
+  /** Applies a corruption, expects verify to name it, then undoes it and expects a clean verify. */
+  async function expectCaught(corrupt: () => Promise<unknown>, undo: () => Promise<unknown>, ...patterns: RegExp[]) {
+    await corrupt();
+    const result = await admin.verify();
+    expect(result.ok).toBe(false);
+    for (const pattern of patterns) expect(result.discrepancies).toContainEqual(expect.stringMatching(pattern));
+    await undo();
+    expect((await admin.verify()).discrepancies).toEqual([]);
+  }
+
+  it('catches a float changed behind the journal', async () => {
+    await expectCaught(
+      () => net.redis.hincrby(keys.merchant('M2'), 'floatFen', 1),
+      () => net.redis.hincrby(keys.merchant('M2'), 'floatFen', -1),
+      /^merchant M2: float is 10\.01 but top-ups 50\.00 − payments 40\.00 \+ corrections 0\.00 − pending 0\.00 = 10\.00$/,
+    );
+  });
+
+  it('catches a completed payment missing at the biller', async () => {
+    const posting = keys.posting('5000000002', paid[3]!);
+    const saved = await net.redis.hgetall(posting);
+    await expectCaught(
+      () => net.redis.del(posting),
+      () => net.redis.hset(posting, saved),
+      new RegExp(`^merchant M2: pay ${paid[3]} is complete but has no payment at the biller`),
+    );
+  });
+
+  it('catches a posting at the biller that no transaction made', async () => {
+    const receipt = 'B00000010000000099';
+    await expectCaught(
+      async () => {
+        await net.redis.hset(keys.posting('5000000002', receipt), { kind: 'payment', amountFen: 100, result: 0, at: Date.now() });
+        await net.redis.zadd(keys.postings('5000000002'), Date.now(), receipt);
+      },
+      async () => {
+        await net.redis.del(keys.posting('5000000002', receipt));
+        await net.redis.zrem(keys.postings('5000000002'), receipt);
+      },
+      new RegExp(`^account 5000000002: payment ${receipt} of 100 fen matches no transaction`),
+      /^account 5000000002: arrears are 110\.00 but imported 200\.00 − net postings 91\.00 = 109\.00$/,
+    );
+  });
+
+  it('catches arrears changed behind the postings, and day counters behind the journal', async () => {
+    await expectCaught(
+      () => net.redis.hincrby(keys.account('5000000001'), 'arrearsFen', -5),
+      () => net.redis.hincrby(keys.account('5000000001'), 'arrearsFen', 5),
+      /^account 5000000001: arrears are 376\.50 but/,
+    );
+    await expectCaught(
+      () => net.redis.hincrby(keys.day('M1', today), 'payFen', 1),
+      () => net.redis.hincrby(keys.day('M1', today), 'payFen', -1),
+      new RegExp(`^merchant M1: day ${today} counters \\(payments 3/27346 fen`),
+    );
+  });
+
+  it('catches a payment journaled twice', async () => {
+    let extra = '';
+    await expectCaught(
+      async () => {
+        extra = await net.redis.xadd(keys.journal('M2'), '*', 'kind', 'pay', 'txn', paid[3]!, 'terminal', 'B0000001', 'amountFen', 4000, 'floatFen', 1000, 'day', today, 'ts', Date.now()) ?? '';
+      },
+      () => net.redis.xdel(keys.journal('M2'), extra),
+      new RegExp(`^merchant M2: pay ${paid[3]} is complete but has 2 journal entries`),
+      /^merchant M2: float is 10\.00 but .* = -30\.00$/,
+    );
+  });
+
+  it('counts a pending payment against the float, and reports it once it outlives the bound', async () => {
+    const a1 = new TerminalSession(net, 'A0000001', 'M1');
+    await a1.signIn();
+    biller.failing = true;
+    await expect(a1.pay('5000000002', 1_000, { now: Date.now() - 120_000 })).rejects.toThrow();
+    biller.failing = false;
+    const stale = await admin.verify();
+    expect(stale.checked.pending).toBe(1);
+    expect(stale.discrepancies).toEqual([expect.stringMatching(/^merchant M1: pay A0000001\d{10} has been pending for 1[12]\d s \(bound 60 s\)/)]);
+    expect(await net.core.recover(Date.now())).toEqual({ completed: 1, rolledBack: 0 });
+    expect(await admin.verify()).toMatchObject({ ok: true, checked: { pending: 0, transactions: 7 } });
+  });
+});
