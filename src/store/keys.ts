@@ -74,7 +74,11 @@ export const keys = {
 
   /** Set of every account number held by the embedded biller. */
   accounts: () => `${PREFIX}:accounts`,
-  /** Hash: account, name, status (open|closed), arrearsFen, periods (JSON [{period, amountFen}]). */
+  /**
+   * Hash: account, name, status (open|closed), arrearsFen, periods (JSON [{period, amountFen}]);
+   * written by `accounts import` with importedArrearsFen, importedPostings (how many postings the
+   * account had then) and importedAt, from which verify checks arrears against later postings.
+   */
   account: (account: string) => `${a(account)}:account`,
   /**
    * Hash: kind (payment|reversal), amountFen, original, arrearsAfter, result, at; a payment also
