@@ -381,11 +381,15 @@ frameError(
   bytes[2] = 0x02;
   frameError('unknown-version', 'Version 0x02: fatal, this gateway speaks version 1 only.', bytes, 'ERR_VERSION', true);
 }
-frameError('truncated', 'The first 30 bytes of a 47-byte frame: the decoder holds them and waits; decodeFrame reports ERR_TRUNCATED.', payRequest.subarray(0, 30), 'ERR_TRUNCATED', false, {
-  decoder: [],
-  buffered: 30,
-  recovers: false,
-});
+frameError(
+  'truncated',
+  'The first 30 bytes of a 47-byte frame: the decoder holds them and waits; decodeFrame reports ERR_TRUNCATED. ' +
+    'Bytes of a next frame complete the announced length, fail the CRC, and the resync finds that frame.',
+  payRequest.subarray(0, 30),
+  'ERR_TRUNCATED',
+  false,
+  { decoder: [], buffered: 30 },
+);
 {
   const bytes = Buffer.from(payRequest);
   bytes[bytes.length - 1]! ^= 0x01;
