@@ -64,6 +64,8 @@ export async function startRedisCluster(options: ClusterOptions = {}): Promise<R
             '--cluster-config-file', 'nodes.conf',
             '--cluster-port', String(busPort),
             '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 2000),
+            // A replica's first sync would otherwise wait 5 s for more replicas to share it.
+            '--repl-diskless-sync-delay', '0',
           ],
         }),
       );
@@ -75,7 +77,7 @@ export async function startRedisCluster(options: ClusterOptions = {}): Promise<R
       '--cluster-replicas', String(replicas),
       '--cluster-yes',
     ]);
-    await waitForClusterOk(nodes);
+    await waitForClusterOk(nodes, masters * replicas);
 
     return {
       nodes,
@@ -94,18 +96,45 @@ async function stopAll(processes: RedisProcess[]): Promise<void> {
   await Promise.all(processes.map((p) => p.stop()));
 }
 
-/** Every node must say `cluster_state:ok`: until then a node may still answer CLUSTERDOWN. */
-async function waitForClusterOk(nodes: ClusterNode[]): Promise<void> {
+/**
+ * Every node must say `cluster_state:ok` (until then a node may still answer CLUSTERDOWN), and
+ * with replicas, every node must know every replica and every replica's link to its master must
+ * be up (else a failover test could kill a master that has no replica in sync yet).
+ */
+async function waitForClusterOk(nodes: ClusterNode[], replicas: number): Promise<void> {
   const deadline = Date.now() + 15_000;
   const clients = nodes.map((n) => new Redis({ ...n, maxRetriesPerRequest: 1 }));
+  const settled = async (client: Redis): Promise<boolean> => {
+    if (!/^cluster_state:ok\r?$/m.test(await client.cluster('INFO'))) return false;
+    if (replicas === 0) return true;
+    const known = ((await client.cluster('NODES')) as string).split('\n').filter((line) => line.split(' ')[2]?.includes('slave'));
+    const role = await client.info('replication');
+    return known.length === replicas && (!/^role:slave\r?$/m.test(role) || /^master_link_status:up\r?$/m.test(role));
+  };
   try {
     for (;;) {
-      const infos = await Promise.all(clients.map((c) => c.cluster('INFO')));
-      if (infos.every((info) => /^cluster_state:ok\r?$/m.test(info))) return;
-      if (Date.now() > deadline) throw new Error(`Redis Cluster not ok within 15 s:\n${infos.join('\n')}`);
+      if ((await Promise.all(clients.map(settled))).every(Boolean)) return;
+      if (Date.now() > deadline) throw new Error('Redis Cluster not ok within 15 s');
       await sleep(50);
     }
   } finally {
     for (const c of clients) c.disconnect();
   }
 }
+
+/** What a suite needs from either kind of Redis: a URL for CLIs, clients, and a stop. */
+export interface RedisBackend {
+  url: string;
+  client(): Redis | Cluster;
+  stop(): Promise<void>;
+}
+
+/**
+ * The two stores every integration suite runs against (DESIGN "Redis"):
+ *   describe.each(REDIS_BACKENDS)('pay on $name', ({ start }) => { ... start() in beforeAll ... })
+ * The cluster's URL is the `redis+cluster://` form `--redis` takes.
+ */
+export const REDIS_BACKENDS: ReadonlyArray<{ name: string; start(): Promise<RedisBackend> }> = [
+  { name: 'single Redis', start: () => startRedis() },
+  { name: 'Redis Cluster', start: () => startRedisCluster() },
+];

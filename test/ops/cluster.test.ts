@@ -3,7 +3,8 @@
  * scripts cluster-safe: every key a script touches carries one merchant's `{m.<id>}` hash tag.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Cluster } from 'ioredis';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis, type Cluster } from 'ioredis';
 import { keys } from '../../src/store/keys.js';
 import { startRedisCluster, type RedisClusterProcess } from '../helpers/cluster.js';
 
@@ -106,5 +107,66 @@ describe('Redis Cluster helper', () => {
     expect(await client.hget(keys.merchant('X1'), 'floatFen')).toBe('1000');
     expect(await client.exists(keys.journal('X2'))).toBe(0);
     expect(await client.exists(keys.pending('X1'))).toBe(0);
+  });
+});
+
+describe('Redis Cluster with replicas', () => {
+  let cluster: RedisClusterProcess;
+  let client: Cluster;
+
+  beforeAll(async () => {
+    cluster = await startRedisCluster({ replicas: 1, nodeTimeoutMs: 1000 });
+    client = cluster.client();
+  });
+
+  afterAll(async () => {
+    client?.disconnect();
+    await cluster?.stop();
+  });
+
+  /** The port of the master serving `key`'s slot, as a live node reports it. */
+  async function masterPort(key: string, via: Redis): Promise<number> {
+    const slot = await via.cluster('KEYSLOT', key);
+    for (const [from, to, master] of await via.cluster('SLOTS')) {
+      if (slot >= from && slot <= to && master) return master[1];
+    }
+    throw new Error(`slot ${slot} unowned`);
+  }
+
+  it('promotes a replica when a master dies, and the same client carries on with the same data', async () => {
+    const key = keys.merchant('F1');
+    await client.hset(key, 'floatFen', 4_200);
+    const firstNode = cluster.nodes[0]!;
+    const probe = new Redis({ ...firstNode, maxRetriesPerRequest: 1 });
+    const oldMaster = await masterPort(key, probe);
+
+    // Replication is asynchronous: wait until the replica has the write before killing the master.
+    // CLUSTER NODES lines: <id> <host:port@bus> <flags> <master id or -> ...
+    const nodeLines = ((await probe.cluster('NODES')) as string).split('\n').map((line) => line.split(' '));
+    const masterId = nodeLines.find((f) => f[1]?.includes(`:${oldMaster}@`))?.[0];
+    const replicaLine = nodeLines.find((f) => f[2]?.includes('slave') && f[3] === masterId);
+    const replicaPort = Number(/:(\d+)@/.exec(replicaLine?.[1] ?? '')?.[1]);
+    probe.disconnect();
+    const replica = new Redis({ host: '127.0.0.1', port: replicaPort, maxRetriesPerRequest: 1 });
+    await replica.readonly();
+    while ((await replica.hget(key, 'floatFen')) !== '4200') await sleep(20);
+
+    const victim = cluster.processes.find((p) => p.port === oldMaster)!;
+    victim.process.kill('SIGKILL');
+
+    // Until the failover, that slot is unavailable; the client retries until the replica serves it.
+    for (;;) {
+      try {
+        if ((await masterPort(key, replica)) === replicaPort && (await client.hincrby(key, 'floatFen', -200)) === 4_000) break;
+      } catch {
+        // CLUSTERDOWN or connection refused while the cluster elects the replica
+      }
+      await sleep(100);
+    }
+    replica.disconnect();
+    expect(await client.hget(key, 'floatFen')).toBe('4000');
+    // Merchants on the other masters were never affected.
+    await client.hset(keys.merchant('F2'), 'floatFen', 1);
+    expect(await client.hget(keys.merchant('F2'), 'floatFen')).toBe('1');
   });
 });

@@ -4,12 +4,11 @@
  * the store gauges read real Redis, and /ready answers what HAProxy checks.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Redis, type Cluster } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { MessageType, ResultCode } from '../../protocol/constants.js';
 import { keys } from '../../src/store/keys.js';
 import { createMetrics, instrumentRedis, startOpsServer, type Metrics, type OpsServer } from '../../src/metrics/index.js';
-import { startRedis, type RedisProcess } from '../helpers/redis.js';
-import { startRedisCluster, type RedisClusterProcess } from '../helpers/cluster.js';
+import { REDIS_BACKENDS, type RedisBackend } from '../helpers/cluster.js';
 
 /** One series of a Prometheus text exposition: `name{a="x",b="y"} value`; undefined when absent. */
 function valueOf(exposition: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -100,15 +99,8 @@ describe('ops server', () => {
   });
 });
 
-type Backend = { name: string; start(): Promise<{ client(): Redis | Cluster; stop(): Promise<void> }> };
-
-const backends: Backend[] = [
-  { name: 'single Redis', start: async () => startRedis() as Promise<RedisProcess> },
-  { name: 'Redis Cluster', start: async () => startRedisCluster() as Promise<RedisClusterProcess> },
-];
-
-describe.each(backends)('Redis metrics on $name', (backend) => {
-  let redis: Awaited<ReturnType<Backend['start']>>;
+describe.each(REDIS_BACKENDS)('Redis metrics on $name', (backend) => {
+  let redis: RedisBackend;
   const clients: Array<Redis | Cluster> = [];
 
   beforeAll(async () => {
