@@ -1,0 +1,183 @@
+/**
+ * The processes a demo or a load run stands up on one machine: a private redis-server (AOF,
+ * fsync every second, as the README documents for production) and the gateway as a child
+ * process (`aircharge serve`), each logging to a file in a work directory.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+
+/** dist/simulator/processes.js → dist/src/cli/main.js */
+export const GATEWAY_BIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+
+export class MissingRedisServer extends Error {
+  constructor() {
+    super(
+      'redis-server is not installed (not found on PATH). Install it (Debian/Ubuntu: sudo apt-get install redis-server; ' +
+        'macOS: brew install redis), or point the demo at a Redis you run: REDIS_URL=redis://host:6379 npm run demo',
+    );
+    this.name = 'MissingRedisServer';
+  }
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export interface ChildService {
+  process: ChildProcess;
+  pid: number;
+  logFile: string;
+  /** SIGTERM, then SIGKILL after the grace period. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+function service(child: ChildProcess, logFile: string): ChildService {
+  const exited = new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
+  return {
+    process: child,
+    pid: child.pid ?? -1,
+    logFile,
+    async stop(graceMs = 10_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      if ((await Promise.race([exited.then(() => true), sleep(graceMs).then(() => false)])) === false) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** Runs detached from this process when `detached`: it keeps running after we exit (demo --keep). */
+function spawnLogged(command: string, args: string[], logFile: string, detached: boolean, env?: NodeJS.ProcessEnv): ChildProcess {
+  const fd = openSync(logFile, 'a');
+  try {
+    const child = spawn(command, args, { stdio: ['ignore', fd, fd], detached, env: env ?? process.env });
+    if (detached) child.unref();
+    return child;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export interface RedisService extends ChildService {
+  url: string;
+  port: number;
+  dir: string;
+}
+
+export async function startRedisServer(options: { dir?: string; detached?: boolean } = {}): Promise<RedisService> {
+  if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).error) throw new MissingRedisServer();
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'aircharge-redis-'));
+  mkdirSync(dir, { recursive: true });
+  const port = await freePort();
+  const logFile = join(dir, 'redis.log');
+  const child = spawnLogged(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec', '--daemonize', 'no'],
+    logFile,
+    options.detached ?? false,
+  );
+  const url = `redis://127.0.0.1:${port}`;
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}; see ${logFile}`);
+    const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    probe.on('error', () => {});
+    const up = await probe
+      .connect()
+      .then(() => probe.ping())
+      .then((pong) => pong === 'PONG')
+      .catch(() => false);
+    probe.disconnect();
+    if (up) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`redis-server on port ${port} did not answer within 10 s; see ${logFile}`);
+    }
+    await sleep(50);
+  }
+  const handle = service(child, logFile);
+  return {
+    ...handle,
+    url,
+    port,
+    dir,
+    async stop(graceMs) {
+      await handle.stop(graceMs);
+      if (!options.dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface GatewayService extends ChildService {
+  port: number;
+}
+
+/**
+ * `aircharge serve --demo` on a free port; resolves once it logs its "listening" line. Extra
+ * arguments (limits, log level) are passed through.
+ */
+export async function startGateway(options: {
+  redisUrl: string;
+  logFile: string;
+  args?: string[];
+  detached?: boolean;
+  env?: NodeJS.ProcessEnv;
+}): Promise<GatewayService> {
+  const port = await freePort();
+  const args = [GATEWAY_BIN, 'serve', '--demo', '--host', '127.0.0.1', '--port', String(port), '--redis', options.redisUrl, ...(options.args ?? [])];
+  const child = spawnLogged(process.execPath, args, options.logFile, options.detached ?? false, options.env);
+  const handle = service(child, options.logFile);
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the gateway exited with ${child.exitCode}; see ${options.logFile}`);
+    if (listening(options.logFile)) return { ...handle, port };
+    if (Date.now() > deadline) {
+      await handle.stop(1000);
+      throw new Error(`the gateway did not log "listening" within 15 s; see ${options.logFile}`);
+    }
+    await sleep(50);
+  }
+}
+
+function listening(logFile: string): boolean {
+  let text: string;
+  try {
+    text = readFileSync(logFile, 'utf8');
+  } catch {
+    return false;
+  }
+  return text.split('\n').some((line) => {
+    if (!line.startsWith('{')) return false;
+    try {
+      return (JSON.parse(line) as { msg?: string }).msg === 'listening';
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Resident set size of a process, in bytes, from /proc/<pid>/status (Linux). */
+export function residentBytes(pid: number): number | null {
+  try {
+    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
