@@ -20,9 +20,9 @@ import { sampleStore, type StoreSample } from './store.js';
  * - `session_replaced`: the terminal signed in on another connection (NOTICE SESSION_REPLACED).
  * - `bad_frames`: too many bad frames (NOTICE TOO_MANY_BAD_FRAMES).
  * - `fatal_frame`: a frame error that closes at once (length outside limits, unknown version).
- * - `sign_in_refused`: sign-in refused (unknown or disabled terminal, bad MAC, ...).
+ * - `internal_error`: the gateway hit a bug handling the connection (logged as an error).
  * - `over_limit`: refused on accept (max connections or the per-address connection rate).
- * - `drain`: the gateway is shutting down (NOTICE SHUTTING_DOWN).
+ * - `drain`: the gateway is shutting down (NOTICE SHUTTING_DOWN, or refused on accept).
  */
 export const CLOSE_REASONS = [
   'sign_out',
@@ -33,7 +33,7 @@ export const CLOSE_REASONS = [
   'session_replaced',
   'bad_frames',
   'fatal_frame',
-  'sign_in_refused',
+  'internal_error',
   'over_limit',
   'drain',
 ] as const;
