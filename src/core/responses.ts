@@ -1,4 +1,4 @@
-/** PAY and CORRECT responses as stored in Redis (JSON built by the Lua scripts) and as refused. */
+/** PAY and CORRECT responses as stored in Redis (built by the Lua scripts) and as refused. */
 import { MessageType, type ResultCode } from '../../protocol/constants.js';
 import { emptyResponse } from '../../protocol/index.js';
 import type { PayResponse } from '../../protocol/messages.js';
@@ -10,14 +10,15 @@ export function refusedTransaction(result: ResultCode): PayResponse {
   return emptyResponse(MessageType.PAY_RESPONSE, result);
 }
 
-export function parseTransactionResponse(json: unknown): PayResponse {
-  const value = JSON.parse(String(json)) as PayResponse;
+/** A stored response (src/store/lua/response.ts): `result:receipt:arrearsFen:floatFen:businessDay`. */
+export function parseTransactionResponse(stored: unknown): PayResponse {
+  const [result, receipt = '', arrearsFen, floatFen, businessDay] = String(stored).split(':');
   return {
-    result: value.result,
-    receipt: value.receipt,
-    arrearsFen: value.arrearsFen,
-    floatFen: value.floatFen,
-    businessDay: value.businessDay,
+    result: Number(result) as ResultCode,
+    receipt,
+    arrearsFen: Number(arrearsFen),
+    floatFen: Number(floatFen),
+    businessDay: Number(businessDay),
   };
 }
 

@@ -39,7 +39,8 @@ export const keys = {
   session: (merchantId: string, terminalId: string) => `${m(merchantId)}:session:${terminalId}`,
   /**
    * Hash with expiry (the replay retention): fp (request fingerprint), type, state
-   * (pending|done), txn (receipt, for PAY and CORRECT), resp (stored response, JSON).
+   * (pending|done), txn (receipt, for PAY and CORRECT), resp (stored response of PAY and CORRECT,
+   * `result:receipt:arrearsFen:floatFen:businessDay`, short so the hash stays a compact listpack).
    * Read-only requests (heartbeat, inquiry, status, settle) record fp, type and state done only.
    */
   request: (merchantId: string, terminalId: string, seq: number) =>
@@ -48,10 +49,10 @@ export const keys = {
    * Hash: receipt, kind (pay|correct), terminal, seq, account, amountFen, state
    * (pending|complete|declined), result, businessDay, createdAt, completedAt, original (for a
    * correction), correctedBy (for a corrected payment, set as soon as its correction is pending and
-   * cleared if that correction is declined), floatAfter (a payment: the float right after its debit),
-   * arrearsAfter, resp (the response JSON; STATUS falls back to it after the replay retention).
-   * Only PAY and CORRECT that pass the float and amount rules get one; earlier declines live only in
-   * the request record.
+   * cleared if that correction is declined), floatAfter (the float right after the debit or
+   * credit), arrearsAfter (left; on a declined OVERPAYMENT what is owed). The response is rebuilt
+   * from these (STATUS after the replay retention). Only PAY and CORRECT that pass the guard and,
+   * for PAY, the amount and float rules get one; earlier declines live only in the request record.
    */
   transaction: (merchantId: string, receipt: string) => `${m(merchantId)}:txn:${receipt}`,
   /**

@@ -14,14 +14,14 @@ import { TXN_RESPONSE } from './response.js';
  * KEYS[1..4] guard, KEYS[5] correction transaction, KEYS[6] original transaction, KEYS[7] pending set
  * ARGV[1..7] guard, ARGV[8] amount, ARGV[9] account, ARGV[10] correction receipt,
  * ARGV[11] original receipt, ARGV[12] business day (now), ARGV[13] terminal id
- * → guard reply | {'declined', json} | {'reserved'}
+ * → guard reply | {'declined', resp} | {'reserved'}
  */
 export const RESERVE_CORRECT = new Script(`${GUARD}${TXN_RESPONSE}
 local refused = guard()
 if refused then return refused end
 local function decline(result)
   local resp = txnResponse(result, '', 0, 0, 0)
-  redis.call('HSET', KEYS[4], 'state', 'done', 'resp', resp)
+  recordRequest('done', resp)
   return {'declined', resp}
 end
 local original = redis.call('HMGET', KEYS[6], 'kind', 'terminal', 'businessDay', 'account', 'amountFen', 'state',
@@ -31,14 +31,14 @@ if original[2] ~= ARGV[13] then return decline(${R.WRONG_TERMINAL}) end
 if original[3] ~= ARGV[12] then return decline(${R.CORRECTION_DAY_CLOSED}) end
 if original[4] ~= ARGV[9] or original[5] ~= ARGV[8] then return decline(${R.CORRECTION_MISMATCH}) end
 if original[6] ~= 'complete' then return decline(${R.ORIGINAL_NOT_COMPLETED}) end
--- Corrected, or being corrected by an earlier sequence number: either way this one is not needed.
+-- Corrected, or being corrected under an earlier sequence number: either way this one is not needed.
 if original[7] then return decline(${R.ALREADY_CORRECTED}) end
 redis.call('HSET', KEYS[6], 'correctedBy', ARGV[10])
 redis.call('HSET', KEYS[5], 'receipt', ARGV[10], 'kind', 'correct', 'terminal', ARGV[13], 'seq', ARGV[2],
   'account', ARGV[9], 'amountFen', ARGV[8], 'state', 'pending', 'businessDay', ARGV[12], 'createdAt', ARGV[5],
   'original', ARGV[11])
 redis.call('ZADD', KEYS[7], ARGV[5], ARGV[10])
-redis.call('HSET', KEYS[4], 'txn', ARGV[10])
+recordRequest('pending', ARGV[10])
 return {'reserved'}
 `);
 
@@ -49,30 +49,29 @@ return {'reserved'}
  * KEYS[1] correction transaction, KEYS[2] pending set, KEYS[3] request record, KEYS[4] merchant,
  * KEYS[5] journal, KEYS[6] day counters, KEYS[7] original transaction
  * ARGV[1] correction receipt, ARGV[2] biller result, ARGV[3] arrears after the restore, ARGV[4] now
- * → {applied 0|1, response json}
+ * → {applied 0|1, resp}
  */
 export const COMPLETE_CORRECT = new Script(`${TXN_RESPONSE}
-local txn = redis.call('HMGET', KEYS[1], 'state', 'amountFen', 'terminal', 'businessDay', 'original', 'resp')
-if txn[1] ~= 'pending' then return {0, txn[6]} end
-local amount = tonumber(txn[2])
-local day = tonumber(txn[4])
+local txn = hmgetTxn(KEYS[1], 'amountFen', 'terminal', 'original')
+if txn[1] ~= 'pending' then return {0, responseOf(txn)} end
+local amount, terminal, day = txn[7], txn[8], txn[6]
 local result = tonumber(ARGV[2])
 local resp
 if result == ${R.APPROVED} then
   local floatFen = redis.call('HINCRBY', KEYS[4], 'floatFen', amount)
-  resp = txnResponse(result, ARGV[1], tonumber(ARGV[3]), floatFen, day)
-  redis.call('XADD', KEYS[5], '*', 'kind', 'correct', 'txn', ARGV[1], 'original', txn[5], 'terminal', txn[3],
-    'amountFen', amount, 'floatFen', floatFen, 'day', txn[4], 'ts', ARGV[4])
+  resp = txnResponse(result, ARGV[1], ARGV[3], floatFen, day)
+  redis.call('XADD', KEYS[5], '*', 'kind', 'correct', 'txn', ARGV[1], 'original', txn[9], 'terminal', terminal,
+    'amountFen', amount, 'floatFen', floatFen, 'day', day, 'ts', ARGV[4])
   redis.call('HINCRBY', KEYS[6], 'correctCount', 1)
   redis.call('HINCRBY', KEYS[6], 'correctFen', amount)
-  redis.call('HINCRBY', KEYS[6], txn[3] .. ':correctCount', 1)
-  redis.call('HINCRBY', KEYS[6], txn[3] .. ':correctFen', amount)
-  redis.call('HSET', KEYS[1], 'state', 'complete', 'result', result, 'arrearsAfter', ARGV[3], 'completedAt', ARGV[4],
-    'resp', resp)
+  redis.call('HINCRBY', KEYS[6], terminal .. ':correctCount', 1)
+  redis.call('HINCRBY', KEYS[6], terminal .. ':correctFen', amount)
+  redis.call('HSET', KEYS[1], 'state', 'complete', 'result', result, 'arrearsAfter', ARGV[3], 'floatAfter', floatFen,
+    'completedAt', ARGV[4])
 else
   resp = txnResponse(result, '', 0, 0, 0)
   if redis.call('HGET', KEYS[7], 'correctedBy') == ARGV[1] then redis.call('HDEL', KEYS[7], 'correctedBy') end
-  redis.call('HSET', KEYS[1], 'state', 'declined', 'result', result, 'completedAt', ARGV[4], 'resp', resp)
+  redis.call('HSET', KEYS[1], 'state', 'declined', 'result', result, 'arrearsAfter', 0, 'completedAt', ARGV[4])
 end
 redis.call('ZREM', KEYS[2], ARGV[1])
 if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('HSET', KEYS[3], 'state', 'done', 'resp', resp) end

@@ -10,27 +10,35 @@
  * guard() returns nil, merchant {status, floatFen} when the request is to be answered now (a new
  * sequence number, or a repeat of a read-only request), else the script's reply:
  *   {'code', result}  refused (session replaced, disabled, REPLAY, IN_PROGRESS): nothing applied
- *   {'stored', json}  a repeat of a finished request: its stored response, sent again
+ *   {'stored', resp}  a repeat of a finished request: its stored response, sent again
+ * A new read-only request is recorded by the guard itself. A new write request advances the
+ * high-water mark, and the script must record it with recordRequest() before it returns, in one
+ * write with everything it decided.
  */
 import { ResultCode as R } from '../../../protocol/constants.js';
 
-export const GUARD_ARGC = 7;
+/** lastSeen and the session's expiry are refreshed at most this often (a payment burst costs less). */
+export const SESSION_REFRESH_MS = 1000;
 
 export const GUARD = `
 local function guard()
-  local session = redis.call('HMGET', KEYS[1], 'conn', 'ttl')
+  local session = redis.call('HMGET', KEYS[1], 'conn', 'ttl', 'lastSeen')
   if session[1] ~= ARGV[1] then return {'code', ${R.SESSION_REPLACED}} end
   local terminal = redis.call('HMGET', KEYS[2], 'status', 'hwm')
   if terminal[1] ~= 'active' then return {'code', ${R.TERMINAL_DISABLED}} end
   local merchant = redis.call('HMGET', KEYS[3], 'status', 'floatFen')
   if merchant[1] ~= 'active' then return {'code', ${R.MERCHANT_DISABLED}} end
-  redis.call('HSET', KEYS[1], 'lastSeen', ARGV[5])
-  if session[2] then redis.call('EXPIRE', KEYS[1], session[2]) end
+  if tonumber(ARGV[5]) - (tonumber(session[3]) or 0) >= ${SESSION_REFRESH_MS} then
+    redis.call('HSET', KEYS[1], 'lastSeen', ARGV[5])
+    if session[2] then redis.call('EXPIRE', KEYS[1], session[2]) end
+  end
   local readOnly = ARGV[7] == '1'
   if tonumber(ARGV[2]) > (tonumber(terminal[2]) or 0) then
     redis.call('HSET', KEYS[2], 'hwm', ARGV[2])
-    redis.call('HSET', KEYS[4], 'fp', ARGV[3], 'type', ARGV[4], 'state', readOnly and 'done' or 'pending')
-    redis.call('EXPIRE', KEYS[4], ARGV[6])
+    if readOnly then
+      redis.call('HSET', KEYS[4], 'fp', ARGV[3], 'type', ARGV[4], 'state', 'done')
+      redis.call('EXPIRE', KEYS[4], ARGV[6])
+    end
     return nil, merchant
   end
   -- Not new: only a repeat of the very same request (same fingerprint) is answered.
@@ -39,5 +47,10 @@ local function guard()
   if readOnly then return nil, merchant end
   if request[2] == 'done' then return {'stored', request[3]} end
   return {'code', ${R.IN_PROGRESS}}
+end
+-- Records a new write request: state 'pending' with the transaction it started, or 'done' with its response.
+local function recordRequest(state, value)
+  redis.call('HSET', KEYS[4], 'fp', ARGV[3], 'type', ARGV[4], 'state', state, state == 'done' and 'resp' or 'txn', value)
+  redis.call('EXPIRE', KEYS[4], ARGV[6])
 end
 `;

@@ -12,14 +12,14 @@ import { TXN_RESPONSE } from './response.js';
  * KEYS[1..4] guard, KEYS[5] transaction, KEYS[6] pending set
  * ARGV[1..7] guard, ARGV[8] amount, ARGV[9] maximum payment, ARGV[10] receipt, ARGV[11] account,
  * ARGV[12] business day, ARGV[13] terminal id
- * → guard reply | {'declined', json} (decided here, stored) | {'reserved', float left}
+ * → guard reply | {'declined', resp} (decided here, stored) | {'reserved', float left}
  */
 export const RESERVE_PAY = new Script(`${GUARD}${TXN_RESPONSE}
 local refused, merchant = guard()
 if refused then return refused end
 local function decline(result, floatFen)
   local resp = txnResponse(result, '', 0, floatFen, 0)
-  redis.call('HSET', KEYS[4], 'state', 'done', 'resp', resp)
+  recordRequest('done', resp)
   return {'declined', resp}
 end
 local amount = tonumber(ARGV[8])
@@ -32,45 +32,43 @@ redis.call('HSET', KEYS[5], 'receipt', ARGV[10], 'kind', 'pay', 'terminal', ARGV
   'account', ARGV[11], 'amountFen', amount, 'state', 'pending', 'businessDay', ARGV[12], 'createdAt', ARGV[5],
   'floatAfter', floatFen)
 redis.call('ZADD', KEYS[6], ARGV[5], ARGV[10])
-redis.call('HSET', KEYS[4], 'txn', ARGV[10])
+recordRequest('pending', ARGV[10])
 return {'reserved', floatFen}
 `);
 
 /**
  * Completes a pending payment with the biller's answer: approved → journal entry and day counters;
  * declined → the float is credited back. Only a pending transaction changes, so the live path and
- * recovery may both call this: the second call gets the stored response and applied = 0.
+ * recovery may both call this: the second call gets the response and applied = 0.
  * KEYS[1] transaction, KEYS[2] pending set, KEYS[3] request record, KEYS[4] merchant, KEYS[5] journal,
  * KEYS[6] day counters
  * ARGV[1] receipt, ARGV[2] biller result, ARGV[3] arrears (left, or owed on OVERPAYMENT), ARGV[4] now
- * → {applied 0|1, response json (false when there is no such transaction)}
+ * → {applied 0|1, resp (false when there is no such transaction)}
  */
 export const COMPLETE_PAY = new Script(`${TXN_RESPONSE}
-local txn = redis.call('HMGET', KEYS[1], 'state', 'amountFen', 'terminal', 'businessDay', 'floatAfter', 'resp')
-if txn[1] ~= 'pending' then return {0, txn[6]} end
-local amount = tonumber(txn[2])
-local day = tonumber(txn[4])
+local txn = hmgetTxn(KEYS[1], 'amountFen', 'terminal')
+if txn[1] ~= 'pending' then return {0, responseOf(txn)} end
+local amount, terminal, floatFen, day = txn[7], txn[8], txn[5], txn[6]
 local result = tonumber(ARGV[2])
 local resp
 if result == ${R.APPROVED} then
-  resp = txnResponse(result, ARGV[1], tonumber(ARGV[3]), tonumber(txn[5]), day)
-  redis.call('XADD', KEYS[5], '*', 'kind', 'pay', 'txn', ARGV[1], 'terminal', txn[3], 'amountFen', amount,
-    'floatFen', txn[5], 'day', txn[4], 'ts', ARGV[4])
+  resp = txnResponse(result, ARGV[1], ARGV[3], floatFen, day)
+  redis.call('XADD', KEYS[5], '*', 'kind', 'pay', 'txn', ARGV[1], 'terminal', terminal, 'amountFen', amount,
+    'floatFen', floatFen, 'day', day, 'ts', ARGV[4])
   redis.call('HINCRBY', KEYS[6], 'payCount', 1)
   redis.call('HINCRBY', KEYS[6], 'payFen', amount)
-  redis.call('HINCRBY', KEYS[6], txn[3] .. ':payCount', 1)
-  redis.call('HINCRBY', KEYS[6], txn[3] .. ':payFen', amount)
-  redis.call('HSET', KEYS[1], 'state', 'complete', 'result', result, 'arrearsAfter', ARGV[3], 'completedAt', ARGV[4],
-    'resp', resp)
+  redis.call('HINCRBY', KEYS[6], terminal .. ':payCount', 1)
+  redis.call('HINCRBY', KEYS[6], terminal .. ':payFen', amount)
+  redis.call('HSET', KEYS[1], 'state', 'complete', 'result', result, 'arrearsAfter', ARGV[3], 'completedAt', ARGV[4])
 else
-  local arrears = 0
-  if result == ${R.OVERPAYMENT} then arrears = tonumber(ARGV[3]) end
-  resp = txnResponse(result, '', arrears, 0, 0)
+  local owed = 0
+  if result == ${R.OVERPAYMENT} then owed = ARGV[3] end
+  resp = txnResponse(result, '', owed, 0, 0)
   redis.call('HINCRBY', KEYS[4], 'floatFen', amount)
-  redis.call('HSET', KEYS[1], 'state', 'declined', 'result', result, 'completedAt', ARGV[4], 'resp', resp)
+  redis.call('HSET', KEYS[1], 'state', 'declined', 'result', result, 'arrearsAfter', owed, 'completedAt', ARGV[4])
 end
 redis.call('ZREM', KEYS[2], ARGV[1])
--- The request record outlives the transaction's answer only within the retention; never recreate it.
+-- The request record lives for the replay retention only: update it, never recreate it.
 if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('HSET', KEYS[3], 'state', 'done', 'resp', resp) end
 return {1, resp}
 `);

@@ -1,7 +1,8 @@
 /** The requests that move no money: each is the guard plus, at most, a read in the same slot. */
-import { MessageType } from '../../../protocol/constants.js';
+import { MessageType, ResultCode } from '../../../protocol/constants.js';
 import { Script } from '../script.js';
 import { GUARD } from './guard.js';
+import { TXN_RESPONSE } from './response.js';
 
 /** HEARTBEAT and INQUIRY (the account itself is the biller's): the guard alone. → guard reply | {'ok'} */
 export const GUARD_ONLY = new Script(`${GUARD}
@@ -16,7 +17,7 @@ return {'ok'}
  * KEYS[1..4] guard, KEYS[5] request record asked about, KEYS[6] its transaction (by receipt)
  * → guard reply | {'none'} | {'pending', type} | {'answered', type, response json}
  */
-export const STATUS = new Script(`${GUARD}
+export const STATUS = new Script(`${GUARD}${TXN_RESPONSE}
 local refused = guard()
 if refused then return refused end
 local asked = redis.call('HMGET', KEYS[5], 'type', 'state', 'resp')
@@ -25,11 +26,11 @@ if asked[1] == '${MessageType.PAY}' or asked[1] == '${MessageType.CORRECT}' then
   return {'pending', asked[1]}
 end
 if asked[1] then return {'none'} end
-local txn = redis.call('HMGET', KEYS[6], 'kind', 'state', 'resp')
+local txn = hmgetTxn(KEYS[6], 'kind')
 if not txn[1] then return {'none'} end
-local type = txn[1] == 'pay' and '${MessageType.PAY}' or '${MessageType.CORRECT}'
-if txn[2] == 'pending' then return {'pending', type} end
-return {'answered', type, txn[3]}
+local type = txn[7] == 'pay' and '${MessageType.PAY}' or '${MessageType.CORRECT}'
+if txn[1] == 'pending' then return {'pending', type} end
+return {'answered', type, responseOf(txn)}
 `);
 
 /**
@@ -50,6 +51,6 @@ export const SIGN_OUT = new Script(`${GUARD}
 local refused = guard()
 if refused then return refused end
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[4], 'state', 'done', 'resp', '{"result":0}')
+recordRequest('done', '${ResultCode.APPROVED}')
 return {'ok'}
 `);

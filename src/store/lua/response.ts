@@ -1,10 +1,30 @@
 /**
- * The stored response of a PAY or CORRECT, built in Lua: the JSON of a PayResponse (PROTOCOL.md
- * §3.4), which STATUS and retransmissions send again byte for byte once encoded.
+ * The response of a PAY or CORRECT (PROTOCOL.md §3.4) as Redis keeps it:
+ * `result:receipt:arrearsFen:floatFen:businessDay`. Short on purpose: hashes whose values stay
+ * under 64 bytes keep Redis's compact listpack encoding, which is cheaper to write than a JSON
+ * blob that turns every transaction hash into a full hash table. STATUS and retransmissions send
+ * it again, so the terminal sees the same bytes every time.
+ *
+ * Transaction records hold the parts, not the string: scripts read them with hmgetTxn() (its
+ * fields first, then any others asked for) and responseOf() rebuilds the response from them.
  */
+import { ResultCode as R } from '../../../protocol/constants.js';
+
 export const TXN_RESPONSE = `
 local function txnResponse(result, receipt, arrearsFen, floatFen, businessDay)
-  return cjson.encode({result = result, receipt = receipt, arrearsFen = arrearsFen, floatFen = floatFen,
-    businessDay = businessDay})
+  return result .. ':' .. receipt .. ':' .. arrearsFen .. ':' .. floatFen .. ':' .. businessDay
+end
+-- t: a transaction's hmgetTxn(). false while pending or when there is no record.
+local function responseOf(t)
+  if t[1] == 'complete' then return txnResponse(t[2], t[3], t[4], t[5], t[6]) end
+  if t[1] == 'declined' then
+    local owed = 0
+    if tonumber(t[2]) == ${R.OVERPAYMENT} then owed = t[4] end
+    return txnResponse(t[2], '', owed, 0, 0)
+  end
+  return false
+end
+local function hmgetTxn(key, ...)
+  return redis.call('HMGET', key, 'state', 'result', 'receipt', 'arrearsAfter', 'floatAfter', 'businessDay', ...)
 end
 `;

@@ -1,0 +1,237 @@
+/**
+ * bench:core — payments per second through the transaction core alone (no TCP, no frames), at
+ * concurrency 1 and 64 (one payment in flight per terminal, as firmware does), against the
+ * baseline of bare EVALSHA calls of a trivial script at the same concurrency on the same client.
+ * Redis CPU per payment comes from INFO commandstats (the usec the commands themselves took) and,
+ * for the whole process, from INFO cpu. Starts its own redis-server (AOF, fsync every second).
+ * Ends with one JSON line of figures and ratios.
+ *
+ *   npm run bench:core            BENCH_SECONDS=3 by default, per phase
+ */
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { MessageType, ResultCode } from '../../protocol/constants.js';
+import { encodePayload, requestFingerprint } from '../../protocol/index.js';
+import type { PayRequest } from '../../protocol/messages.js';
+import { createAdmin } from '../admin/index.js';
+import type { PostingResult } from '../biller/index.js';
+import { createCore, type PendingTransaction, type RedisTransactionCore, type RequestContext } from '../core/index.js';
+import { Script } from '../store/script.js';
+import { startBenchRedis } from './redis-server.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const CONCURRENCIES = [1, 64] as const;
+const MERCHANT = 'BENCH';
+const AMOUNT_FEN = 100;
+const TRIVIAL = new Script('return 1');
+const MASTER_KEY = randomBytes(32);
+
+interface Terminal {
+  terminalId: string;
+  account: string;
+  connectionId: string;
+  seq: number;
+}
+
+/**
+ * Calls and usec of the script calls (EVALSHA, EVAL) since the last CONFIG RESETSTAT: every request
+ * the core sends on the payment path is a script call, so their calls are the round trips. Redis 7
+ * also lists each command a script runs under its own name, timed inside the script's usec: those
+ * are left out so nothing is counted twice.
+ */
+async function commandStats(redis: Redis): Promise<{ usec: number; calls: number }> {
+  const text = await redis.info('commandstats');
+  let usec = 0;
+  let calls = 0;
+  for (const match of text.matchAll(/^cmdstat_(evalsha|eval):calls=(\d+),usec=(\d+)/gm)) {
+    calls += Number(match[2]);
+    usec += Number(match[3]);
+  }
+  return { usec, calls };
+}
+
+async function processCpuSec(redis: Redis): Promise<number> {
+  const text = await redis.info('cpu');
+  const user = /used_cpu_user:([\d.]+)/.exec(text)?.[1] ?? '0';
+  const sys = /used_cpu_sys:([\d.]+)/.exec(text)?.[1] ?? '0';
+  return Number(user) + Number(sys);
+}
+
+/** Runs `concurrency` loops until the time is up; returns operations done and the Redis cost of them. */
+async function measure(redis: Redis, concurrency: number, op: (worker: number) => Promise<void>) {
+  await redis.config('RESETSTAT');
+  const cpuBefore = await processCpuSec(redis);
+  const deadline = performance.now() + SECONDS * 1000;
+  const latencies: number[] = [];
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, worker) => {
+      while (performance.now() < deadline) {
+        const t0 = performance.now();
+        await op(worker);
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  const elapsed = (performance.now() - start) / 1000;
+  const stats = await commandStats(redis);
+  const cpu = (await processCpuSec(redis)) - cpuBefore;
+  latencies.sort((x, y) => x - y);
+  const pct = (p: number) => round(latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0, 3);
+  const ops = latencies.length;
+  return {
+    ops,
+    perSec: round(ops / elapsed, 0),
+    p50Ms: pct(0.5),
+    p99Ms: pct(0.99),
+    redisUsPerOp: round(stats.usec / ops, 2),
+    redisProcessUsPerOp: round((cpu * 1e6) / ops, 2),
+    callsPerOp: round(stats.calls / ops, 2),
+  };
+}
+
+function round(value: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+function payContext(terminal: Terminal, req: PayRequest): RequestContext {
+  terminal.seq += 1;
+  return {
+    terminalId: terminal.terminalId,
+    merchantId: MERCHANT,
+    connectionId: terminal.connectionId,
+    seq: terminal.seq,
+    fingerprint: requestFingerprint(MessageType.PAY, encodePayload(MessageType.PAY, req)),
+    now: Date.now(),
+  };
+}
+
+async function pay(core: RedisTransactionCore, terminal: Terminal): Promise<void> {
+  const req = { account: terminal.account, amountFen: AMOUNT_FEN };
+  const { response } = await core.pay(payContext(terminal, req), req);
+  if (response.result !== ResultCode.APPROVED) throw new Error(`payment not approved: ${JSON.stringify(response)}`);
+}
+
+/**
+ * Redis usec of each of the three steps alone: batches of payments run step by step, the cheapest
+ * batch of each step kept (on a shared machine the average also measures the other processes:
+ * commandstats time is wall time inside the command, preemptions included).
+ */
+async function stepCosts(redis: Redis, core: RedisTransactionCore, terminal: Terminal, batches: number, size: number) {
+  const best = { reserveUs: Infinity, postUs: Infinity, completeUs: Infinity };
+  const timed = async (step: keyof typeof best, run: () => Promise<void>) => {
+    await redis.config('RESETSTAT');
+    await run();
+    best[step] = Math.min(best[step], round((await commandStats(redis)).usec / size, 2));
+  };
+  for (let batch = 0; batch < batches; batch += 1) {
+    const pending: PendingTransaction[] = [];
+    const posted: PostingResult[] = [];
+    await timed('reserveUs', async () => {
+      for (let i = 0; i < size; i += 1) {
+        const req = { account: terminal.account, amountFen: AMOUNT_FEN };
+        const reserved = await core.steps.reservePay(payContext(terminal, req), req);
+        if (!('pending' in reserved)) throw new Error('not reserved');
+        pending.push(reserved.pending);
+      }
+    });
+    await timed('postUs', async () => {
+      for (const txn of pending) posted.push(await core.steps.postPay(txn));
+    });
+    await timed('completeUs', async () => {
+      for (const [i, txn] of pending.entries()) await core.steps.completePay(txn, posted[i]!);
+    });
+  }
+  return { ...best, totalUs: round(best.reserveUs + best.postUs + best.completeUs, 2) };
+}
+
+async function main(): Promise<void> {
+  const server = await startBenchRedis();
+  const redis = server.client();
+  try {
+    const admin = createAdmin({ redis, masterKey: MASTER_KEY });
+    const { sessions, core } = await createCore({ redis, masterKey: MASTER_KEY });
+    await admin.addMerchant(MERCHANT, 'Benchmark shop');
+    await admin.topUp(MERCHANT, 4_000_000_000);
+    const terminals: Terminal[] = [];
+    const rows = ['account,name,arrears'];
+    for (let i = 0; i < 64; i += 1) {
+      const terminalId = `B${String(i).padStart(7, '0')}`;
+      const account = `9${String(i).padStart(9, '0')}`;
+      rows.push(`${account},Holder ${i},40000000.00`);
+      await admin.addTerminal(terminalId, MERCHANT);
+      const terminal = { terminalId, account, connectionId: `bench-${i}`, seq: 1 };
+      await sessions.openSession({
+        terminalId, merchantId: MERCHANT, seq: 1, connectionId: terminal.connectionId, instanceId: 'bench',
+        peer: 'bench', sessionKey: randomBytes(32), now: Date.now(), ttlSec: 3600,
+      });
+      terminals.push(terminal);
+    }
+    await admin.importAccounts(rows.join('\n') + '\n');
+    const floatBefore = (await admin.showMerchant(MERCHANT)).floatFen;
+
+    // Warm-up: scripts cached, connections and JIT settled.
+    await Promise.all(terminals.map((t) => pay(core, t)));
+    let paid = terminals.length;
+
+    const payments: Record<string, Awaited<ReturnType<typeof measure>>> = {};
+    const baseline: Record<string, Awaited<ReturnType<typeof measure>>> = {};
+    for (const concurrency of CONCURRENCIES) {
+      baseline[`c${concurrency}`] = await measure(redis, concurrency, async () => {
+        await TRIVIAL.run(redis, [], []);
+      });
+      const figures = await measure(redis, concurrency, (worker) => pay(core, terminals[worker]!));
+      payments[`c${concurrency}`] = figures;
+      paid += figures.ops;
+      console.log(
+        `concurrency ${concurrency}: ${figures.perSec} payments/s (p50 ${figures.p50Ms} ms, p99 ${figures.p99Ms} ms), ` +
+          `baseline ${baseline[`c${concurrency}`]!.perSec} EVALSHA/s; Redis ${figures.redisUsPerOp} µs/payment in commands, ` +
+          `${figures.redisProcessUsPerOp} µs/payment process CPU, ${figures.callsPerOp} round trips/payment`,
+      );
+    }
+    const steps = await stepCosts(redis, core, terminals[0]!, 5, 300);
+    paid += 5 * 300;
+    console.log(
+      `Redis µs per step (best batch): reserve ${steps.reserveUs}, post ${steps.postUs}, complete ${steps.completeUs}, ` +
+        `payment ${steps.totalUs}`,
+    );
+
+    const floatAfter = (await admin.showMerchant(MERCHANT)).floatFen;
+    if (floatBefore - floatAfter !== paid * AMOUNT_FEN) {
+      throw new Error(`float moved ${floatBefore - floatAfter} fen for ${paid} payments of ${AMOUNT_FEN}`);
+    }
+
+    const ratio = (c: number) => round(payments[`c${c}`]!.perSec / baseline[`c${c}`]!.perSec, 3);
+    const c1 = payments.c1!;
+    const c64 = payments.c64!;
+    console.log(
+      JSON.stringify({
+        bench: 'core',
+        seconds: SECONDS,
+        payments: { c1, c64 },
+        baselineEvalsha: { c1: baseline.c1, c64: baseline.c64 },
+        ratios: {
+          c1PaymentsPerEvalsha: ratio(1),
+          c64PaymentsPerEvalsha: ratio(64),
+          // A payment is three script calls: against three trivial calls, the ideal is 1.
+          c1VsThreeEvalsha: round(ratio(1) * 3, 3),
+          c64VsThreeEvalsha: round(ratio(64) * 3, 3),
+        },
+        // The cost of the code: the three steps' best batches. The phases' averages (payments.*.redisUsPerOp)
+        // also hold whatever else the machine was doing.
+        redisUsPerPayment: steps.totalUs,
+        roundTripsPerPayment: Math.max(c1.callsPerOp, c64.callsPerOp),
+        stepsUs: steps,
+        targets: { redisUsPerPayment: 60, roundTripsPerPayment: 3 },
+        withinTargets: steps.totalUs <= 60 && Math.max(c1.callsPerOp, c64.callsPerOp) <= 3,
+        floatCheckedFen: floatBefore - floatAfter,
+      }),
+    );
+  } finally {
+    redis.disconnect();
+    await server.stop();
+  }
+}
+
+await main();
