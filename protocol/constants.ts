@@ -4,15 +4,15 @@
  * section cited beside each constant is where it is specified.
  */
 
-/** §2 Frame layout: two sync bytes open every frame. */
+/** §2.1 Frame layout: two sync bytes open every frame. */
 export const SYNC_0 = 0xa5;
 export const SYNC_1 = 0x5a;
 export const SYNC = Buffer.from([SYNC_0, SYNC_1]);
 
-/** §2 The only protocol version this codec speaks. */
+/** §2.1 The only protocol version this codec speaks. */
 export const PROTOCOL_VERSION = 0x01;
 
-/** §2 Byte offsets of the fixed header. All integers are big-endian. */
+/** §2.1 Byte offsets of the fixed header. All integers are big-endian. */
 export const Offset = {
   SYNC: 0, // 2 bytes, A5 5A
   VERSION: 2, // u8
@@ -27,20 +27,20 @@ export const Offset = {
 
 export const HEADER_SIZE = 23;
 export const TERMINAL_ID_SIZE = 8;
-/** §2 MAC: the first 8 bytes of HMAC-SHA256 over every byte before the MAC. */
+/** §5.3 MAC: the first 8 bytes of HMAC-SHA256 over every byte before the MAC. */
 export const MAC_SIZE = 8;
-/** §2 CRC-16/CCITT-FALSE over every byte before the CRC (the MAC included). */
+/** §2.3 CRC-16/CCITT-FALSE over every byte before the CRC (the MAC included). */
 export const CRC_SIZE = 2;
 export const TRAILER_SIZE = MAC_SIZE + CRC_SIZE;
 /** The smallest frame: header and trailer around an empty payload. */
 export const MIN_FRAME_SIZE = HEADER_SIZE + TRAILER_SIZE;
-/** §6 Limits: a length field above this is refused before any byte of the body is buffered. */
+/** §6.4 Limits: a length field above this is refused before any byte of the body is buffered. */
 export const MAX_FRAME_SIZE = 1024;
 export const MAX_PAYLOAD_SIZE = MAX_FRAME_SIZE - MIN_FRAME_SIZE;
 
-/** §2 Flag bits. Reserved bits are sent as 0 and ignored on receipt. */
+/** §2.2 Flag bits. Reserved bits are sent as 0 and ignored on receipt. */
 export const Flag = {
-  /** The frame repeats an earlier request with the same sequence number (§5). */
+  /** The frame repeats an earlier request with the same sequence number (§6.2, §9.1). */
   RETRANSMIT: 0x01,
 } as const;
 
@@ -121,7 +121,7 @@ export const NoticeReason = {
 } as const;
 export type NoticeReason = (typeof NoticeReason)[keyof typeof NoticeReason];
 
-/** §3.7 STATUS states of the transaction asked about. */
+/** §3.6 STATUS states of the transaction asked about. */
 export const TransactionState = {
   NOT_FOUND: 0x00,
   IN_PROGRESS: 0x01,
@@ -144,10 +144,10 @@ export const TERMINAL_ID_PATTERN = /^[0-9A-Z]{8}$/;
 export const ACCOUNT_PATTERN = /^[0-9]{10}$/;
 export const RECEIPT_PATTERN = /^[0-9A-Z]{8}[0-9]{10}$/;
 
-/** §5 Session-key derivation label. */
+/** §5.2 Session-key derivation label. */
 export const SESSION_KEY_LABEL = Buffer.from('AC1-SESSION', 'ascii');
 
-/** §6 Defaults the gateway announces or enforces; the gateway's configuration may change them. */
+/** §6.3, §6.4 Defaults the gateway announces or enforces; the gateway's configuration may change them. */
 export const Defaults = {
   HEARTBEAT_SEC: 60,
   /** Three missed heartbeats; well under the ~5 min after which carrier NATs drop idle flows. */

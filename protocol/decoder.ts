@@ -13,7 +13,7 @@ import { PREFIX_SIZE, checkPrefix, readFrame } from './frame.js';
 import type { Frame } from './messages.js';
 
 export interface FrameDecoderOptions {
-  /** Largest frame accepted; a longer length field is fatal (§6). Default 1024. */
+  /** Largest frame accepted; a longer length field is fatal (§6.4, §8). Default 1024. */
   maxFrameSize?: number;
 }
 

@@ -38,7 +38,7 @@ export interface BillPeriod {
 export interface InquiryResponse {
   result: ResultCode;
   arrearsFen: number;
-  /** Masked as §7 says: the whole name never leaves the gateway. */
+  /** Masked as §7.2 says: the whole name never leaves the gateway. */
   holderName: string;
   periods: BillPeriod[];
 }

@@ -43,6 +43,7 @@ const terminalNonce = bytesOf('aircharge vector terminal nonce', 16);
 const gatewayNonce = bytesOf('aircharge vector gateway nonce', 16);
 const sessionKey = deriveSessionKey(terminalKey, TERMINAL_ID, terminalNonce, gatewayNonce);
 const keys = {
+  terminalId: TERMINAL_ID,
   terminalKey: terminalKey.toString('hex'),
   terminalNonce: terminalNonce.toString('hex'),
   gatewayNonce: gatewayNonce.toString('hex'),
@@ -98,9 +99,16 @@ function jsonOf(value: object): Record<string, unknown> {
   return JSON.parse(JSON.stringify(value, (_key, field) => (field?.type === 'Buffer' ? Buffer.from(field.data).toString('hex') : field)));
 }
 
-function add<T extends keyof MessageMap>(name: string, description: string, header: Header & { type: T }, value: MessageMap[T], macKey: MacKey): Buffer {
+function add<T extends keyof MessageMap>(
+  name: string,
+  description: string,
+  header: Header & { type: T },
+  value: MessageMap[T],
+  macKey: MacKey,
+  terminalId = TERMINAL_ID,
+): Buffer {
   const payload = encodePayload(header.type, value);
-  const frame = encodeFrame({ ...header, terminalId: TERMINAL_ID }, payload, keyOf(macKey));
+  const frame = encodeFrame({ ...header, terminalId }, payload, keyOf(macKey));
   valid.push({
     name: `${String(valid.length + 1).padStart(2, '0')}-${name}`,
     description,
@@ -111,7 +119,7 @@ function add<T extends keyof MessageMap>(name: string, description: string, head
       type: header.type,
       typeName: TYPE_NAME.get(header.type)!,
       flags: header.flags ?? 0,
-      terminalId: TERMINAL_ID,
+      terminalId,
       seq: header.seq,
       timestamp: header.timestamp,
     },
@@ -281,17 +289,18 @@ add(
 );
 add(
   'notice-shutting-down-no-session',
-  'NOTICE without a session (zero MAC): reconnect after 30 s.',
+  'NOTICE on a connection with no session: zero MAC, terminal id 00000000; reconnect after 30 s.',
   { type: MessageType.NOTICE, seq: 0, timestamp: T0 + 36_400 },
   { reason: NoticeReason.SHUTTING_DOWN, retryAfterSec: 30 },
   'none',
+  '00000000',
 );
 add(
   'reject-unsupported-type',
-  'REJECT of a well-framed request of unknown type 0x09; it echoes that request\'s seq.',
+  "REJECT of a well-framed request of unknown type 0x09: echoes its seq; zero MAC, since that request's MAC was never checked.",
   { type: MessageType.REJECT, seq: 10, timestamp: T0 + 300 },
   { result: R.UNSUPPORTED_TYPE },
-  'session',
+  'none',
 );
 
 // ---------------------------------------------------------------------------------------------

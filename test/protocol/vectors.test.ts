@@ -152,10 +152,10 @@ describe('several frames in one stream', () => {
 
 describe('key material', () => {
   it('derives each vector session key from its terminal key and nonces', () => {
-    for (const { keys, header } of validVectors) {
+    for (const { keys } of validVectors) {
       const derived = deriveSessionKey(
         Buffer.from(keys.terminalKey, 'hex'),
-        header.terminalId,
+        keys.terminalId,
         Buffer.from(keys.terminalNonce, 'hex'),
         Buffer.from(keys.gatewayNonce, 'hex'),
       );

@@ -6,6 +6,7 @@ import type { MessageMap } from '../../protocol/index.js';
 const dir = fileURLToPath(new URL('../../protocol/vectors/', import.meta.url));
 
 export interface Keys {
+  terminalId: string;
   terminalKey: string;
   terminalNonce: string;
   gatewayNonce: string;
