@@ -132,14 +132,16 @@ export function explainFrame(input: Buffer, macKey: Buffer | null): Explanation 
   };
 }
 
-/** Field values as a person reads them: buffers in hex, result codes with their names. */
+/**
+ * Field values for JSON: byte fields in hex, numbers as they are; a result code and a STATUS's
+ * original type also by name, and a STATUS's stored answer decoded.
+ */
 function presentable(value: Record<string, unknown>, type: number): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, field] of Object.entries(value)) {
-    if (Buffer.isBuffer(field)) out[name] = field.toString('hex');
-    else if (name === 'result' && typeof field === 'number') out[name] = `${RESULT_NAME.get(field) ?? '?'} (0x${hex2(field)})`;
-    else if (name === 'originalType' && typeof field === 'number') out[name] = `0x${hex2(field)} ${TYPE_NAME.get(field) ?? ''}`.trim();
-    else out[name] = field;
+    out[name] = Buffer.isBuffer(field) ? field.toString('hex') : field;
+    if (name === 'result' && typeof field === 'number') out.resultName = RESULT_NAME.get(field) ?? 'UNKNOWN';
+    if (name === 'originalType' && typeof field === 'number' && field !== 0) out.originalTypeName = TYPE_NAME.get(field) ?? 'UNKNOWN';
   }
   if (type === MessageType.STATUS_RESPONSE) {
     const original = value as { originalType?: number; originalPayload?: Buffer };
@@ -183,6 +185,15 @@ export function formatExplanation(e: Explanation): string {
 function fieldLines(fields: Record<string, unknown>, indent: string): string[] {
   const lines: string[] = [];
   for (const [name, value] of Object.entries(fields)) {
+    if (name === 'resultName' || name === 'originalTypeName') continue;
+    if (name === 'result') {
+      lines.push(`${indent}${'result'.padEnd(15)} 0x${hex2(value as number)} ${String(fields.resultName)}`);
+      continue;
+    }
+    if (name === 'originalType') {
+      lines.push(`${indent}${'originalType'.padEnd(15)} 0x${hex2(value as number)} ${String(fields.originalTypeName ?? '')}`);
+      continue;
+    }
     if (value && typeof value === 'object' && !Array.isArray(value)) {
       lines.push(`${indent}${name}:`);
       lines.push(...fieldLines(value as Record<string, unknown>, `${indent}  `));
