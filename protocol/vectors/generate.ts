@@ -474,6 +474,15 @@ function hexOf(bytes: Buffer): string {
   return (bytes.toString('hex').match(/../g) ?? []).join(' ');
 }
 
+/** 16 bytes a line, each line led by its offset in hex (as `xxd` and firmware debuggers show it). */
+function hexDump(bytes: Buffer): string[] {
+  const lines: string[] = [];
+  for (let at = 0; at < bytes.length; at += 16) {
+    lines.push(`${at.toString(16).padStart(4, '0')}  ${hexOf(bytes.subarray(at, at + 16))}`);
+  }
+  return lines;
+}
+
 /** (field, size, shown value) of a payload, in wire order. */
 function payloadFields(vector: ValidVector): Array<[string, number, string]> {
   const p = vector.payload as Record<string, any>;
@@ -546,7 +555,7 @@ function walkthrough(): string {
       ['MAC', 8, vector.macKey === 'terminal' ? 'HMAC-SHA256(Kt, bytes before)[0..8)' : 'HMAC-SHA256(Ks, bytes before)[0..8)'],
       ['CRC', 2, `0x${vector.crc.toUpperCase()} over bytes before`],
     ];
-    lines.push(`**\`${vector.name}\`**: ${vector.description}`, '', '```', hexOf(bytes), '```', '', '| off | bytes | field | value |', '|---|---|---|---|');
+    lines.push(`**\`${vector.name}\`**: ${vector.description}`, '', '```', ...hexDump(bytes), '```', '', '| off | bytes | field | value |', '|---|---|---|---|');
     let at = 0;
     for (const [field, size, shown] of rows) {
       const slice = bytes.subarray(at, at + size);

@@ -2,6 +2,7 @@
  * Every golden vector decoded, encoded and round-tripped, and fed to the streaming decoder whole,
  * byte by byte, split at every boundary and back to back with the others (STYLE.md §3).
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   FrameDecoder,
@@ -147,6 +148,33 @@ describe('several frames in one stream', () => {
     out.push(...decoder.push(Buffer.from(second.subarray(10))));
     expect(out).toHaveLength(2);
     expectFrame(out[1], validVectors[1]!.hex);
+  });
+});
+
+describe('PROTOCOL.md §10', () => {
+  it('walks through the committed vectors, byte for byte', () => {
+    const spec = readFileSync(new URL('../../protocol/PROTOCOL.md', import.meta.url), 'utf8');
+    const shown = [...spec.matchAll(/\*\*`(\d\d-[a-z-]+)`\*\*[^\n]*\n\n```\n([\s\S]*?)```/g)];
+    expect(shown.map(([, name]) => name)).toEqual([
+      '01-sign-in-request',
+      '02-sign-in-response-approved',
+      '03-inquiry-request',
+      '04-inquiry-response-approved',
+      '05-pay-request',
+      '06-pay-response-approved',
+      '07-correct-request',
+      '08-correct-response-approved',
+      '09-settle-request',
+      '10-settle-response-approved',
+    ]);
+    for (const [, name, dump] of shown) {
+      const hex = dump!
+        .trim()
+        .split('\n')
+        .map((line) => line.slice(6).replaceAll(' ', ''))
+        .join('');
+      expect(hex, name).toBe(validVectors.find((v) => v.name === name)!.hex);
+    }
   });
 });
 
