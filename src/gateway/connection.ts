@@ -30,6 +30,7 @@ import type { RequestContext, SessionStore, TransactionCore } from '../core/type
 import { maskedFrameHex } from '../log.js';
 import { handlers, signIn } from './handlers/index.js';
 import type { GatewayLimits } from './limits.js';
+import { SessionState } from './session-state.js';
 
 /** What a connection needs from its gateway. */
 export interface ConnectionHost {
@@ -48,6 +49,8 @@ interface Session {
   terminalId: string;
   merchantId: string;
   key: Buffer;
+  /** Sequence numbers as this connection knows them (a heartbeat may be answered without Redis). */
+  state: SessionState;
 }
 
 /** How long a closing socket may take to finish its FIN handshake before it is destroyed. */
@@ -240,6 +243,10 @@ export class Connection {
       this.answerEmpty(handler.responseType, frame.terminalId, frame.seq, result, session.key, {
         serverTime: Math.floor(now / 1000),
       });
+    } else if (frame.type !== MessageType.HEARTBEAT && session.state.usedByHeartbeat(frame.seq)) {
+      // The number went to a heartbeat answered here, which the stored mark has not seen.
+      result = ResultCode.REPLAY;
+      this.answerEmpty(handler.responseType, frame.terminalId, frame.seq, result, session.key);
     } else {
       const ctx: RequestContext = {
         terminalId: session.terminalId,
@@ -250,8 +257,9 @@ export class Connection {
         now,
       };
       try {
-        const answer = await handler.run(this.host.core, ctx, frame.payload);
+        const answer = await handler.run(this.host.core, ctx, frame.payload, session.state);
         ({ result, replayed } = answer);
+        if (answer.local !== true) session.state.coreAnswered(frame.seq, result, replayed, now);
         this.send(handler.responseType, frame.terminalId, frame.seq, answer.payload, session.key);
       } catch (err) {
         result = this.failureResult(err);
@@ -305,7 +313,11 @@ export class Connection {
       this.log.info({ terminal: frame.terminalId, seq: frame.seq, type: 'SIGN_IN', result: RESULT_NAME.get(result) }, 'request');
       return;
     }
-    const { response, session, replaced } = outcome;
+    const { response, replaced } = outcome;
+    const session = outcome.session === null ? null : {
+      ...outcome.session,
+      state: new SessionState(frame.seq, now, this.host.limits.heartbeatSec * 1000),
+    };
     this.send(MessageType.SIGN_IN_RESPONSE, frame.terminalId, frame.seq,
       encodePayload(MessageType.SIGN_IN_RESPONSE, response), session?.key ?? null);
     this.log.info({

@@ -176,3 +176,44 @@ describe('refusals apply nothing', () => {
     t.cut();
   });
 });
+
+describe('heartbeats answered by the gateway', () => {
+  it('a number a heartbeat used is refused to any other request, and nothing is applied', async () => {
+    const terminal = await network.addTerminal();
+    const t = await signedIn(a, terminal);
+    const before = await floatFen(network);
+    const beat = await t.request(MessageType.HEARTBEAT, {});
+    expect(beat.response.result).toBe(ResultCode.APPROVED);
+    const pay = { account: ACCOUNTS[0]!, amountFen: 100 };
+    const reused = await t.request(MessageType.PAY, pay, { seq: beat.frame.seq });
+    expect(reused.response.result).toBe(ResultCode.REPLAY);
+    expect(t.macValid(reused.frame)).toBe(true);
+    expect(await floatFen(network)).toBe(before);
+    const paid = await t.request(MessageType.PAY, pay);
+    expect(paid.response.result).toBe(ResultCode.APPROVED);
+    // The guard has now seen a larger number: the heartbeat's is stale to it too.
+    const stale = await t.request(MessageType.PAY, pay, { seq: beat.frame.seq });
+    expect(stale.response.result).toBe(ResultCode.REPLAY);
+    expect(await floatFen(network)).toBe(before - 100);
+    t.cut();
+  });
+
+  it('go through Redis once the last confirmation is a heartbeat interval old, refreshing the session', async () => {
+    const gw = await startGateway(network, { limits: { heartbeatSec: 1, idleTimeoutMs: 10_000 } });
+    try {
+      const terminal = await network.addTerminal();
+      const t = await signedIn(gw, terminal);
+      const session = keys.session(MERCHANT, terminal.terminalId);
+      const signedInSeen = await network.client.hget(session, 'lastSeen');
+      await t.request(MessageType.HEARTBEAT, {});
+      expect(await network.client.hget(session, 'lastSeen')).toBe(signedInSeen);
+      await sleep(1100);
+      expect((await t.request(MessageType.HEARTBEAT, {})).response.result).toBe(ResultCode.APPROVED);
+      expect(Number(await network.client.hget(session, 'lastSeen'))).toBeGreaterThan(Number(signedInSeen));
+      expect(Number(await network.client.hget(keys.terminal(MERCHANT, terminal.terminalId), 'hwm'))).toBe(t.seq);
+      t.cut();
+    } finally {
+      await gw.stop();
+    }
+  });
+});

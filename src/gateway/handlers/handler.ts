@@ -5,6 +5,7 @@
  * which the connection answers with BAD_FORMAT.
  */
 import type { RequestContext, TransactionCore } from '../../core/types.js';
+import type { SessionState } from '../session-state.js';
 
 export interface HandlerResult {
   result: number;
@@ -12,11 +13,13 @@ export interface HandlerResult {
   payload: Buffer;
   /** True when the core sent a stored response again (a retransmission). */
   replayed: boolean;
+  /** True when the gateway answered without the core (so Redis confirmed nothing). */
+  local?: boolean;
 }
 
 export interface Handler {
   readonly responseType: number;
-  run(core: TransactionCore, ctx: RequestContext, payload: Buffer): Promise<HandlerResult>;
+  run(core: TransactionCore, ctx: RequestContext, payload: Buffer, session: SessionState): Promise<HandlerResult>;
   /** SIGN_OUT: the gateway closes the connection once the response is written. */
   readonly endsSession?: boolean;
 }

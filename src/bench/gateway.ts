@@ -1,0 +1,332 @@
+/**
+ * `npm run bench:gateway`: what the gateway costs in front of the work it fronts.
+ *
+ * Heartbeats/s and inquiries/s with p50/p99 latency for 1, 100 and 1,000 terminals, each keeping
+ * one request in flight as firmware does. Baselines, measured in the same run:
+ *   heartbeat  a bare Node TCP server (its own process, like the gateway) that answers every
+ *              33-byte request with a 38-byte frame, decoding nothing;
+ *   inquiry    the same Redis work (replay guard script + account read) issued through the core
+ *              on a plain ioredis client, with no gateway in front.
+ * Targets: gateway heartbeats >= 60% and inquiries >= 70% of their baselines.
+ *
+ * The gateway runs in a child process (logging at warn: per-request lines are off) over a
+ * redis-server this script starts on a free port with AOF everysec, as production runs it.
+ * Terminal clients run in this process, the same code for gateway and baseline.
+ * Ends with one JSON line of figures and ratios.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect, createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import * as hdr from 'hdr-histogram-js';
+import { Redis } from 'ioredis';
+import {
+  FrameDecoder,
+  FrameError,
+  MIN_FRAME_SIZE,
+  MessageType,
+  ResultCode,
+  deriveSessionKey,
+  decodePayload,
+  encodeFrame,
+  encodePayload,
+  requestFingerprint,
+} from '../../protocol/index.js';
+import type { Frame } from '../../protocol/index.js';
+import { createAdmin } from '../admin/index.js';
+import { createCore } from '../core/index.js';
+import { Gateway } from '../gateway/index.js';
+import { createLogger } from '../log.js';
+
+const SIZES = [1, 100, 1000];
+const WARMUP_MS = 300;
+const MEASURE_MS = 2000;
+const MERCHANT = 'bench';
+const TARGETS = { heartbeat: 0.6, inquiry: 0.7 };
+const SELF = fileURLToPath(import.meta.url);
+
+interface Figures {
+  perSec: number;
+  p50us: number;
+  p99us: number;
+  errors: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child processes: the gateway and the bare TCP baseline. Each prints its port on one line.
+
+async function gatewayServer(redisUrl: string, masterKeyHex: string): Promise<void> {
+  const redis = new Redis(redisUrl);
+  const logger = createLogger({ level: 'warn' });
+  const { sessions, core } = await createCore({ redis, masterKey: Buffer.from(masterKeyHex, 'hex'), logger });
+  const gateway = new Gateway({ sessions, core, redis, instanceId: 'bench', logger,
+    limits: { connectionRatePerSec: 0, maxConnections: 5000 } });
+  await gateway.ready();
+  const server = createServer(gateway.handle);
+  server.listen(0, '127.0.0.1', () => process.stdout.write(`${JSON.stringify(server.address())}\n`));
+}
+
+/** Answers every 33-byte request with one 38-byte frame, decoding nothing. */
+function bareServer(): void {
+  const answer = encodeFrame({ type: MessageType.HEARTBEAT_RESPONSE, terminalId: 'BARE0000', seq: 1, timestamp: 0 },
+    encodePayload(MessageType.HEARTBEAT_RESPONSE, { result: ResultCode.APPROVED, serverTime: 0 }), null);
+  const server = createServer((socket) => {
+    let pending = 0;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => {
+      pending += chunk.length;
+      while (pending >= MIN_FRAME_SIZE) {
+        pending -= MIN_FRAME_SIZE;
+        socket.write(answer);
+      }
+    });
+    socket.on('error', () => socket.destroy());
+  });
+  server.listen(0, '127.0.0.1', () => process.stdout.write(`${JSON.stringify(server.address())}\n`));
+}
+
+async function startChild(args: string[]): Promise<{ port: number; child: ChildProcess }> {
+  // Node flags (--cpu-prof, say) reach the servers too.
+  const child = spawn(process.execPath, [...process.execArgv, SELF, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}`)));
+    createInterface({ input: child.stdout! }).once('line', (line) => resolve((JSON.parse(line) as { port: number }).port));
+  });
+  return { port, child };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Redis for the run: its own server on a free port and a throwaway directory.
+
+async function startRedisServer(): Promise<{ url: string; stop(): Promise<void> }> {
+  const port = await new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+    });
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'aircharge-bench-'));
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
+    '--appendonly', 'yes', '--appendfsync', 'everysec', '--logfile', join(dir, 'redis.log')], { stdio: 'ignore' });
+  const url = `redis://127.0.0.1:${port}`;
+  for (let tries = 0; ; tries++) {
+    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      await client.ping();
+      client.disconnect();
+      break;
+    } catch {
+      client.disconnect();
+      if (tries > 100) throw new Error('redis-server did not start');
+      await sleep(50);
+    }
+  }
+  return {
+    url,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// A lean terminal: one request in flight, the frame codec both ways.
+
+class BenchTerminal {
+  private readonly decoder = new FrameDecoder();
+  private waiting: ((frame: Frame) => void) | null = null;
+  sessionKey: Buffer | null = null;
+
+  private constructor(
+    private readonly socket: Socket,
+    readonly terminalId: string,
+    readonly key: Buffer,
+    readonly seqs: { next(): number },
+  ) {
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => {
+      for (const item of this.decoder.push(chunk)) {
+        if (item instanceof FrameError) throw item;
+        const resolve = this.waiting;
+        this.waiting = null;
+        resolve?.(item);
+      }
+    });
+    socket.on('error', () => {});
+  }
+
+  static open(port: number, terminalId: string, key: Buffer, seqs: { next(): number }): Promise<BenchTerminal> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({ port, host: '127.0.0.1' }, () => resolve(new BenchTerminal(socket, terminalId, key, seqs)));
+      socket.once('error', reject);
+    });
+  }
+
+  request(type: number, payload: Buffer): Promise<Frame> {
+    const macKey = type === MessageType.SIGN_IN ? this.key : this.sessionKey;
+    const frame = encodeFrame({ type, terminalId: this.terminalId, seq: this.seqs.next(), timestamp: Math.floor(Date.now() / 1000) },
+      payload, macKey);
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+      this.socket.write(frame);
+    });
+  }
+
+  async signIn(): Promise<void> {
+    const nonce = randomBytes(16);
+    const frame = await this.request(MessageType.SIGN_IN, encodePayload(MessageType.SIGN_IN, { nonce, firmware: 'BENCH' }));
+    const response = decodePayload(MessageType.SIGN_IN_RESPONSE, frame.payload);
+    if (response.result !== ResultCode.APPROVED) throw new Error(`sign-in of ${this.terminalId}: result ${response.result}`);
+    this.sessionKey = deriveSessionKey(this.key, this.terminalId, nonce, response.nonce);
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measurement: N workers, each looping one request at a time until the deadline.
+
+async function measure(workers: number, once: (worker: number) => Promise<boolean>): Promise<Figures> {
+  const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+  let errors = 0;
+  let recording = false;
+  const started = Date.now();
+  const end = started + WARMUP_MS + MEASURE_MS;
+  let measuredFrom = 0;
+  setTimeout(() => {
+    recording = true;
+    measuredFrom = performance.now();
+  }, WARMUP_MS);
+  let completed = 0;
+  await Promise.all(Array.from({ length: workers }, async (_, worker) => {
+    while (Date.now() < end) {
+      const t0 = performance.now();
+      const ok = await once(worker);
+      if (!recording) continue;
+      histogram.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)));
+      completed += 1;
+      if (!ok) errors += 1;
+    }
+  }));
+  const elapsedSec = (performance.now() - measuredFrom) / 1000;
+  const figures = {
+    perSec: Math.round(completed / elapsedSec),
+    p50us: histogram.getValueAtPercentile(50),
+    p99us: histogram.getValueAtPercentile(99),
+    errors,
+  };
+  histogram.destroy();
+  return figures;
+}
+
+function resultOf(frame: Frame): number {
+  return frame.payload[0] ?? -1;
+}
+
+async function main(): Promise<void> {
+  const redisServer = await startRedisServer();
+  const redis = new Redis(redisServer.url);
+  const masterKey = randomBytes(32);
+  const maxTerminals = Math.max(...SIZES);
+
+  // The network: one merchant with float, a terminal per simulated device, an account per terminal.
+  const admin = createAdmin({ redis, masterKey });
+  await admin.addMerchant(MERCHANT, 'Bench shop');
+  await admin.topUp(MERCHANT, 100_000_000);
+  const accounts = Array.from({ length: maxTerminals }, (_, i) => String(1_000_000_000 + i));
+  await admin.importAccounts(['account,name,arrears', ...accounts.map((a) => `${a},Wang Xiao Ming,120.50`)].join('\n'));
+  const terminals: Array<{ terminalId: string; key: Buffer; seq: number }> = [];
+  for (let i = 0; i < maxTerminals; i++) {
+    const terminalId = `B${String(i).padStart(7, '0')}`;
+    const { key } = await admin.addTerminal(terminalId, MERCHANT);
+    terminals.push({ terminalId, key: Buffer.from(key, 'hex'), seq: 0 });
+  }
+  const seqsOf = (i: number) => ({ next: () => ++terminals[i]!.seq });
+
+  const gatewayChild = await startChild(['gateway-server', redisServer.url, masterKey.toString('hex')]);
+  const bareChild = await startChild(['bare-server']);
+  const heartbeatPayload = encodePayload(MessageType.HEARTBEAT, {});
+
+  async function openTerminals(port: number, count: number, signIn: boolean): Promise<BenchTerminal[]> {
+    const opened = await Promise.all(terminals.slice(0, count).map((t, i) => BenchTerminal.open(port, t.terminalId, t.key, seqsOf(i))));
+    if (signIn) await Promise.all(opened.map((t) => t.signIn()));
+    return opened;
+  }
+
+  // The inquiry baseline: the core itself over a plain ioredis client, sessions opened directly.
+  const { sessions, core } = await createCore({ redis, masterKey });
+  async function directInquiries(count: number): Promise<Figures> {
+    await Promise.all(terminals.slice(0, count).map((t, i) => sessions.openSession({
+      terminalId: t.terminalId, merchantId: MERCHANT, seq: seqsOf(i).next(), connectionId: `direct-${i}`,
+      instanceId: 'direct', peer: 'bench', sessionKey: randomBytes(32), now: Date.now(), ttlSec: 600 })));
+    return measure(count, async (i) => {
+      const request = { account: accounts[i]! };
+      const { response } = await core.inquiry({
+        terminalId: terminals[i]!.terminalId, merchantId: MERCHANT, connectionId: `direct-${i}`, seq: seqsOf(i).next(),
+        fingerprint: requestFingerprint(MessageType.INQUIRY, encodePayload(MessageType.INQUIRY, request)), now: Date.now(),
+      }, request);
+      return response.result === ResultCode.APPROVED;
+    });
+  }
+
+  const results: Record<string, Record<string, { gateway: Figures; baseline: Figures; ratio: number }>> = { heartbeat: {}, inquiry: {} };
+  for (const size of SIZES) {
+    const viaGateway = await openTerminals(gatewayChild.port, size, true);
+    const gatewayHeartbeats = await measure(size, async (i) =>
+      resultOf(await viaGateway[i]!.request(MessageType.HEARTBEAT, heartbeatPayload)) === ResultCode.APPROVED);
+    const gatewayInquiries = await measure(size, async (i) =>
+      resultOf(await viaGateway[i]!.request(MessageType.INQUIRY, encodePayload(MessageType.INQUIRY, { account: accounts[i]! }))) === ResultCode.APPROVED);
+    for (const t of viaGateway) t.close();
+
+    const bare = await openTerminals(bareChild.port, size, false);
+    const bareHeartbeats = await measure(size, async (i) =>
+      resultOf(await bare[i]!.request(MessageType.HEARTBEAT, heartbeatPayload)) === ResultCode.APPROVED);
+    for (const t of bare) t.close();
+    const baselineInquiries = await directInquiries(size);
+
+    results.heartbeat![size] = { gateway: gatewayHeartbeats, baseline: bareHeartbeats, ratio: ratio(gatewayHeartbeats, bareHeartbeats) };
+    results.inquiry![size] = { gateway: gatewayInquiries, baseline: baselineInquiries, ratio: ratio(gatewayInquiries, baselineInquiries) };
+    for (const kind of ['heartbeat', 'inquiry'] as const) {
+      const row = results[kind]![size]!;
+      console.log(`${kind.padEnd(9)} ${String(size).padStart(4)} terminals: gateway ${row.gateway.perSec}/s ` +
+        `p50 ${row.gateway.p50us} us p99 ${row.gateway.p99us} us | baseline ${row.baseline.perSec}/s ` +
+        `p50 ${row.baseline.p50us} us p99 ${row.baseline.p99us} us | ratio ${row.ratio}`);
+    }
+  }
+
+  gatewayChild.child.kill('SIGTERM');
+  bareChild.child.kill('SIGTERM');
+  redis.disconnect();
+  await redisServer.stop();
+
+  const worst = (kind: 'heartbeat' | 'inquiry') => Math.min(...SIZES.map((size) => results[kind]![size]!.ratio));
+  console.log(JSON.stringify({
+    bench: 'gateway',
+    measureMs: MEASURE_MS,
+    results,
+    targets: TARGETS,
+    met: { heartbeat: worst('heartbeat') >= TARGETS.heartbeat, inquiry: worst('inquiry') >= TARGETS.inquiry },
+  }));
+}
+
+function ratio(gateway: Figures, baseline: Figures): number {
+  return Math.round((gateway.perSec / baseline.perSec) * 100) / 100;
+}
+
+const [mode, ...args] = process.argv.slice(2);
+// A server child exits normally on SIGTERM, so profilers (--cpu-prof) get to write their output.
+if (mode !== undefined) process.once('SIGTERM', () => process.exit(0));
+if (mode === 'gateway-server') await gatewayServer(args[0]!, args[1]!);
+else if (mode === 'bare-server') bareServer();
+else await main();

@@ -1,0 +1,60 @@
+/**
+ * The gateway's own view of a session's sequence numbers, so that heartbeats, which change
+ * nothing, need not wait on Redis. Everything with an effect still goes through the core's guard.
+ *
+ * A heartbeat is answered locally when its number is new on this connection and Redis confirmed
+ * the session (sign-in or a core answer, which also refreshes the session's expiry) within the
+ * last heartbeat interval. Such a number never reaches the stored high-water mark, so the
+ * numbers heartbeats used since the guard last saw one are remembered here: another request
+ * carrying one of them is a replay (DESIGN: same number, another request) and is refused
+ * locally; the same heartbeat again is answered afresh, as the core answers read-only repeats.
+ */
+import { ResultCode } from '../../protocol/index.js';
+
+/** Core answers given without the guard accepting the number as new. */
+const NOT_ACCEPTED: ReadonlySet<number> = new Set([
+  ResultCode.REPLAY,
+  ResultCode.IN_PROGRESS,
+  ResultCode.SESSION_REPLACED,
+  ResultCode.TERMINAL_DISABLED,
+  ResultCode.MERCHANT_DISABLED,
+  ResultCode.SYSTEM_BUSY,
+]);
+
+export class SessionState {
+  /** The highest number accepted on this session (sign-in included). */
+  private lastSeq: number;
+  /** When Redis last confirmed the session is this connection's (epoch ms). */
+  private confirmedAt: number;
+  /** Numbers heartbeats used that the guard has not seen: lowFromHeartbeats..lastSeq, or none (0). */
+  private lowFromHeartbeats = 0;
+
+  constructor(signInSeq: number, now: number, private readonly confirmForMs: number) {
+    this.lastSeq = signInSeq;
+    this.confirmedAt = now;
+  }
+
+  /** True when this heartbeat may be answered without the core; records its number. */
+  answerHeartbeatLocally(seq: number, now: number): boolean {
+    if (this.usedByHeartbeat(seq)) return true;
+    if (seq <= this.lastSeq || now - this.confirmedAt >= this.confirmForMs) return false;
+    if (this.lowFromHeartbeats === 0) this.lowFromHeartbeats = seq;
+    this.lastSeq = seq;
+    return true;
+  }
+
+  /** True when a heartbeat answered locally carried this number. */
+  usedByHeartbeat(seq: number): boolean {
+    return this.lowFromHeartbeats !== 0 && seq >= this.lowFromHeartbeats && seq <= this.lastSeq;
+  }
+
+  /** The core answered a request: its guard saw the session, and maybe accepted the number. */
+  coreAnswered(seq: number, result: number, replayed: boolean, now: number): void {
+    if (result === ResultCode.SESSION_REPLACED || result === ResultCode.SYSTEM_BUSY) return;
+    this.confirmedAt = now;
+    if (replayed || NOT_ACCEPTED.has(result) || seq <= this.lastSeq) return;
+    // The stored mark is now above every number a heartbeat used here.
+    this.lastSeq = seq;
+    this.lowFromHeartbeats = 0;
+  }
+}
