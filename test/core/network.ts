@@ -4,7 +4,7 @@
  * Requests are made as the gateway makes them: a signed-in session, then RequestContexts.
  */
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { MessageType, ResultCode } from '../../protocol/constants.js';
 import { encodePayload, requestFingerprint } from '../../protocol/index.js';
 import type { MessageMap } from '../../protocol/messages.js';
@@ -12,6 +12,7 @@ import { createAdmin, type Admin } from '../../src/admin/index.js';
 import type { Biller } from '../../src/biller/index.js';
 import { keys } from '../../src/store/keys.js';
 import { createCore, type OpenSessionResult, type RedisSessionStore, type RedisTransactionCore, type RequestContext } from '../../src/core/index.js';
+import { startRedisCluster } from '../helpers/cluster.js';
 import { startRedis, type RedisProcess } from '../helpers/redis.js';
 
 export const MASTER_KEY = randomBytes(32);
@@ -32,7 +33,6 @@ export async function startNetwork(options: { recoveryAfterMs?: number; biller?:
   const { sessions, core } = await createCore({
     redis,
     masterKey: MASTER_KEY,
-    maxPaymentFen: 500_000,
     recoveryAfterMs: options.recoveryAfterMs ?? 10_000,
     ...(options.biller ? { biller: options.biller } : {}),
   });
@@ -47,6 +47,28 @@ export async function startNetwork(options: { recoveryAfterMs?: number; biller?:
       await redisProcess.stop();
     },
   };
+}
+
+/** The same network on a 3-master Redis Cluster: every script must find its keys in one slot. */
+export async function startClusterNetwork(options: { recoveryAfterMs?: number } = {}): Promise<ClusterNetwork> {
+  const cluster = await startRedisCluster();
+  const redis = cluster.client();
+  const admin = createAdmin({ redis, masterKey: MASTER_KEY });
+  const { sessions, core } = await createCore({ redis, masterKey: MASTER_KEY, recoveryAfterMs: options.recoveryAfterMs ?? 10_000 });
+  return {
+    redis,
+    admin,
+    sessions,
+    core,
+    async stop() {
+      redis.disconnect();
+      await cluster.stop();
+    },
+  };
+}
+
+export interface ClusterNetwork extends Omit<Network, 'redis' | 'redisProcess'> {
+  redis: Cluster;
 }
 
 /** One account row for accounts import: arrears in fen, periods as [YYYYMM, fen]. */
@@ -91,7 +113,7 @@ export class TerminalSession {
   readonly connectionId = `conn-${++connections}`;
 
   constructor(
-    readonly network: Network,
+    readonly network: Pick<Network, 'sessions' | 'core'>,
     readonly terminalId: string,
     readonly merchantId: string,
   ) {}
@@ -177,7 +199,7 @@ export class TerminalSession {
  * The merchant's books from Redis alone: the journal's sums, the float, and what pending payments
  * hold. The invariant (src/store/keys.ts): float + pending payments = top-ups − payments + corrections.
  */
-export async function books(network: Network, merchantId: string) {
+export async function books(network: Pick<Network, 'redis'> | ClusterNetwork, merchantId: string) {
   const { redis } = network;
   const sums = { topups: 0, payments: 0, paymentCount: 0, corrections: 0, correctionCount: 0 };
   for (const [, fields] of await redis.xrange(keys.journal(merchantId), '-', '+')) {
