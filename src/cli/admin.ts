@@ -82,7 +82,8 @@ function adminCommand<O>(
       const output = await run(admin, args, options).catch((error: unknown) => {
         throw explainConnectionError(error, url, connectionError);
       });
-      process.stdout.write(`${options.json ? JSON.stringify(output.json) : output.text}\n`);
+      const text = options.json ? JSON.stringify(output.json) : output.text;
+      if (text !== '') process.stdout.write(`${text}\n`);
       process.exitCode = output.exitCode ?? 0;
     } catch (error) {
       fail(error, options.json === true);
@@ -108,6 +109,7 @@ function fail(error: unknown, json: boolean): void {
 }
 
 const yuan = (fen: number) => formatYuan(fen, { grouped: true });
+const count = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 function merchantText(m: Merchant): string {
   return [
@@ -219,7 +221,7 @@ function registerAccounts(program: Command): void {
         throw new Error(`cannot read ${file}: ${error.code ?? error.message}`);
       });
       const result = await admin.importAccounts(text);
-      return { json: result, text: `imported ${result.imported} account${result.imported === 1 ? '' : 's'}` };
+      return { json: result, text: `imported ${count(result.imported, 'account')}` };
     },
   );
 
@@ -297,11 +299,11 @@ function registerVerify(program: Command): void {
       const result = await admin.verify();
       const c = result.checked;
       const summary =
-        `${c.merchants} merchants, ${c.journalEntries} journal entries, ${c.transactions} transactions ` +
-        `(${c.pending} pending), ${c.accounts} accounts, ${c.postings} postings`;
+        `${count(c.merchants, 'merchant')}, ${count(c.journalEntries, 'journal entry', 'journal entries')}, ` +
+        `${count(c.transactions, 'transaction')} (${c.pending} pending), ${count(c.accounts, 'account')}, ${count(c.postings, 'posting')}`;
       const text = result.ok
         ? `verify: OK (${summary})`
-        : `verify: ${result.discrepancies.length} discrepanc${result.discrepancies.length === 1 ? 'y' : 'ies'} (${summary})\n` +
+        : `verify: ${count(result.discrepancies.length, 'discrepancy', 'discrepancies')} (${summary})\n` +
           result.discrepancies.map((d) => `  ${d}`).join('\n');
       return { json: result, text, exitCode: result.ok ? 0 : 1 };
     },
