@@ -12,8 +12,13 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 
-/** dist/simulator/processes.js → dist/src/cli/main.js */
-export const GATEWAY_BIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+/**
+ * The built gateway CLI: dist/simulator/processes.js → dist/src/cli/main.js. Tests run this module
+ * from source (simulator/processes.ts); they use the build too, as the suite builds first.
+ */
+export const GATEWAY_BIN = fileURLToPath(
+  new URL(import.meta.url.endsWith('.ts') ? '../dist/src/cli/main.js' : '../src/cli/main.js', import.meta.url),
+);
 
 export class MissingRedisServer extends Error {
   constructor() {
