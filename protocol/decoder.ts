@@ -9,7 +9,7 @@
  */
 import { MAX_FRAME_SIZE, MIN_FRAME_SIZE, Offset, SYNC_0, SYNC_1 } from './constants.js';
 import { FrameError, FrameErrorCode } from './errors.js';
-import { PREFIX_SIZE, checkPrefix, readFrame } from './frame.js';
+import { PREFIX_SIZE, TerminalIdReader, checkPrefix, readFrame } from './frame.js';
 import type { Frame } from './messages.js';
 
 export interface FrameDecoderOptions {
@@ -28,6 +28,8 @@ export class FrameDecoder {
   // After a sync or CRC error the decoder skips to the next A5 5A. The bytes skipped belong to
   // that one error, so they are not reported again, even when the skip spans several chunks.
   #skipping = false;
+
+  readonly #terminalIds = new TerminalIdReader();
 
   // A fatal error (unknown version, bad length) was returned: the connection is closing and any
   // further byte is ignored.
@@ -103,7 +105,7 @@ export class FrameDecoder {
       }
       if (end - at < length) return at;
 
-      const frame = readFrame(bytes, at, length, copy);
+      const frame = readFrame(bytes, at, length, this.#terminalIds, copy);
       out.push(frame);
       if (frame instanceof FrameError && frame.code === FrameErrorCode.CRC) {
         // The length field may be what was corrupted: look for the next frame from one byte

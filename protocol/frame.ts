@@ -53,17 +53,44 @@ export function checkPrefix(bytes: Buffer, at: number, maxFrameSize: number): nu
 }
 
 /**
+ * Reads terminal ids. All frames of a connection carry the same id, so its string is made once
+ * and reused for as long as the 8 bytes stay the same.
+ */
+export class TerminalIdReader {
+  #high = -1;
+  #low = -1;
+  #id = '';
+
+  read(bytes: Buffer, at: number): string {
+    const high = bytes.readUInt32BE(at);
+    const low = bytes.readUInt32BE(at + 4);
+    if (high !== this.#high || low !== this.#low) {
+      this.#id = bytes.toString('latin1', at, at + TERMINAL_ID_SIZE);
+      this.#high = high;
+      this.#low = low;
+    }
+    return this.#id;
+  }
+}
+
+/**
  * The frame of `length` bytes at `at`, whose prefix checked: CRC, then type. The Frame's
  * buffers are views of `bytes` unless `copy` is set (when `bytes` is scratch space reused later).
  */
-export function readFrame(bytes: Buffer, at: number, length: number, copy = false): Frame | FrameError {
+export function readFrame(
+  bytes: Buffer,
+  at: number,
+  length: number,
+  ids: TerminalIdReader,
+  copy = false,
+): Frame | FrameError {
   const end = at + length;
   const crcAt = end - CRC_SIZE;
   if (crc16(bytes, at, crcAt) !== bytes.readUInt16BE(crcAt)) {
     return new FrameError(FrameErrorCode.CRC, 'CRC mismatch');
   }
   const type = bytes[at + Offset.TYPE]!;
-  const terminalId = bytes.toString('latin1', at + Offset.TERMINAL_ID, at + Offset.SEQ);
+  const terminalId = ids.read(bytes, at + Offset.TERMINAL_ID);
   const seq = bytes.readUInt32BE(at + Offset.SEQ);
   if (KNOWN_TYPE[type] !== 1) {
     return new FrameError(FrameErrorCode.TYPE, `unknown message type 0x${type.toString(16).padStart(2, '0')}`, {
@@ -98,7 +125,7 @@ export function decodeFrame(bytes: Buffer): Frame {
   if (bytes.length > length) {
     throw new FrameError(FrameErrorCode.LENGTH, `${bytes.length} bytes where the length field says ${length}`);
   }
-  const frame = readFrame(bytes, 0, length);
+  const frame = readFrame(bytes, 0, length, new TerminalIdReader());
   if (frame instanceof FrameError) throw frame;
   return frame;
 }

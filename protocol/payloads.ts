@@ -6,7 +6,6 @@
  */
 import { Parser } from 'binary-parser';
 import {
-  ACCOUNT_PATTERN,
   ACCOUNT_SIZE,
   FIRMWARE_SIZE,
   MAX_BILL_PERIODS,
@@ -35,8 +34,9 @@ interface PayloadCodec<V> {
   parser: Parser;
   /** Exact payload size, or null when the layout has variable parts. */
   size: number | null;
-  /** Parsed fields → message value; throws ERR_PAYLOAD when a field breaks its format. */
-  build(fields: Fields): V;
+  /** Parsed fields (and the payload they came from) → message value; throws ERR_PAYLOAD when a
+   *  field breaks its format. */
+  build(fields: Fields, payload: Buffer): V;
   encode(value: V): Buffer;
   /** The full layout with every field zero or empty (responses only). */
   empty?(result: ResultCode): V;
@@ -64,6 +64,19 @@ function text(bytes: Buffer, field: string, pattern?: RegExp): string {
   if (value === null) throw bad(field, 'not NUL-padded printable ASCII');
   if (pattern !== undefined && !pattern.test(value)) throw bad(field, `${JSON.stringify(value)} has the wrong format`);
   return value;
+}
+
+/**
+ * The account number at `at`: exactly 10 digits, no padding (§7.3). It is on PAY's hot path, so
+ * the layouts only note where it is (`accountAt`) and it is read here straight from the payload,
+ * without a Buffer view of its own.
+ */
+function account(payload: Buffer, at: number): string {
+  for (let i = at; i < at + ACCOUNT_SIZE; i++) {
+    const byte = payload[i]!;
+    if (byte < 0x30 || byte > 0x39) throw bad('account', 'not 10 ASCII digits');
+  }
+  return payload.toString('latin1', at, at + ACCOUNT_SIZE);
 }
 
 /** A receipt in a response: the 18 characters, or empty (all NUL) when the result gave none. */
@@ -213,9 +226,9 @@ const heartbeatResponse: PayloadCodec<MessageMap[0x82]> = {
 // §3.3 INQUIRY
 
 const inquiry: PayloadCodec<MessageMap[0x03]> = {
-  parser: layout().buffer('account', { length: ACCOUNT_SIZE }).saveOffset('end'),
+  parser: layout().saveOffset('accountAt').seek(ACCOUNT_SIZE).saveOffset('end'),
   size: ACCOUNT_SIZE,
-  build: (f) => ({ account: text(f.account, 'account', ACCOUNT_PATTERN) }),
+  build: (f, payload) => ({ account: account(payload, f.accountAt) }),
   encode: (v) => new PayloadWriter(ACCOUNT_SIZE).account(v.account).done(),
 };
 
@@ -263,9 +276,9 @@ const inquiryResponse: PayloadCodec<MessageMap[0x83]> = {
 // §3.4 PAY and §3.5 CORRECT (both answered with the transaction response layout)
 
 const pay: PayloadCodec<MessageMap[0x04]> = {
-  parser: layout().buffer('account', { length: ACCOUNT_SIZE }).uint32('amountFen').saveOffset('end'),
+  parser: layout().saveOffset('accountAt').seek(ACCOUNT_SIZE).uint32('amountFen').saveOffset('end'),
   size: ACCOUNT_SIZE + 4,
-  build: (f) => ({ account: text(f.account, 'account', ACCOUNT_PATTERN), amountFen: f.amountFen }),
+  build: (f, payload) => ({ account: account(payload, f.accountAt), amountFen: f.amountFen }),
   encode: (v) =>
     new PayloadWriter(pay.size!).account(v.account).u32(v.amountFen, 'amountFen').done(),
 };
@@ -273,13 +286,14 @@ const pay: PayloadCodec<MessageMap[0x04]> = {
 const correct: PayloadCodec<MessageMap[0x05]> = {
   parser: layout()
     .buffer('receipt', { length: RECEIPT_SIZE })
-    .buffer('account', { length: ACCOUNT_SIZE })
+    .saveOffset('accountAt')
+    .seek(ACCOUNT_SIZE)
     .uint32('amountFen')
     .saveOffset('end'),
   size: RECEIPT_SIZE + ACCOUNT_SIZE + 4,
-  build: (f) => ({
+  build: (f, payload) => ({
     receipt: text(f.receipt, 'receipt', RECEIPT_PATTERN),
-    account: text(f.account, 'account', ACCOUNT_PATTERN),
+    account: account(payload, f.accountAt),
     amountFen: f.amountFen,
   }),
   encode: (v) =>
@@ -458,7 +472,7 @@ export function decodePayload<T extends keyof MessageMap>(type: T, payload: Buff
     throw bad('payload', 'shorter than its layout');
   }
   if (fields.end !== payload.length) throw bad('payload', `${payload.length} bytes where the layout has ${fields.end}`);
-  return codec.build(fields);
+  return codec.build(fields, payload);
 }
 
 /** The payload bytes of a message value; throws RangeError when a value does not fit its field. */

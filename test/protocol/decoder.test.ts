@@ -82,6 +82,15 @@ describe('FrameDecoder', () => {
     expect(describeAll(out)).toEqual([9]);
   });
 
+  it('reads each frame\'s own terminal id when they differ within a stream', () => {
+    const header = { type: MessageType.HEARTBEAT, seq: 1, timestamp: 1 };
+    const stream = Buffer.concat(
+      ['AC000001', 'AC000002', 'AC000002', 'ZZ000001'].map((terminalId) => encodeFrame({ ...header, terminalId }, Buffer.alloc(0), null)),
+    );
+    const out = new FrameDecoder().push(stream) as Frame[];
+    expect(out.map((frame) => frame.terminalId)).toEqual(['AC000001', 'AC000002', 'AC000002', 'ZZ000001']);
+  });
+
   it('gives the header of a well-framed frame of unknown type, so it can be answered', () => {
     const frame = encodeFrame({ type: 0x42, terminalId: 'AC000001', seq: 77, timestamp: 1 }, Buffer.alloc(0), null);
     const [error] = new FrameDecoder().push(frame);
