@@ -38,10 +38,12 @@ export const keys = {
    */
   session: (merchantId: string, terminalId: string) => `${m(merchantId)}:session:${terminalId}`,
   /**
-   * Hash with expiry (the replay retention): fp (request fingerprint), type, state
-   * (pending|done), txn (receipt, for PAY and CORRECT), resp (stored response of PAY and CORRECT,
-   * `result:receipt:arrearsFen:floatFen:businessDay`, short so the hash stays a compact listpack).
-   * Read-only requests (heartbeat, inquiry, status, settle) record fp, type and state done only.
+   * String with expiry (the replay retention): `state|fp|type|value` — state pending|done, fp the
+   * request fingerprint, type the request type; value is the receipt of the transaction while
+   * pending and the stored response once done (PAY and CORRECT:
+   * `result:receipt:arrearsFen:floatFen:businessDay`), empty for read-only requests (heartbeat,
+   * inquiry, status, settle), which are recorded done at once. One string is written with its
+   * expiry in one command.
    */
   request: (merchantId: string, terminalId: string, seq: number) =>
     `${m(merchantId)}:request:${terminalId}:${seq}`,

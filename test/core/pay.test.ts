@@ -56,6 +56,10 @@ describe('pay', () => {
       .toEqual(['1', '15000', '1', '15000']);
     expect(await net.redis.zcard(keys.pending('M1'))).toBe(0);
     expect(await net.redis.hget(keys.transaction('M1', receipt), 'state')).toBe('complete');
+    // The request record (and so the answer to a retransmission) is kept for the replay retention.
+    const ttl = await net.redis.ttl(keys.request('M1', 'P0000001', t.seq));
+    expect(ttl).toBeGreaterThan(86_000);
+    expect(ttl).toBeLessThanOrEqual(86_400);
     expect((await books(net, 'M1')).balanced).toBe(true);
   });
 

@@ -8,6 +8,7 @@
 import { ResultCode as R } from '../../../protocol/constants.js';
 import { Script } from '../script.js';
 import { GUARD } from './guard.js';
+import { REQUEST_RECORD } from './request-record.js';
 import { TXN_RESPONSE } from './response.js';
 
 /**
@@ -51,7 +52,7 @@ return {'reserved'}
  * ARGV[1] correction receipt, ARGV[2] biller result, ARGV[3] arrears after the restore, ARGV[4] now
  * → {applied 0|1, resp}
  */
-export const COMPLETE_CORRECT = new Script(`${TXN_RESPONSE}
+export const COMPLETE_CORRECT = new Script(`${REQUEST_RECORD}${TXN_RESPONSE}
 local txn = hmgetTxn(KEYS[1], 'amountFen', 'terminal', 'original')
 if txn[1] ~= 'pending' then return {0, responseOf(txn)} end
 local amount, terminal, day = txn[7], txn[8], txn[6]
@@ -74,6 +75,6 @@ else
   redis.call('HSET', KEYS[1], 'state', 'declined', 'result', result, 'arrearsAfter', 0, 'completedAt', ARGV[4])
 end
 redis.call('ZREM', KEYS[2], ARGV[1])
-if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('HSET', KEYS[3], 'state', 'done', 'resp', resp) end
+answerRequest(KEYS[3], resp)
 return {1, resp}
 `);

@@ -16,11 +16,16 @@
  * write with everything it decided.
  */
 import { ResultCode as R } from '../../../protocol/constants.js';
+import { REQUEST_RECORD } from './request-record.js';
 
 /** lastSeen and the session's expiry are refreshed at most this often (a payment burst costs less). */
 export const SESSION_REFRESH_MS = 1000;
 
-export const GUARD = `
+export const GUARD = `${REQUEST_RECORD}
+-- Records this request (KEYS[4]) for the replay retention.
+local function recordRequest(state, value)
+  redis.call('SET', KEYS[4], requestRecord(state, ARGV[3], ARGV[4], value), 'EX', ARGV[6])
+end
 local function guard()
   local session = redis.call('HMGET', KEYS[1], 'conn', 'ttl', 'lastSeen')
   if session[1] ~= ARGV[1] then return {'code', ${R.SESSION_REPLACED}} end
@@ -35,22 +40,14 @@ local function guard()
   local readOnly = ARGV[7] == '1'
   if tonumber(ARGV[2]) > (tonumber(terminal[2]) or 0) then
     redis.call('HSET', KEYS[2], 'hwm', ARGV[2])
-    if readOnly then
-      redis.call('HSET', KEYS[4], 'fp', ARGV[3], 'type', ARGV[4], 'state', 'done')
-      redis.call('EXPIRE', KEYS[4], ARGV[6])
-    end
+    if readOnly then recordRequest('done', '') end
     return nil, merchant
   end
   -- Not new: only a repeat of the very same request (same fingerprint) is answered.
-  local request = redis.call('HMGET', KEYS[4], 'fp', 'state', 'resp')
-  if request[1] ~= ARGV[3] then return {'code', ${R.REPLAY}} end
+  local state, fp, _, value = parseRequest(redis.call('GET', KEYS[4]))
+  if fp ~= ARGV[3] then return {'code', ${R.REPLAY}} end
   if readOnly then return nil, merchant end
-  if request[2] == 'done' then return {'stored', request[3]} end
+  if state == 'done' then return {'stored', value} end
   return {'code', ${R.IN_PROGRESS}}
-end
--- Records a new write request: state 'pending' with the transaction it started, or 'done' with its response.
-local function recordRequest(state, value)
-  redis.call('HSET', KEYS[4], 'fp', ARGV[3], 'type', ARGV[4], 'state', state, state == 'done' and 'resp' or 'txn', value)
-  redis.call('EXPIRE', KEYS[4], ARGV[6])
 end
 `;

@@ -6,6 +6,7 @@
 import { ResultCode as R } from '../../../protocol/constants.js';
 import { Script } from '../script.js';
 import { GUARD } from './guard.js';
+import { REQUEST_RECORD } from './request-record.js';
 import { TXN_RESPONSE } from './response.js';
 
 /**
@@ -45,7 +46,7 @@ return {'reserved', floatFen}
  * ARGV[1] receipt, ARGV[2] biller result, ARGV[3] arrears (left, or owed on OVERPAYMENT), ARGV[4] now
  * → {applied 0|1, resp (false when there is no such transaction)}
  */
-export const COMPLETE_PAY = new Script(`${TXN_RESPONSE}
+export const COMPLETE_PAY = new Script(`${REQUEST_RECORD}${TXN_RESPONSE}
 local txn = hmgetTxn(KEYS[1], 'amountFen', 'terminal')
 if txn[1] ~= 'pending' then return {0, responseOf(txn)} end
 local amount, terminal, floatFen, day = txn[7], txn[8], txn[5], txn[6]
@@ -68,7 +69,6 @@ else
   redis.call('HSET', KEYS[1], 'state', 'declined', 'result', result, 'arrearsAfter', owed, 'completedAt', ARGV[4])
 end
 redis.call('ZREM', KEYS[2], ARGV[1])
--- The request record lives for the replay retention only: update it, never recreate it.
-if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('HSET', KEYS[3], 'state', 'done', 'resp', resp) end
+answerRequest(KEYS[3], resp)
 return {1, resp}
 `);

@@ -20,17 +20,17 @@ return {'ok'}
 export const STATUS = new Script(`${GUARD}${TXN_RESPONSE}
 local refused = guard()
 if refused then return refused end
-local asked = redis.call('HMGET', KEYS[5], 'type', 'state', 'resp')
-if asked[1] == '${MessageType.PAY}' or asked[1] == '${MessageType.CORRECT}' then
-  if asked[2] == 'done' then return {'answered', asked[1], asked[3]} end
-  return {'pending', asked[1]}
+local state, _, askedType, value = parseRequest(redis.call('GET', KEYS[5]))
+if askedType == '${MessageType.PAY}' or askedType == '${MessageType.CORRECT}' then
+  if state == 'done' then return {'answered', askedType, value} end
+  return {'pending', askedType}
 end
-if asked[1] then return {'none'} end
+if state then return {'none'} end
 local txn = hmgetTxn(KEYS[6], 'kind')
 if not txn[1] then return {'none'} end
-local type = txn[7] == 'pay' and '${MessageType.PAY}' or '${MessageType.CORRECT}'
-if txn[1] == 'pending' then return {'pending', type} end
-return {'answered', type, responseOf(txn)}
+local kind = txn[7] == 'pay' and '${MessageType.PAY}' or '${MessageType.CORRECT}'
+if txn[1] == 'pending' then return {'pending', kind} end
+return {'answered', kind, responseOf(txn)}
 `);
 
 /**
