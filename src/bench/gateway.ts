@@ -44,8 +44,9 @@ import { Gateway } from '../gateway/index.js';
 import { createLogger } from '../log.js';
 
 const SIZES = [1, 100, 1000];
-const WARMUP_MS = 300;
-const MEASURE_MS = 2000;
+const WARMUP_MS = 200;
+const SLICE_MS = 300;
+const ROUNDS = 5;
 const MERCHANT = 'bench';
 const TARGETS = { heartbeat: 0.6, inquiry: 0.7 };
 const SELF = fileURLToPath(import.meta.url);
@@ -195,39 +196,57 @@ class BenchTerminal {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Measurement: N workers, each looping one request at a time until the deadline.
+// Measurement. The machine is shared, so gateway and baseline run in alternating short slices
+// and each side's figures sum its slices: a load swing hits both alike.
 
-async function measure(workers: number, once: (worker: number) => Promise<boolean>): Promise<Figures> {
-  const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
-  let errors = 0;
-  let recording = false;
-  const started = Date.now();
-  const end = started + WARMUP_MS + MEASURE_MS;
-  let measuredFrom = 0;
-  setTimeout(() => {
-    recording = true;
-    measuredFrom = performance.now();
-  }, WARMUP_MS);
-  let completed = 0;
-  await Promise.all(Array.from({ length: workers }, async (_, worker) => {
-    while (Date.now() < end) {
-      const t0 = performance.now();
-      const ok = await once(worker);
-      if (!recording) continue;
-      histogram.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)));
-      completed += 1;
-      if (!ok) errors += 1;
-    }
-  }));
-  const elapsedSec = (performance.now() - measuredFrom) / 1000;
-  const figures = {
-    perSec: Math.round(completed / elapsedSec),
-    p50us: histogram.getValueAtPercentile(50),
-    p99us: histogram.getValueAtPercentile(99),
-    errors,
-  };
-  histogram.destroy();
-  return figures;
+class Sample {
+  private readonly histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+  private completed = 0;
+  private errors = 0;
+  private elapsedMs = 0;
+
+  /** N workers, each looping one request at a time for `ms`; recorded unless this is a warm-up. */
+  async slice(workers: number, once: (worker: number) => Promise<boolean>, ms: number, record = true): Promise<void> {
+    const started = performance.now();
+    const end = started + ms;
+    await Promise.all(Array.from({ length: workers }, async (_, worker) => {
+      while (performance.now() < end) {
+        const t0 = performance.now();
+        const ok = await once(worker);
+        if (!record) continue;
+        this.histogram.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)));
+        this.completed += 1;
+        if (!ok) this.errors += 1;
+      }
+    }));
+    if (record) this.elapsedMs += performance.now() - started;
+  }
+
+  figures(): Figures {
+    const figures = {
+      perSec: Math.round(this.completed / (this.elapsedMs / 1000)),
+      p50us: this.histogram.getValueAtPercentile(50),
+      p99us: this.histogram.getValueAtPercentile(99),
+      errors: this.errors,
+    };
+    this.histogram.destroy();
+    return figures;
+  }
+}
+
+type Worker = (worker: number) => Promise<boolean>;
+
+async function compare(workers: number, gateway: Worker, baseline: Worker): Promise<{ gateway: Figures; baseline: Figures; ratio: number }> {
+  const viaGateway = new Sample();
+  const direct = new Sample();
+  await viaGateway.slice(workers, gateway, WARMUP_MS, false);
+  await direct.slice(workers, baseline, WARMUP_MS, false);
+  for (let round = 0; round < ROUNDS; round++) {
+    await viaGateway.slice(workers, gateway, SLICE_MS);
+    await direct.slice(workers, baseline, SLICE_MS);
+  }
+  const figures = { gateway: viaGateway.figures(), baseline: direct.figures() };
+  return { ...figures, ratio: ratio(figures.gateway, figures.baseline) };
 }
 
 function resultOf(frame: Frame): number {
@@ -240,65 +259,63 @@ async function main(): Promise<void> {
   const masterKey = randomBytes(32);
   const maxTerminals = Math.max(...SIZES);
 
-  // The network: one merchant with float, a terminal per simulated device, an account per terminal.
+  // The network: one merchant with float; terminals that use the gateway, and as many that the
+  // direct baseline uses (its sessions are opened without a gateway); an account per terminal.
   const admin = createAdmin({ redis, masterKey });
   await admin.addMerchant(MERCHANT, 'Bench shop');
   await admin.topUp(MERCHANT, 100_000_000);
   const accounts = Array.from({ length: maxTerminals }, (_, i) => String(1_000_000_000 + i));
   await admin.importAccounts(['account,name,arrears', ...accounts.map((a) => `${a},Wang Xiao Ming,120.50`)].join('\n'));
-  const terminals: Array<{ terminalId: string; key: Buffer; seq: number }> = [];
-  for (let i = 0; i < maxTerminals; i++) {
-    const terminalId = `B${String(i).padStart(7, '0')}`;
-    const { key } = await admin.addTerminal(terminalId, MERCHANT);
-    terminals.push({ terminalId, key: Buffer.from(key, 'hex'), seq: 0 });
-  }
-  const seqsOf = (i: number) => ({ next: () => ++terminals[i]!.seq });
+  const provision = async (prefix: string) => {
+    const provisioned: Array<{ terminalId: string; key: Buffer; seq: number }> = [];
+    for (let i = 0; i < maxTerminals; i++) {
+      const terminalId = `${prefix}${String(i).padStart(7, '0')}`;
+      const { key } = await admin.addTerminal(terminalId, MERCHANT);
+      provisioned.push({ terminalId, key: Buffer.from(key, 'hex'), seq: 0 });
+    }
+    return provisioned;
+  };
+  const viaGateway = await provision('G');
+  const direct = await provision('D');
+  const seqs = (terminal: { seq: number }) => ({ next: () => ++terminal.seq });
 
   const gatewayChild = await startChild(['gateway-server', redisServer.url, masterKey.toString('hex')]);
   const bareChild = await startChild(['bare-server']);
   const heartbeatPayload = encodePayload(MessageType.HEARTBEAT, {});
+  const inquiryPayloads = accounts.map((account) => encodePayload(MessageType.INQUIRY, { account }));
 
-  async function openTerminals(port: number, count: number, signIn: boolean): Promise<BenchTerminal[]> {
-    const opened = await Promise.all(terminals.slice(0, count).map((t, i) => BenchTerminal.open(port, t.terminalId, t.key, seqsOf(i))));
-    if (signIn) await Promise.all(opened.map((t) => t.signIn()));
-    return opened;
-  }
-
-  // The inquiry baseline: the core itself over a plain ioredis client, sessions opened directly.
+  // The inquiry baseline: the core itself over a plain ioredis client, no gateway in front.
   const { sessions, core } = await createCore({ redis, masterKey });
-  async function directInquiries(count: number): Promise<Figures> {
-    await Promise.all(terminals.slice(0, count).map((t, i) => sessions.openSession({
-      terminalId: t.terminalId, merchantId: MERCHANT, seq: seqsOf(i).next(), connectionId: `direct-${i}`,
-      instanceId: 'direct', peer: 'bench', sessionKey: randomBytes(32), now: Date.now(), ttlSec: 600 })));
-    return measure(count, async (i) => {
-      const request = { account: accounts[i]! };
-      const { response } = await core.inquiry({
-        terminalId: terminals[i]!.terminalId, merchantId: MERCHANT, connectionId: `direct-${i}`, seq: seqsOf(i).next(),
-        fingerprint: requestFingerprint(MessageType.INQUIRY, encodePayload(MessageType.INQUIRY, request)), now: Date.now(),
-      }, request);
-      return response.result === ResultCode.APPROVED;
-    });
-  }
+  const directInquiry = async (i: number) => {
+    const terminal = direct[i]!;
+    const { response } = await core.inquiry({
+      terminalId: terminal.terminalId, merchantId: MERCHANT, connectionId: `direct-${i}`, seq: ++terminal.seq,
+      fingerprint: requestFingerprint(MessageType.INQUIRY, inquiryPayloads[i]!), now: Date.now(),
+    }, { account: accounts[i]! });
+    return response.result === ResultCode.APPROVED;
+  };
 
-  const results: Record<string, Record<string, { gateway: Figures; baseline: Figures; ratio: number }>> = { heartbeat: {}, inquiry: {} };
+  const results: Record<'heartbeat' | 'inquiry', Record<number, { gateway: Figures; baseline: Figures; ratio: number }>> = { heartbeat: {}, inquiry: {} };
   for (const size of SIZES) {
-    const viaGateway = await openTerminals(gatewayChild.port, size, true);
-    const gatewayHeartbeats = await measure(size, async (i) =>
-      resultOf(await viaGateway[i]!.request(MessageType.HEARTBEAT, heartbeatPayload)) === ResultCode.APPROVED);
-    const gatewayInquiries = await measure(size, async (i) =>
-      resultOf(await viaGateway[i]!.request(MessageType.INQUIRY, encodePayload(MessageType.INQUIRY, { account: accounts[i]! }))) === ResultCode.APPROVED);
-    for (const t of viaGateway) t.close();
+    const gatewayTerminals = await Promise.all(viaGateway.slice(0, size).map((t) =>
+      BenchTerminal.open(gatewayChild.port, t.terminalId, t.key, seqs(t))));
+    await Promise.all(gatewayTerminals.map((t) => t.signIn()));
+    const bareTerminals = await Promise.all(viaGateway.slice(0, size).map((t) =>
+      BenchTerminal.open(bareChild.port, t.terminalId, t.key, seqs({ seq: 0 }))));
+    await Promise.all(direct.slice(0, size).map((t, i) => sessions.openSession({
+      terminalId: t.terminalId, merchantId: MERCHANT, seq: ++t.seq, connectionId: `direct-${i}`,
+      instanceId: 'direct', peer: 'bench', sessionKey: randomBytes(32), now: Date.now(), ttlSec: 600 })));
 
-    const bare = await openTerminals(bareChild.port, size, false);
-    const bareHeartbeats = await measure(size, async (i) =>
-      resultOf(await bare[i]!.request(MessageType.HEARTBEAT, heartbeatPayload)) === ResultCode.APPROVED);
-    for (const t of bare) t.close();
-    const baselineInquiries = await directInquiries(size);
+    results.heartbeat[size] = await compare(size,
+      async (i) => resultOf(await gatewayTerminals[i]!.request(MessageType.HEARTBEAT, heartbeatPayload)) === ResultCode.APPROVED,
+      async (i) => resultOf(await bareTerminals[i]!.request(MessageType.HEARTBEAT, heartbeatPayload)) === ResultCode.APPROVED);
+    results.inquiry[size] = await compare(size,
+      async (i) => resultOf(await gatewayTerminals[i]!.request(MessageType.INQUIRY, inquiryPayloads[i]!)) === ResultCode.APPROVED,
+      directInquiry);
+    for (const t of [...gatewayTerminals, ...bareTerminals]) t.close();
 
-    results.heartbeat![size] = { gateway: gatewayHeartbeats, baseline: bareHeartbeats, ratio: ratio(gatewayHeartbeats, bareHeartbeats) };
-    results.inquiry![size] = { gateway: gatewayInquiries, baseline: baselineInquiries, ratio: ratio(gatewayInquiries, baselineInquiries) };
     for (const kind of ['heartbeat', 'inquiry'] as const) {
-      const row = results[kind]![size]!;
+      const row = results[kind][size]!;
       console.log(`${kind.padEnd(9)} ${String(size).padStart(4)} terminals: gateway ${row.gateway.perSec}/s ` +
         `p50 ${row.gateway.p50us} us p99 ${row.gateway.p99us} us | baseline ${row.baseline.perSec}/s ` +
         `p50 ${row.baseline.p50us} us p99 ${row.baseline.p99us} us | ratio ${row.ratio}`);
@@ -310,12 +327,14 @@ async function main(): Promise<void> {
   redis.disconnect();
   await redisServer.stop();
 
-  const worst = (kind: 'heartbeat' | 'inquiry') => Math.min(...SIZES.map((size) => results[kind]![size]!.ratio));
+  const worst = (kind: 'heartbeat' | 'inquiry') => Math.min(...SIZES.map((size) => results[kind][size]!.ratio));
   console.log(JSON.stringify({
     bench: 'gateway',
-    measureMs: MEASURE_MS,
+    sliceMs: SLICE_MS,
+    rounds: ROUNDS,
     results,
     targets: TARGETS,
+    worstRatio: { heartbeat: worst('heartbeat'), inquiry: worst('inquiry') },
     met: { heartbeat: worst('heartbeat') >= TARGETS.heartbeat, inquiry: worst('inquiry') >= TARGETS.inquiry },
   }));
 }

@@ -1,8 +1,9 @@
 /**
  * One terminal connection: its frame decoder, its session once signed in, its flow control and
- * its timers. Frames are handled one at a time, in order; while one is being handled the socket
- * is paused, so a terminal cannot queue unbounded work (firmware keeps one request in flight),
- * and reading also stops while the terminal has not taken our last write.
+ * its timers. Frames are handled one at a time, in order; a terminal that sends more while one
+ * is being handled has its socket paused until it is answered, so it cannot queue unbounded work
+ * (firmware keeps one request in flight, and then never pays for a pause), and reading also
+ * stops while the terminal has not taken our last write.
  *
  * Faults take one path, `close()`: it logs once, sends a NOTICE when there is something to say,
  * half-closes, and destroys the socket after a short grace, so no socket lingers in CLOSE_WAIT.
@@ -161,11 +162,16 @@ export class Connection {
   private onData(chunk: Buffer): void {
     if (!this.accepting) return;
     for (const item of this.decoder.push(chunk)) this.queue.push(item);
-    if (this.inFlight === null && this.queue.length > 0) this.inFlight = this.work();
+    if (this.inFlight === null) {
+      if (this.queue.length > 0) this.inFlight = this.work();
+    } else {
+      // The terminal sent more while a request is being handled: read no further until it is
+      // answered, so what one terminal can queue is bounded by what it had already sent.
+      this.socket.pause();
+    }
   }
 
   private async work(): Promise<void> {
-    this.socket.pause();
     try {
       for (let item = this.queue.shift(); item !== undefined && this.accepting; item = this.queue.shift()) {
         await this.process(item);
@@ -173,7 +179,7 @@ export class Connection {
       }
     } finally {
       this.inFlight = null;
-      if (this.accepting && !this.waitingForDrain) this.socket.resume();
+      if (this.accepting && !this.waitingForDrain && this.socket.isPaused()) this.socket.resume();
     }
   }
 
@@ -253,7 +259,10 @@ export class Connection {
         merchantId: session.merchantId,
         connectionId: this.id,
         seq: frame.seq,
-        fingerprint: requestFingerprint(frame.type, frame.payload),
+        // A digest only the core's guard reads: a heartbeat answered locally never computes it.
+        get fingerprint() {
+          return requestFingerprint(frame.type, frame.payload);
+        },
         now,
       };
       try {
@@ -267,7 +276,7 @@ export class Connection {
         if (result === ResultCode.BAD_FORMAT) this.countBadFrame();
       }
     }
-    this.log.info({
+    if (this.log.isLevelEnabled('info')) this.log.info({
       terminal: session.terminalId,
       seq: frame.seq,
       type: TYPE_NAME.get(frame.type),
