@@ -30,10 +30,6 @@ export const PREFIX_SIZE = Offset.LENGTH + 2;
 const KNOWN_TYPE = new Uint8Array(256);
 for (const type of Object.values(MessageType)) KNOWN_TYPE[type] = 1;
 
-export function isKnownType(type: number): boolean {
-  return KNOWN_TYPE[type & 0xff] === 1;
-}
-
 /**
  * Version and length of the frame whose sync is at `at` (PREFIX_SIZE bytes available).
  * Returns the frame length, or the fatal error (§8: either one means the stream is not ours).
