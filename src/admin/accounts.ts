@@ -84,7 +84,7 @@ export function parseAccounts(csvText: string): Account[] {
   for (const record of records) {
     const problems: string[] = [];
     if (record.fields.length !== columns.length) {
-      errors.push(`line ${record.line}: ${record.fields.length} fields, the header has ${columns.length}`);
+      errors.push(`line ${record.line}: ${record.fields.length} field${record.fields.length === 1 ? '' : 's'}, the header has ${columns.length}`);
       continue;
     }
     const row = new Map(columns.map((c, i) => [c, (record.fields[i] ?? '').trim()]));

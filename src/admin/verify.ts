@@ -200,11 +200,14 @@ export async function verify(context: AdminContext, options: VerifyOptions): Pro
     }
   }
 
+  // Receipts are unique across merchants (terminal ids are), so postings find their transaction here.
+  const byReceipt = new Map<string, Hash>();
+  for (const txns of transactions.values()) for (const [receipt, txn] of txns) byReceipt.set(receipt, txn);
   const accounts = (await context.redis.smembers(keys.accounts())).sort();
   for (let start = 0; start < accounts.length; start += BATCH) {
     await Promise.all(
       accounts.slice(start, start + BATCH).map(async (account) => {
-        const result = await checkAccount(context, account, transactions);
+        const result = await checkAccount(context, account, byReceipt);
         checked.accounts += 1;
         checked.postings += result.postings;
         if (result.arrearsChecked) checked.accountsWithArrearsChecked += 1;
@@ -367,7 +370,7 @@ async function checkTransaction(
 async function checkAccount(
   context: AdminContext,
   account: string,
-  transactions: Map<string, Map<string, Hash>>,
+  byReceipt: Map<string, Hash>,
 ): Promise<{ postings: number; arrearsChecked: boolean; discrepancies: string[] }> {
   const [arrearsFen, importedArrears, importedPostings, rows] = (await ACCOUNT_BOOKS.run(
     context.redis,
@@ -387,7 +390,7 @@ async function checkAccount(
       net -= amountFen;
       reversalsOf.set(original, (reversalsOf.get(original) ?? 0) + 1);
     } else say(`posting ${receipt} has unknown kind ${JSON.stringify(kind)}`);
-    const txn = await findTransaction(context, receipt, transactions);
+    const txn = byReceipt.get(receipt) ?? (await readTransaction(context, receipt));
     const expectedKind = kind === 'payment' ? 'pay' : 'correct';
     if (txn === null) say(`${kind} ${receipt} of ${amountFen} fen matches no transaction`);
     else if (txn.kind !== expectedKind || txn.account !== account || int(txn, 'amountFen') !== amountFen) {
@@ -406,18 +409,12 @@ async function checkAccount(
   return { postings: rows.length / 6, arrearsChecked, discrepancies: problems };
 }
 
-/** The transaction behind a receipt: from those read, else looked up (it may be newer). */
-async function findTransaction(
-  context: AdminContext,
-  receipt: string,
-  transactions: Map<string, Map<string, Hash>>,
-): Promise<Hash | null> {
+/** A transaction not among those read (it may be newer), found through its terminal's merchant. */
+async function readTransaction(context: AdminContext, receipt: string): Promise<Hash | null> {
   const parsed = parseReceipt(receipt);
   if (parsed === null) return null;
   const merchant = await context.redis.get(keys.terminalMerchant(parsed.terminalId));
   if (merchant === null) return null;
-  const known = transactions.get(merchant)?.get(receipt);
-  if (known !== undefined) return known;
   const hash = await context.redis.hgetall(keys.transaction(merchant, receipt));
   return hash.kind === undefined ? null : hash;
 }
