@@ -5,7 +5,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -151,13 +151,25 @@ export async function startGateway(options: {
   const deadline = Date.now() + 15_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the gateway exited with ${child.exitCode}; see ${options.logFile}`);
-    if (listening(options.logFile)) return { ...handle, port };
+    // The "listening" log line, or (with --log-level above info) the port taking connections.
+    if (listening(options.logFile) || (await accepts(port))) return { ...handle, port };
     if (Date.now() > deadline) {
       await handle.stop(1000);
       throw new Error(`the gateway did not log "listening" within 15 s; see ${options.logFile}`);
     }
     await sleep(50);
   }
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }
 
 function listening(logFile: string): boolean {

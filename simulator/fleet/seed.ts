@@ -24,12 +24,16 @@ export interface SeedOptions {
   accounts: number;
   floatFen: number;
   seed: number;
+  /** Terminals per outlet; default 1 (a village shop has one). */
+  terminalsPerOutlet?: number;
   /** Outlet names; default "Outlet N". */
   outletName?: (index: number) => string;
 }
 
 const SURNAMES = ['Wang', 'Li', 'Zhang', 'Liu', 'Chen', 'Yang', 'Huang', 'Zhao', 'Wu', 'Zhou', 'Xu', 'Sun', 'Ma', 'Zhu', 'Hu', 'Guo'];
 const GIVEN = ['Wei', 'Fang', 'Min', 'Jing', 'Lei', 'Yan', 'Jun', 'Ping', 'Gang', 'Hua', 'Xiu Ying', 'Gui Lan'];
+
+const SEED_BATCH = 50;
 
 export function terminalIdOf(tag: string, index: number): string {
   return `${tag}${String(index + 1).padStart(8 - tag.length, '0')}`;
@@ -44,14 +48,24 @@ export function accountOf(tag: string, index: number): string {
 export async function seedNetwork(admin: Admin, options: SeedOptions): Promise<SeededNetwork> {
   if (!/^[0-9A-Z]{1,4}$/.test(options.tag)) throw new Error('tag must be 1 to 4 characters [0-9A-Z]');
   const random = deriveRandom(options.seed, `seed:${options.tag}`);
+  const perOutlet = options.terminalsPerOutlet ?? 1;
   const terminals: ProvisionedTerminal[] = [];
-  for (let i = 0; i < options.outlets; i++) {
+  const outlet = async (i: number): Promise<ProvisionedTerminal[]> => {
     const merchantId = `M${options.tag}${String(i + 1).padStart(4, '0')}`;
-    const terminalId = terminalIdOf(options.tag, i);
     await admin.addMerchant(merchantId, options.outletName?.(i) ?? `Outlet ${i + 1}`);
-    const provisioned = await admin.addTerminal(terminalId, merchantId);
     await admin.topUp(merchantId, options.floatFen);
-    terminals.push({ terminalId, merchantId, key: Buffer.from(provisioned.key, 'hex') });
+    const provisioned: ProvisionedTerminal[] = [];
+    for (let t = 0; t < perOutlet; t++) {
+      const terminalId = terminalIdOf(options.tag, i * perOutlet + t);
+      const { key } = await admin.addTerminal(terminalId, merchantId);
+      provisioned.push({ terminalId, merchantId, key: Buffer.from(key, 'hex') });
+    }
+    return provisioned;
+  };
+  // Outlets in parallel batches: a scale test provisions thousands of terminals.
+  for (let first = 0; first < options.outlets; first += SEED_BATCH) {
+    const batch = Array.from({ length: Math.min(SEED_BATCH, options.outlets - first) }, (_, k) => outlet(first + k));
+    for (const provisioned of await Promise.all(batch)) terminals.push(...provisioned);
   }
 
   const lines = ['account,name,arrears,periods'];

@@ -60,3 +60,10 @@ export function percentilesOf(h: hdr.Histogram): Percentiles {
     mean: round(h.mean / 1000),
   };
 }
+
+/** Latency at percentiles from 0 to 99.99, for the distribution chart. */
+export function distributionOf(h: hdr.Histogram): Array<{ percentile: number; ms: number }> {
+  if (h.totalCount === 0) return [];
+  const percentiles = [0, 10, 20, 30, 40, 50, 60, 70, 75, 80, 85, 90, 92.5, 95, 96, 97, 98, 99, 99.5, 99.9, 99.95, 99.99];
+  return percentiles.map((percentile) => ({ percentile, ms: round(h.getValueAtPercentile(percentile) / 1000) }));
+}

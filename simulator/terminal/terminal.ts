@@ -151,10 +151,10 @@ export class Terminal {
   signIn(): Promise<Answer<SignInResponse>> {
     return this.serialize(async () => {
       this.dropSession();
-      const started = Date.now();
+      const started = performance.now();
       const session = await this.ensureSession(this.deadline());
       const signIn = session.signIn!;
-      return { code: signIn.result, name: nameOf(signIn.result), seq: this.state.nextSeq - 1, response: signIn, attempts: 1, latencyMs: Date.now() - started };
+      return { code: signIn.result, name: nameOf(signIn.result), seq: this.state.nextSeq - 1, response: signIn, attempts: 1, latencyMs: performance.now() - started };
     });
   }
 
@@ -220,6 +220,11 @@ export class Terminal {
     return this.state.receipts.find((r) => r.receipt === receipt);
   }
 
+  /** Drops the connection as a dead link would; the next request reconnects and signs in. */
+  disconnect(): void {
+    this.dropSession();
+  }
+
   close(): void {
     this.closed = true;
     if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
@@ -244,7 +249,7 @@ export class Terminal {
       this.state.pending.push(pending);
       this.save();
     }
-    const started = Date.now();
+    const started = performance.now();
     let attempts = 0;
     for (;;) {
       const payload =
@@ -301,14 +306,14 @@ export class Terminal {
       });
     }
     this.save();
-    return { code: response.result, name: nameOf(response.result), seq: pending.seq, response, attempts, latencyMs: Date.now() - started };
+    return { code: response.result, name: nameOf(response.result), seq: pending.seq, response, attempts, latencyMs: performance.now() - started };
   }
 
   // --- reads ------------------------------------------------------------------------------------
 
   /** A request that changes nothing: on a lost answer it is simply asked again under a new number. */
   private async query(type: number, payload: Buffer, forcedSeq?: number, deadline = this.deadline()): Promise<Answer<unknown>> {
-    const started = Date.now();
+    const started = performance.now();
     // Signed in first, so that the sign-in's own number does not overtake this request's.
     await this.ensureSession(deadline);
     const sent = await this.exchange(type, payload, this.allocateSeq(forcedSeq), false, deadline, false);
@@ -317,7 +322,7 @@ export class Terminal {
         ? decodePayload(MessageType.REJECT, sent.frame.payload)
         : decodePayload(sent.frame.type as keyof MessageMap, sent.frame.payload);
     const code = (response as { result: number }).result;
-    return { code, name: nameOf(code), seq: sent.seq, response, attempts: sent.attempts, latencyMs: Date.now() - started };
+    return { code, name: nameOf(code), seq: sent.seq, response, attempts: sent.attempts, latencyMs: performance.now() - started };
   }
 
   // --- the exchange of one request --------------------------------------------------------------
