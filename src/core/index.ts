@@ -19,7 +19,9 @@ import { RedisTransactionCore } from './transaction-core.js';
 export { businessDayOf, type BusinessDayOptions } from './business-day.js';
 export type { CoreDeps, PendingTransaction } from './deps.js';
 export { RedisSessionStore } from './session-store.js';
-export { RedisTransactionCore } from './transaction-core.js';
+export { RedisTransactionCore, type TransactionSteps } from './transaction-core.js';
+export type { Completion, Reservation } from './pay.js';
+export type { CorrectionReservation } from './correct.js';
 export * from './types.js';
 
 export interface CoreOptions {
@@ -27,6 +29,7 @@ export interface CoreOptions {
   redis: Redis | Cluster;
   /** 32 bytes; decrypts terminal keys at rest and seals session keys. */
   masterKey: Buffer;
+  /** Named in the core's log lines (recovery). */
   instanceId?: string;
   /** Default +480, "00:00". */
   businessDay?: BusinessDayOptions;
@@ -68,7 +71,7 @@ export async function createCore(
     replayRetentionSec: positiveInteger('replayRetentionSec', options.replayRetentionSec ?? 86_400),
     recoveryAfterMs: positiveInteger('recoveryAfterMs', options.recoveryAfterMs ?? 10_000),
     businessDay,
-    logger: options.logger,
+    logger: options.instanceId === undefined ? options.logger : options.logger?.child({ instance: options.instanceId }),
     now: () => Date.now(),
   };
   await storeCall(preloadScripts(options.redis, CORE_SCRIPTS));

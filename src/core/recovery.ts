@@ -8,7 +8,7 @@ import { ResultCode } from '../../protocol/constants.js';
 import { keys } from '../store/keys.js';
 import { completeCorrect, reverseCorrect } from './correct.js';
 import type { CoreDeps, PendingTransaction } from './deps.js';
-import { completePay, postPay } from './pay.js';
+import { completePay, postPay, type Completion } from './pay.js';
 import { storeCall } from './store-call.js';
 
 export interface RecoveryResult {
@@ -39,7 +39,8 @@ export async function recover(deps: CoreDeps, now: number): Promise<RecoveryResu
   return totals;
 }
 
-export function finish(deps: CoreDeps, txn: PendingTransaction) {
+/** Steps 2 and 3 of a pending transaction, both idempotent. */
+export function finish(deps: CoreDeps, txn: PendingTransaction): Promise<Completion> {
   return txn.kind === 'pay'
     ? postPay(deps, txn).then((posted) => completePay(deps, txn, posted))
     : reverseCorrect(deps, txn).then((reversed) => completeCorrect(deps, txn, reversed));

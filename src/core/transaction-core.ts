@@ -12,26 +12,29 @@ import type {
   SignOutResponse,
   StatusRequest,
 } from '../../protocol/messages.js';
-import { completeCorrect, correct, reserveCorrect, reverseCorrect } from './correct.js';
-import type { CoreDeps } from './deps.js';
-import { completePay, pay, postPay, reservePay } from './pay.js';
+import type { PostingResult } from '../biller/biller.js';
+import { completeCorrect, correct, reserveCorrect, reverseCorrect, type CorrectionReservation } from './correct.js';
+import type { CoreDeps, PendingTransaction } from './deps.js';
+import { completePay, pay, postPay, reservePay, type Completion, type Reservation } from './pay.js';
 import { recover } from './recovery.js';
 import { heartbeat, inquiry, settle, signOut, status } from './requests.js';
 import type { Outcome, RequestContext, StatusResult, TransactionCore } from './types.js';
 
+/**
+ * The single steps of PAY and CORRECT, for tests that stop a transaction between two of them as a
+ * crash would, and for tools that look into recovery.
+ */
+export interface TransactionSteps {
+  reservePay(ctx: RequestContext, req: PayRequest): Promise<Reservation>;
+  postPay(txn: PendingTransaction): Promise<PostingResult>;
+  completePay(txn: PendingTransaction, posted: PostingResult): Promise<Completion>;
+  reserveCorrect(ctx: RequestContext, req: CorrectRequest): Promise<CorrectionReservation>;
+  reverseCorrect(txn: PendingTransaction): Promise<PostingResult>;
+  completeCorrect(txn: PendingTransaction, reversed: PostingResult): Promise<Completion>;
+}
+
 export class RedisTransactionCore implements TransactionCore {
-  /**
-   * The single steps of PAY and CORRECT, for tests that stop a transaction between two of them
-   * as a crash would, and for tools that inspect recovery.
-   */
-  readonly steps: {
-    reservePay: (ctx: RequestContext, req: PayRequest) => ReturnType<typeof reservePay>;
-    postPay: (txn: Parameters<typeof postPay>[1]) => ReturnType<typeof postPay>;
-    completePay: (...args: Parameters<typeof completePay> extends [unknown, ...infer R] ? R : never) => ReturnType<typeof completePay>;
-    reserveCorrect: (ctx: RequestContext, req: CorrectRequest) => ReturnType<typeof reserveCorrect>;
-    reverseCorrect: (txn: Parameters<typeof reverseCorrect>[1]) => ReturnType<typeof reverseCorrect>;
-    completeCorrect: (...args: Parameters<typeof completeCorrect> extends [unknown, ...infer R] ? R : never) => ReturnType<typeof completeCorrect>;
-  };
+  readonly steps: TransactionSteps;
 
   constructor(private readonly deps: CoreDeps) {
     this.steps = {
