@@ -6,6 +6,7 @@
 import {
   CRC_SIZE,
   HEADER_SIZE,
+  MAC_SIZE,
   MAX_FRAME_SIZE,
   MAX_PAYLOAD_SIZE,
   MIN_FRAME_SIZE,
@@ -164,7 +165,7 @@ export function encodeFrame(header: FrameHeader, payload: Buffer, macKey: Buffer
   payload.copy(frame, HEADER_SIZE);
 
   const macAt = length - TRAILER_SIZE;
-  if (macKey === null) frame.fill(0, macAt, macAt + TRAILER_SIZE - CRC_SIZE);
+  if (macKey === null) frame.fill(0, macAt, macAt + MAC_SIZE);
   else writeMac(macKey, frame, macAt, frame, macAt);
   const crcAt = length - CRC_SIZE;
   frame.writeUInt16BE(crc16(frame, 0, crcAt), crcAt);
