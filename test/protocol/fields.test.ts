@@ -81,6 +81,16 @@ describe('deriveSessionKey (§5.2)', () => {
   const kt = Buffer.alloc(32, 1);
   const n1 = Buffer.alloc(16, 2);
   const n2 = Buffer.alloc(16, 3);
+  it('matches an independent HMAC-SHA256 (Python hmac) over the vectors\' key material', () => {
+    const derived = deriveSessionKey(
+      Buffer.from('7017afb61e0f745252b8899ab313852befbb83f41f973bb9d549bff8b8f77318', 'hex'),
+      'AC000001',
+      Buffer.from('6ef9d8c793653a6cfa2a46f67a15dfe8', 'hex'),
+      Buffer.from('e0aa40751b9c06c502a1765c9acff642', 'hex'),
+    );
+    expect(derived.toString('hex')).toBe('4a658950efbb69a752a0968bdb67e1c693373f70537d8e28a22b15526e840bcc');
+  });
+
   it('depends on every input', () => {
     const base = deriveSessionKey(kt, 'AC000001', n1, n2).toString('hex');
     expect(deriveSessionKey(Buffer.alloc(32, 9), 'AC000001', n1, n2).toString('hex')).not.toBe(base);
