@@ -357,7 +357,7 @@ export class Terminal {
         session.key,
       );
       session.line.send(frame);
-      const outcome = await session.line.wait(seq, responseTypeOf(type), this.options.responseTimeoutMs);
+      const outcome = await session.line.wait(seq, responseTypeOf(type), this.waitFor(deadline));
       if (outcome === 'timeout') {
         // No answer in time: on GPRS that usually means a dead or silent link. Start over.
         this.options.onEvent?.({ kind: 'timeout', seq, type });
@@ -429,7 +429,7 @@ export class Terminal {
       const nonce = randomBytes(16);
       const request = encodePayload(MessageType.SIGN_IN, { nonce, firmware: this.options.firmware });
       session.line.send(encodeFrame({ type: MessageType.SIGN_IN, terminalId: this.terminalId, seq, timestamp: this.clock() }, request, this.options.key));
-      const outcome = await session.line.wait(seq, MessageType.SIGN_IN_RESPONSE, this.options.responseTimeoutMs);
+      const outcome = await session.line.wait(seq, MessageType.SIGN_IN_RESPONSE, this.waitFor(deadline));
       if (outcome === 'timeout') {
         this.dropSession();
         await this.backoff(failures++, deadline);
@@ -536,6 +536,11 @@ export class Terminal {
 
   private clock(): number {
     return Math.floor((Date.now() + this.clockOffsetMs) / 1000);
+  }
+
+  /** The answer timeout, cut short by the request's deadline. */
+  private waitFor(deadline: number): number {
+    return Math.max(1, Math.min(this.options.responseTimeoutMs, deadline - Date.now()));
   }
 
   private deadline(): number {

@@ -116,6 +116,23 @@ describe('aircharge-sim single-shot commands', () => {
     expect((await admin.exportJournal()).filter((e) => e.txn === r.json.receipt)).toHaveLength(1);
   });
 
+  it('keeps an unanswered payment in flash and finishes it on the next run, once', async () => {
+    const before = await admin.showMerchant('SIMSHOP');
+    // The link goes silent after the payment reached the gateway; the clerk gives up after 1.5 s.
+    const lost = await sim(['pay', ACCOUNT, '3', '--json', '--half-open', 'after-request-before-response', '--deadline', '1500']);
+    expect(lost.code).toBe(2);
+    expect(lost.json.code).toBe('UNREACHABLE');
+    const flash = JSON.parse(readFileSync(join(work, 'state', `${TERMINAL}.json`), 'utf8')) as { pending: Array<{ seq: number; amountFen: number }> };
+    expect(flash.pending).toHaveLength(1);
+    const { seq } = flash.pending[0]!;
+
+    const next = await sim(['signin', '--json']);
+    expect(next.code).toBe(0);
+    expect(next.json.resumed).toEqual([{ seq, code: 'APPROVED', receipt: `${TERMINAL}${String(seq).padStart(10, '0')}` }]);
+    expect(before.floatFen - (await admin.showMerchant('SIMSHOP')).floatFen).toBe(300);
+    expect((await admin.exportJournal()).filter((e) => e.txn === next.json.resumed[0].receipt)).toHaveLength(1);
+  });
+
   it('declines with exit 1 and the code name', async () => {
     const r = await sim(['pay', POOR, '5', '--json']);
     expect(r.code).toBe(1);
@@ -143,8 +160,8 @@ describe('aircharge-sim single-shot commands', () => {
   it("settles today's counts from its state dir", async () => {
     const r = await sim(['settle', '--json']);
     expect(r.code).toBe(0);
-    // 35.50 + 1 + 10 + 2 paid, 35.50 corrected.
-    expect(r.json).toMatchObject({ ok: true, code: 'APPROVED', payCount: 4, payFen: 4850, correctCount: 1, correctFen: 3550 });
+    // 35.50 + 1 + 10 + 2 + 3 paid, 35.50 corrected.
+    expect(r.json).toMatchObject({ ok: true, code: 'APPROVED', payCount: 5, payFen: 5150, correctCount: 1, correctFen: 3550 });
   });
 
   it('exits 2 on a usage mistake or when the gateway cannot be reached', async () => {
