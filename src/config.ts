@@ -27,6 +27,8 @@ export interface ServeConfig {
   demo: boolean;
   recoveryIntervalMs: number;
   drainTimeoutMs: number;
+  /** The /metrics /health /ready endpoint; none when no port is configured. */
+  metrics: { port: number; host: string; lowFloatFen: number } | null;
   limits: GatewayLimits;
 }
 
@@ -140,6 +142,13 @@ export const SERVE_SETTINGS: readonly Setting[] = [
   { name: 'recoveryInterval', flag: '--recovery-interval <sec>', env: 'AIRCHARGE_RECOVERY_INTERVAL', default: '30',
     description: 'seconds between recovery passes over pending transactions (one also runs at start-up)',
     parse: seconds(0.1, DAY_SEC) },
+  { name: 'metricsPort', flag: '--metrics-port <port>', env: 'AIRCHARGE_METRICS_PORT', default: undefined,
+    description: 'serve /metrics (Prometheus), /health and /ready on this port (default: none; 0: any free port)',
+    parse: integer(0, 65535) },
+  { name: 'metricsHost', flag: '--metrics-host <address>', env: 'AIRCHARGE_METRICS_HOST', default: '127.0.0.1',
+    description: 'address of the metrics endpoint', parse: nonEmpty('an address') },
+  { name: 'lowFloatFen', flag: '--low-float <fen>', env: 'AIRCHARGE_LOW_FLOAT_FEN', default: '100000',
+    description: 'a merchant float below this many fen counts as low in the metrics', parse: integer(0, 0xffffffff) },
   { name: 'drainTimeout', flag: '--drain-timeout <sec>', env: 'AIRCHARGE_DRAIN_TIMEOUT', default: '10',
     description: 'on SIGTERM/SIGINT, seconds to finish requests in flight before connections are cut',
     parse: seconds(0, 3600) },
@@ -183,6 +192,9 @@ export function resolveServeConfig(flags: Record<string, unknown>, env: NodeJS.P
     demo: get('demo'),
     recoveryIntervalMs: get('recoveryInterval'),
     drainTimeoutMs: get('drainTimeout'),
+    metrics: values.has('metricsPort')
+      ? { port: get('metricsPort'), host: get('metricsHost'), lowFloatFen: get('lowFloatFen') }
+      : null,
     limits: {
       maxConnections: get('maxConnections'),
       maxFrameSize: get('maxFrameSize'),

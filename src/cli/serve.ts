@@ -11,6 +11,7 @@ import type { ServeConfig } from '../config.js';
 import { createCore } from '../core/index.js';
 import { Gateway } from '../gateway/index.js';
 import { createLogger } from '../log.js';
+import { createMetrics, instrumentRedis, startOpsServer } from '../metrics/index.js';
 import { MasterKeyError, loadMasterKey } from '../store/secrets.js';
 import { connectRedis } from './redis.js';
 
@@ -53,6 +54,11 @@ async function serve(config: ServeConfig, masterKey: Buffer): Promise<void> {
 
   const redis = connectRedis(config.redisUrl);
   redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis error'));
+  const metrics = config.metrics === null ? undefined : createMetrics();
+  if (metrics !== undefined && config.metrics !== null) {
+    instrumentRedis(redis, metrics);
+    metrics.watchStore(redis, { floatThresholdFen: config.metrics.lowFloatFen });
+  }
   const { sessions, core } = await createCore({ redis, masterKey, instanceId: config.instanceId, logger });
 
   let recovering = false;
@@ -61,6 +67,7 @@ async function serve(config: ServeConfig, masterKey: Buffer): Promise<void> {
     recovering = true;
     try {
       const { completed, rolledBack } = await core.recover(Date.now());
+      metrics?.recoveryRun({ completed, rolledBack });
       if (completed + rolledBack > 0) logger.info({ completed, rolledBack }, 'recovered pending transactions');
     } catch (err) {
       logger.warn({ err }, 'recovery pass failed; retried at the next interval');
@@ -79,8 +86,17 @@ async function serve(config: ServeConfig, masterKey: Buffer): Promise<void> {
     instanceId: config.instanceId,
     logger,
     limits: config.limits,
+    ...(metrics === undefined ? {} : { metrics }),
   });
   await gateway.ready();
+  const ops = config.metrics === null || metrics === undefined ? null : await startOpsServer({
+    port: config.metrics.port,
+    host: config.metrics.host,
+    metrics,
+    // Not ready once draining, so a load balancer sends new terminals elsewhere.
+    ready: () => gateway.accepting,
+  }).catch((err: unknown) => fail(err, 'metrics endpoint failed'));
+  if (ops) logger.info({ port: ops.port, host: config.metrics?.host }, 'metrics listening');
 
   const server = createServer({ allowHalfOpen: false }, gateway.handle);
   server.on('error', (err) => fail(err, 'listening socket failed'));
@@ -102,6 +118,7 @@ async function serve(config: ServeConfig, masterKey: Buffer): Promise<void> {
     clearInterval(recoveryTimer);
     server.close();
     await gateway.drain(config.drainTimeoutMs);
+    await ops?.close();
     await redis.quit().catch(() => redis.disconnect());
     logger.info('stopped');
     process.exit(0);

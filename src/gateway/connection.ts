@@ -29,6 +29,7 @@ import type { Frame, MessageMap } from '../../protocol/index.js';
 import { StoreUnavailableError } from '../core/types.js';
 import type { RequestContext, SessionStore, TransactionCore } from '../core/types.js';
 import { maskedFrameHex } from '../log.js';
+import type { CloseReason, Metrics } from '../metrics/index.js';
 import { handlers, signIn } from './handlers/index.js';
 import type { GatewayLimits } from './limits.js';
 import { SessionState } from './session-state.js';
@@ -44,6 +45,7 @@ export interface ConnectionHost {
   /** Closes the replaced session's connection, on whichever instance holds it. */
   kick(replaced: { instanceId: string; connectionId: string }): void;
   forget(connection: Connection): void;
+  readonly metrics: Metrics | undefined;
 }
 
 interface Session {
@@ -88,6 +90,8 @@ export class Connection {
   /** False once the gateway drains or the connection closes: no new request is started. */
   private accepting = true;
   private closing = false;
+  /** Why the connection ended, as the metrics name it: set once, by whichever path came first. */
+  closeReason: CloseReason | null = null;
 
   // Timers: the sign-in deadline until signed in, then the idle timeout refreshed by each frame.
   private timer: NodeJS.Timeout;
@@ -103,15 +107,19 @@ export class Connection {
     this.peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     this.log = logger.child({ conn: id, peer: this.peer });
     this.decoder = new FrameDecoder({ maxFrameSize: host.limits.maxFrameSize });
-    this.timer = setTimeout(() => this.close('sign-in timeout'), host.limits.signInTimeoutMs);
+    this.timer = setTimeout(() => this.close('sign_in_timeout'), host.limits.signInTimeoutMs);
 
     socket.setNoDelay(true);
     socket.setKeepAlive(true, host.limits.heartbeatSec * 1000);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     // The peer half-closed or vanished: nothing more can be said to it, so the socket goes now.
-    socket.on('end', () => socket.destroy());
+    socket.on('end', () => {
+      this.closeReason ??= 'peer_closed';
+      socket.destroy();
+    });
     socket.on('error', (err: NodeJS.ErrnoException) => {
       this.log.debug({ code: err.code }, 'socket error');
+      this.closeReason ??= 'socket_error';
       socket.destroy();
     });
     socket.on('close', () => this.onClose());
@@ -122,9 +130,9 @@ export class Connection {
     return this.session?.terminalId ?? null;
   }
 
-  /** Another connection of the same terminal signed in: this one is closed. */
+  /** Another connection of the same terminal signed in (or an operator disabled it): this one is closed. */
   kick(): void {
-    this.close('session replaced', NoticeReason.SESSION_REPLACED);
+    this.close('session_replaced', NoticeReason.SESSION_REPLACED);
   }
 
   /** Gateway drain: start no new request; resolves once the request in flight (if any) is answered. */
@@ -135,10 +143,12 @@ export class Connection {
     return this.inFlight ?? Promise.resolve();
   }
 
-  close(reason: string, notice?: NoticeReason): void {
+  /** The one way the gateway ends a connection: the first reason given is the one reported. */
+  close(reason: CloseReason, notice?: NoticeReason): void {
     if (this.closing) return;
     this.closing = true;
     this.accepting = false;
+    this.closeReason ??= reason;
     this.queue.length = 0;
     clearTimeout(this.timer);
     this.log.info({ terminal: this.terminalId, reason }, 'closing connection');
@@ -156,6 +166,7 @@ export class Connection {
 
   /** Closes at once, without a word: the drain deadline has passed. */
   destroy(): void {
+    this.closeReason ??= 'drain';
     this.socket.destroy();
   }
 
@@ -185,19 +196,42 @@ export class Connection {
 
   private async process(item: Frame | FrameError): Promise<void> {
     try {
-      if (item instanceof FrameError) this.onFrameError(item);
-      else await this.onFrame(item);
+      if (item instanceof FrameError) {
+        this.onFrameError(item);
+        return;
+      }
+      if (this.session !== null) this.timer.refresh();
+      if (this.log.isLevelEnabled('debug')) this.log.debug({ frame: maskedFrameHex(item.raw) }, 'frame in');
+      const started = performance.now();
+      const { result, replayed } = await this.answer(item);
+      this.report(item, result, started, replayed);
     } catch (err) {
       // A fault of ours, not the terminal's: the decoder's state is untouched, the process stays up.
       this.log.error({ err }, 'frame handling failed');
-      this.close('internal error');
+      this.close('internal_error');
     }
+  }
+
+  /** One log line and one metric per request answered. */
+  private report(frame: Frame, result: number, started: number, replayed: boolean): void {
+    const seconds = (performance.now() - started) / 1000;
+    this.host.metrics?.requestAnswered(frame.type, result, seconds, replayed);
+    if (!this.log.isLevelEnabled('info')) return;
+    this.log.info({
+      terminal: frame.terminalId,
+      seq: frame.seq,
+      type: TYPE_NAME.get(frame.type),
+      result: RESULT_NAME.get(result),
+      ms: Math.round(seconds * 100_000) / 100,
+      replayed,
+    }, 'request');
   }
 
   private onFrameError(error: FrameError): void {
     this.log.warn({ code: error.code, type: error.header?.type, seq: error.header?.seq }, 'bad frame');
     if (error.fatal) {
-      this.close(error.code);
+      this.host.metrics?.badFrame(error.code);
+      this.close('fatal_frame');
       return;
     }
     // Answers to frames whose MAC was never checked carry a zero MAC (PROTOCOL.md §2).
@@ -208,85 +242,65 @@ export class Connection {
     } else if (header !== undefined && error.code === FrameErrorCode.PAYLOAD) {
       this.answerEmpty(responseTypeOf(header.type), header.terminalId, header.seq, ResultCode.BAD_FORMAT, null);
     }
-    this.countBadFrame();
+    this.countBadFrame(error.code);
   }
 
-  private async onFrame(frame: Frame): Promise<void> {
-    if (this.session !== null) this.timer.refresh();
-    if (this.log.isLevelEnabled('debug')) this.log.debug({ frame: maskedFrameHex(frame.raw) }, 'frame in');
-
-    if (frame.type === MessageType.SIGN_IN) return this.signIn(frame);
+  /** Sends the answer to one well-framed request and says what it was. */
+  private async answer(frame: Frame): Promise<{ result: number; replayed: boolean }> {
+    if (frame.type === MessageType.SIGN_IN) return { result: await this.signIn(frame), replayed: false };
     const handler = handlers.get(frame.type);
     const session = this.session;
-    if (handler === undefined) {
-      // A type the gateway does not serve (a response type sent back, say).
-      this.send(MessageType.REJECT, frame.terminalId, frame.seq,
-        encodePayload(MessageType.REJECT, { result: ResultCode.UNSUPPORTED_TYPE }), null);
-      this.countBadFrame();
-      return;
-    }
-    if (session === null || frame.terminalId !== session.terminalId) {
-      // Not signed in as this terminal on this connection: nothing is looked at, nothing applied.
-      this.answerEmpty(handler.responseType, frame.terminalId, frame.seq, ResultCode.NOT_SIGNED_IN, null);
-      if (session !== null) this.countBadFrame();
-      return;
-    }
+    const refuse = (result: number, macKey: Buffer | null, badFrame?: FrameErrorCode) => {
+      this.answerEmpty(handler?.responseType ?? MessageType.REJECT, frame.terminalId, frame.seq, result, macKey);
+      if (badFrame !== undefined) this.countBadFrame(badFrame);
+      return { result, replayed: false };
+    };
+    // A type the gateway does not serve (a response type sent back, say).
+    if (handler === undefined) return refuse(ResultCode.UNSUPPORTED_TYPE, null, FrameErrorCode.TYPE);
+    // Not signed in as this terminal on this connection: nothing is looked at, nothing applied.
+    if (session === null) return refuse(ResultCode.NOT_SIGNED_IN, null);
+    if (frame.terminalId !== session.terminalId) return refuse(ResultCode.NOT_SIGNED_IN, null, FrameErrorCode.MAC);
     if (!verifyMac(frame, session.key)) {
-      this.answerEmpty(handler.responseType, frame.terminalId, frame.seq, ResultCode.BAD_MAC, null);
-      this.log.warn({ terminal: session.terminalId, seq: frame.seq }, 'bad MAC');
       await this.host.sessions.countBadMac(session.terminalId, session.merchantId).catch((err: unknown) =>
         this.log.warn({ err }, 'could not count bad MAC'));
-      this.countBadFrame();
-      return;
+      return refuse(ResultCode.BAD_MAC, null, FrameErrorCode.MAC);
     }
-
     const now = Date.now();
-    const started = performance.now();
-    let result: number;
-    let replayed = false;
     if (Math.abs(frame.timestamp - Math.floor(now / 1000)) > this.host.limits.clockWindowSec) {
-      result = ResultCode.CLOCK_SKEW;
-      this.answerEmpty(handler.responseType, frame.terminalId, frame.seq, result, session.key, {
+      this.answerEmpty(handler.responseType, frame.terminalId, frame.seq, ResultCode.CLOCK_SKEW, session.key, {
         serverTime: Math.floor(now / 1000),
       });
-    } else if (frame.type !== MessageType.HEARTBEAT && session.state.usedByHeartbeat(frame.seq)) {
-      // The number went to a heartbeat answered here, which the stored mark has not seen.
-      result = ResultCode.REPLAY;
-      this.answerEmpty(handler.responseType, frame.terminalId, frame.seq, result, session.key);
-    } else {
-      const ctx: RequestContext = {
-        terminalId: session.terminalId,
-        merchantId: session.merchantId,
-        connectionId: this.id,
-        seq: frame.seq,
-        // A digest only the core's guard reads: a heartbeat answered locally never computes it.
-        get fingerprint() {
-          return requestFingerprint(frame.type, frame.payload);
-        },
-        now,
-      };
-      try {
-        const answer = await handler.run(this.host.core, ctx, frame.payload, session.state);
-        ({ result, replayed } = answer);
-        if (answer.local !== true) session.state.coreAnswered(frame.seq, result, replayed, now);
-        this.send(handler.responseType, frame.terminalId, frame.seq, answer.payload, session.key);
-      } catch (err) {
-        result = this.failureResult(err);
-        this.answerEmpty(handler.responseType, frame.terminalId, frame.seq, result, session.key);
-        if (result === ResultCode.BAD_FORMAT) this.countBadFrame();
-      }
+      return { result: ResultCode.CLOCK_SKEW, replayed: false };
     }
-    if (this.log.isLevelEnabled('info')) this.log.info({
-      terminal: session.terminalId,
+    // The number went to a heartbeat answered here, which the stored mark has not seen.
+    if (frame.type !== MessageType.HEARTBEAT && session.state.usedByHeartbeat(frame.seq)) {
+      return refuse(ResultCode.REPLAY, session.key);
+    }
+
+    const ctx: RequestContext = {
+      terminalId: session.terminalId,
+      merchantId: session.merchantId,
+      connectionId: this.id,
       seq: frame.seq,
-      type: TYPE_NAME.get(frame.type),
-      result: RESULT_NAME.get(result),
-      ms: Math.round((performance.now() - started) * 100) / 100,
-      replayed,
-    }, 'request');
-    if (handler.endsSession === true && result === ResultCode.APPROVED) this.close('signed out');
+      // A digest only the core's guard reads: a heartbeat answered locally never computes it.
+      get fingerprint() {
+        return requestFingerprint(frame.type, frame.payload);
+      },
+      now,
+    };
+    let answer;
+    try {
+      answer = await handler.run(this.host.core, ctx, frame.payload, session.state);
+    } catch (err) {
+      const result = this.failureResult(err);
+      return refuse(result, session.key, result === ResultCode.BAD_FORMAT ? FrameErrorCode.PAYLOAD : undefined);
+    }
+    if (answer.local !== true) session.state.coreAnswered(frame.seq, answer.result, answer.replayed, now);
+    this.send(handler.responseType, frame.terminalId, frame.seq, answer.payload, session.key);
+    if (handler.endsSession === true && answer.result === ResultCode.APPROVED) this.close('sign_out');
     // The terminal signed in elsewhere (or was disabled) while this connection lived on.
-    else if (result === ResultCode.SESSION_REPLACED) this.close('session replaced', NoticeReason.SESSION_REPLACED);
+    else if (answer.result === ResultCode.SESSION_REPLACED) this.close('session_replaced', NoticeReason.SESSION_REPLACED);
+    return { result: answer.result, replayed: answer.replayed };
   }
 
   /** A handler's failure as a result code: bad payload, or the store not answering. */
@@ -300,8 +314,8 @@ export class Connection {
     return ResultCode.SYSTEM_BUSY;
   }
 
-  private async signIn(frame: Frame): Promise<void> {
-    const started = performance.now();
+  /** The sign-in handshake (handlers/sign-in.ts); on approval the connection takes the session. */
+  private async signIn(frame: Frame): Promise<number> {
     const now = Date.now();
     let outcome;
     try {
@@ -318,9 +332,8 @@ export class Connection {
     } catch (err) {
       const result = this.failureResult(err);
       this.answerEmpty(MessageType.SIGN_IN_RESPONSE, frame.terminalId, frame.seq, result, null);
-      if (result === ResultCode.BAD_FORMAT) this.countBadFrame();
-      this.log.info({ terminal: frame.terminalId, seq: frame.seq, type: 'SIGN_IN', result: RESULT_NAME.get(result) }, 'request');
-      return;
+      if (result === ResultCode.BAD_FORMAT) this.countBadFrame(FrameErrorCode.PAYLOAD);
+      return result;
     }
     const { response, replaced } = outcome;
     const session = outcome.session === null ? null : {
@@ -329,30 +342,24 @@ export class Connection {
     };
     this.send(MessageType.SIGN_IN_RESPONSE, frame.terminalId, frame.seq,
       encodePayload(MessageType.SIGN_IN_RESPONSE, response), session?.key ?? null);
-    this.log.info({
-      terminal: frame.terminalId,
-      seq: frame.seq,
-      type: 'SIGN_IN',
-      result: RESULT_NAME.get(response.result),
-      ms: Math.round((performance.now() - started) * 100) / 100,
-      replayed: false,
-    }, 'request');
-    if (outcome.badMac) this.countBadFrame();
-    if (session === null) return;
+    if (outcome.badMac) this.countBadFrame(FrameErrorCode.MAC);
+    if (session === null) return response.result;
 
     if (this.session === null) {
       // From now on the idle timeout governs, refreshed by every frame.
       clearTimeout(this.timer);
-      this.timer = setTimeout(() => this.close('idle timeout', NoticeReason.IDLE_TIMEOUT), this.host.limits.idleTimeoutMs);
+      this.timer = setTimeout(() => this.close('idle_timeout', NoticeReason.IDLE_TIMEOUT), this.host.limits.idleTimeoutMs);
     }
     this.session = session;
     if (replaced !== null && replaced.connectionId !== this.id) this.host.kick(replaced);
+    return response.result;
   }
 
-  private countBadFrame(): void {
+  private countBadFrame(code: FrameErrorCode): void {
+    this.host.metrics?.badFrame(code);
     this.badFrames += 1;
     if (this.badFrames >= this.host.limits.maxBadFrames) {
-      this.close('too many bad frames', NoticeReason.TOO_MANY_BAD_FRAMES);
+      this.close('bad_frames', NoticeReason.TOO_MANY_BAD_FRAMES);
     }
   }
 

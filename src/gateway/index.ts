@@ -17,6 +17,7 @@ import { NoticeReason } from '../../protocol/index.js';
 import { businessDayOf } from '../core/business-day.js';
 import type { BusinessDayOptions } from '../core/business-day.js';
 import type { SessionStore, TransactionCore } from '../core/types.js';
+import type { CloseReason, Metrics } from '../metrics/index.js';
 import { keys } from '../store/keys.js';
 import { Connection } from './connection.js';
 import type { ConnectionHost } from './connection.js';
@@ -37,6 +38,8 @@ export interface GatewayOptions {
   limits?: Partial<GatewayLimits>;
   /** The business-day rule the core uses (the sign-in response announces the day). */
   businessDay?: BusinessDayOptions;
+  /** Connections, requests, bad frames and close reasons are counted here when given. */
+  metrics?: Metrics;
 }
 
 /** How often stale per-address rate buckets are dropped. */
@@ -80,6 +83,7 @@ export class Gateway extends EventEmitter {
       businessDayOf: (ms) => businessDayOf(ms, options.businessDay),
       kick: (replaced) => gateway.kick(replaced),
       forget: (connection) => gateway.forget(connection),
+      metrics: options.metrics,
     };
 
     this.subscriber = options.redis.duplicate();
@@ -101,24 +105,32 @@ export class Gateway extends EventEmitter {
   readonly handle = (socket: Socket): void => {
     const address = socket.remoteAddress ?? 'unknown';
     if (this.draining) {
-      socket.destroy();
-      return;
-    }
-    if (!this.rateLimiter.take(address, Date.now())) {
+      this.refuse(socket, 'drain');
+    } else if (!this.rateLimiter.take(address, Date.now())) {
       this.log.warn({ address }, 'connection rate limit: connection refused');
-      socket.destroy();
-      return;
-    }
-    if (this.connections.size >= this.limits.maxConnections) {
+      this.refuse(socket, 'over_limit');
+    } else if (this.connections.size >= this.limits.maxConnections) {
       this.log.warn({ address, max: this.limits.maxConnections }, 'connection limit: connection refused');
-      socket.destroy();
-      return;
+      this.refuse(socket, 'over_limit');
+    } else {
+      this.connectionCounter += 1;
+      const connection = new Connection(this.host, socket, `${this.instanceId}-${this.connectionCounter}`, this.log);
+      this.connections.set(connection.id, connection);
+      this.options.metrics?.connectionOpened();
+      this.emit('connection', connection.id);
     }
-    this.connectionCounter += 1;
-    const connection = new Connection(this.host, socket, `${this.instanceId}-${this.connectionCounter}`, this.log);
-    this.connections.set(connection.id, connection);
-    this.emit('connection', connection.id);
   };
+
+  /** False once draining: the readiness endpoint reports it so a load balancer stops sending. */
+  get accepting(): boolean {
+    return !this.draining;
+  }
+
+  private refuse(socket: Socket, reason: CloseReason): void {
+    socket.destroy();
+    this.options.metrics?.connectionOpened();
+    this.options.metrics?.connectionClosed(reason);
+  }
 
   /**
    * Graceful shutdown: no new connection or request, the requests in flight finish and are
@@ -137,7 +149,7 @@ export class Gateway extends EventEmitter {
       this.onEmpty = resolve;
       if (this.connections.size === 0) resolve();
     });
-    for (const connection of open) connection.close('shutting down', NoticeReason.SHUTTING_DOWN);
+    for (const connection of open) connection.close('drain', NoticeReason.SHUTTING_DOWN);
     await Promise.race([closed, deadline]);
     for (const connection of this.connections.values()) connection.destroy();
     await this.subscriber.quit().catch(() => this.subscriber.disconnect());
@@ -159,6 +171,7 @@ export class Gateway extends EventEmitter {
 
   private forget(connection: Connection): void {
     this.connections.delete(connection.id);
+    this.options.metrics?.connectionClosed(connection.closeReason ?? 'peer_closed');
     this.emit('disconnect', connection.id);
     if (this.connections.size === 0) this.onEmpty?.();
   }

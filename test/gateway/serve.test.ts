@@ -1,7 +1,7 @@
 /**
  * `aircharge serve` as a process: configuration errors exit 2 with a clear message; a running
- * gateway logs "listening", serves a terminal, logs one line per request without any key or MAC,
- * and drains on SIGTERM (NOTICE SHUTTING_DOWN, exit 0).
+ * gateway logs "listening", serves a terminal, counts it in its metrics, logs one line per request
+ * without any key or MAC, and drains on SIGTERM (NOTICE SHUTTING_DOWN, exit 0).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -63,7 +63,7 @@ describe('aircharge serve: configuration', () => {
 describe('aircharge serve: running', () => {
   it('serves terminals, logs requests without secrets, and drains on SIGTERM', async () => {
     const child = spawn(process.execPath, [MAIN, 'serve', '--port', '0', '--host', '127.0.0.1', '--redis', redis.url,
-      '--instance-id', 'serve-test', '--log-level', 'debug', '--drain-timeout', '5'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      '--instance-id', 'serve-test', '--log-level', 'debug', '--drain-timeout', '5', '--metrics-port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const lines: Array<Record<string, unknown>> = [];
     const raw: string[] = [];
     const listening = new Promise<number>((resolve, reject) => {
@@ -83,6 +83,13 @@ describe('aircharge serve: running', () => {
       const paid = await t.request(MessageType.PAY, { account: '1234567890', amountFen: 1_000 });
       expect(paid.response.result).toBe(ResultCode.APPROVED);
       expect(paid.response.floatFen).toBe(99_000);
+
+      const metricsPort = lines.find((entry) => entry.msg === 'metrics listening')?.port as number;
+      const ready = await fetch(`http://127.0.0.1:${metricsPort}/ready`);
+      expect(ready.status).toBe(200);
+      const scraped = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      expect(scraped).toMatch(/aircharge_frames_total\{type="PAY",result="APPROVED"\} 1\b/);
+      expect(scraped).toMatch(/aircharge_connections 1\b/);
 
       child.kill('SIGTERM');
       const frame = await t.read();
