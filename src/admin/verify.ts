@@ -8,8 +8,8 @@
  * equal its imported arrears less its payments plus its reversals; and no transaction has stayed
  * pending longer than the recovery bound.
  *
- * It may run beside live traffic. Each merchant's figures and each account's are read in one
- * script, so they are a consistent snapshot; the cross-checks between merchant, journal and biller
+ * It may run beside live traffic. Each merchant's figures and each account's are a consistent
+ * snapshot (read in one script, the journal's settled part summed beforehand); the cross-checks between merchant, journal and biller
  * read in the order the core writes (journal, then transactions, then the journal again and the
  * postings), so a transaction completing meanwhile is not mistaken for a discrepancy.
  */
@@ -38,53 +38,42 @@ export interface VerifyResult {
 }
 
 /**
- * One merchant's books in one step. Every key is in the merchant's slot ({m.<id>}); the pending
- * transactions and the day counters are named from prefixes because which ones exist is only
- * known inside the script.
+ * The atomic part of a merchant's books. The journal is append-only, so the caller sums it page by
+ * page first, without holding Redis; this script then sums only the entries written since (the
+ * tail) in the same step as it reads the float, the pending payments and the day counters, so
+ * together they are one consistent snapshot. Every key is in the merchant's slot ({m.<id>}); the
+ * pending transactions and the day counters are named from prefixes because which ones exist is
+ * only known inside the script.
  * KEYS[1] merchant, KEYS[2] journal, KEYS[3] pending set; ARGV[1] transaction key prefix,
- * ARGV[2] day key prefix
- * → {floatFen, topupFen, payFen, correctFen, pendingPayFen, entries, lastId, txns, days, odd}
- *   txns: flat {kind, receipt, amount}; days: flat {day, journal payCount, payFen, correctCount,
- *   correctFen, counter payCount, payFen, correctCount, correctFen}; odd: entries of unknown kind
+ * ARGV[2] day key prefix, ARGV[3] id of the last entry summed, ARGV[4..] business days seen so far
+ * → {floatFen, pendingPayFen, tail, counters}: tail flat {id, kind, txn, amountFen, day};
+ *   counters flat {day, payCount, payFen, correctCount, correctFen} for every day seen or in the tail
  */
 const MERCHANT_BOOKS = new Script(`
 local floatFen = tonumber(redis.call('HGET', KEYS[1], 'floatFen') or '0')
-local sums = {topup = 0, pay = 0, correct = 0}
-local txns, days, order, odd = {}, {}, {}, 0
-local entries = redis.call('XRANGE', KEYS[2], '-', '+')
-local lastId = '0-0'
-for _, e in ipairs(entries) do
-  lastId = e[1]
+local tail, seen, days = {}, {}, {}
+for i = 4, #ARGV do
+  if not seen[ARGV[i]] then seen[ARGV[i]] = true; days[#days + 1] = ARGV[i] end
+end
+for _, e in ipairs(redis.call('XRANGE', KEYS[2], '(' .. ARGV[3], '+')) do
   local f = {}
   for i = 1, #e[2], 2 do f[e[2][i]] = e[2][i + 1] end
-  local amount = tonumber(f.amountFen) or 0
-  if sums[f.kind] == nil then
-    odd = odd + 1
-  else
-    sums[f.kind] = sums[f.kind] + amount
-  end
-  if f.kind == 'pay' or f.kind == 'correct' then
-    txns[#txns + 1] = f.kind; txns[#txns + 1] = f.txn or ''; txns[#txns + 1] = amount
-    local day = f.day or ''
-    local d = days[day]
-    if d == nil then d = {0, 0, 0, 0}; days[day] = d; order[#order + 1] = day end
-    if f.kind == 'pay' then d[1] = d[1] + 1; d[2] = d[2] + amount else d[3] = d[3] + 1; d[4] = d[4] + amount end
-  end
+  local day = f.day or ''
+  for _, v in ipairs({e[1], f.kind or '', f.txn or '', f.amountFen or '0', day}) do tail[#tail + 1] = v end
+  if (f.kind == 'pay' or f.kind == 'correct') and not seen[day] then seen[day] = true; days[#days + 1] = day end
 end
 local pendingPay = 0
 for _, receipt in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
   local t = redis.call('HMGET', ARGV[1] .. receipt, 'kind', 'state', 'amountFen')
   if t[1] == 'pay' and t[2] == 'pending' then pendingPay = pendingPay + (tonumber(t[3]) or 0) end
 end
-local dayRows = {}
-for _, day in ipairs(order) do
-  local d = days[day]
+local counters = {}
+for _, day in ipairs(days) do
   local c = redis.call('HMGET', ARGV[2] .. day, 'payCount', 'payFen', 'correctCount', 'correctFen')
-  dayRows[#dayRows + 1] = day
-  for i = 1, 4 do dayRows[#dayRows + 1] = d[i] end
-  for i = 1, 4 do dayRows[#dayRows + 1] = tonumber(c[i]) or 0 end
+  counters[#counters + 1] = day
+  for i = 1, 4 do counters[#counters + 1] = tonumber(c[i]) or 0 end
 end
-return {floatFen, sums.topup, sums.pay, sums.correct, pendingPay, #entries, lastId, txns, dayRows, odd}
+return {floatFen, pendingPay, tail, counters}
 `);
 
 /**
@@ -136,24 +125,26 @@ export async function verify(context: AdminContext, options: VerifyOptions): Pro
 
   for (const merchant of merchants) {
     checked.merchants += 1;
-    const books = await merchantBooks(context, merchant);
-    checked.journalEntries += books.entries;
-    lastIds.set(merchant, books.lastId);
-    journals.set(merchant, books.journal);
-    const expected = books.topupFen - books.payFen + books.correctFen - books.pendingPayFen;
-    if (books.floatFen !== expected) {
+    const { floatFen, pendingPayFen, journal, counters } = await merchantBooks(context, merchant);
+    checked.journalEntries += journal.entries;
+    lastIds.set(merchant, journal.lastId);
+    journals.set(merchant, journal.marks);
+    const { topup, pay, correct } = journal.fen;
+    const expected = topup - pay + correct - pendingPayFen;
+    if (floatFen !== expected) {
       discrepancies.push(
-        `merchant ${merchant}: float is ${formatYuan(books.floatFen)} but top-ups ${formatYuan(books.topupFen)} − payments ` +
-          `${formatYuan(books.payFen)} + corrections ${formatYuan(books.correctFen)} − pending ${formatYuan(books.pendingPayFen)} = ${formatYuan(expected)}`,
+        `merchant ${merchant}: float is ${formatYuan(floatFen)} but top-ups ${formatYuan(topup)} − payments ` +
+          `${formatYuan(pay)} + corrections ${formatYuan(correct)} − pending ${formatYuan(pendingPayFen)} = ${formatYuan(expected)}`,
       );
     }
-    if (books.floatFen < 0) discrepancies.push(`merchant ${merchant}: float is negative (${formatYuan(books.floatFen)})`);
-    if (books.odd > 0) discrepancies.push(`merchant ${merchant}: ${books.odd} journal entries of unknown kind`);
-    for (const day of books.days) {
-      if (day.journal.join() !== day.counters.join()) {
+    if (floatFen < 0) discrepancies.push(`merchant ${merchant}: float is negative (${formatYuan(floatFen)})`);
+    if (journal.odd > 0) discrepancies.push(`merchant ${merchant}: ${journal.odd} journal entries of unknown kind`);
+    for (const [day, fromJournal] of journal.days) {
+      const counted = counters.get(day) ?? [0, 0, 0, 0];
+      if (fromJournal.join() !== counted.join()) {
         discrepancies.push(
-          `merchant ${merchant}: day ${day.day} counters (payments ${day.counters[0]}/${day.counters[1]} fen, corrections ` +
-            `${day.counters[2]}/${day.counters[3]} fen) disagree with the journal (${day.journal[0]}/${day.journal[1]}, ${day.journal[2]}/${day.journal[3]})`,
+          `merchant ${merchant}: day ${day} counters (payments ${counted[0]}/${counted[1]} fen, corrections ` +
+            `${counted[2]}/${counted[3]} fen) disagree with the journal (${fromJournal[0]}/${fromJournal[1]}, ${fromJournal[2]}/${fromJournal[3]})`,
         );
       }
     }
@@ -219,34 +210,60 @@ export async function verify(context: AdminContext, options: VerifyOptions): Pro
   return { ok: discrepancies.length === 0, checked, discrepancies };
 }
 
+/** A merchant's journal summed up: what the float and the day counters must agree with. */
+class JournalTotals {
+  entries = 0;
+  /** Entries of no known kind. */
+  odd = 0;
+  readonly fen = { topup: 0, pay: 0, correct: 0 };
+  /** Business day → [payCount, payFen, correctCount, correctFen]. */
+  readonly days = new Map<string, number[]>();
+  /** Receipt → its journal entries. */
+  readonly marks = new Map<string, JournalMark[]>();
+  /** Id of the last entry summed. */
+  lastId = '0-0';
+
+  add(id: string, kind: string, txn: string, amountFen: number, day: string): void {
+    this.entries += 1;
+    this.lastId = id;
+    if (kind !== 'topup' && kind !== 'pay' && kind !== 'correct') {
+      this.odd += 1;
+      return;
+    }
+    this.fen[kind] += amountFen;
+    if (kind === 'topup') return;
+    addMark(this.marks, txn, kind, amountFen);
+    const tally = this.days.get(day) ?? [0, 0, 0, 0];
+    const at = kind === 'pay' ? 0 : 2;
+    tally[at] = (tally[at] ?? 0) + 1;
+    tally[at + 1] = (tally[at + 1] ?? 0) + amountFen;
+    this.days.set(day, tally);
+  }
+}
+
 interface MerchantBooks {
   floatFen: number;
-  topupFen: number;
-  payFen: number;
-  correctFen: number;
   pendingPayFen: number;
-  entries: number;
-  lastId: string;
-  journal: Map<string, JournalMark[]>;
-  days: Array<{ day: string; journal: number[]; counters: number[] }>;
-  odd: number;
+  journal: JournalTotals;
+  /** Business day → the day counters [payCount, payFen, correctCount, correctFen]. */
+  counters: Map<string, number[]>;
 }
 
 async function merchantBooks(context: AdminContext, merchant: string): Promise<MerchantBooks> {
-  const reply = (await MERCHANT_BOOKS.run(
+  const journal = new JournalTotals();
+  for await (const e of readJournal(context, merchant)) journal.add(e.id, e.kind, e.txn, e.amountFen, String(e.day));
+  const [floatFen, pendingPayFen, tail, flatCounters] = (await MERCHANT_BOOKS.run(
     context.redis,
     [keys.merchant(merchant), keys.journal(merchant), keys.pending(merchant)],
     // The key prefixes: each builder's key with its last part (receipt, day) left empty.
-    [keys.transaction(merchant, ''), keys.day(merchant, 0).slice(0, -1)],
-  )) as [number, number, number, number, number, number, string, Array<string | number>, Array<string | number>, number];
-  const [floatFen, topupFen, payFen, correctFen, pendingPayFen, entries, lastId, flatTxns, flatDays, odd] = reply;
-  const journal = new Map<string, JournalMark[]>();
-  for (let i = 0; i + 2 < flatTxns.length; i += 3) addMark(journal, String(flatTxns[i + 1]), String(flatTxns[i]), Number(flatTxns[i + 2]));
-  const days: MerchantBooks['days'] = [];
-  for (let i = 0; i + 8 < flatDays.length; i += 9) {
-    days.push({ day: String(flatDays[i]), journal: flatDays.slice(i + 1, i + 5).map(Number), counters: flatDays.slice(i + 5, i + 9).map(Number) });
+    [keys.transaction(merchant, ''), keys.day(merchant, 0).slice(0, -1), journal.lastId, ...journal.days.keys()],
+  )) as [number, number, string[], Array<string | number>];
+  for (let i = 0; i + 4 < tail.length; i += 5) {
+    journal.add(tail[i]!, tail[i + 1]!, tail[i + 2]!, Number(tail[i + 3]), String(Number(tail[i + 4])));
   }
-  return { floatFen, topupFen, payFen, correctFen, pendingPayFen, entries, lastId, journal, days, odd };
+  const counters = new Map<string, number[]>();
+  for (let i = 0; i + 4 < flatCounters.length; i += 5) counters.set(String(flatCounters[i]), flatCounters.slice(i + 1, i + 5).map(Number));
+  return { floatFen, pendingPayFen, journal, counters };
 }
 
 function addMark(journal: Map<string, JournalMark[]>, receipt: string, kind: string, amountFen: number): void {
