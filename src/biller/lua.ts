@@ -9,8 +9,9 @@ import { Script } from '../store/script.js';
 
 const PERIODS = `
 local function decodePeriods(json)
-  local periods = {}
-  if json and json ~= '' then periods = cjson.decode(json) end
+  -- Most accounts carry no period list: no JSON work for them.
+  if not json or json == '' or json == '[]' then return {} end
+  local periods = cjson.decode(json)
   table.sort(periods, function(x, y) return x.period < y.period end)
   return periods
 end

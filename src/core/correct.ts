@@ -85,7 +85,6 @@ export async function completeCorrect(
       [
         keys.transaction(m, txn.receipt),
         keys.pending(m),
-        keys.request(m, txn.terminalId, txn.seq),
         keys.merchant(m),
         keys.journal(m),
         keys.day(m, txn.businessDay),

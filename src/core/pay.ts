@@ -78,7 +78,6 @@ export async function completePay(deps: CoreDeps, txn: PendingTransaction, poste
       [
         keys.transaction(m, txn.receipt),
         keys.pending(m),
-        keys.request(m, txn.terminalId, txn.seq),
         keys.merchant(m),
         keys.journal(m),
         keys.day(m, txn.businessDay),

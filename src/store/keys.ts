@@ -38,12 +38,12 @@ export const keys = {
    */
   session: (merchantId: string, terminalId: string) => `${m(merchantId)}:session:${terminalId}`,
   /**
-   * String with expiry (the replay retention): `state|fp|type|value` — state pending|done, fp the
-   * request fingerprint, type the request type; value is the receipt of the transaction while
-   * pending and the stored response once done (PAY and CORRECT:
-   * `result:receipt:arrearsFen:floatFen:businessDay`), empty for read-only requests (heartbeat,
-   * inquiry, status, settle), which are recorded done at once. One string is written with its
-   * expiry in one command.
+   * String with expiry (the replay retention): `state|fp|type|value` — fp the request fingerprint,
+   * type the request type. A PAY or CORRECT that started a transaction: `pending|fp|type|receipt`
+   * for good, its answer being the transaction's (rebuilt from the transaction record, so
+   * completing one never touches this record). Declined before a transaction, and SIGN_OUT:
+   * `done|fp|type|response` (PAY and CORRECT responses as `result:receipt:arrearsFen:floatFen:
+   * businessDay`). Read-only requests (heartbeat, inquiry, status, settle): `done|fp|type|`.
    */
   request: (merchantId: string, terminalId: string, seq: number) =>
     `${m(merchantId)}:request:${terminalId}:${seq}`,

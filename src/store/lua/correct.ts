@@ -8,7 +8,6 @@
 import { ResultCode as R } from '../../../protocol/constants.js';
 import { Script } from '../script.js';
 import { GUARD } from './guard.js';
-import { REQUEST_RECORD } from './request-record.js';
 import { TXN_RESPONSE } from './response.js';
 
 /**
@@ -17,8 +16,8 @@ import { TXN_RESPONSE } from './response.js';
  * ARGV[11] original receipt, ARGV[12] business day (now), ARGV[13] terminal id
  * → guard reply | {'declined', resp} | {'reserved'}
  */
-export const RESERVE_CORRECT = new Script(`${GUARD}${TXN_RESPONSE}
-local refused = guard()
+export const RESERVE_CORRECT = new Script(`${GUARD}
+local refused = guard(KEYS[5])
 if refused then return refused end
 local function decline(result)
   local resp = txnResponse(result, '', 0, 0, 0)
@@ -47,34 +46,33 @@ return {'reserved'}
  * Completes a pending correction with the biller's answer: approved → float credited, journal
  * entry, day counters; refused → the original is free to be corrected again. Only a pending
  * correction changes (see COMPLETE_PAY).
- * KEYS[1] correction transaction, KEYS[2] pending set, KEYS[3] request record, KEYS[4] merchant,
- * KEYS[5] journal, KEYS[6] day counters, KEYS[7] original transaction
+ * KEYS[1] correction transaction, KEYS[2] pending set, KEYS[3] merchant,
+ * KEYS[4] journal, KEYS[5] day counters, KEYS[6] original transaction
  * ARGV[1] correction receipt, ARGV[2] biller result, ARGV[3] arrears after the restore, ARGV[4] now
  * → {applied 0|1, resp}
  */
-export const COMPLETE_CORRECT = new Script(`${REQUEST_RECORD}${TXN_RESPONSE}
+export const COMPLETE_CORRECT = new Script(`${TXN_RESPONSE}
 local txn = hmgetTxn(KEYS[1], 'amountFen', 'terminal', 'original')
 if txn[1] ~= 'pending' then return {0, responseOf(txn)} end
 local amount, terminal, day = txn[7], txn[8], txn[6]
 local result = tonumber(ARGV[2])
 local resp
 if result == ${R.APPROVED} then
-  local floatFen = redis.call('HINCRBY', KEYS[4], 'floatFen', amount)
+  local floatFen = redis.call('HINCRBY', KEYS[3], 'floatFen', amount)
   resp = txnResponse(result, ARGV[1], ARGV[3], floatFen, day)
-  redis.call('XADD', KEYS[5], '*', 'kind', 'correct', 'txn', ARGV[1], 'original', txn[9], 'terminal', terminal,
+  redis.call('XADD', KEYS[4], '*', 'kind', 'correct', 'txn', ARGV[1], 'original', txn[9], 'terminal', terminal,
     'amountFen', amount, 'floatFen', floatFen, 'day', day, 'ts', ARGV[4])
-  redis.call('HINCRBY', KEYS[6], 'correctCount', 1)
-  redis.call('HINCRBY', KEYS[6], 'correctFen', amount)
-  redis.call('HINCRBY', KEYS[6], terminal .. ':correctCount', 1)
-  redis.call('HINCRBY', KEYS[6], terminal .. ':correctFen', amount)
+  redis.call('HINCRBY', KEYS[5], 'correctCount', 1)
+  redis.call('HINCRBY', KEYS[5], 'correctFen', amount)
+  redis.call('HINCRBY', KEYS[5], terminal .. ':correctCount', 1)
+  redis.call('HINCRBY', KEYS[5], terminal .. ':correctFen', amount)
   redis.call('HSET', KEYS[1], 'state', 'complete', 'result', result, 'arrearsAfter', ARGV[3], 'floatAfter', floatFen,
     'completedAt', ARGV[4])
 else
   resp = txnResponse(result, '', 0, 0, 0)
-  if redis.call('HGET', KEYS[7], 'correctedBy') == ARGV[1] then redis.call('HDEL', KEYS[7], 'correctedBy') end
+  if redis.call('HGET', KEYS[6], 'correctedBy') == ARGV[1] then redis.call('HDEL', KEYS[6], 'correctedBy') end
   redis.call('HSET', KEYS[1], 'state', 'declined', 'result', result, 'arrearsAfter', 0, 'completedAt', ARGV[4])
 end
 redis.call('ZREM', KEYS[2], ARGV[1])
-answerRequest(KEYS[3], resp)
 return {1, resp}
 `);

@@ -7,26 +7,30 @@
  * ARGV[1] connection id, ARGV[2] seq, ARGV[3] request fingerprint, ARGV[4] request type,
  * ARGV[5] now (epoch ms), ARGV[6] replay retention (s), ARGV[7] '1' when the request is read-only
  *
- * guard() returns nil, merchant {status, floatFen} when the request is to be answered now (a new
- * sequence number, or a repeat of a read-only request), else the script's reply:
+ * guard(txnKey) returns nil, merchant {status, floatFen} when the request is to be answered now (a
+ * new sequence number, or a repeat of a read-only request), else the script's reply:
  *   {'code', result}  refused (session replaced, disabled, REPLAY, IN_PROGRESS): nothing applied
- *   {'stored', resp}  a repeat of a finished request: its stored response, sent again
+ *   {'stored', resp}  a repeat of a finished request: its response, sent again
+ * txnKey is the transaction this sequence number starts (PAY, CORRECT): a repeat of a request whose
+ * transaction has finished is answered from the transaction record, so completing a transaction
+ * never has to touch the request record.
  * A new read-only request is recorded by the guard itself. A new write request advances the
  * high-water mark, and the script must record it with recordRequest() before it returns, in one
  * write with everything it decided.
  */
 import { ResultCode as R } from '../../../protocol/constants.js';
 import { REQUEST_RECORD } from './request-record.js';
+import { TXN_RESPONSE } from './response.js';
 
 /** lastSeen and the session's expiry are refreshed at most this often (a payment burst costs less). */
 export const SESSION_REFRESH_MS = 1000;
 
-export const GUARD = `${REQUEST_RECORD}
+export const GUARD = `${REQUEST_RECORD}${TXN_RESPONSE}
 -- Records this request (KEYS[4]) for the replay retention.
 local function recordRequest(state, value)
   redis.call('SET', KEYS[4], requestRecord(state, ARGV[3], ARGV[4], value), 'EX', ARGV[6])
 end
-local function guard()
+local function guard(txnKey)
   local session = redis.call('HMGET', KEYS[1], 'conn', 'ttl', 'lastSeen')
   if session[1] ~= ARGV[1] then return {'code', ${R.SESSION_REPLACED}} end
   local terminal = redis.call('HMGET', KEYS[2], 'status', 'hwm')
@@ -48,6 +52,11 @@ local function guard()
   if fp ~= ARGV[3] then return {'code', ${R.REPLAY}} end
   if readOnly then return nil, merchant end
   if state == 'done' then return {'stored', value} end
+  -- A request that started a transaction is answered by the transaction, once it is finished.
+  if txnKey then
+    local resp = responseOf(hmgetTxn(txnKey))
+    if resp then return {'stored', resp} end
+  end
   return {'code', ${R.IN_PROGRESS}}
 end
 `;

@@ -6,7 +6,6 @@
 import { ResultCode as R } from '../../../protocol/constants.js';
 import { Script } from '../script.js';
 import { GUARD } from './guard.js';
-import { REQUEST_RECORD } from './request-record.js';
 import { TXN_RESPONSE } from './response.js';
 
 /**
@@ -15,8 +14,8 @@ import { TXN_RESPONSE } from './response.js';
  * ARGV[12] business day, ARGV[13] terminal id
  * → guard reply | {'declined', resp} (decided here, stored) | {'reserved', float left}
  */
-export const RESERVE_PAY = new Script(`${GUARD}${TXN_RESPONSE}
-local refused, merchant = guard()
+export const RESERVE_PAY = new Script(`${GUARD}
+local refused, merchant = guard(KEYS[5])
 if refused then return refused end
 local function decline(result, floatFen)
   local resp = txnResponse(result, '', 0, floatFen, 0)
@@ -41,12 +40,12 @@ return {'reserved', floatFen}
  * Completes a pending payment with the biller's answer: approved → journal entry and day counters;
  * declined → the float is credited back. Only a pending transaction changes, so the live path and
  * recovery may both call this: the second call gets the response and applied = 0.
- * KEYS[1] transaction, KEYS[2] pending set, KEYS[3] request record, KEYS[4] merchant, KEYS[5] journal,
- * KEYS[6] day counters
+ * KEYS[1] transaction, KEYS[2] pending set, KEYS[3] merchant, KEYS[4] journal,
+ * KEYS[5] day counters
  * ARGV[1] receipt, ARGV[2] biller result, ARGV[3] arrears (left, or owed on OVERPAYMENT), ARGV[4] now
  * → {applied 0|1, resp (false when there is no such transaction)}
  */
-export const COMPLETE_PAY = new Script(`${REQUEST_RECORD}${TXN_RESPONSE}
+export const COMPLETE_PAY = new Script(`${TXN_RESPONSE}
 local txn = hmgetTxn(KEYS[1], 'amountFen', 'terminal')
 if txn[1] ~= 'pending' then return {0, responseOf(txn)} end
 local amount, terminal, floatFen, day = txn[7], txn[8], txn[5], txn[6]
@@ -54,21 +53,20 @@ local result = tonumber(ARGV[2])
 local resp
 if result == ${R.APPROVED} then
   resp = txnResponse(result, ARGV[1], ARGV[3], floatFen, day)
-  redis.call('XADD', KEYS[5], '*', 'kind', 'pay', 'txn', ARGV[1], 'terminal', terminal, 'amountFen', amount,
+  redis.call('XADD', KEYS[4], '*', 'kind', 'pay', 'txn', ARGV[1], 'terminal', terminal, 'amountFen', amount,
     'floatFen', floatFen, 'day', day, 'ts', ARGV[4])
-  redis.call('HINCRBY', KEYS[6], 'payCount', 1)
-  redis.call('HINCRBY', KEYS[6], 'payFen', amount)
-  redis.call('HINCRBY', KEYS[6], terminal .. ':payCount', 1)
-  redis.call('HINCRBY', KEYS[6], terminal .. ':payFen', amount)
+  redis.call('HINCRBY', KEYS[5], 'payCount', 1)
+  redis.call('HINCRBY', KEYS[5], 'payFen', amount)
+  redis.call('HINCRBY', KEYS[5], terminal .. ':payCount', 1)
+  redis.call('HINCRBY', KEYS[5], terminal .. ':payFen', amount)
   redis.call('HSET', KEYS[1], 'state', 'complete', 'result', result, 'arrearsAfter', ARGV[3], 'completedAt', ARGV[4])
 else
   local owed = 0
   if result == ${R.OVERPAYMENT} then owed = ARGV[3] end
   resp = txnResponse(result, '', owed, 0, 0)
-  redis.call('HINCRBY', KEYS[4], 'floatFen', amount)
+  redis.call('HINCRBY', KEYS[3], 'floatFen', amount)
   redis.call('HSET', KEYS[1], 'state', 'declined', 'result', result, 'arrearsAfter', owed, 'completedAt', ARGV[4])
 end
 redis.call('ZREM', KEYS[2], ARGV[1])
-answerRequest(KEYS[3], resp)
 return {1, resp}
 `);

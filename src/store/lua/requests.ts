@@ -2,7 +2,6 @@
 import { MessageType, ResultCode } from '../../../protocol/constants.js';
 import { Script } from '../script.js';
 import { GUARD } from './guard.js';
-import { TXN_RESPONSE } from './response.js';
 
 /** HEARTBEAT and INQUIRY (the account itself is the biller's): the guard alone. → guard reply | {'ok'} */
 export const GUARD_ONLY = new Script(`${GUARD}
@@ -12,22 +11,26 @@ return {'ok'}
 `);
 
 /**
- * STATUS: what became of the terminal's request querySeq. The request record answers within the
- * replay retention; after it the transaction record (kept for good) still does.
+ * STATUS: what became of the terminal's request querySeq: its request record says whether it was a
+ * PAY or CORRECT and holds the answer of one declined before its transaction started; the
+ * transaction record (kept for good) answers the others, also after the replay retention.
  * KEYS[1..4] guard, KEYS[5] request record asked about, KEYS[6] its transaction (by receipt)
  * → guard reply | {'none'} | {'pending', type} | {'answered', type, response json}
  */
-export const STATUS = new Script(`${GUARD}${TXN_RESPONSE}
+export const STATUS = new Script(`${GUARD}
 local refused = guard()
 if refused then return refused end
 local state, _, askedType, value = parseRequest(redis.call('GET', KEYS[5]))
-if askedType == '${MessageType.PAY}' or askedType == '${MessageType.CORRECT}' then
-  if state == 'done' then return {'answered', askedType, value} end
-  return {'pending', askedType}
-end
-if state then return {'none'} end
+local transaction = askedType == '${MessageType.PAY}' or askedType == '${MessageType.CORRECT}'
+if state and not transaction then return {'none'} end
+-- Declined before a transaction was started: the record holds the answer.
+if state == 'done' then return {'answered', askedType, value} end
+-- Otherwise the transaction record answers, also once the request record has expired.
 local txn = hmgetTxn(KEYS[6], 'kind')
-if not txn[1] then return {'none'} end
+if not txn[1] then
+  if transaction then return {'pending', askedType} end
+  return {'none'}
+end
 local kind = txn[7] == 'pay' and '${MessageType.PAY}' or '${MessageType.CORRECT}'
 if txn[1] == 'pending' then return {'pending', kind} end
 return {'answered', kind, responseOf(txn)}
