@@ -73,14 +73,19 @@ function nonEmpty(what: string): Parser {
 
 /** The forms connectRedis (src/cli/redis.ts) takes. */
 function redisUrl(text: string): string {
-  const expected = 'a redis://, rediss:// or redis+cluster://host:port,... URL';
+  const expected = 'a redis://, rediss:// or redis+cluster://host:port,host:port,... URL';
+  if (text.startsWith('redis+cluster://')) {
+    // A list of seed nodes, which URL parsing does not take.
+    if (!/^redis\+cluster:\/\/[^\s,:/]+:[0-9]+(,[^\s,:/]+:[0-9]+)*$/.test(text)) throw new Error(expected);
+    return text;
+  }
   let url: URL;
   try {
     url = new URL(text);
   } catch {
     throw new Error(expected);
   }
-  if (!['redis:', 'rediss:', 'redis+cluster:'].includes(url.protocol)) throw new Error(expected);
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new Error(expected);
   return text;
 }
 

@@ -241,6 +241,31 @@ describe('connection end', () => {
   });
 });
 
+describe('drain with a request in flight', () => {
+  it('answers the request in flight first, then sends NOTICE SHUTTING_DOWN; the payment is applied once', async () => {
+    const gw = await startGateway(network);
+    const terminal = await network.addTerminal();
+    const t = await gw.connect(terminal);
+    await t.signIn();
+    const before = (await network.admin.showMerchant(MERCHANT)).floatFen;
+    // Redis holds every command for a moment, so the payment is still in flight when the drain begins.
+    await network.client.call('CLIENT', 'PAUSE', '400', 'ALL');
+    const seq = t.send(MessageType.PAY, { account: '0000000001', amountFen: 300 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const drained = gw.gateway.drain(5000);
+    const answer = await t.read();
+    expect(answer.type).toBe(MessageType.PAY_RESPONSE);
+    expect(answer.seq).toBe(seq);
+    expect(decodePayload(MessageType.PAY_RESPONSE, answer.payload).result).toBe(ResultCode.APPROVED);
+    expect(notice(await t.read())).toBe(NoticeReason.SHUTTING_DOWN);
+    await t.closed;
+    await drained;
+    expect((await network.admin.showMerchant(MERCHANT)).floatFen).toBe(before - 300);
+    gw.server.close();
+    gw.redis.disconnect();
+  });
+});
+
 async function waitFor(condition: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
