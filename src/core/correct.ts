@@ -6,14 +6,13 @@
  * and a new sequence number for an already corrected payment gets ALREADY_CORRECTED.
  */
 import { MessageType } from '../../protocol/constants.js';
-import { formatReceipt } from '../../protocol/index.js';
 import type { CorrectRequest, CorrectResponse } from '../../protocol/messages.js';
 import type { PostingResult } from '../biller/biller.js';
 import { keys } from '../store/keys.js';
 import { COMPLETE_CORRECT, RESERVE_CORRECT } from '../store/lua/correct.js';
 import { businessDayOf } from './business-day.js';
 import type { CoreDeps, PendingTransaction } from './deps.js';
-import { guardArgs, guardKeys, isGuardReply } from './guard.js';
+import { guardArgs, guardKeys, isGuardReply, receiptOf } from './guard.js';
 import type { Completion } from './pay.js';
 import { guardTransactionOutcome, parseTransactionResponse } from './responses.js';
 import { storeCall } from './store-call.js';
@@ -27,7 +26,7 @@ export async function reserveCorrect(
   req: CorrectRequest,
 ): Promise<CorrectionReservation> {
   const { merchantId: m, terminalId: t } = ctx;
-  const receipt = formatReceipt(t, ctx.seq);
+  const receipt = receiptOf(t, ctx.seq);
   const businessDay = businessDayOf(ctx.now, deps.businessDay);
   const reply = (await storeCall(
     RESERVE_CORRECT.run(

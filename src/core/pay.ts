@@ -8,14 +8,13 @@
  * only after step 3, once the outcome is in Redis (AOF, fsync everysec; README "Durability").
  */
 import { MessageType } from '../../protocol/constants.js';
-import { formatReceipt } from '../../protocol/index.js';
 import type { PayRequest, PayResponse } from '../../protocol/messages.js';
 import type { PostingResult } from '../biller/biller.js';
 import { keys } from '../store/keys.js';
 import { COMPLETE_PAY, RESERVE_PAY } from '../store/lua/pay.js';
 import { businessDayOf } from './business-day.js';
 import type { CoreDeps, PendingTransaction } from './deps.js';
-import { guardArgs, guardKeys, isGuardReply } from './guard.js';
+import { guardArgs, guardKeys, isGuardReply, receiptOf } from './guard.js';
 import { guardTransactionOutcome, parseTransactionResponse } from './responses.js';
 import { storeCall } from './store-call.js';
 import type { Outcome, RequestContext } from './types.js';
@@ -31,7 +30,7 @@ export interface Completion {
 
 export async function reservePay(deps: CoreDeps, ctx: RequestContext, req: PayRequest): Promise<Reservation> {
   const { merchantId: m, terminalId: t } = ctx;
-  const receipt = formatReceipt(t, ctx.seq);
+  const receipt = receiptOf(t, ctx.seq);
   const businessDay = businessDayOf(ctx.now, deps.businessDay);
   const reply = (await storeCall(
     RESERVE_PAY.run(

@@ -1,6 +1,6 @@
 /** The requests that move no money: heartbeat, inquiry, status, settle, sign-out. */
 import { MAX_BILL_PERIODS, MessageType, ResultCode, TransactionState } from '../../protocol/constants.js';
-import { emptyResponse, formatReceipt, maskHolderName } from '../../protocol/index.js';
+import { emptyResponse, maskHolderName } from '../../protocol/index.js';
 import type {
   HeartbeatResponse,
   InquiryRequest,
@@ -13,7 +13,7 @@ import type {
 import { keys } from '../store/keys.js';
 import { GUARD_ONLY, SETTLE, SIGN_OUT, STATUS } from '../store/lua/requests.js';
 import type { CoreDeps } from './deps.js';
-import { guardArgs, guardKeys, isGuardReply, type GuardReply } from './guard.js';
+import { guardArgs, guardKeys, isGuardReply, receiptOf, type GuardReply } from './guard.js';
 import { parseTransactionResponse } from './responses.js';
 import { storeCall } from './store-call.js';
 import type { Outcome, RequestContext, StatusResult } from './types.js';
@@ -38,8 +38,8 @@ export async function heartbeat(deps: CoreDeps, ctx: RequestContext): Promise<Ou
 }
 
 export async function inquiry(deps: CoreDeps, ctx: RequestContext, req: InquiryRequest): Promise<Outcome<InquiryResponse>> {
-  // The guard and the lookup are independent reads: issue both at once (one round trip of latency);
-  // the account is shown only if the guard lets the request through.
+  // The guard and the lookup are independent: issue both at once (one round trip of latency); the
+  // account is shown only if the guard lets the request through.
   const [refused, account] = await Promise.all([
     guardOnly(deps, ctx, MessageType.INQUIRY),
     storeCall(deps.biller.lookup(req.account)),
@@ -65,7 +65,7 @@ export async function status(deps: CoreDeps, ctx: RequestContext, req: StatusReq
   const reply = (await storeCall(
     STATUS.run(
       deps.redis,
-      [...guardKeys(ctx), keys.request(m, t, req.querySeq), keys.transaction(m, formatReceipt(t, req.querySeq))],
+      [...guardKeys(ctx), keys.request(m, t, req.querySeq), keys.transaction(m, receiptOf(t, req.querySeq))],
       guardArgs(ctx, MessageType.STATUS, 'read', deps.replayRetentionSec),
     ),
   )) as unknown[];

@@ -158,6 +158,15 @@ describe('exactly once', () => {
     expect(await float('M2')).toBe(floatBefore);
   });
 
+  it('sequence number 0 (no frame may carry it) is REPLAY for a payment and NOT_FOUND for a status', async () => {
+    const t = await signedIn('P0000021', 'M2');
+    const floatBefore = await float('M2');
+    expect((await t.pay('2000000005', 100, { seq: 0 })).response.result).toBe(ResultCode.REPLAY);
+    expect((await t.correct(formatReceipt('P0000021', 1), '2000000005', 100, { seq: 0 })).response.result).toBe(ResultCode.REPLAY);
+    expect((await t.status(0)).response).toEqual({ result: ResultCode.APPROVED, state: 0, original: null });
+    expect(await float('M2')).toBe(floatBefore);
+  });
+
   it('a repeat while the first is still in flight is IN_PROGRESS, then gets the stored answer', async () => {
     const t = await signedIn('P0000021', 'M2');
     const ctx = t.ctx(MessageType.PAY, { account: '2000000005', amountFen: 700 });
