@@ -46,16 +46,22 @@ export function maskHolderName(name: string): string {
   return first + '*'.repeat(Math.min(chars.length - 2, room)) + last;
 }
 
-/** Which characters a text field may hold. */
-export type CharClass = (code: number) => boolean;
-export const isPrintableAscii: CharClass = (code) => code >= 0x20 && code <= 0x7e;
-export const isDigit: CharClass = (code) => code >= 0x30 && code <= 0x39;
-export const isIdChar: CharClass = (code) => (code >= 0x30 && code <= 0x39) || (code >= 0x41 && code <= 0x5a);
+/** Which characters a text field may hold: a lookup by character code, 1 = allowed. */
+export type CharClass = Uint8Array;
+
+function charClass(allowed: (code: number) => boolean): CharClass {
+  const table = new Uint8Array(128);
+  for (let code = 0; code < 128; code++) table[code] = allowed(code) ? 1 : 0;
+  return table;
+}
+export const PRINTABLE_ASCII: CharClass = charClass((code) => code >= 0x20 && code <= 0x7e);
+export const DIGITS: CharClass = charClass((code) => code >= 0x30 && code <= 0x39);
+export const ID_CHARS: CharClass = charClass((code) => (code >= 0x30 && code <= 0x39) || (code >= 0x41 && code <= 0x5a));
 
 /**
  * A fixed-width text field: the text, then NUL bytes to the width (§7.1). Text fields are ids,
  * digits and versions, so each character is one byte of the class given (printable ASCII at most).
- * Checks and writes in one pass: the encoder runs this for every account number.
+ * Checks and writes in one pass: the encoder runs this for every terminal id and account number.
  */
 export function writeAscii(
   target: Buffer,
@@ -63,12 +69,12 @@ export function writeAscii(
   text: string,
   width: number,
   field: string,
-  allowed: CharClass = isPrintableAscii,
+  allowed: CharClass = PRINTABLE_ASCII,
 ): void {
   if (text.length > width) throw new RangeError(`${field} ${JSON.stringify(text)} is longer than ${width} characters`);
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
-    if (!allowed(code) || !isPrintableAscii(code)) throw new RangeError(`${field} ${JSON.stringify(text)} has a character not allowed here`);
+    if (allowed[code] !== 1) throw new RangeError(`${field} ${JSON.stringify(text)} has a character not allowed here`);
     target[at + i] = code;
   }
   if (text.length < width) target.fill(0, at + text.length, at + width);

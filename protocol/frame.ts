@@ -21,7 +21,7 @@ import {
 import { crc16 } from './crc.js';
 import { writeMac } from './crypto.js';
 import { FrameError, FrameErrorCode } from './errors.js';
-import { isIdChar, writeAscii } from './fields.js';
+import { ID_CHARS, writeAscii } from './fields.js';
 import type { Frame } from './messages.js';
 
 /** Sync, version and length: the bytes needed before a frame's size is known. */
@@ -159,13 +159,13 @@ export function encodeFrame(header: FrameHeader, payload: Buffer, macKey: Buffer
   frame.writeUInt16BE(length, Offset.LENGTH);
   frame[Offset.TYPE] = header.type;
   frame[Offset.FLAGS] = header.flags ?? 0;
-  writeAscii(frame, Offset.TERMINAL_ID, header.terminalId, TERMINAL_ID_SIZE, 'terminal id', isIdChar);
+  writeAscii(frame, Offset.TERMINAL_ID, header.terminalId, TERMINAL_ID_SIZE, 'terminal id', ID_CHARS);
   frame.writeUInt32BE(header.seq, Offset.SEQ);
   frame.writeUInt32BE(header.timestamp, Offset.TIMESTAMP);
-  payload.copy(frame, HEADER_SIZE);
+  frame.set(payload, HEADER_SIZE);
 
   const macAt = length - TRAILER_SIZE;
-  if (macKey === null) frame.fill(0, macAt, macAt + MAC_SIZE);
+  if (macKey === null) for (let i = macAt; i < macAt + MAC_SIZE; i++) frame[i] = 0;
   else writeMac(macKey, frame, macAt, frame, macAt);
   const crcAt = length - CRC_SIZE;
   frame.writeUInt16BE(crc16(frame, 0, crcAt), crcAt);

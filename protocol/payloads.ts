@@ -20,7 +20,7 @@ import {
   TransactionState,
 } from './constants.js';
 import { FrameError, FrameErrorCode } from './errors.js';
-import { type CharClass, isDigit, readAscii, writeAscii } from './fields.js';
+import { type CharClass, DIGITS, readAscii, writeAscii } from './fields.js';
 import { checkUint } from './frame.js';
 import type { BillPeriod, MessageMap } from './messages.js';
 
@@ -93,7 +93,8 @@ class PayloadWriter {
 
   constructor(size: number) {
     if (size > MAX_PAYLOAD_SIZE) throw new RangeError(`payload of ${size} bytes exceeds ${MAX_PAYLOAD_SIZE}`);
-    this.bytes = Buffer.alloc(size);
+    // Not zero-filled: every field writes all its bytes, and done() checks that all were written.
+    this.bytes = Buffer.allocUnsafe(size);
   }
   u8(value: number, field: string): this {
     checkUint(field, value, 0xff);
@@ -119,7 +120,7 @@ class PayloadWriter {
   /** Exactly 10 digits (§7.3). */
   account(value: string): this {
     if (value.length !== ACCOUNT_SIZE) throw new RangeError(`account ${JSON.stringify(value)} is not ${ACCOUNT_SIZE} digits`);
-    return this.ascii(value, ACCOUNT_SIZE, 'account', isDigit);
+    return this.ascii(value, ACCOUNT_SIZE, 'account', DIGITS);
   }
   /** A receipt (§7.4), or the empty string where a result carries none and `optional` is set. */
   receipt(value: string, optional = false): this {
