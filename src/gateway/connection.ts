@@ -151,7 +151,6 @@ export class Connection {
     this.closeReason ??= reason;
     this.queue.length = 0;
     clearTimeout(this.timer);
-    this.log.info({ terminal: this.terminalId, reason }, 'closing connection');
     if (notice !== undefined && this.socket.writable) {
       const bytes = this.frame(MessageType.NOTICE, this.session?.terminalId ?? NO_TERMINAL, 0,
         encodePayload(MessageType.NOTICE, { reason: notice, retryAfterSec: RETRY_AFTER_SEC[notice] }),
@@ -416,6 +415,8 @@ export class Connection {
     if (this.destroyTimer !== null) clearTimeout(this.destroyTimer);
     this.accepting = false;
     this.closing = true;
+    this.closeReason ??= 'peer_closed';
+    this.log.info({ terminal: this.terminalId, reason: this.closeReason }, 'connection closed');
     this.host.forget(this);
     const session = this.session;
     if (session === null) return;
