@@ -36,7 +36,7 @@ export async function startNetwork(options: { recoveryAfterMs?: number; biller?:
     recoveryAfterMs: options.recoveryAfterMs ?? 10_000,
     ...(options.biller ? { biller: options.biller } : {}),
   });
-  return {
+  const network: Network = {
     redisProcess,
     redis,
     admin,
@@ -44,9 +44,11 @@ export async function startNetwork(options: { recoveryAfterMs?: number; biller?:
     core,
     async stop() {
       redis.disconnect();
-      await redisProcess.stop();
+      // The current process: a test may have replaced it by a restart.
+      await network.redisProcess.stop();
     },
   };
+  return network;
 }
 
 /** The same network on a 3-master Redis Cluster: every script must find its keys in one slot. */
