@@ -63,6 +63,7 @@ interface Figures {
 
 async function gatewayServer(redisUrl: string, masterKeyHex: string): Promise<void> {
   const redis = new Redis(redisUrl);
+  redis.on('error', () => {}); // Redis stops before this process at the end of the run
   const logger = createLogger({ level: 'warn' });
   const { sessions, core } = await createCore({ redis, masterKey: Buffer.from(masterKeyHex, 'hex'), logger });
   const gateway = new Gateway({ sessions, core, redis, instanceId: 'bench', logger,
@@ -322,8 +323,11 @@ async function main(): Promise<void> {
     }
   }
 
-  gatewayChild.child.kill('SIGTERM');
-  bareChild.child.kill('SIGTERM');
+  await Promise.all([gatewayChild.child, bareChild.child].map((child) => {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    return exited;
+  }));
   redis.disconnect();
   await redisServer.stop();
 
