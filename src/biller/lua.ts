@@ -24,18 +24,20 @@ end
 /**
  * KEYS[1] account, KEYS[2] posting (this receipt), KEYS[3] postings set
  * ARGV[1] receipt, ARGV[2] amount, ARGV[3] now → {result, arrears}
- * A declined posting is recorded too (same answer on a repeat) but is not in the postings set; an
- * unknown account records nothing, so made-up account numbers create no keys.
+ * A declined posting is recorded too, but not in the postings set: a decline is final, so a repeat
+ * (recovery, or a slow live path) cannot book a payment that was already rolled back, even if the
+ * account is imported or reopened in between.
  */
 export const POST_PAYMENT = new Script(`${PERIODS}
 local done = redis.call('HMGET', KEYS[2], 'result', 'arrearsAfter')
 if done[1] then return {tonumber(done[1]), tonumber(done[2])} end
 local account = redis.call('HMGET', KEYS[1], 'status', 'arrearsFen', 'periods')
-if not account[1] then return {${R.UNKNOWN_ACCOUNT}, 0} end
 local arrears = tonumber(account[2]) or 0
 local amount = tonumber(ARGV[2])
 local result = ${R.APPROVED}
-if account[1] ~= 'open' then result = ${R.ACCOUNT_CLOSED} elseif amount > arrears then result = ${R.OVERPAYMENT} end
+if not account[1] then result = ${R.UNKNOWN_ACCOUNT}
+elseif account[1] ~= 'open' then result = ${R.ACCOUNT_CLOSED}
+elseif amount > arrears then result = ${R.OVERPAYMENT} end
 if result ~= ${R.APPROVED} then
   local owed = 0
   if result == ${R.OVERPAYMENT} then owed = arrears end

@@ -86,8 +86,8 @@ export const keys = {
   /**
    * Hash: kind (payment|reversal), amountFen, original, arrearsAfter, result, at; a payment also
    * has cleared (JSON [{period, amountFen}] it took off, which its reversal restores) and
-   * reversedBy. A declined payment (ACCOUNT_CLOSED, OVERPAYMENT) is recorded with its result, so a
-   * repeat gets the same answer, but is not in `postings`.
+   * reversedBy. A declined payment (UNKNOWN_ACCOUNT, ACCOUNT_CLOSED, OVERPAYMENT) is recorded with
+   * its result, so a repeat gets the same answer (a decline is final), but is not in `postings`.
    */
   posting: (account: string, receipt: string) => `${a(account)}:posting:${receipt}`,
   /** Sorted set: receipts approved against the account (payments and reversals), scored by time (verify walks it). */

@@ -59,14 +59,18 @@ describe('RedisBiller', () => {
     expect(await net.redis.zrange(keys.postings('6000000001'), 0, -1)).toEqual([post.receipt, reversal.receipt]);
   });
 
-  it('declines overpayment with what is owed, a closed account, and an unknown account (recording nothing for it)', async () => {
+  it('declines overpayment with what is owed, a closed account, and an unknown account', async () => {
     expect(await biller.post({ receipt: 'B00000010000000004', account: '6000000001', amountFen: 601, at }))
       .toEqual({ result: ResultCode.OVERPAYMENT, arrearsFen: 600 });
     expect(await biller.post({ receipt: 'B00000010000000005', account: '6000000002', amountFen: 1, at }))
       .toEqual({ result: ResultCode.ACCOUNT_CLOSED, arrearsFen: 0 });
     expect(await biller.post({ receipt: 'B00000010000000006', account: '6999999999', amountFen: 1, at }))
       .toEqual({ result: ResultCode.UNKNOWN_ACCOUNT, arrearsFen: 0 });
-    expect(await net.redis.keys('ac:{a.6999999999}*')).toEqual([]);
+    // A decline is final: the account appearing later does not turn a repeat into a booking.
+    await seedAccounts(net.admin, [{ account: '6999999999', name: 'Late', arrearsFen: 100 }]);
+    expect(await biller.post({ receipt: 'B00000010000000006', account: '6999999999', amountFen: 1, at }))
+      .toEqual({ result: ResultCode.UNKNOWN_ACCOUNT, arrearsFen: 0 });
+    expect((await biller.lookup('6999999999'))?.arrearsFen).toBe(100);
     // A declined posting is not reversible.
     expect(await biller.reverse({ receipt: 'B00000010000000007', originalReceipt: 'B00000010000000004', account: '6000000001', amountFen: 601, at }))
       .toEqual({ result: ResultCode.ORIGINAL_NOT_FOUND, arrearsFen: 0 });
