@@ -13,7 +13,8 @@
  * - A reversal restores exactly what its payment cleared, period by period, even if the account
  *   was closed in between (a correction undoes a mistake; it is not a new payment).
  * - post and reverse are idempotent by transaction id (the receipt): calling again with the same
- *   receipt returns the first answer and changes nothing, which recovery relies on.
+ *   receipt returns the first answer, approval or decline, and changes nothing. Recovery relies on
+ *   it: a decline must stay a decline, or a payment rolled back could still be booked.
  */
 import type { BillPeriod } from '../../protocol/messages.js';
 import type { ResultCode } from '../../protocol/constants.js';
