@@ -34,6 +34,7 @@ let terminalCounter = 0;
 export async function startNetwork(): Promise<Network> {
   const redis = await startRedis();
   const client = redis.client();
+  client.on('error', () => {}); // a test may stop Redis on purpose
   const admin = createAdmin({ redis: client, masterKey: MASTER_KEY });
   await admin.addMerchant(MERCHANT, 'Village shop');
   await admin.topUp(MERCHANT, FLOAT_FEN);
@@ -72,6 +73,7 @@ export async function startGateway(
   options: { instanceId?: string; limits?: Partial<GatewayLimits>; logLevel?: LogLevel } = {},
 ): Promise<RunningGateway> {
   const redis = network.redis.client();
+  redis.on('error', () => {}); // a test may stop Redis on purpose; the gateway answers SYSTEM_BUSY
   const logger = createLogger({ level: options.logLevel ?? (process.env.TEST_LOG_LEVEL as LogLevel | undefined) ?? 'silent' });
   const { sessions, core } = await createCore({ redis, masterKey: MASTER_KEY, logger });
   const gateway = new Gateway({
