@@ -9,11 +9,12 @@ import { businessDayOf, cutoffMinutes, DEFAULT_BUSINESS_DAY, type BusinessDayOpt
 import type { AdminContext } from './context.js';
 import { topUp, type TopUpResult } from './float.js';
 import { exportJournal, type JournalEntry } from './journal.js';
-import { addMerchant, disableMerchant, listMerchants, showMerchant, type Merchant } from './merchants.js';
+import { addMerchant, listMerchants, setMerchantStatus, showMerchant, type Merchant } from './merchants.js';
 import { dailyReport, type DailyReport } from './report.js';
 import {
   addTerminal,
   disableTerminal,
+  enableTerminal,
   listTerminals,
   rotateTerminalKey,
   showTerminal,
@@ -50,12 +51,15 @@ export interface Admin {
   listMerchants(): Promise<Merchant[]>;
   showMerchant(id: string): Promise<Merchant>;
   disableMerchant(id: string): Promise<Merchant>;
+  enableMerchant(id: string): Promise<Merchant>;
 
   /** Returns the clear key once, as hex; it is stored only sealed under the master key. */
   addTerminal(id: string, merchantId: string, key?: Buffer): Promise<ProvisionedKey>;
   listTerminals(merchantId?: string): Promise<Terminal[]>;
   showTerminal(id: string): Promise<Terminal>;
+  /** Disables the terminal, ends its session and closes its connection wherever it is. */
   disableTerminal(id: string): Promise<Terminal>;
+  enableTerminal(id: string): Promise<Terminal>;
   rotateTerminalKey(id: string, key?: Buffer): Promise<ProvisionedKey>;
 
   topUp(merchantId: string, amountFen: number): Promise<TopUpResult>;
@@ -86,11 +90,13 @@ export function createAdmin(options: AdminOptions): Admin {
     addMerchant: (id, name) => addMerchant(context, id, name),
     listMerchants: () => listMerchants(context),
     showMerchant: (id) => showMerchant(context, id),
-    disableMerchant: (id) => disableMerchant(context, id),
+    disableMerchant: (id) => setMerchantStatus(context, id, 'disabled'),
+    enableMerchant: (id) => setMerchantStatus(context, id, 'active'),
     addTerminal: (id, merchantId, key) => addTerminal(context, id, merchantId, key),
     listTerminals: (merchantId) => listTerminals(context, merchantId),
     showTerminal: (id) => showTerminal(context, id),
     disableTerminal: (id) => disableTerminal(context, id),
+    enableTerminal: (id) => enableTerminal(context, id),
     rotateTerminalKey: (id, key) => rotateTerminalKey(context, id, key),
     topUp: (merchantId, amountFen) => topUp(context, merchantId, amountFen),
     importAccounts: (csvText) => importAccounts(context, csvText),

@@ -75,9 +75,12 @@ export async function listMerchants(context: AdminContext): Promise<Merchant[]> 
   return Promise.all(ids.map((id) => showMerchant(context, id)));
 }
 
-/** A disabled merchant's terminals can no longer sign in or pay; the float stays as it is. */
-export async function disableMerchant(context: AdminContext, id: string): Promise<Merchant> {
+/**
+ * A disabled merchant's terminals can no longer sign in or pay (every request checks the status);
+ * the float stays as it is. Enabling undoes it.
+ */
+export async function setMerchantStatus(context: AdminContext, id: string, status: Merchant['status']): Promise<Merchant> {
   const merchant = await showMerchant(context, id);
-  await context.redis.hset(keys.merchant(id), 'status', 'disabled');
-  return { ...merchant, status: 'disabled' };
+  await context.redis.hset(keys.merchant(id), 'status', status);
+  return { ...merchant, status };
 }

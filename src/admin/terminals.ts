@@ -57,6 +57,12 @@ redis.call('DEL', KEYS[2])
 return {1, session[1] or '', session[2] or ''}
 `);
 
+const ENABLE_TERMINAL = new Script(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'active')
+return 1
+`);
+
 export function checkTerminalId(id: string): void {
   if (!TERMINAL_ID_PATTERN.test(id)) {
     throw new AdminError(AdminErrorCode.INVALID, `bad terminal id ${JSON.stringify(id)}: exactly 8 of 0-9 A-Z`);
@@ -155,6 +161,14 @@ export async function disableTerminal(context: AdminContext, terminalId: string)
   if (done === 0) throw new AdminError(AdminErrorCode.NOT_FOUND, `unknown terminal ${terminalId}`);
   // The gateway instance holding the terminal's connection closes it when told on its channel.
   if (instanceId !== '' && connectionId !== '') await context.redis.publish(keys.kickChannel(instanceId), connectionId);
+  return showTerminal(context, terminalId);
+}
+
+/** Lets a disabled terminal sign in again (with its current key). */
+export async function enableTerminal(context: AdminContext, terminalId: string): Promise<Terminal> {
+  const merchantId = await merchantOfTerminal(context, terminalId);
+  const done = await ENABLE_TERMINAL.run(context.redis, [keys.terminal(merchantId, terminalId)], []);
+  if (done === 0) throw new AdminError(AdminErrorCode.NOT_FOUND, `unknown terminal ${terminalId}`);
   return showTerminal(context, terminalId);
 }
 

@@ -127,7 +127,7 @@ function terminalLine(t: Terminal): string {
 }
 
 function registerMerchant(program: Command): void {
-  const group = program.command('merchant').description('merchants (outlets): add, list, show, disable');
+  const group = program.command('merchant').description('merchants (outlets): add, list, show, disable, enable');
   adminCommand<{ name: string }>(group, 'add <id>', 'add a merchant with an empty float', async (admin, [id = ''], { name }) => {
     const merchant = await admin.addMerchant(id, name);
     return { json: merchant, text: `merchant ${merchant.id} added (${merchant.name}), float 0.00 yuan` };
@@ -148,12 +148,17 @@ function registerMerchant(program: Command): void {
     const merchant = await admin.disableMerchant(id);
     return { json: merchant, text: `merchant ${merchant.id} disabled` };
   });
+
+  adminCommand(group, 'enable <id>', 'enable a disabled merchant again', async (admin, [id = '']) => {
+    const merchant = await admin.enableMerchant(id);
+    return { json: merchant, text: `merchant ${merchant.id} enabled` };
+  });
 }
 
 function registerTerminal(program: Command): void {
   const group = program
     .command('terminal')
-    .description('terminals: add, list, disable, rotate-key (keys are stored encrypted under AIRCHARGE_MASTER_KEY)');
+    .description('terminals: add, list, disable, enable, rotate-key (keys are stored encrypted under AIRCHARGE_MASTER_KEY)');
   adminCommand<{ merchant: string; key?: string }>(
     group,
     'add <id>',
@@ -179,6 +184,11 @@ function registerTerminal(program: Command): void {
   adminCommand(group, 'disable <id>', 'disable a terminal and end its session', async (admin, [id = '']) => {
     const terminal = await admin.disableTerminal(id);
     return { json: terminal, text: `terminal ${terminal.terminalId} disabled` };
+  });
+
+  adminCommand(group, 'enable <id>', 'let a disabled terminal sign in again (with its current key)', async (admin, [id = '']) => {
+    const terminal = await admin.enableTerminal(id);
+    return { json: terminal, text: `terminal ${terminal.terminalId} enabled` };
   });
 
   adminCommand(

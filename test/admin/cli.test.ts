@@ -121,6 +121,13 @@ describe('terminal', () => {
 
     expect(await aircharge(['terminal', 'disable', 'TD000001'])).toMatchObject({ code: 0, stdout: 'terminal TD000001 disabled\n' });
     expect(await net.redis.hget(keys.terminal('shop-x', 'TD000001'), 'status')).toBe('disabled');
+    const [enabled, noMerchant] = await Promise.all([
+      aircharge(['terminal', 'enable', 'TD000001']),
+      aircharge(['merchant', 'enable', 'nobody']),
+    ]);
+    expect(enabled).toMatchObject({ code: 0, stdout: 'terminal TD000001 enabled\n' });
+    expect(await net.redis.hget(keys.terminal('shop-x', 'TD000001'), 'status')).toBe('active');
+    expect(noMerchant).toMatchObject({ code: 1, stderr: 'aircharge: unknown merchant nobody\n' });
   });
 
   it('fails clearly on an unknown merchant or terminal, a taken id and a bad key', async () => {

@@ -31,6 +31,9 @@ describe('merchants', () => {
     expect((await admin.listMerchants()).map((m) => m.id)).toContain('shop-1');
     await admin.disableMerchant('shop-1');
     expect((await admin.showMerchant('shop-1')).status).toBe('disabled');
+    expect(await redis.hget(keys.merchant('shop-1'), 'status')).toBe('disabled');
+    expect((await admin.enableMerchant('shop-1')).status).toBe('active');
+    expect(await redis.hget(keys.merchant('shop-1'), 'status')).toBe('active');
   });
 
   it('never overwrites an existing merchant or its float', async () => {
@@ -46,6 +49,8 @@ describe('merchants', () => {
     await rejectsWith(admin.addMerchant('ok', ' '), AdminErrorCode.INVALID);
     await rejectsWith(admin.showMerchant('nobody'), AdminErrorCode.NOT_FOUND);
     await rejectsWith(admin.disableMerchant('nobody'), AdminErrorCode.NOT_FOUND);
+    await rejectsWith(admin.enableMerchant('nobody'), AdminErrorCode.NOT_FOUND);
+    expect(await redis.exists(keys.merchant('nobody'))).toBe(0);
   });
 });
 
@@ -102,6 +107,9 @@ describe('terminals', () => {
     expect(await kicked).toEqual([keys.kickChannel('gw-a'), 'c2']);
     listener.disconnect();
     await rejectsWith(admin.disableTerminal('ZZZZZZZZ'), AdminErrorCode.NOT_FOUND);
+    expect((await admin.enableTerminal('T0000002')).status).toBe('active');
+    expect(await redis.hget(keys.terminal('shop-t', 'T0000002'), 'status')).toBe('active');
+    await rejectsWith(admin.enableTerminal('ZZZZZZZZ'), AdminErrorCode.NOT_FOUND);
   });
 });
 
