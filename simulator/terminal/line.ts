@@ -22,7 +22,10 @@ export class Line {
   /** The last NOTICE received: why the gateway is closing and when to come back. */
   notice: Notice | null = null;
 
-  private constructor(private readonly socket: Socket) {
+  private constructor(
+    private readonly socket: Socket,
+    onClosed: (line: Line) => void,
+  ) {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       for (const item of this.decoder.push(chunk)) {
@@ -37,10 +40,12 @@ export class Line {
     socket.on('close', () => {
       this.isClosed = true;
       this.settle('closed');
+      onClosed(this);
     });
   }
 
-  static open(host: string, port: number, timeoutMs: number): Promise<Line> {
+  /** `onClosed` runs once when the connection is gone, whoever closed it. */
+  static open(host: string, port: number, timeoutMs: number, onClosed: (line: Line) => void): Promise<Line> {
     return new Promise((resolve, reject) => {
       const socket = connect(port, host);
       const timer = setTimeout(() => {
@@ -49,7 +54,7 @@ export class Line {
       }, timeoutMs);
       socket.once('connect', () => {
         clearTimeout(timer);
-        resolve(new Line(socket));
+        resolve(new Line(socket, onClosed));
       });
       socket.once('error', (error) => {
         clearTimeout(timer);

@@ -64,6 +64,7 @@ export type TerminalEvent =
   | { kind: 'timeout'; seq: number; type: number }
   | { kind: 'retransmit'; seq: number; type: number }
   | { kind: 'reissue'; seq: number; newSeq: number }
+  | { kind: 'heartbeat'; code: number }
   | { kind: 'disconnected' }
   | { kind: 'notice'; reason: number; retryAfterSec: number };
 
@@ -417,7 +418,7 @@ export class Terminal {
       if (!session) {
         try {
           const { host, port } = this.options.gateway;
-          session = { line: await Line.open(host, port, this.options.responseTimeoutMs), key: null, signIn: null };
+          session = { line: await Line.open(host, port, this.waitFor(deadline), (line) => this.lineClosed(line)), key: null, signIn: null };
           this.session = session;
           this.options.onEvent?.({ kind: 'connected' });
         } catch {
@@ -478,13 +479,18 @@ export class Terminal {
     }
   }
 
-  /** The gateway closed: honour its NOTICE's retry delay, if any, else back off. */
+  /** The connection is gone, in the middle of a request or while idle: forget its session. */
+  private lineClosed(line: Line): void {
+    if (this.session?.line === line) this.session = null;
+    if (line.notice) this.options.onEvent?.({ kind: 'notice', reason: line.notice.reason, retryAfterSec: line.notice.retryAfterSec });
+    this.options.onEvent?.({ kind: 'disconnected' });
+  }
+
+  /** The gateway closed during a request: honour its NOTICE's retry delay, if any, else back off. */
   private async afterClose(session: Session, failures: number, deadline: number): Promise<void> {
     const notice = session.line.notice;
     if (this.session === session) this.session = null;
-    this.options.onEvent?.({ kind: 'disconnected' });
     if (notice) {
-      this.options.onEvent?.({ kind: 'notice', reason: notice.reason, retryAfterSec: notice.retryAfterSec });
       if (notice.retryAfterSec > 0) {
         await sleep(Math.min(notice.retryAfterSec * 1000, Math.max(0, deadline - Date.now())));
         return;
@@ -515,7 +521,10 @@ export class Terminal {
     this.heartbeatTimer = setTimeout(() => {
       this.heartbeatTimer = null;
       if (!this.signedIn) return;
-      this.heartbeat().catch(() => this.dropSession());
+      this.heartbeat().then(
+        (answer) => this.options.onEvent?.({ kind: 'heartbeat', code: answer.code }),
+        () => this.dropSession(),
+      );
     }, seconds * 1000);
     this.heartbeatTimer.unref();
   }

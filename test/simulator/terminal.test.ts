@@ -1,0 +1,129 @@
+/**
+ * The firmware-like terminal in process, against `aircharge serve --demo` as a process on a real
+ * redis-server: heartbeats, a session taken over by another connection, a counter behind the
+ * gateway's, and payments over the bad link applied exactly once each.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NoticeReason, ResultCode } from '../../protocol/index.js';
+import { createAdmin, type Admin } from '../../src/admin/index.js';
+import { DEMO_MASTER_KEY } from '../../src/store/secrets.js';
+import { openLink, linkProfile, createRandom } from '../../simulator/link/index.js';
+import { startGateway, type GatewayService } from '../../simulator/processes.js';
+import { MemoryStateStore, Terminal, type TerminalEvent } from '../../simulator/terminal/index.js';
+import { startRedis, type RedisProcess } from '../helpers/redis.js';
+
+const ACCOUNT = '7700000001';
+let redis: RedisProcess;
+let client: Redis;
+let admin: Admin;
+let gateway: GatewayService;
+let work: string;
+const keys = new Map<string, Buffer>();
+const open: Terminal[] = [];
+
+function terminal(id: string, events: TerminalEvent[] = [], extra: Partial<ConstructorParameters<typeof Terminal>[0]> = {}): Terminal {
+  const t = new Terminal({
+    terminalId: id,
+    key: keys.get(id)!,
+    gateway: { host: '127.0.0.1', port: gateway.port },
+    store: new MemoryStateStore(id),
+    responseTimeoutMs: 3000,
+    random: createRandom(1),
+    onEvent: (e) => events.push(e),
+    ...extra,
+  });
+  open.push(t);
+  return t;
+}
+
+beforeAll(async () => {
+  redis = await startRedis();
+  client = redis.client();
+  admin = createAdmin({ redis: client, masterKey: DEMO_MASTER_KEY });
+  await admin.addMerchant('TSHOP', 'Terminal test shop');
+  await admin.topUp('TSHOP', 1_000_000);
+  for (const id of ['TERM0001', 'TERM0002', 'TERM0003']) keys.set(id, Buffer.from((await admin.addTerminal(id, 'TSHOP')).key, 'hex'));
+  await admin.importAccounts(`account,name,arrears\n${ACCOUNT},Wang Wu,5000.00\n`);
+  work = mkdtempSync(join(tmpdir(), 'aircharge-terminal-test-'));
+  gateway = await startGateway({ redisUrl: redis.url, logFile: join(work, 'gateway.log'), args: ['--connection-rate', '0'] });
+});
+
+afterAll(async () => {
+  for (const t of open) t.close();
+  await gateway?.stop();
+  client?.disconnect();
+  await redis?.stop();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe('firmware-like terminal', () => {
+  it('heartbeats while idle', async () => {
+    const events: TerminalEvent[] = [];
+    const t = terminal('TERM0001', events, { heartbeatSec: 1 });
+    expect((await t.signIn()).code).toBe(ResultCode.APPROVED);
+    await sleep(2600);
+    const beats = events.filter((e) => e.kind === 'heartbeat');
+    expect(beats.length).toBeGreaterThanOrEqual(2);
+    expect(beats.every((e) => e.kind === 'heartbeat' && e.code === ResultCode.APPROVED)).toBe(true);
+    expect(t.signedIn).toBe(true);
+    t.close();
+  });
+
+  it('jumps past the gateway counter on REPLAY, and signs in again after its session is taken over', async () => {
+    const firstEvents: TerminalEvent[] = [];
+    const first = terminal('TERM0002', firstEvents);
+    await first.pay(ACCOUNT, 100);
+    await first.pay(ACCOUNT, 100);
+    const firstSeq = first.snapshot.nextSeq;
+
+    // Same terminal, flash lost: its counter starts at 1, behind the gateway's.
+    const second = terminal('TERM0002');
+    const signIn = await second.signIn();
+    expect(signIn.code).toBe(ResultCode.APPROVED);
+    expect(signIn.seq).toBeGreaterThanOrEqual(firstSeq);
+
+    // The gateway tells the first connection its session was replaced and closes it.
+    await sleep(300);
+    expect(first.signedIn).toBe(false);
+    expect(firstEvents).toContainEqual({ kind: 'notice', reason: NoticeReason.SESSION_REPLACED, retryAfterSec: expect.any(Number) });
+
+    const again = await first.inquiry(ACCOUNT);
+    expect(again.code).toBe(ResultCode.APPROVED);
+    expect(again.response.arrearsFen).toBe(500_000 - 200);
+  });
+
+  it('pays over the bad link, each payment applied exactly once', async () => {
+    const link = await openLink({
+      target: { host: '127.0.0.1', port: gateway.port },
+      profile: linkProfile('bad'),
+      seed: 5,
+      faults: [
+        { mode: 'cut', at: 'after-request-before-response', type: 0x04, nth: 1, connection: 1 },
+        { mode: 'half-open', at: 'after-request-before-response', type: 0x04, nth: 1, connection: 2 },
+      ],
+    });
+    try {
+      const events: TerminalEvent[] = [];
+      const t = terminal('TERM0003', events, { gateway: { host: link.host, port: link.port }, responseTimeoutMs: 2000 });
+      const before = (await admin.showMerchant('TSHOP')).floatFen;
+      const receipts: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        const answer = await t.pay(ACCOUNT, 10 + i);
+        expect(answer.name).toBe('APPROVED');
+        receipts.push(answer.response.receipt);
+      }
+      expect(new Set(receipts).size).toBe(4);
+      expect(events.some((e) => e.kind === 'retransmit')).toBe(true);
+      expect(before - (await admin.showMerchant('TSHOP')).floatFen).toBe(10 + 11 + 12 + 13);
+      const journal = (await admin.exportJournal()).filter((e) => e.terminal === 'TERM0003');
+      expect(journal.map((e) => e.txn).sort()).toEqual([...receipts].sort());
+    } finally {
+      await link.proxy.close();
+    }
+  });
+});
