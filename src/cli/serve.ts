@@ -47,7 +47,7 @@ async function serve(config: ServeConfig, masterKey: Buffer): Promise<void> {
   if (config.demo && !process.env.AIRCHARGE_MASTER_KEY) {
     logger.warn('demo mode: terminal keys are sealed under the public demo master key; never use it for money');
   }
-  const fail = (err: unknown, msg: string) => {
+  const fail = (err: unknown, msg: string): undefined => {
     logger.fatal({ err }, msg);
     process.exit(1);
   };
@@ -59,7 +59,10 @@ async function serve(config: ServeConfig, masterKey: Buffer): Promise<void> {
     instrumentRedis(redis, metrics);
     metrics.watchStore(redis, { floatThresholdFen: config.metrics.lowFloatFen });
   }
-  const { sessions, core } = await createCore({ redis, masterKey, instanceId: config.instanceId, logger });
+  const created = await createCore({ redis, masterKey, instanceId: config.instanceId, logger })
+    .catch((err: unknown) => fail(err, 'cannot start the core: is Redis reachable at --redis?'));
+  if (!created) return;
+  const { sessions, core } = created;
 
   let recovering = false;
   const recover = async () => {
