@@ -10,6 +10,7 @@ import {
   ResultCode,
   decodePayload,
   encodePayload,
+  hasZeroMac,
   type Frame,
 } from '../../protocol/index.js';
 import { keys } from '../../src/store/keys.js';
@@ -91,6 +92,33 @@ describe('bad frames', () => {
     expect(frame.type).toBe(MessageType.REJECT);
     expect(frame.seq).toBe(77);
     expect(decodePayload(MessageType.REJECT, frame.payload).result).toBe(ResultCode.UNSUPPORTED_TYPE);
+    t.cut();
+  });
+
+  it('answers a response type sent to the gateway with REJECT and a zero MAC, counting it as a bad frame', async () => {
+    const gw = await gateway({ limits: { maxBadFrames: 2 } });
+    const t = await gw.connect(await network.addTerminal());
+    await t.signIn();
+    t.sendRaw(t.encode(MessageType.HEARTBEAT_RESPONSE, encodePayload(MessageType.HEARTBEAT_RESPONSE, { result: 0, serverTime: 0 })));
+    const frame = await t.read();
+    expect(frame.type).toBe(MessageType.REJECT);
+    expect(hasZeroMac(frame)).toBe(true);
+    expect(decodePayload(MessageType.REJECT, frame.payload).result).toBe(ResultCode.UNSUPPORTED_TYPE);
+    t.sendRaw(t.encode(MessageType.NOTICE, encodePayload(MessageType.NOTICE, { reason: 1, retryAfterSec: 0 })));
+    expect((await t.read()).type).toBe(MessageType.REJECT);
+    expect(notice(await t.read())).toBe(NoticeReason.TOO_MANY_BAD_FRAMES);
+    await t.closed;
+  });
+
+  it('answers a frame naming another terminal than the session\'s with NOT_SIGNED_IN and a zero MAC', async () => {
+    const gw = await gateway();
+    const t = await gw.connect(await network.addTerminal());
+    await t.signIn();
+    const { frame, response } = await t.request(MessageType.INQUIRY, { account: '0000000001' }, { terminalId: 'OTHER001' });
+    expect(response.result).toBe(ResultCode.NOT_SIGNED_IN);
+    expect(frame.terminalId).toBe('OTHER001');
+    expect(hasZeroMac(frame)).toBe(true);
+    expect((await t.request(MessageType.HEARTBEAT, {})).response.result).toBe(ResultCode.APPROVED);
     t.cut();
   });
 
