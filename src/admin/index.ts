@@ -4,8 +4,8 @@
  * Money is integer fen throughout; yuan appear only at the edges (parseYuan, formatYuan).
  */
 import type { Cluster, Redis } from 'ioredis';
-import { importAccounts, showAccount, type Account } from './accounts.js';
 import { businessDayOf, cutoffMinutes, DEFAULT_BUSINESS_DAY, type BusinessDayOptions } from '../core/business-day.js';
+import { importAccounts, showAccount, type Account } from './accounts.js';
 import type { AdminContext } from './context.js';
 import { topUp, type TopUpResult } from './float.js';
 import { exportJournal, type JournalEntry } from './journal.js';
@@ -28,6 +28,7 @@ export { formatYuan, parseYuan } from './money.js';
 export { formatDate, parseDate } from './day.js';
 export { journalCsv, journalJsonLines } from './journal.js';
 export { reportCsv, reportSummary } from './report.js';
+export { parseTerminalKey } from './terminals.js';
 export type { Account, BusinessDayOptions, DailyReport, JournalEntry, Merchant, ProvisionedKey, Terminal, TopUpResult, VerifyResult };
 
 export interface AdminOptions {

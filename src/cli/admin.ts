@@ -14,6 +14,7 @@ import {
   journalCsv,
   journalJsonLines,
   parseDate,
+  parseTerminalKey,
   parseYuan,
   reportCsv,
   reportSummary,
@@ -23,7 +24,6 @@ import {
   type Merchant,
   type Terminal,
 } from '../admin/index.js';
-import { parseTerminalKey } from '../admin/terminals.js';
 import { loadMasterKey, MasterKeyError } from '../store/secrets.js';
 import { connectRedis, redisUrl } from './redis.js';
 
