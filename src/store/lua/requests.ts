@@ -15,7 +15,7 @@ return {'ok'}
  * PAY or CORRECT and holds the answer of one declined before its transaction started; the
  * transaction record (kept for good) answers the others, also after the replay retention.
  * KEYS[1..4] guard, KEYS[5] request record asked about, KEYS[6] its transaction (by receipt)
- * → guard reply | {'none'} | {'pending', type} | {'answered', type, response json}
+ * → guard reply | {'none'} | {'pending', type} | {'answered', type, response}
  */
 export const STATUS = new Script(`${GUARD}
 local refused = guard()
