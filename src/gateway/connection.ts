@@ -5,8 +5,9 @@
  * (firmware keeps one request in flight, and then never pays for a pause), and reading also
  * stops while the terminal has not taken our last write.
  *
- * Faults take one path, `close()`: it logs once, sends a NOTICE when there is something to say,
- * half-closes, and destroys the socket after a short grace, so no socket lingers in CLOSE_WAIT.
+ * Faults take one path, `close()`: it records the reason (the first one wins; the socket's close
+ * logs and counts it once), sends a NOTICE when there is something to say, half-closes, and
+ * destroys the socket after a short grace, so no socket lingers in CLOSE_WAIT.
  */
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
