@@ -1,12 +1,12 @@
 /**
- * The response of a PAY or CORRECT (PROTOCOL.md §3.4) as Redis keeps it:
- * `result:receipt:arrearsFen:floatFen:businessDay`. Short on purpose: hashes whose values stay
- * under 64 bytes keep Redis's compact listpack encoding, which is cheaper to write than a JSON
- * blob that turns every transaction hash into a full hash table. STATUS and retransmissions send
- * it again, so the terminal sees the same bytes every time.
+ * The response of a PAY or CORRECT (PROTOCOL.md §3.4) as the scripts return and store it:
+ * `result:receipt:arrearsFen:floatFen:businessDay`, short and cheap to build in Lua. A request
+ * declined before its transaction started keeps it in its request record.
  *
- * Transaction records hold the parts, not the string: scripts read them with hmgetTxn() (its
- * fields first, then any others asked for) and responseOf() rebuilds the response from them.
+ * Transaction records hold the parts, not the string (every value under 64 bytes, so each record
+ * stays in Redis's compact listpack encoding): scripts read them with hmgetTxn() (its fields
+ * first, then any others asked for) and responseOf() rebuilds the response, the same every time
+ * STATUS or a retransmission asks.
  */
 import { ResultCode as R } from '../../../protocol/constants.js';
 
