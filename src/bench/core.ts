@@ -26,8 +26,8 @@ const MERCHANT = 'BENCH';
 const AMOUNT_FEN = 100;
 const TRIVIAL = new Script('return 1');
 /** Many small batches: on a shared machine some of them run undisturbed. */
-const STEP_BATCHES = 30;
-const STEP_BATCH_SIZE = 100;
+const STEP_BATCHES = 100;
+const STEP_BATCH_SIZE = 20;
 const MASTER_KEY = randomBytes(32);
 
 interface Terminal {

@@ -1,6 +1,8 @@
 /** Sign-in, the last-sign-in-wins rule, the replay guard and the read-only requests. */
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ResultCode, TransactionState } from '../../protocol/constants.js';
+import { createCore } from '../../src/core/index.js';
 import { keys } from '../../src/store/keys.js';
 import { seedAccounts, seedMerchant, startNetwork, TerminalSession, type Network } from './network.js';
 
@@ -23,6 +25,11 @@ describe('lookupTerminal', () => {
     expect(record).toMatchObject({ terminalId: 'T0000001', merchantId: 'M1', terminalActive: true, merchantActive: true });
     expect(record?.key).toHaveLength(32);
     expect(await net.sessions.lookupTerminal('T9999999')).toBeNull();
+  });
+
+  it('finds no usable terminal when its key does not unseal under the master key', async () => {
+    const { sessions } = await createCore({ redis: net.redis, masterKey: randomBytes(32) });
+    expect(await sessions.lookupTerminal('T0000001')).toBeNull();
   });
 
   it('counts bad MACs against the terminal', async () => {
