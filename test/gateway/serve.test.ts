@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MessageType, NoticeReason, ResultCode, decodePayload } from '../../protocol/index.js';
 import { createAdmin } from '../../src/admin/index.js';
+import { createCore } from '../../src/core/index.js';
 import { startRedis, type RedisProcess } from '../helpers/redis.js';
 import { TestTerminal } from '../helpers/terminal.js';
 
@@ -28,6 +29,15 @@ beforeAll(async () => {
   await admin.topUp('serve-shop', 100_000);
   await admin.importAccounts('account,name,arrears\n1234567890,Li Si,50.00\n');
   terminalKey = Buffer.from((await admin.addTerminal('SERVE001', 'serve-shop')).key, 'hex');
+
+  // A payment a crashed gateway left half-done a minute ago: reserved, never completed.
+  const { sessions, core } = await createCore({ redis: client, masterKey: MASTER_KEY });
+  const then = Date.now() - 60_000;
+  const crashed = { terminalId: 'SERVE001', merchantId: 'serve-shop', connectionId: 'crashed-1' };
+  await sessions.openSession({ ...crashed, seq: 1, instanceId: 'crashed', peer: 'test', sessionKey: randomBytes(32), now: then, ttlSec: 600 });
+  const reserved = await core.steps.reservePay(
+    { ...crashed, seq: 2, fingerprint: 'f'.repeat(64), now: then }, { account: '1234567890', amountFen: 500 });
+  expect('pending' in reserved).toBe(true);
   client.disconnect();
 });
 afterAll(async () => {
@@ -61,7 +71,7 @@ describe('aircharge serve: configuration', () => {
 });
 
 describe('aircharge serve: running', () => {
-  it('serves terminals, logs requests without secrets, and drains on SIGTERM', async () => {
+  it('recovers what a crash left pending, serves terminals, logs requests without secrets, and drains on SIGTERM', async () => {
     const child = spawn(process.execPath, [MAIN, 'serve', '--port', '0', '--host', '127.0.0.1', '--redis', redis.url,
       '--instance-id', 'serve-test', '--log-level', 'debug', '--drain-timeout', '5', '--metrics-port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const lines: Array<Record<string, unknown>> = [];
@@ -78,11 +88,15 @@ describe('aircharge serve: running', () => {
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
       const port = await listening;
-      const t = await TestTerminal.connect(port, 'SERVE001', terminalKey);
+      // Recovery ran before the gateway took terminals: the crashed payment is complete.
+      const recovered = lines.findIndex((entry) => entry.msg === 'recovered pending transactions' && entry.completed === 1);
+      expect(recovered).toBeGreaterThanOrEqual(0);
+      expect(recovered).toBeLessThan(lines.findIndex((entry) => entry.msg === 'listening'));
+      const t = await TestTerminal.connect(port, 'SERVE001', terminalKey, { seq: 2 });
       expect((await t.signIn()).response.result).toBe(ResultCode.APPROVED);
       const paid = await t.request(MessageType.PAY, { account: '1234567890', amountFen: 1_000 });
       expect(paid.response.result).toBe(ResultCode.APPROVED);
-      expect(paid.response.floatFen).toBe(99_000);
+      expect(paid.response.floatFen).toBe(100_000 - 500 - 1_000);
 
       const metricsPort = lines.find((entry) => entry.msg === 'metrics listening')?.port as number;
       const ready = await fetch(`http://127.0.0.1:${metricsPort}/ready`);
