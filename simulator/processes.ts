@@ -148,14 +148,14 @@ export async function startGateway(options: {
   const args = [GATEWAY_BIN, 'serve', '--demo', '--host', '127.0.0.1', '--port', String(port), '--redis', options.redisUrl, ...(options.args ?? [])];
   const child = spawnLogged(process.execPath, args, options.logFile, options.detached ?? false, options.env);
   const handle = service(child, options.logFile);
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the gateway exited with ${child.exitCode}; see ${options.logFile}`);
     // The "listening" log line, or (with --log-level above info) the port taking connections.
     if (listening(options.logFile) || (await accepts(port))) return { ...handle, port };
     if (Date.now() > deadline) {
       await handle.stop(1000);
-      throw new Error(`the gateway did not log "listening" within 15 s; see ${options.logFile}`);
+      throw new Error(`the gateway did not log "listening" within 30 s; see ${options.logFile}`);
     }
     await sleep(50);
   }

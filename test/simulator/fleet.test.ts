@@ -31,14 +31,14 @@ beforeAll(async () => {
   admin = createAdmin({ redis: client, masterKey: DEMO_MASTER_KEY });
   work = mkdtempSync(join(tmpdir(), 'aircharge-fleet-test-'));
   gateway = await startGateway({ redisUrl: redis.url, logFile: join(work, 'gateway.log'), args: ['--connection-rate', '0'] });
-});
+}, 90_000);
 
 afterAll(async () => {
   await gateway?.stop();
   client?.disconnect();
   await redis?.stop();
   if (work) rmSync(work, { recursive: true, force: true });
-});
+}, 60_000);
 
 describe('aircharge-sim fleet', () => {
   it('runs terminals over the bad link and reconciles their ledgers with journal, report and verify', async () => {

@@ -58,14 +58,14 @@ beforeAll(async () => {
   await admin.importAccounts(`account,name,arrears\n${ACCOUNT},Zhang San,300.00\n${POOR},Li Si,1.00\n`);
   work = mkdtempSync(join(tmpdir(), 'aircharge-sim-test-'));
   gateway = await startGateway({ redisUrl: redis.url, logFile: join(work, 'gateway.log'), args: ['--connection-rate', '0'] });
-});
+}, 90_000);
 
 afterAll(async () => {
   await gateway?.stop();
   client?.disconnect();
   await redis?.stop();
   if (work) rmSync(work, { recursive: true, force: true });
-});
+}, 60_000);
 
 describe('aircharge-sim single-shot commands', () => {
   it('signs in', async () => {

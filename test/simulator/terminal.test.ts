@@ -51,7 +51,7 @@ beforeAll(async () => {
   await admin.importAccounts(`account,name,arrears\n${ACCOUNT},Wang Wu,5000.00\n`);
   work = mkdtempSync(join(tmpdir(), 'aircharge-terminal-test-'));
   gateway = await startGateway({ redisUrl: redis.url, logFile: join(work, 'gateway.log'), args: ['--connection-rate', '0'] });
-});
+}, 90_000);
 
 afterAll(async () => {
   for (const t of open) t.close();
@@ -59,7 +59,7 @@ afterAll(async () => {
   client?.disconnect();
   await redis?.stop();
   if (work) rmSync(work, { recursive: true, force: true });
-});
+}, 60_000);
 
 describe('firmware-like terminal', () => {
   it('heartbeats while idle', async () => {
