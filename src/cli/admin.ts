@@ -181,6 +181,11 @@ function registerTerminal(program: Command): void {
     return { json: { terminals }, text: terminals.length === 0 ? 'no terminals' : terminals.map(terminalLine).join('\n') };
   }).option('--merchant <id>', "only this merchant's terminals");
 
+  adminCommand(group, 'show <id>', 'show a terminal: merchant, status, key version, last sequence number', async (admin, [id = '']) => {
+    const terminal = await admin.showTerminal(id);
+    return { json: terminal, text: terminalLine(terminal) };
+  });
+
   adminCommand(group, 'disable <id>', 'disable a terminal and end its session', async (admin, [id = '']) => {
     const terminal = await admin.disableTerminal(id);
     return { json: terminal, text: `terminal ${terminal.terminalId} disabled` };

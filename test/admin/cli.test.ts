@@ -126,7 +126,7 @@ describe('terminal', () => {
       aircharge(['merchant', 'enable', 'nobody']),
     ]);
     expect(enabled).toMatchObject({ code: 0, stdout: 'terminal TD000001 enabled\n' });
-    expect(await net.redis.hget(keys.terminal('shop-x', 'TD000001'), 'status')).toBe('active');
+    expect(json(await aircharge(['terminal', 'show', 'TD000001', '--json']))).toMatchObject({ merchantId: 'shop-x', status: 'active', keyVersion: 1 });
     expect(noMerchant).toMatchObject({ code: 1, stderr: 'aircharge: unknown merchant nobody\n' });
   });
 
