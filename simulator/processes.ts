@@ -198,3 +198,17 @@ export function residentBytes(pid: number): number | null {
     return null;
   }
 }
+
+/** CPU time (user + system) a process has used, in seconds, from /proc/<pid>/stat (Linux, 100 Hz ticks). */
+export function cpuSeconds(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name; utime and stime are the 14th and 15th overall.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+
+const CLOCK_TICKS = 100;

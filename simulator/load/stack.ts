@@ -12,6 +12,8 @@ import { startGateway, startRedisServer, type GatewayService, type RedisService 
 
 export interface Stack {
   redisUrl: string;
+  /** The private redis-server's pid (null with REDIS_URL), for its CPU time. */
+  redisPid: number | null;
   gateway: GatewayService;
   operator: Operator;
   network: SeededNetwork;
@@ -56,6 +58,7 @@ export async function startStack(options: {
     options.log(`gateway pid ${gateway.pid} on port ${gateway.port}, Redis ${redisUrl}`);
     const stack: Stack = {
       redisUrl,
+      redisPid: redis?.pid ?? null,
       gateway,
       operator,
       network,

@@ -5,9 +5,11 @@
  * core alone (no TCP, no frames) at concurrency 64, run as its own process just before.
  */
 import { execFile } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ResultCode } from '../../protocol/index.js';
+import { cpuSeconds } from '../processes.js';
 import { LatencyRecorder, distributionOf } from '../report/latency.js';
 import { Progress } from '../report/progress.js';
 import { MemoryStateStore, Terminal } from '../terminal/index.js';
@@ -79,6 +81,7 @@ export async function throughput(
   await sleep(options.warmupSec * 1000);
   phase = 'measure';
   measuredStart = performance.now();
+  const cpuBefore = { generator: process.cpuUsage(), gateway: cpuSeconds(stack.gateway.pid), redis: stack.redisPid ? cpuSeconds(stack.redisPid) : null };
   const progress = new Progress(options.durationSec * 1000, () => {
     const elapsed = (performance.now() - measuredStart) / 1000;
     return `${approved} approved, ${Math.round(approved / Math.max(elapsed, 0.001))}/s`;
@@ -87,6 +90,9 @@ export async function throughput(
   await sleep(options.durationSec * 1000);
   const elapsedSec = (performance.now() - measuredStart) / 1000;
   const measuredApproved = approved;
+  const generatorCpu = process.cpuUsage(cpuBefore.generator);
+  const gatewayCpu = cpuSeconds(stack.gateway.pid);
+  const redisCpu = stack.redisPid ? cpuSeconds(stack.redisPid) : null;
   phase = 'done';
   progress.stop();
   await Promise.all(loops);
@@ -94,6 +100,15 @@ export async function throughput(
 
   const perSec = Math.round(measuredApproved / elapsedSec);
   const percentiles = latency.percentiles();
+  // CPU per payment of each process: on a machine shared with other work, this is what says how
+  // fast the three would go on two cores of their own.
+  const perPayment = (seconds: number | null) => (seconds === null || measuredApproved === 0 ? null : Math.round((seconds * 1e6) / measuredApproved));
+  const cpuUs = {
+    loadGenerator: perPayment((generatorCpu.user + generatorCpu.system) / 1e6),
+    gateway: perPayment(gatewayCpu !== null && cpuBefore.gateway !== null ? gatewayCpu - cpuBefore.gateway : null),
+    redis: perPayment(redisCpu !== null && cpuBefore.redis !== null ? redisCpu - cpuBefore.redis : null),
+  };
+  const totalUs = cpuUs.loadGenerator !== null && cpuUs.gateway !== null && cpuUs.redis !== null ? cpuUs.loadGenerator + cpuUs.gateway + cpuUs.redis : null;
   const vsCore = baseline.paymentsPerSec ? Math.round((perSec / baseline.paymentsPerSec) * 1000) / 1000 : null;
   const figures = {
     scenario: 'throughput',
@@ -104,6 +119,10 @@ export async function throughput(
     approvedPerSec: perSec,
     counts,
     latencyMs: percentiles,
+    cpuUsPerPayment: { ...cpuUs, total: totalUs },
+    /** Two cores' worth of CPU divided by the CPU one payment costs across the three processes. */
+    ceilingOnTwoCoresPerSec: totalUs ? Math.round(2e6 / totalUs) : null,
+    loadAverage: loadavg()[0],
     baseline: { coreOnlyPaymentsPerSec: baseline.paymentsPerSec, source: baseline.note },
     ratios: { vsCoreOnly: vsCore },
     targets: { approvedPerSec: 8000, p99Ms: 50, vsCoreOnly: 0.5 },
