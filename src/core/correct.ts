@@ -15,7 +15,6 @@ import type { CoreDeps, PendingTransaction } from './deps.js';
 import { guardArgs, guardKeys, isGuardReply, receiptOf } from './guard.js';
 import type { Completion } from './pay.js';
 import { guardTransactionOutcome, parseTransactionResponse } from './responses.js';
-import { storeCall } from './store-call.js';
 import type { Outcome, RequestContext } from './types.js';
 
 export type CorrectionReservation = { answered: Outcome<CorrectResponse> } | { pending: PendingTransaction };
@@ -28,7 +27,7 @@ export async function reserveCorrect(
   const { merchantId: m, terminalId: t } = ctx;
   const receipt = receiptOf(t, ctx.seq);
   const businessDay = businessDayOf(ctx.now, deps.businessDay);
-  const reply = (await storeCall(
+  const reply = (await deps.storeCall(
     RESERVE_CORRECT.run(
       deps.redis,
       [...guardKeys(ctx), keys.transaction(m, receipt), keys.transaction(m, req.receipt), keys.pending(m)],
@@ -61,7 +60,7 @@ export async function reserveCorrect(
 }
 
 export async function reverseCorrect(deps: CoreDeps, txn: PendingTransaction): Promise<PostingResult> {
-  return storeCall(
+  return deps.storeCall(
     deps.biller.reverse({
       receipt: txn.receipt,
       originalReceipt: txn.original ?? '',
@@ -78,7 +77,7 @@ export async function completeCorrect(
   reversed: PostingResult,
 ): Promise<Completion> {
   const m = txn.merchantId;
-  const reply = (await storeCall(
+  const reply = (await deps.storeCall(
     COMPLETE_CORRECT.run(
       deps.redis,
       [

@@ -10,6 +10,8 @@ export interface CoreDeps {
   maxPaymentFen: number;
   replayRetentionSec: number;
   recoveryAfterMs: number;
+  /** Every Redis and biller call: its failure, or no answer in time, as StoreUnavailableError. */
+  storeCall<T>(call: Promise<T>): Promise<T>;
   businessDay: BusinessDayOptions;
   logger: Logger | undefined;
   /** Epoch ms; the completion time of transactions (the request's own time is ctx.now). */

@@ -39,6 +39,11 @@ export interface CoreOptions {
   replayRetentionSec?: number;
   /** A pending transaction older than this is recovered; default 10000. */
   recoveryAfterMs?: number;
+  /**
+   * A Redis or biller call that has not answered in this time fails with StoreUnavailableError
+   * (SYSTEM_BUSY), whatever the client's own retry settings; default 2000.
+   */
+  storeTimeoutMs?: number;
   /** Default: the embedded Redis biller on the same client. */
   biller?: Biller;
   logger?: Logger;
@@ -64,19 +69,21 @@ export async function createCore(
   const businessDay = options.businessDay ?? DEFAULT_BUSINESS_DAY;
   cutoffMinutes(businessDay.cutoff); // validates: a bad cut-off fails at start-up, not on the first payment
   if (options.masterKey.length !== 32) throw new RangeError('the master key must be 32 bytes');
+  const storeTimeoutMs = positiveInteger('storeTimeoutMs', options.storeTimeoutMs ?? 2_000);
   const deps = {
     redis: options.redis,
     biller: options.biller ?? new RedisBiller(options.redis),
     maxPaymentFen: positiveInteger('maxPaymentFen', options.maxPaymentFen ?? 500_000),
     replayRetentionSec: positiveInteger('replayRetentionSec', options.replayRetentionSec ?? 86_400),
     recoveryAfterMs: positiveInteger('recoveryAfterMs', options.recoveryAfterMs ?? 10_000),
+    storeCall: <T>(call: Promise<T>) => storeCall(call, storeTimeoutMs),
     businessDay,
     logger: options.instanceId === undefined ? options.logger : options.logger?.child({ instance: options.instanceId }),
     now: () => Date.now(),
   };
-  await storeCall(preloadScripts(options.redis, CORE_SCRIPTS));
+  await deps.storeCall(preloadScripts(options.redis, CORE_SCRIPTS));
   return {
-    sessions: new RedisSessionStore(options.redis, options.masterKey, options.logger),
+    sessions: new RedisSessionStore(options.redis, options.masterKey, options.logger, storeTimeoutMs),
     core: new RedisTransactionCore(deps),
   };
 }

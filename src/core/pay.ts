@@ -16,7 +16,6 @@ import { businessDayOf } from './business-day.js';
 import type { CoreDeps, PendingTransaction } from './deps.js';
 import { guardArgs, guardKeys, isGuardReply, receiptOf } from './guard.js';
 import { guardTransactionOutcome, parseTransactionResponse } from './responses.js';
-import { storeCall } from './store-call.js';
 import type { Outcome, RequestContext } from './types.js';
 
 /** Step 1's result: answered already (refused, declined, a retransmission), or pending. */
@@ -32,7 +31,7 @@ export async function reservePay(deps: CoreDeps, ctx: RequestContext, req: PayRe
   const { merchantId: m, terminalId: t } = ctx;
   const receipt = receiptOf(t, ctx.seq);
   const businessDay = businessDayOf(ctx.now, deps.businessDay);
-  const reply = (await storeCall(
+  const reply = (await deps.storeCall(
     RESERVE_PAY.run(
       deps.redis,
       [...guardKeys(ctx), keys.transaction(m, receipt), keys.pending(m)],
@@ -64,14 +63,14 @@ export async function reservePay(deps: CoreDeps, ctx: RequestContext, req: PayRe
 }
 
 export async function postPay(deps: CoreDeps, txn: PendingTransaction): Promise<PostingResult> {
-  return storeCall(
+  return deps.storeCall(
     deps.biller.post({ receipt: txn.receipt, account: txn.account, amountFen: txn.amountFen, at: deps.now() }),
   );
 }
 
 export async function completePay(deps: CoreDeps, txn: PendingTransaction, posted: PostingResult): Promise<Completion> {
   const m = txn.merchantId;
-  const reply = (await storeCall(
+  const reply = (await deps.storeCall(
     COMPLETE_PAY.run(
       deps.redis,
       [

@@ -9,7 +9,6 @@ import { keys } from '../store/keys.js';
 import { completeCorrect, reverseCorrect } from './correct.js';
 import type { CoreDeps, PendingTransaction } from './deps.js';
 import { completePay, postPay, type Completion } from './pay.js';
-import { storeCall } from './store-call.js';
 
 export interface RecoveryResult {
   completed: number;
@@ -18,9 +17,9 @@ export interface RecoveryResult {
 
 export async function recover(deps: CoreDeps, now: number): Promise<RecoveryResult> {
   const totals: RecoveryResult = { completed: 0, rolledBack: 0 };
-  const merchants = await storeCall(deps.redis.smembers(keys.merchants()));
+  const merchants = await deps.storeCall(deps.redis.smembers(keys.merchants()));
   for (const merchantId of merchants) {
-    const receipts = await storeCall(
+    const receipts = await deps.storeCall(
       deps.redis.zrangebyscore(keys.pending(merchantId), '-inf', now - deps.recoveryAfterMs),
     );
     for (const receipt of receipts) {
@@ -47,10 +46,10 @@ export function finish(deps: CoreDeps, txn: PendingTransaction): Promise<Complet
 }
 
 async function readPending(deps: CoreDeps, merchantId: string, receipt: string): Promise<PendingTransaction | null> {
-  const hash = await storeCall(deps.redis.hgetall(keys.transaction(merchantId, receipt)));
+  const hash = await deps.storeCall(deps.redis.hgetall(keys.transaction(merchantId, receipt)));
   if (hash.state !== 'pending') {
     // Completed since the set was read, or a set entry without its record: nothing left to finish.
-    if (hash.state === undefined) await storeCall(deps.redis.zrem(keys.pending(merchantId), receipt));
+    if (hash.state === undefined) await deps.storeCall(deps.redis.zrem(keys.pending(merchantId), receipt));
     return null;
   }
   return {

@@ -15,12 +15,11 @@ import { GUARD_ONLY, SETTLE, SIGN_OUT, STATUS } from '../store/lua/requests.js';
 import type { CoreDeps } from './deps.js';
 import { guardArgs, guardKeys, isGuardReply, receiptOf, type GuardReply } from './guard.js';
 import { parseTransactionResponse } from './responses.js';
-import { storeCall } from './store-call.js';
 import type { Outcome, RequestContext, StatusResult } from './types.js';
 
 /** Runs the guard alone; null when the request is to be answered, else the refusal's result code. */
 async function guardOnly(deps: CoreDeps, ctx: RequestContext, type: number): Promise<ResultCode | null> {
-  const reply = (await storeCall(
+  const reply = (await deps.storeCall(
     GUARD_ONLY.run(deps.redis, guardKeys(ctx), guardArgs(ctx, type, 'read', deps.replayRetentionSec)),
   )) as unknown[];
   return isGuardReply(reply) ? refusal(reply) : null;
@@ -42,7 +41,7 @@ export async function inquiry(deps: CoreDeps, ctx: RequestContext, req: InquiryR
   // account is shown only if the guard lets the request through.
   const [refused, account] = await Promise.all([
     guardOnly(deps, ctx, MessageType.INQUIRY),
-    storeCall(deps.biller.lookup(req.account)),
+    deps.storeCall(deps.biller.lookup(req.account)),
   ]);
   const refuse = (result: ResultCode) => ({ response: emptyResponse(MessageType.INQUIRY_RESPONSE, result), replayed: false });
   if (refused !== null) return refuse(refused);
@@ -62,7 +61,7 @@ export async function inquiry(deps: CoreDeps, ctx: RequestContext, req: InquiryR
 
 export async function status(deps: CoreDeps, ctx: RequestContext, req: StatusRequest): Promise<Outcome<StatusResult>> {
   const { merchantId: m, terminalId: t } = ctx;
-  const reply = (await storeCall(
+  const reply = (await deps.storeCall(
     STATUS.run(
       deps.redis,
       [...guardKeys(ctx), keys.request(m, t, req.querySeq), keys.transaction(m, receiptOf(t, req.querySeq))],
@@ -84,7 +83,7 @@ export async function status(deps: CoreDeps, ctx: RequestContext, req: StatusReq
 }
 
 export async function settle(deps: CoreDeps, ctx: RequestContext, req: SettleRequest): Promise<Outcome<SettleResponse>> {
-  const reply = (await storeCall(
+  const reply = (await deps.storeCall(
     SETTLE.run(
       deps.redis,
       [...guardKeys(ctx), keys.day(ctx.merchantId, req.businessDay)],
@@ -111,7 +110,7 @@ export async function settle(deps: CoreDeps, ctx: RequestContext, req: SettleReq
 }
 
 export async function signOut(deps: CoreDeps, ctx: RequestContext): Promise<Outcome<SignOutResponse>> {
-  const reply = (await storeCall(
+  const reply = (await deps.storeCall(
     SIGN_OUT.run(deps.redis, guardKeys(ctx), guardArgs(ctx, MessageType.SIGN_OUT, 'write', deps.replayRetentionSec)),
   )) as unknown[];
   if (reply[0] === 'code') return { response: { result: reply[1] as ResultCode }, replayed: false };

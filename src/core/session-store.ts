@@ -9,16 +9,22 @@ import { storeCall } from './store-call.js';
 import type { OpenSessionInput, OpenSessionResult, SessionStore, TerminalRecord } from './types.js';
 
 export class RedisSessionStore implements SessionStore {
+  private readonly storeCall: <T>(call: Promise<T>) => Promise<T>;
+
   constructor(
     private readonly redis: Redis | Cluster,
     private readonly masterKey: Buffer,
     private readonly logger: Logger | undefined,
-  ) {}
+    /** How long a Redis call may take before it counts as the store being unavailable. */
+    storeTimeoutMs: number,
+  ) {
+    this.storeCall = (call) => storeCall(call, storeTimeoutMs);
+  }
 
   async lookupTerminal(terminalId: string): Promise<TerminalRecord | null> {
-    const merchantId = await storeCall(this.redis.get(keys.terminalMerchant(terminalId)));
+    const merchantId = await this.storeCall(this.redis.get(keys.terminalMerchant(terminalId)));
     if (merchantId === null) return null;
-    const [[merchant, status, keyEnc], merchantStatus] = await storeCall(
+    const [[merchant, status, keyEnc], merchantStatus] = await this.storeCall(
       Promise.all([
         this.redis.hmget(keys.terminal(merchantId, terminalId), 'merchant', 'status', 'keyEnc'),
         this.redis.hget(keys.merchant(merchantId), 'status'),
@@ -43,12 +49,12 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async countBadMac(terminalId: string, merchantId: string): Promise<void> {
-    await storeCall(this.redis.hincrby(keys.terminal(merchantId, terminalId), 'badMacs', 1));
+    await this.storeCall(this.redis.hincrby(keys.terminal(merchantId, terminalId), 'badMacs', 1));
   }
 
   async openSession(input: OpenSessionInput): Promise<OpenSessionResult> {
     const { merchantId: m, terminalId: t } = input;
-    const reply = (await storeCall(
+    const reply = (await this.storeCall(
       OPEN_SESSION.run(
         this.redis,
         [keys.terminal(m, t), keys.merchant(m), keys.session(m, t)],
@@ -69,7 +75,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async closeSession(terminalId: string, merchantId: string, connectionId: string): Promise<boolean> {
-    const deleted = await storeCall(CLOSE_SESSION.run(this.redis, [keys.session(merchantId, terminalId)], [connectionId]));
+    const deleted = await this.storeCall(CLOSE_SESSION.run(this.redis, [keys.session(merchantId, terminalId)], [connectionId]));
     return deleted === 1;
   }
 }

@@ -158,6 +158,21 @@ describe('recover', () => {
 });
 
 describe('store unavailable', () => {
+  it('a call Redis does not answer in time is StoreUnavailableError; what it did is finished by recovery', async () => {
+    const { core } = await createCore({ redis: net.redis, masterKey: MASTER_KEY, storeTimeoutMs: 200, recoveryAfterMs: BOUND_MS });
+    const pauser = net.redisProcess.client();
+    const req = { account: '5000000001', amountFen: 900 };
+    const ctx = t.ctx(MessageType.PAY, req);
+    await pauser.client('PAUSE', 1_000, 'ALL');
+    await expect(core.pay(ctx, req)).rejects.toBeInstanceOf(StoreUnavailableError);
+    pauser.disconnect();
+    // The reservation ran once Redis woke up: the payment is in progress until recovery finishes it.
+    expect(await net.core.recover(later())).toEqual({ completed: 1, rolledBack: 0 });
+    expect((await core.pay(ctx, req)).response.result).toBe(ResultCode.APPROVED);
+    expect((await books(net, 'R1')).balanced).toBe(true);
+  });
+
+
   it('every call throws StoreUnavailableError when Redis cannot be reached', async () => {
     const redis = net.redisProcess.client();
     const { sessions, core } = await createCore({ redis, masterKey: MASTER_KEY });
