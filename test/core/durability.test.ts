@@ -1,7 +1,7 @@
 /**
  * Durability: payments answered APPROVED survive Redis being killed (SIGKILL, no shutdown) and
  * restarted on its AOF: Redis writes the AOF before it sends replies, so a process crash loses
- * nothing answered (fsync everysec bounds what an OS crash could lose to about a second).
+ * nothing answered (src/core/README.md "Three steps, and recovery" says what an OS crash can).
  * The script cache is gone after the restart: the core's calls fall back from EVALSHA to EVAL.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
