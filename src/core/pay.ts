@@ -5,7 +5,7 @@
  *   3. complete  (merchant slot): journal and counters, or the float credited back on a decline
  * The process may die between any two steps: the transaction stays pending and recovery repeats
  * steps 2 and 3 (both idempotent), so nothing is lost, doubled or half-applied. The answer goes out
- * only after step 3, once the outcome is in Redis (AOF, fsync everysec; README "Durability").
+ * only after step 3, once the outcome is in Redis (AOF; src/core/README.md on durability).
  */
 import { MessageType } from '../../protocol/constants.js';
 import type { PayRequest, PayResponse } from '../../protocol/messages.js';
