@@ -5,10 +5,11 @@
  * process before and after. The storm drops every connection at once; each terminal reconnects
  * and signs in again with its own backoff, and the clock runs until the last one is back.
  */
+import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ResultCode } from '../../protocol/index.js';
 import { createRandom } from '../link/prng.js';
-import { residentBytes } from '../processes.js';
+import { cpuSeconds, residentBytes } from '../processes.js';
 import { Progress } from '../report/progress.js';
 import { MemoryStateStore, Terminal } from '../terminal/index.js';
 import type { Stack } from './stack.js';
@@ -48,6 +49,7 @@ export async function connections(
   let signedIn = 0;
   const refused: Record<string, number> = {};
   const signInStarted = performance.now();
+  let cpu = cpuMark(stack);
   const progress = new Progress(Math.max(1000, n), () => `${signedIn}/${n} signed in`, options.progress);
   progress.start();
   await inBatches(terminals, options.signInWidth, async (t) => {
@@ -57,6 +59,7 @@ export async function connections(
   });
   progress.stop();
   const signInSec = (performance.now() - signInStarted) / 1000;
+  const signInCpu = cpuPer(cpu, cpuMark(stack), signedIn);
 
   // Hold: every terminal heartbeats on its own timer; the gateway holds them all.
   await sleep(options.holdSec * 1000);
@@ -71,6 +74,8 @@ export async function connections(
     refused,
     signInSec: round(signInSec),
     signInsPerSec: Math.round(signedIn / signInSec),
+    cpuUsPerSignIn: signInCpu,
+    loadAverage: loadavg()[0],
     holdSec: options.holdSec,
     heartbeatSec: options.heartbeatSec,
     stillSignedInAfterHold: stillSignedIn,
@@ -84,6 +89,7 @@ export async function connections(
   if (options.storm) {
     // Every link drops at the same moment (a cell tower reboots); all come back at once.
     const cutAt = performance.now();
+    cpu = cpuMark(stack);
     for (const t of terminals) t.disconnect();
     let back = 0;
     const stormProgress = new Progress(10_000, () => `${back}/${n} signed in again`, options.progress);
@@ -99,13 +105,30 @@ export async function connections(
     stormProgress.stop();
     const stormSec = (performance.now() - cutAt) / 1000;
     Object.assign(figures, {
-      storm: { cut: n, signedInAgain: back, failed, secondsUntilAllBack: round(stormSec) },
+      storm: { cut: n, signedInAgain: back, failed, secondsUntilAllBack: round(stormSec), cpuUsPerSignIn: cpuPer(cpu, cpuMark(stack), back) },
       targets: { ...(figures.targets as object), stormSec: 10 },
       met: { ...(figures.met as object), storm: back === n && stormSec <= 10 },
     });
   }
   for (const t of terminals) t.close();
   return figures;
+}
+
+interface CpuMark {
+  generator: NodeJS.CpuUsage;
+  gateway: number | null;
+  redis: number | null;
+}
+
+function cpuMark(stack: Stack): CpuMark {
+  return { generator: process.cpuUsage(), gateway: cpuSeconds(stack.gateway.pid), redis: stack.redisPid ? cpuSeconds(stack.redisPid) : null };
+}
+
+/** CPU microseconds per sign-in of each process between two marks. */
+function cpuPer(from: CpuMark, to: CpuMark, count: number) {
+  const per = (a: number | null, b: number | null) => (a === null || b === null || count === 0 ? null : Math.round(((b - a) * 1e6) / count));
+  const generator = to.generator.user + to.generator.system - from.generator.user - from.generator.system;
+  return { loadGenerator: count ? Math.round(generator / count) : null, gateway: per(from.gateway, to.gateway), redis: per(from.redis, to.redis) };
 }
 
 function round(x: number): number {

@@ -1,0 +1,157 @@
+/**
+ * The fault scenarios. Each one names the gateway instances it needs, how long its fleet runs,
+ * and the faults it injects while the fleet pays: at seeded moments, so that a run can be
+ * repeated. The runner (run.ts) does the rest: the fleet over the `bad` link, then the books.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Random } from '../link/prng.js';
+import type { ChaosStack } from './stack.js';
+
+export interface FaultContext {
+  stack: ChaosStack;
+  random: Random;
+  /** When the fleet stops taking new customers (epoch ms): faults end before it. */
+  end: number;
+  short: boolean;
+  /** Adds to one of the scenario's own figures (kills, restarts, ...). */
+  count(figure: string, by?: number): void;
+  /** Marks a moment of the run (epoch ms) for the scenario's checks. */
+  mark(name: string): void;
+}
+
+export interface Scenario {
+  name: string;
+  description: string;
+  instances: string[];
+  durationSec(short: boolean): number;
+  inject(context: FaultContext): Promise<void>;
+  /**
+   * Extra checks on what the terminals were told, given each answer's arrival time: one line
+   * per failure.
+   */
+  check?(answers: AnswerSeen[], marks: Map<string, number>): string[];
+}
+
+export interface AnswerSeen {
+  at: number;
+  operation: string;
+  result: string;
+}
+
+/** Options a test passes to make a scenario longer or harder than its defaults. */
+export interface ScenarioTuning {
+  /** gateway-sigkill: kills to do (the fleet runs until they are done or its time is up). */
+  kills?: number;
+  durationSec?: number;
+}
+
+/** A pause of a seeded length in [minMs, maxMs], cut short at the end of the fault window. */
+function pause(context: FaultContext, minMs: number, maxMs: number): Promise<void> {
+  const ms = context.random.int(minMs, maxMs);
+  return sleep(Math.max(0, Math.min(ms, faultWindowEnd(context) - Date.now())));
+}
+
+/** Faults stop 1.5 s before the fleet does, so its last requests meet a working system. */
+function faultWindowEnd(context: FaultContext): number {
+  return context.end - 1500;
+}
+
+export function gatewaySigkill(tuning: ScenarioTuning = {}): Scenario {
+  return {
+    name: 'gateway-sigkill',
+    description: 'the gateway process SIGKILLed at random moments, again and again, and restarted',
+    instances: ['A'],
+    durationSec: (short) => tuning.durationSec ?? (short ? 10 : 60),
+    async inject(context) {
+      const kills = tuning.kills ?? (context.short ? 5 : 24);
+      // Between kills: up long enough for terminals to reconnect and pay, sometimes not.
+      const [minMs, maxMs] = context.short ? [300, 1200] : [500, 2000];
+      let done = 0;
+      while (done < kills && Date.now() < faultWindowEnd(context)) {
+        await pause(context, minMs, maxMs);
+        if (Date.now() >= faultWindowEnd(context)) break;
+        await context.stack.killInstance('A');
+        done += 1;
+        context.count('kills');
+        await context.stack.startInstance('A');
+      }
+    },
+  };
+}
+
+export function redisRestart(): Scenario {
+  return {
+    name: 'redis-restart',
+    description: 'redis-server SIGKILLed (and, in the full run, later SIGTERMed) mid-run and restarted on its AOF',
+    instances: ['A'],
+    durationSec: (short) => (short ? 8 : 40),
+    async inject(context) {
+      const signals: Array<'SIGKILL' | 'SIGTERM'> = context.short ? ['SIGKILL'] : ['SIGKILL', 'SIGTERM'];
+      const start = Date.now();
+      const slot = (faultWindowEnd(context) - start) / signals.length;
+      for (const [index, signal] of signals.entries()) {
+        // A seeded moment in the middle half of this restart's share of the run.
+        const at = start + slot * index + slot * (0.25 + 0.5 * context.random.next());
+        await sleep(Math.max(0, at - Date.now()));
+        await context.stack.restartRedis(signal);
+        context.count(signal === 'SIGKILL' ? 'redisKills' : 'redisTerms');
+      }
+    },
+  };
+}
+
+export function redisOutage(): Scenario {
+  return {
+    name: 'redis-outage',
+    description: 'redis-server stopped (SIGSTOP) for 10 s: SYSTEM_BUSY, nothing approved, service resumes by itself',
+    instances: ['A'],
+    durationSec: (short) => (short ? 12 : 30),
+    async inject(context) {
+      const outageMs = context.short ? 4000 : 10_000;
+      await pause(context, 1500, 3000);
+      context.stack.pauseRedis();
+      context.mark('outageStart');
+      await sleep(outageMs);
+      context.mark('outageEnd');
+      context.stack.resumeRedis();
+      context.count('outageMs', outageMs);
+    },
+    check(answers, marks) {
+      const start = marks.get('outageStart');
+      const end = marks.get('outageEnd');
+      if (start === undefined || end === undefined) return ['the outage did not happen'];
+      // An answer the gateway sent just before Redis stopped can still be on the GPRS link (and
+      // the core waits 2 s for Redis): allow 4 s before the window starts counting.
+      const approved = answers.filter((a) => a.at > start + 4000 && a.at < end && a.result === 'APPROVED');
+      return approved.map((a) => `${a.operation} APPROVED ${a.at - start} ms into the Redis outage`);
+    },
+  };
+}
+
+export function instanceCutoff(): Scenario {
+  return {
+    name: 'instance-cutoff',
+    description: "instance A cut off from Redis (blackhole); the balancer moves A's terminals to B; A rejoins later",
+    instances: ['A', 'B'],
+    durationSec: (short) => (short ? 12 : 40),
+    async inject(context) {
+      const cutMs = context.short ? 4000 : 10_000;
+      await pause(context, 1500, 3000);
+      context.stack.cutInstanceFromRedis('A', 'blackhole');
+      context.mark('cut');
+      // The balancer's health check notices after a few failed probes, then takes A out of
+      // rotation and closes its sessions: its terminals reconnect, through B.
+      await sleep(2000);
+      context.count('connectionsMoved', context.stack.front.connections('A'));
+      context.stack.front.cut('A', 'reset');
+      await sleep(Math.max(0, Math.min(cutMs - 2000, faultWindowEnd(context) - Date.now())));
+      context.stack.reconnectInstanceToRedis('A');
+      context.stack.front.restore('A');
+      context.mark('rejoined');
+    },
+  };
+}
+
+export function allScenarios(tuning: ScenarioTuning = {}): Scenario[] {
+  return [gatewaySigkill(tuning), redisRestart(), redisOutage(), instanceCutoff()];
+}
