@@ -137,6 +137,19 @@ describe('recover', () => {
     expect(await books(net, 'R2')).toMatchObject({ paymentCount: 15, pendingPayments: 0, balanced: true });
   });
 
+  it('two instances recovering at once finish each transaction once', async () => {
+    const redis = net.redisProcess.client();
+    const { core: other } = await createCore({ redis, masterKey: MASTER_KEY, recoveryAfterMs: BOUND_MS });
+    const before = await postings('5000000001');
+    for (let i = 0; i < 10; i += 1) await reservePay(t, '5000000001', 10 + i);
+    const [a, b] = await Promise.all([net.core.recover(later()), other.recover(later())]);
+    redis.disconnect();
+    expect(a.completed + b.completed).toBe(10);
+    expect(a.rolledBack + b.rolledBack).toBe(0);
+    expect(await postings('5000000001')).toBe(before + 10);
+    expect(await books(net, 'R1')).toMatchObject({ pendingPayments: 0, balanced: true });
+  });
+
   it('a biller that cannot be reached leaves the payment pending (SYSTEM_BUSY for the gateway) until recovery', async () => {
     const embedded = new RedisBiller(net.redis);
     let reachable = false;
