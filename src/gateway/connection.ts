@@ -72,7 +72,7 @@ const TYPE_NAME: ReadonlyMap<number, string> = new Map(
 );
 
 export class Connection {
-  // Identity: unique across instances (instance id + counter), and where the peer is.
+  // Identity: unique across instances and restarts (instance, run, counter), and where the peer is.
   readonly id: string;
   readonly peer: string;
   private readonly log: Logger;

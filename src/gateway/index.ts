@@ -8,6 +8,7 @@
  * sign-in replaces a session held elsewhere, the instance that holds it hears the connection id
  * and closes that connection.
  */
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -57,6 +58,11 @@ export class Gateway extends EventEmitter {
   private readonly subscriber: Redis | Cluster;
   private readonly subscribed: Promise<void>;
   private connectionCounter = 0;
+  /**
+   * Connection ids are `<instance>-<run>-<counter>`: the run part differs at every start, so an
+   * instance restarted under the same id never reuses an id a stale session or a late kick names.
+   */
+  private readonly runId = randomBytes(3).toString('hex');
   private draining = false;
   /** Set while draining: called when the last connection is gone. */
   private onEmpty: (() => void) | null = null;
@@ -114,7 +120,7 @@ export class Gateway extends EventEmitter {
       this.refuse(socket, 'over_limit');
     } else {
       this.connectionCounter += 1;
-      const connection = new Connection(this.host, socket, `${this.instanceId}-${this.connectionCounter}`, this.log);
+      const connection = new Connection(this.host, socket, `${this.instanceId}-${this.runId}-${this.connectionCounter}`, this.log);
       this.connections.set(connection.id, connection);
       this.options.metrics?.connectionOpened();
       this.emit('connection', connection.id);
