@@ -25,11 +25,16 @@ export interface Scenario {
   instances: string[];
   durationSec(short: boolean): number;
   inject(context: FaultContext): Promise<void>;
-  /**
-   * Extra checks on what the terminals were told, given each answer's arrival time: one line
-   * per failure.
-   */
-  check?(answers: AnswerSeen[], marks: Map<string, number>): string[];
+  /** Extra checks of what the terminals were told and when: one line per failure. */
+  check?(run: RunSeen): string[];
+}
+
+export interface RunSeen {
+  /** Every final answer with its arrival time. */
+  answers: AnswerSeen[];
+  /** The marked moments (the last of each name). */
+  marks: Map<string, number>;
+  faults: Record<string, number>;
 }
 
 export interface AnswerSeen {
@@ -42,7 +47,11 @@ export interface AnswerSeen {
 export interface ScenarioTuning {
   /** gateway-sigkill: kills to do (the fleet runs until they are done or its time is up). */
   kills?: number;
+  /** gateway-sigkill: the pause between a restart and the next kill, ms. */
+  killPauseMs?: [number, number];
   durationSec?: number;
+  /** redis-restart: how Redis is stopped, once per entry. */
+  redisSignals?: Array<'SIGKILL' | 'SIGTERM'>;
 }
 
 /** A pause of a seeded length in [minMs, maxMs], cut short at the end of the fault window. */
@@ -51,9 +60,12 @@ function pause(context: FaultContext, minMs: number, maxMs: number): Promise<voi
   return sleep(Math.max(0, Math.min(ms, faultWindowEnd(context) - Date.now())));
 }
 
-/** Faults stop 1.5 s before the fleet does, so its last requests meet a working system. */
+/**
+ * Faults stop 4 s before the fleet does: its last requests meet a working system, which shows
+ * that service came back by itself.
+ */
 function faultWindowEnd(context: FaultContext): number {
-  return context.end - 1500;
+  return context.end - 4000;
 }
 
 export function gatewaySigkill(tuning: ScenarioTuning = {}): Scenario {
@@ -65,11 +77,12 @@ export function gatewaySigkill(tuning: ScenarioTuning = {}): Scenario {
     async inject(context) {
       const kills = tuning.kills ?? (context.short ? 5 : 24);
       // Between kills: up long enough for terminals to reconnect and pay, sometimes not.
-      const [minMs, maxMs] = context.short ? [300, 1200] : [500, 2000];
+      const [minMs, maxMs] = tuning.killPauseMs ?? (context.short ? [300, 1200] : [500, 2000]);
       let done = 0;
       while (done < kills && Date.now() < faultWindowEnd(context)) {
         await pause(context, minMs, maxMs);
         if (Date.now() >= faultWindowEnd(context)) break;
+        context.mark('kill');
         await context.stack.killInstance('A');
         done += 1;
         context.count('kills');
@@ -79,20 +92,21 @@ export function gatewaySigkill(tuning: ScenarioTuning = {}): Scenario {
   };
 }
 
-export function redisRestart(): Scenario {
+export function redisRestart(tuning: ScenarioTuning = {}): Scenario {
   return {
     name: 'redis-restart',
     description: 'redis-server SIGKILLed (and, in the full run, later SIGTERMed) mid-run and restarted on its AOF',
     instances: ['A'],
-    durationSec: (short) => (short ? 8 : 40),
+    durationSec: (short) => tuning.durationSec ?? (short ? 10 : 40),
     async inject(context) {
-      const signals: Array<'SIGKILL' | 'SIGTERM'> = context.short ? ['SIGKILL'] : ['SIGKILL', 'SIGTERM'];
+      const signals = tuning.redisSignals ?? (context.short ? ['SIGKILL'] : ['SIGKILL', 'SIGTERM']);
       const start = Date.now();
       const slot = (faultWindowEnd(context) - start) / signals.length;
       for (const [index, signal] of signals.entries()) {
         // A seeded moment in the middle half of this restart's share of the run.
         const at = start + slot * index + slot * (0.25 + 0.5 * context.random.next());
         await sleep(Math.max(0, at - Date.now()));
+        context.mark('redisRestart');
         await context.stack.restartRedis(signal);
         context.count(signal === 'SIGKILL' ? 'redisKills' : 'redisTerms');
       }
@@ -116,14 +130,16 @@ export function redisOutage(): Scenario {
       context.stack.resumeRedis();
       context.count('outageMs', outageMs);
     },
-    check(answers, marks) {
+    check({ answers, marks, faults }) {
       const start = marks.get('outageStart');
       const end = marks.get('outageEnd');
       if (start === undefined || end === undefined) return ['the outage did not happen'];
       // An answer the gateway sent just before Redis stopped can still be on the GPRS link (and
       // the core waits 2 s for Redis): allow 4 s before the window starts counting.
       const approved = answers.filter((a) => a.at > start + 4000 && a.at < end && a.result === 'APPROVED');
-      return approved.map((a) => `${a.operation} APPROVED ${a.at - start} ms into the Redis outage`);
+      const problems = approved.map((a) => `${a.operation} APPROVED ${a.at - start} ms into the Redis outage`);
+      if (!(faults.systemBusyAnswers! > 0)) problems.push('no SYSTEM_BUSY answer during the Redis outage');
+      return problems;
     },
   };
 }
@@ -153,5 +169,5 @@ export function instanceCutoff(): Scenario {
 }
 
 export function allScenarios(tuning: ScenarioTuning = {}): Scenario[] {
-  return [gatewaySigkill(tuning), redisRestart(), redisOutage(), instanceCutoff()];
+  return [gatewaySigkill(tuning), redisRestart(tuning), redisOutage(), instanceCutoff()];
 }

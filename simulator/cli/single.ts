@@ -11,6 +11,7 @@ import {
   ACCOUNT_PATTERN,
   MessageType,
   RECEIPT_PATTERN,
+  RESULT_NAME,
   ResultCode,
   TERMINAL_ID_PATTERN,
   TERMINAL_KEY_SIZE,
@@ -162,7 +163,7 @@ export function responseFields(response: unknown): Record<string, unknown> {
 }
 
 function nameOfResult(code: number): string {
-  return Object.entries(ResultCode).find(([, value]) => value === code)?.[0] ?? String(code);
+  return RESULT_NAME.get(code) ?? String(code);
 }
 
 export function answerJson(terminalId: string, answer: Answer<unknown>, extra: Record<string, unknown> = {}): Record<string, unknown> {

@@ -1,0 +1,184 @@
+/**
+ * One fault scenario from start to verdict: a fresh stack (redis-server and gateways), a seeded
+ * network of outlets, a fleet of firmware-like terminals over the `bad` GPRS link paying while
+ * the scenario injects its faults, then the books: every payment and correction a terminal saw
+ * approved is in the journal exactly once (nothing lost), the journal holds nothing the terminals
+ * were not told of (nothing doubled), the ledgers reconcile with the daily report, and
+ * `aircharge verify`, run as a process, passes.
+ */
+import { deriveRandom } from '../link/prng.js';
+import { linkProfile } from '../link/index.js';
+import { runFleet, type FleetResult, type Ledger } from '../fleet/fleet.js';
+import { openOperator } from '../fleet/operator.js';
+import { reconcile } from '../fleet/reconcile.js';
+import { seedNetwork } from '../fleet/seed.js';
+import type { Admin } from '../../src/admin/index.js';
+import type { AnswerSeen, Scenario } from './scenarios.js';
+import { ChaosStack } from './stack.js';
+
+export interface RunOptions {
+  seed: number;
+  short: boolean;
+  /** Terminals in the fleet (one outlet each); default 6 short, 12 full. */
+  terminals?: number;
+  /** Keep the work directory (gateway and Redis logs) for a look afterwards. */
+  keepWork?: boolean;
+  onProgress?: (line: string) => void;
+}
+
+export interface ScenarioRow {
+  scenario: string;
+  seed: number;
+  /** Payments and corrections the clerks started. */
+  attempted: number;
+  /** Payments and corrections the terminals saw approved (their ledgers). */
+  approved: number;
+  /** Approved to a terminal, missing from the journal. */
+  lost: number;
+  /** Journal entries beyond the ledgers: a transaction booked twice, or booked without the terminal being told. */
+  duplicated: number;
+  verify: 'ok' | 'FAILED';
+  ok: boolean;
+  durationMs: number;
+  /** The scenario's own figures (kills, restarts, SYSTEM_BUSY answers, ...). */
+  faults: Record<string, number>;
+  /** Approved payments and corrections answered before each marked moment of the run. */
+  approvedBefore: Record<string, number>;
+  /** Every failed check, one line each (empty when ok). */
+  problems: string[];
+  work?: string;
+}
+
+const GATEWAY_ARGS = [
+  // All terminals come from 127.0.0.1 through the relays: no per-address connection rate.
+  '--connection-rate', '0',
+  // Pending transactions a crash left behind are picked up within a second of turning stale.
+  '--recovery-interval', '1',
+  '--drain-timeout', '2',
+];
+
+export async function runScenario(scenario: Scenario, options: RunOptions): Promise<ScenarioRow> {
+  const started = Date.now();
+  const stack = await ChaosStack.start({ instances: scenario.instances, gatewayArgs: GATEWAY_ARGS });
+  const faults: Record<string, number> = {};
+  const marks = new Map<string, number>();
+  const answers: AnswerSeen[] = [];
+  let failed = false;
+  try {
+    const seeding = openOperator(stack.operatorRedisUrl, { demo: true });
+    let network;
+    let day;
+    let before;
+    try {
+      network = await seedNetwork(seeding.admin, {
+        tag: 'CH',
+        outlets: options.terminals ?? (options.short ? 6 : 12),
+        accounts: 60,
+        floatFen: 10_000_000,
+        seed: options.seed,
+      });
+      day = seeding.admin.businessDay();
+      before = await seeding.admin.dailyReport(day);
+    } finally {
+      await seeding.close();
+    }
+
+    const durationSec = scenario.durationSec(options.short);
+    const end = Date.now() + durationSec * 1000;
+    const fleet = runFleet({
+      gateway: stack.terminalsConnectTo,
+      terminals: network.terminals,
+      accounts: network.accounts,
+      durationSec,
+      profile: linkProfile('bad'),
+      seed: options.seed,
+      mix: { inquiry: 1, pay: 6, correct: 1 },
+      thinkMs: 200,
+      amountFen: { min: 100, max: 5000 },
+      responseTimeoutMs: 2000,
+      drainMs: 60_000,
+      onAnswer: (operation, answer) => answers.push({ at: Date.now(), operation, result: answer.name }),
+    });
+    const injected = scenario.inject({
+      stack,
+      random: deriveRandom(options.seed, `chaos:${scenario.name}`),
+      end,
+      short: options.short,
+      count: (figure, by = 1) => {
+        faults[figure] = (faults[figure] ?? 0) + by;
+      },
+      mark: (name) => {
+        marks.set(name, Date.now());
+        options.onProgress?.(`${scenario.name}: ${name}`);
+      },
+    });
+    // A fault that cannot be injected (a process that will not start) ends the run with that error.
+    const [result] = await Promise.all([fleet, injected]);
+    faults.systemBusyAnswers = stack.answersWithResult('SYSTEM_BUSY');
+
+    const problems = scenario.check?.({ answers, marks, faults }) ?? [];
+    // Service came back by itself: something was approved after the last fault.
+    const lastFault = Math.max(...marks.values());
+    if (marks.size > 0 && !answers.some((a) => a.at > lastFault && a.result === 'APPROVED' && a.operation !== 'inquiry')) {
+      problems.push('nothing approved after the last fault');
+    }
+    const operator = openOperator(stack.operatorRedisUrl, { demo: true });
+    try {
+      const row = await books(operator.admin, scenario.name, result, day, before, stack);
+      problems.push(...row.problems);
+      const approvedBefore: Record<string, number> = {};
+      for (const [name, at] of marks) {
+        approvedBefore[name] = answers.filter((a) => a.at < at && a.result === 'APPROVED' && a.operation !== 'inquiry').length;
+      }
+      const ok = problems.length === 0 && row.lost === 0 && row.duplicated === 0 && row.verify === 'ok';
+      failed = !ok;
+      return {
+        ...row,
+        seed: options.seed,
+        ok,
+        durationMs: Date.now() - started,
+        faults,
+        approvedBefore,
+        problems,
+        ...(options.keepWork || !ok ? { work: stack.work } : {}),
+      };
+    } finally {
+      await operator.close();
+    }
+  } finally {
+    // A failed run keeps its logs for whoever looks into it.
+    await stack.stop({ keepWork: options.keepWork === true || failed });
+  }
+}
+
+type DailyReport = Awaited<ReturnType<Admin['dailyReport']>>;
+
+async function books(admin: Admin, scenario: string, result: FleetResult, day: number, before: DailyReport, stack: ChaosStack) {
+  const { lost, duplicated, approved } = await countAgainstJournal(admin, result.ledgers, day);
+  const reconciliation = await reconcile(admin, result.ledgers, day, before);
+  const verify = await stack.verify();
+  const problems = [...reconciliation.mismatches, ...(verify.ok ? [] : [`aircharge verify exit ${verify.exitCode}`, ...verify.discrepancies])];
+  if (result.refused.length > 0) problems.push(`sign-in refused: ${result.refused.map((r) => `${r.terminalId} ${r.code}`).join(', ')}`);
+  const attempted = ['pay', 'correct'].reduce(
+    (sum, operation) => sum + Object.values(result.counts[operation as 'pay' | 'correct']).reduce((a, b) => a + b, 0),
+    0,
+  );
+  return { scenario, attempted, approved, lost, duplicated, verify: verify.ok ? ('ok' as const) : ('FAILED' as const), problems };
+}
+
+/** The journal of the day against the terminals' ledgers, transaction by transaction. */
+async function countAgainstJournal(admin: Admin, ledgers: Ledger[], day: number) {
+  const seen = new Set<string>();
+  for (const ledger of ledgers) for (const r of ledger.state.receipts) if (r.businessDay === day) seen.add(r.receipt);
+  const terminals = new Set(ledgers.map((l) => l.terminalId));
+  const booked = new Map<string, number>();
+  for (const entry of await admin.exportJournal(day, day)) {
+    if (!terminals.has(entry.terminal) || (entry.kind !== 'pay' && entry.kind !== 'correct')) continue;
+    booked.set(entry.txn, (booked.get(entry.txn) ?? 0) + 1);
+  }
+  let lost = 0;
+  for (const receipt of seen) if (!booked.has(receipt)) lost += 1;
+  let duplicated = 0;
+  for (const [txn, times] of booked) duplicated += seen.has(txn) ? times - 1 : times;
+  return { approved: seen.size, lost, duplicated };
+}
