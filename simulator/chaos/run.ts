@@ -83,7 +83,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       await seeding.close();
     }
 
-    const durationSec = scenario.durationSec(options.short);
+    const durationSec = scenario.durationSec(options.short, stack.firstStartMs);
     const end = Date.now() + durationSec * 1000;
     const fleet = runFleet({
       gateway: stack.terminalsConnectTo,

@@ -23,7 +23,8 @@ export interface Scenario {
   name: string;
   description: string;
   instances: string[];
-  durationSec(short: boolean): number;
+  /** Seconds of traffic, given how long the first gateway took to start on this machine. */
+  durationSec(short: boolean, startupMs: number): number;
   inject(context: FaultContext): Promise<void>;
   /** Extra checks of what the terminals were told and when: one line per failure. */
   check?(run: RunSeen): string[];
@@ -45,7 +46,10 @@ export interface AnswerSeen {
 
 /** Options a test passes to make a scenario longer or harder than its defaults. */
 export interface ScenarioTuning {
-  /** gateway-sigkill: kills to do (the fleet runs until they are done or its time is up). */
+  /**
+   * gateway-sigkill: kills to do. Without a durationSec, the fleet runs long enough for them on
+   * this machine (each one costs a gateway start); they stop when the fault window ends.
+   */
   kills?: number;
   /** gateway-sigkill: the pause between a restart and the next kill, ms. */
   killPauseMs?: [number, number];
@@ -69,17 +73,24 @@ function faultWindowEnd(context: FaultContext): number {
 }
 
 export function gatewaySigkill(tuning: ScenarioTuning = {}): Scenario {
+  const kills = (short: boolean) => tuning.kills ?? (short ? 5 : 24);
+  // Between kills: up long enough for terminals to reconnect and pay, sometimes not.
+  const pauses = (short: boolean) => tuning.killPauseMs ?? (short ? [300, 1200] : [500, 2000]);
   return {
     name: 'gateway-sigkill',
     description: 'the gateway process SIGKILLed at random moments, again and again, and restarted',
     instances: ['A'],
-    durationSec: (short) => tuning.durationSec ?? (short ? 10 : 60),
+    durationSec(short, startupMs) {
+      if (tuning.durationSec !== undefined) return tuning.durationSec;
+      const [minMs, maxMs] = pauses(short);
+      // Each kill: a pause, then a restart as slow as the first start (half again, for luck).
+      const killsMs = kills(short) * ((minMs + maxMs) / 2 + 1.5 * startupMs);
+      return Math.ceil(killsMs / 1000) + 6;
+    },
     async inject(context) {
-      const kills = tuning.kills ?? (context.short ? 5 : 24);
-      // Between kills: up long enough for terminals to reconnect and pay, sometimes not.
-      const [minMs, maxMs] = tuning.killPauseMs ?? (context.short ? [300, 1200] : [500, 2000]);
+      const [minMs, maxMs] = pauses(context.short);
       let done = 0;
-      while (done < kills && Date.now() < faultWindowEnd(context)) {
+      while (done < kills(context.short) && Date.now() < faultWindowEnd(context)) {
         await pause(context, minMs, maxMs);
         if (Date.now() >= faultWindowEnd(context)) break;
         context.mark('kill');

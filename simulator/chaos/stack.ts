@@ -34,6 +34,8 @@ export class ChaosStack {
   private readonly redisRelays = new Map<string, Relay>();
   private readonly gateways = new Map<string, GatewayService>();
   private starts = 0;
+  /** How long the first gateway start took, ms: what a restart costs on this machine now. */
+  firstStartMs = 0;
 
   private constructor(
     readonly work: string,
@@ -81,6 +83,7 @@ export class ChaosStack {
 
   /** Starts (or restarts) an instance: a new process on a new port, put behind the front relay. */
   async startInstance(name: string): Promise<void> {
+    const started = Date.now();
     const logFile = join(this.work, `gateway-${name}-${++this.starts}.log`);
     const gateway = await startGateway({
       redisUrl: `redis://127.0.0.1:${this.redisRelay(name).port}`,
@@ -89,6 +92,7 @@ export class ChaosStack {
     });
     this.gateways.set(name, gateway);
     this.front.setBackend(name, { host: '127.0.0.1', port: gateway.port });
+    if (this.starts === 1) this.firstStartMs = Date.now() - started;
   }
 
   /** SIGKILL: no drain, no goodbye; whatever was in flight is where the crash left it. */
