@@ -5,7 +5,7 @@
  * terminals' ledgers, the journal and `aircharge verify` agree afterwards.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -38,6 +38,11 @@ describe('a Redis master that freezes and comes back', () => {
     });
   });
 
+  /** Requests the gateway has answered so far: it logs one "request" line per answer. */
+  function requestsLogged(): number {
+    return readFileSync(join(work, 'gateway.log'), 'utf8').split('"msg":"request"').length - 1;
+  }
+
   afterAll(async () => {
     for (const p of cluster?.processes ?? []) p.process.kill('SIGCONT');
     await gateway?.stop();
@@ -52,7 +57,12 @@ describe('a Redis master that freezes and comes back', () => {
         '--seed', '5', '--port', String(gateway.port), '--redis', cluster.url, '--demo', '--quiet', '--accounts', '60'],
       150_000,
     );
-    await sleep(2_000);
+    // Freeze once payments flow (the fleet first seeds merchants, terminals and accounts).
+    const deadline = Date.now() + 60_000;
+    while (requestsLogged() < 30) {
+      if (Date.now() > deadline) throw new Error(`no requests answered within 60 s: ${(await fleet).stderr}`);
+      await sleep(100);
+    }
     const master = cluster.processes[0]!.process;
     master.kill('SIGSTOP');
     await sleep(6_000); // three node timeouts: the other masters mark it failed, the cluster goes down
