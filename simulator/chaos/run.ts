@@ -115,6 +115,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     // A fault that cannot be injected (a process that will not start) ends the run with that error.
     const [result] = await Promise.all([fleet, injected]);
     faults.systemBusyAnswers = stack.answersWithResult('SYSTEM_BUSY');
+    faults.recoveredTransactions = stack.recoveredTransactions();
 
     const problems = scenario.check?.({ answers, marks, faults }) ?? [];
     // Service came back by itself: something was approved after the last fault.

@@ -75,7 +75,7 @@ function faultWindowEnd(context: FaultContext): number {
 export function gatewaySigkill(tuning: ScenarioTuning = {}): Scenario {
   const kills = (short: boolean) => tuning.kills ?? (short ? 5 : 24);
   // Between kills: up long enough for terminals to reconnect and pay, sometimes not.
-  const pauses = (short: boolean) => tuning.killPauseMs ?? (short ? [300, 1200] : [500, 2000]);
+  const pauses = (short: boolean) => tuning.killPauseMs ?? (short ? [800, 2000] : [1000, 3000]);
   return {
     name: 'gateway-sigkill',
     description: 'the gateway process SIGKILLed at random moments, again and again, and restarted',

@@ -61,7 +61,8 @@ export class ChaosStack {
       }
       for (const name of options.instances) await stack.startInstance(name);
     } catch (error) {
-      await stack.stop();
+      // The logs say why a process would not start.
+      await stack.stop({ keepWork: true });
       throw error;
     }
     return stack;
@@ -159,13 +160,29 @@ export class ChaosStack {
 
   /** Request log lines of every gateway process so far with this result (e.g. SYSTEM_BUSY). */
   answersWithResult(result: string): number {
-    let count = 0;
+    return this.gatewayLogLines().filter((line) => line.msg === 'request' && line.result === result).length;
+  }
+
+  /** Transactions the gateways' recovery completed or rolled back: what crashes left pending. */
+  recoveredTransactions(): number {
+    return this.gatewayLogLines()
+      .filter((line) => line.msg === 'recovered pending transactions')
+      .reduce((sum, line) => sum + Number(line.completed ?? 0) + Number(line.rolledBack ?? 0), 0);
+  }
+
+  private gatewayLogLines(): Array<Record<string, unknown>> {
+    const lines: Array<Record<string, unknown>> = [];
     for (const file of readdirSync(this.work).filter((f) => f.startsWith('gateway-'))) {
-      for (const line of readFileSync(join(this.work, file), 'utf8').split('\n')) {
-        if (line.includes('"msg":"request"') && line.includes(`"result":"${result}"`)) count += 1;
+      for (const text of readFileSync(join(this.work, file), 'utf8').split('\n')) {
+        if (!text.startsWith('{')) continue;
+        try {
+          lines.push(JSON.parse(text) as Record<string, unknown>);
+        } catch {
+          // A line cut short by SIGKILL.
+        }
       }
     }
-    return count;
+    return lines;
   }
 
   async stop(options: { keepWork?: boolean } = {}): Promise<void> {
