@@ -7,6 +7,7 @@
  */
 import { ResultCode as R } from '../../../protocol/constants.js';
 import { Script } from '../script.js';
+import { DAY_COUNTERS } from './day.js';
 import { GUARD } from './guard.js';
 import { TXN_RESPONSE } from './response.js';
 
@@ -51,7 +52,7 @@ return {'reserved'}
  * ARGV[1] correction receipt, ARGV[2] biller result, ARGV[3] arrears after the restore, ARGV[4] now
  * → {applied 0|1, resp}
  */
-export const COMPLETE_CORRECT = new Script(`${TXN_RESPONSE}
+export const COMPLETE_CORRECT = new Script(`${TXN_RESPONSE}${DAY_COUNTERS}
 local txn = hmgetTxn(KEYS[1], 'amountFen', 'terminal', 'original')
 if txn[1] ~= 'pending' then return {0, responseOf(txn)} end
 local amount, terminal, day = txn[7], txn[8], txn[6]
@@ -62,10 +63,7 @@ if result == ${R.APPROVED} then
   resp = txnResponse(result, ARGV[1], ARGV[3], floatFen, day)
   redis.call('XADD', KEYS[4], '*', 'kind', 'correct', 'txn', ARGV[1], 'original', txn[9], 'terminal', terminal,
     'amountFen', amount, 'floatFen', floatFen, 'day', day, 'ts', ARGV[4])
-  redis.call('HINCRBY', KEYS[5], 'correctCount', 1)
-  redis.call('HINCRBY', KEYS[5], 'correctFen', amount)
-  redis.call('HINCRBY', KEYS[5], terminal .. ':correctCount', 1)
-  redis.call('HINCRBY', KEYS[5], terminal .. ':correctFen', amount)
+  countOnDay(KEYS[5], terminal, 'correctCount', 'correctFen', tonumber(amount))
   redis.call('HSET', KEYS[1], 'state', 'complete', 'result', result, 'arrearsAfter', ARGV[3], 'floatAfter', floatFen,
     'completedAt', ARGV[4])
 else

@@ -5,6 +5,7 @@
  */
 import { ResultCode as R } from '../../../protocol/constants.js';
 import { Script } from '../script.js';
+import { DAY_COUNTERS } from './day.js';
 import { GUARD } from './guard.js';
 import { TXN_RESPONSE } from './response.js';
 
@@ -45,7 +46,7 @@ return {'reserved', floatFen}
  * ARGV[1] receipt, ARGV[2] biller result, ARGV[3] arrears (left, or owed on OVERPAYMENT), ARGV[4] now
  * → {applied 0|1, resp (false when there is no such transaction)}
  */
-export const COMPLETE_PAY = new Script(`${TXN_RESPONSE}
+export const COMPLETE_PAY = new Script(`${TXN_RESPONSE}${DAY_COUNTERS}
 local txn = hmgetTxn(KEYS[1], 'amountFen', 'terminal')
 if txn[1] ~= 'pending' then return {0, responseOf(txn)} end
 local amount, terminal, floatFen, day = txn[7], txn[8], txn[5], txn[6]
@@ -55,10 +56,7 @@ if result == ${R.APPROVED} then
   resp = txnResponse(result, ARGV[1], ARGV[3], floatFen, day)
   redis.call('XADD', KEYS[4], '*', 'kind', 'pay', 'txn', ARGV[1], 'terminal', terminal, 'amountFen', amount,
     'floatFen', floatFen, 'day', day, 'ts', ARGV[4])
-  redis.call('HINCRBY', KEYS[5], 'payCount', 1)
-  redis.call('HINCRBY', KEYS[5], 'payFen', amount)
-  redis.call('HINCRBY', KEYS[5], terminal .. ':payCount', 1)
-  redis.call('HINCRBY', KEYS[5], terminal .. ':payFen', amount)
+  countOnDay(KEYS[5], terminal, 'payCount', 'payFen', tonumber(amount))
   redis.call('HSET', KEYS[1], 'state', 'complete', 'result', result, 'arrearsAfter', ARGV[3], 'completedAt', ARGV[4])
 else
   local owed = 0
