@@ -16,6 +16,11 @@ export const FrameErrorCode = {
   CRC: 'ERR_CRC',
   /** Well-framed (CRC good) but of a message type this protocol version does not define. */
   TYPE: 'ERR_TYPE',
+  /**
+   * Well-framed (CRC good) but the terminal id is not 8 characters [0-9A-Z]: no answer can be
+   * addressed to it, so the frame is skipped (a bad frame) and the header is not reported.
+   */
+  TERMINAL_ID: 'ERR_TERMINAL_ID',
   /** The payload does not have its message type's layout. */
   PAYLOAD: 'ERR_PAYLOAD',
   /** The MAC does not check under the key the receiver holds. */

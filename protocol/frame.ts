@@ -57,16 +57,20 @@ export class TerminalIdReader {
   #high = -1;
   #low = -1;
   #id = '';
+  #valid = false;
 
-  read(bytes: Buffer, at: number): string {
+  /** The id at `at`, or null when its bytes are not 8 characters [0-9A-Z]. */
+  read(bytes: Buffer, at: number): string | null {
     const high = bytes.readUInt32BE(at);
     const low = bytes.readUInt32BE(at + 4);
     if (high !== this.#high || low !== this.#low) {
       this.#id = bytes.toString('latin1', at, at + TERMINAL_ID_SIZE);
+      this.#valid = true;
+      for (let i = at; i < at + TERMINAL_ID_SIZE; i++) if (ID_CHARS[bytes[i]!] !== 1) this.#valid = false;
       this.#high = high;
       this.#low = low;
     }
-    return this.#id;
+    return this.#valid ? this.#id : null;
   }
 }
 
@@ -88,6 +92,8 @@ export function readFrame(
   }
   const type = bytes[at + Offset.TYPE]!;
   const terminalId = ids.read(bytes, at + Offset.TERMINAL_ID);
+  // Every answer echoes the terminal id: a frame without a valid one cannot be answered at all.
+  if (terminalId === null) return new FrameError(FrameErrorCode.TERMINAL_ID, 'terminal id is not 8 characters [0-9A-Z]');
   const seq = bytes.readUInt32BE(at + Offset.SEQ);
   if (KNOWN_TYPE[type] !== 1) {
     return new FrameError(FrameErrorCode.TYPE, `unknown message type 0x${type.toString(16).padStart(2, '0')}`, {

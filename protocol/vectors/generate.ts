@@ -417,6 +417,12 @@ frameError(
 }
 {
   const bytes = Buffer.from(payRequest);
+  bytes.write('ac', 7, 'latin1'); // lower case: not an id character
+  frameError('bad-terminal-id', 'PAY whose terminal id is "ac000001" (CRC good): no answer can be addressed to it; skipped, counted as a bad frame.',
+    withCrc(bytes), 'ERR_TERMINAL_ID', false);
+}
+{
+  const bytes = Buffer.from(payRequest);
   const macAt = bytes.length - TRAILER_SIZE;
   bytes[macAt]! ^= 0xff;
   afterFrame('bad-mac', 'PAY with one MAC byte altered (CRC recomputed, so only the MAC can tell).', withCrc(bytes), 'ERR_MAC', PAY, 3);

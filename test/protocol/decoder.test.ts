@@ -5,6 +5,7 @@ import {
   FrameError,
   MAX_FRAME_SIZE,
   MessageType,
+  crc16,
   encodeFrame,
   encodePayload,
   type Frame,
@@ -89,6 +90,23 @@ describe('FrameDecoder', () => {
     );
     const out = new FrameDecoder().push(stream) as Frame[];
     expect(out.map((frame) => frame.terminalId)).toEqual(['AC000001', 'AC000002', 'AC000002', 'ZZ000001']);
+  });
+
+  it('skips a well-framed frame whose terminal id is not [0-9A-Z]{8} (ERR_TERMINAL_ID, no header), then reads the next', () => {
+    const withId = (id: string, seq: number, type: number = MessageType.PAY) => {
+      const frame = frameOf(seq);
+      frame[5] = type;
+      frame.write(id, 7, 'latin1');
+      frame.writeUInt16BE(crc16(frame.subarray(0, frame.length - 2)), frame.length - 2);
+      return frame;
+    };
+    // Found by the live fuzzer: the gateway echoed such an id in its answer, and the encoder refused it.
+    const out = new FrameDecoder().push(Buffer.concat([
+      withId('ac000001', 1), withId('AC000001', 2), withId('AC0000\u00ce1', 3), withId('AC000001', 4), withId('ZZZ[ZZZZ', 5, 0x42),
+    ]));
+    expect(describeAll(out)).toEqual(['ERR_TERMINAL_ID', 2, 'ERR_TERMINAL_ID', 4, 'ERR_TERMINAL_ID']);
+    expect(out[0]).toMatchObject({ fatal: false });
+    expect((out[0] as FrameError).header).toBeUndefined();
   });
 
   it('gives the header of a well-framed frame of unknown type, so it can be answered', () => {

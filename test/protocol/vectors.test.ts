@@ -40,7 +40,7 @@ describe('coverage of the vectors', () => {
   });
   it('has every invalid class', () => {
     const codes = new Set(invalidVectors.map((v) => v.error));
-    for (const code of ['ERR_SYNC', 'ERR_VERSION', 'ERR_LENGTH', 'ERR_TRUNCATED', 'ERR_CRC', 'ERR_TYPE', 'ERR_PAYLOAD', 'ERR_MAC']) {
+    for (const code of ['ERR_SYNC', 'ERR_VERSION', 'ERR_LENGTH', 'ERR_TRUNCATED', 'ERR_CRC', 'ERR_TYPE', 'ERR_TERMINAL_ID', 'ERR_PAYLOAD', 'ERR_MAC']) {
       expect(codes).toContain(code);
     }
   });
