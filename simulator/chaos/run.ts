@@ -21,6 +21,10 @@ export interface RunOptions {
   short: boolean;
   /** Terminals in the fleet (one outlet each); default 6 short, 12 full. */
   terminals?: number;
+  /** The terminals' link profile; default `bad`. */
+  link?: string;
+  /** Mean pause between a terminal's requests; default 200 ms. */
+  thinkMs?: number;
   /** Keep the work directory (gateway and Redis logs) for a look afterwards. */
   keepWork?: boolean;
   onProgress?: (line: string) => void;
@@ -90,10 +94,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       terminals: network.terminals,
       accounts: network.accounts,
       durationSec,
-      profile: linkProfile('bad'),
+      profile: linkProfile(options.link ?? 'bad'),
       seed: options.seed,
       mix: { inquiry: 1, pay: 6, correct: 1 },
-      thinkMs: 200,
+      thinkMs: options.thinkMs ?? 200,
       amountFen: { min: 100, max: 5000 },
       responseTimeoutMs: 2000,
       drainMs: 60_000,
@@ -116,6 +120,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     const [result] = await Promise.all([fleet, injected]);
     faults.systemBusyAnswers = stack.answersWithResult('SYSTEM_BUSY');
     faults.recoveredTransactions = stack.recoveredTransactions();
+    faults.retransmits = result.events.retransmits;
 
     const problems = scenario.check?.({ answers, marks, faults }) ?? [];
     // Service came back by itself: something was approved after the last fault.

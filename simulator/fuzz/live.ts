@@ -147,8 +147,11 @@ export async function fuzzLive(options: LiveFuzzOptions): Promise<LiveFuzzReport
 
     /** Local port of each connection → the bytes it sent, to name the input behind a logged error. */
     const sentByPort = new Map<number, Buffer[]>();
-    /** `terminal:seq` of every well-formed, properly MACed PAY or CORRECT sent → its amount. */
-    const wellFormed = new Map<string, { type: number; amountFen: number }>();
+    /**
+     * `terminal:seq` of every well-formed, properly MACed PAY or CORRECT sent → what each carried
+     * (a number may be reused, with another body: the gateway must apply at most one of them).
+     */
+    const wellFormed: WellFormed = new Map();
     const vectors = loadValidFrames();
     let nextProgress = 0;
 
@@ -176,7 +179,7 @@ export async function fuzzLive(options: LiveFuzzOptions): Promise<LiveFuzzReport
     const aliveError = await payOnce(port, fresh);
     report.alive = gateway.process.exitCode === null && gateway.process.signalCode === null && aliveError === null;
     if (!report.alive) fail({ kind: 'not_alive', message: aliveError ?? `gateway exited (${gateway.process.exitCode ?? gateway.process.signalCode})`, hex: '' });
-    else wellFormed.set(`${fresh.terminalId}:${fresh.nextSeq - 1}`, { type: MessageType.PAY, amountFen: 1 });
+    else wellFormed.set(`${fresh.terminalId}:${fresh.nextSeq - 1}`, [{ type: MessageType.PAY, amountFen: 1 }]);
 
     // Money: every journal movement is a well-formed, properly MACed request we sent.
     const journal = await admin.exportJournal();
@@ -187,14 +190,14 @@ export async function fuzzLive(options: LiveFuzzOptions): Promise<LiveFuzzReport
       const receipt = parseReceipt(entry.txn);
       const sent = receipt === null ? undefined : wellFormed.get(`${receipt.terminalId}:${receipt.seq}`);
       const type = entry.kind === 'pay' ? MessageType.PAY : MessageType.CORRECT;
-      if (sent === undefined || sent.type !== type || sent.amountFen !== Math.abs(entry.amountFen)) {
+      if (sent === undefined || !sent.some((s) => s.type === type && s.amountFen === Math.abs(entry.amountFen))) {
         fail({ kind: 'money', message: `journal ${entry.kind} ${entry.txn} of ${entry.amountFen} fen matches no well-formed MACed request sent`, hex: '' });
       }
     }
     const verified = await admin.verify();
     report.verifyOk = verified.ok;
     if (!verified.ok) fail({ kind: 'verify', message: verified.discrepancies.slice(0, 5).join('; '), hex: '' });
-    report.wellFormedPaysSent = wellFormed.size;
+    report.wellFormedPaysSent = [...wellFormed.values()].reduce((sum, sent) => sum + sent.length, 0);
 
     // Errors the gateway logged (an exception in a handler), or anything that is not a log line.
     await gateway.stop(5_000);
@@ -429,8 +432,10 @@ interface FrameContext {
   terminal: TerminalState | null;
   conn: FuzzSocket;
   vectors: readonly Buffer[];
-  wellFormed: Map<string, { type: number; amountFen: number }>;
+  wellFormed: WellFormed;
 }
+
+type WellFormed = Map<string, Array<{ type: number; amountFen: number }>>;
 
 function nowSec(): number {
   return Math.floor(Date.now() / 1000);
@@ -509,7 +514,8 @@ function nextFrame(ctx: FrameContext): Buffer {
     if (macKey !== null && macKey === sessionKey && (type === MessageType.PAY || type === MessageType.CORRECT)) {
       try {
         const value = decodePayload(type, payload) as { amountFen: number; account: string };
-        ctx.wellFormed.set(`${header.terminalId}:${header.seq}`, { type, amountFen: value.amountFen });
+        const key = `${header.terminalId}:${header.seq}`;
+        ctx.wellFormed.set(key, [...(ctx.wellFormed.get(key) ?? []), { type, amountFen: value.amountFen }]);
         if (type === MessageType.PAY) conn.sentPays.set(header.seq, { account: value.account, amountFen: value.amountFen });
       } catch {
         // not well-formed: it must move nothing

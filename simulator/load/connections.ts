@@ -25,7 +25,7 @@ async function inBatches<T>(items: T[], width: number, task: (item: T) => Promis
 
 export async function connections(
   stack: Stack,
-  options: { holdSec: number; heartbeatSec: number; signInWidth: number; storm: boolean; progress: boolean; seed: number },
+  options: { holdSec: number; heartbeatSec: number; signInWidth: number; storm: boolean; spreadMs: number; progress: boolean; seed: number },
 ) {
   const { network, gateway } = stack;
   const n = network.terminals.length;
@@ -44,6 +44,7 @@ export async function connections(
         responseTimeoutMs: 10_000,
         requestDeadlineMs: 120_000,
         backoff: { baseMs: 200, maxMs: 5000 },
+        reconnectSpreadMs: options.spreadMs,
         random: createRandom(options.seed + i),
         onEvent: (event) => {
           if (event.kind === 'heartbeat') heartbeats += 1;
@@ -116,7 +117,7 @@ export async function connections(
     stormProgress.stop();
     const stormSec = (performance.now() - cutAt) / 1000;
     Object.assign(figures, {
-      storm: { cut: n, signedInAgain: back, failed, secondsUntilAllBack: round(stormSec), cpuUsPerRequest: { ...cpuPer(cpu, cpuMark(stack), back + heartbeats - beatsAtMark), heartbeats: heartbeats - beatsAtMark } },
+      storm: { reconnectSpreadMs: options.spreadMs, cut: n, signedInAgain: back, failed, secondsUntilAllBack: round(stormSec), cpuUsPerRequest: { ...cpuPer(cpu, cpuMark(stack), back + heartbeats - beatsAtMark), heartbeats: heartbeats - beatsAtMark } },
       targets: { ...(figures.targets as object), stormSec: 10 },
       met: { ...(figures.met as object), storm: back === n && stormSec <= 10 },
     });

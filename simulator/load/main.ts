@@ -6,7 +6,8 @@
  *
  *   throughput   --terminals 200 --duration 10 --warmup 2 --baseline 2
  *   connections  --terminals 1000 --hold 15 --heartbeat 10 --width 500
- *   storm        the same, then every connection cut at once and timed until all are back
+ *   storm        the same, then every connection cut at once and timed until all are back;
+ *                --spread MS: terminals wait a random time up to MS before reconnecting
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -26,6 +27,7 @@ const { values } = parseArgs({
     hold: { type: 'string', default: '15' },
     heartbeat: { type: 'string', default: '10' },
     width: { type: 'string', default: '500' },
+    spread: { type: 'string', default: '0' },
     'per-outlet': { type: 'string', default: '100' },
     seed: { type: 'string', default: '1' },
     out: { type: 'string', default: 'load-results' },
@@ -95,6 +97,7 @@ async function main(): Promise<number> {
       heartbeatSec,
       signInWidth: whole('width', values.width, 500),
       storm: scenario === 'storm',
+      spreadMs: whole('spread', values.spread, 0),
       progress: !values.quiet,
       seed,
     });

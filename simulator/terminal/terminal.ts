@@ -50,6 +50,11 @@ export interface TerminalOptions {
   /** Give up on a request after this long; a transaction stays in flash for later. Default 60000. */
   requestDeadlineMs?: number;
   backoff?: { baseMs: number; maxMs: number };
+  /**
+   * After losing a connection, wait a random time up to this before reconnecting, so that a
+   * cell's terminals do not all come back in the same second after an outage. Default 0.
+   */
+  reconnectSpreadMs?: number;
   /** Heartbeat interval; default: what the gateway announces at sign-in. 0 disables heartbeats. */
   heartbeatSec?: number;
   firmware?: string;
@@ -123,6 +128,8 @@ export class Terminal {
   private queue: Promise<unknown> = Promise.resolve();
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** A connection was lost since the last reconnect: the next one waits its spread first. */
+  private lostConnection = false;
   /** The business day of the last sign-in: what settle reports on. */
   businessDay = 0;
 
@@ -132,6 +139,7 @@ export class Terminal {
       responseTimeoutMs: 5000,
       requestDeadlineMs: 60_000,
       backoff: { baseMs: 250, maxMs: 8000 },
+      reconnectSpreadMs: 0,
       firmware: 'SIM-1.0',
       ...options,
     };
@@ -416,6 +424,10 @@ export class Terminal {
       if (Date.now() > deadline) throw new GatewayUnreachable('could not sign in before the deadline');
       let session = current && !current.line.closed ? current : null;
       if (!session) {
+        if (this.lostConnection && this.options.reconnectSpreadMs > 0) {
+          this.lostConnection = false;
+          await sleep(Math.min(this.random.next() * this.options.reconnectSpreadMs, Math.max(0, deadline - Date.now())));
+        }
         try {
           const { host, port } = this.options.gateway;
           session = { line: await Line.open(host, port, this.waitFor(deadline), (line) => this.lineClosed(line)), key: null, signIn: null };
@@ -482,6 +494,7 @@ export class Terminal {
   /** The connection is gone, in the middle of a request or while idle: forget its session. */
   private lineClosed(line: Line): void {
     if (this.session?.line === line) this.session = null;
+    this.lostConnection = true;
     if (line.notice) this.options.onEvent?.({ kind: 'notice', reason: line.notice.reason, retryAfterSec: line.notice.retryAfterSec });
     this.options.onEvent?.({ kind: 'disconnected' });
   }
