@@ -4,38 +4,25 @@
  * baseline of bare EVALSHA calls of a trivial script at the same concurrency on the same client.
  * Redis CPU per payment comes from INFO commandstats (the usec the commands themselves took) and,
  * for the whole process, from INFO cpu. Starts its own redis-server (AOF, fsync every second).
- * Ends with one JSON line of figures and ratios.
+ * Ends with one JSON line of figures and ratios. The benchmark network and the payment loop are
+ * core-rate.ts's, whose measureCoreRate() gives the end-to-end load test its same-run baseline.
  *
  *   npm run bench:core            BENCH_SECONDS=3 by default, per phase
  */
-import { randomBytes } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import type { Redis } from 'ioredis';
-import { MessageType, ResultCode } from '../../protocol/constants.js';
-import { encodePayload, requestFingerprint } from '../../protocol/index.js';
-import type { PayRequest } from '../../protocol/messages.js';
-import { createAdmin } from '../admin/index.js';
 import type { PostingResult } from '../biller/index.js';
-import { createCore, type PendingTransaction, type RedisTransactionCore, type RequestContext } from '../core/index.js';
+import type { PendingTransaction, RedisTransactionCore } from '../core/index.js';
 import { Script } from '../store/script.js';
+import { BENCH_AMOUNT_FEN, benchPay, nextContext, round, runLoops, seedBenchNetwork, type BenchTerminal } from './core-rate.js';
 import { startBenchRedis } from './redis-server.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const CONCURRENCIES = [1, 64] as const;
-const MERCHANT = 'BENCH';
-const AMOUNT_FEN = 100;
 const TRIVIAL = new Script('return 1');
 /** Many small batches: on a shared machine some of them run undisturbed. */
 const STEP_BATCHES = 100;
 const STEP_BATCH_SIZE = 20;
-const MASTER_KEY = randomBytes(32);
-
-interface Terminal {
-  terminalId: string;
-  account: string;
-  connectionId: string;
-  seq: number;
-}
 
 /**
  * What Redis did since the last CONFIG RESETSTAT, from INFO commandstats. Every request the core
@@ -73,29 +60,12 @@ async function mainThreadCpuSec(redis: Redis): Promise<number> {
 async function measure(redis: Redis, concurrency: number, op: (worker: number) => Promise<void>) {
   await redis.config('RESETSTAT');
   const cpuBefore = await mainThreadCpuSec(redis);
-  const deadline = performance.now() + SECONDS * 1000;
-  const latencies: number[] = [];
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async (_, worker) => {
-      while (performance.now() < deadline) {
-        const t0 = performance.now();
-        await op(worker);
-        latencies.push(performance.now() - t0);
-      }
-    }),
-  );
-  const elapsed = (performance.now() - start) / 1000;
+  const figures = await runLoops(concurrency, SECONDS, op);
   const stats = await commandStats(redis);
   const cpu = (await mainThreadCpuSec(redis)) - cpuBefore;
-  latencies.sort((x, y) => x - y);
-  const pct = (p: number) => round(latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0, 3);
-  const ops = latencies.length;
+  const { ops } = figures;
   return {
-    ops,
-    perSec: round(ops / elapsed, 0),
-    p50Ms: pct(0.5),
-    p99Ms: pct(0.99),
+    ...figures,
     redisUsPerOp: round(stats.usec / ops, 2),
     redisMainThreadCpuUsPerOp: round((cpu * 1e6) / ops, 2),
     roundTripsPerOp: round(stats.calls / ops, 2),
@@ -103,35 +73,12 @@ async function measure(redis: Redis, concurrency: number, op: (worker: number) =
   };
 }
 
-function round(value: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(value * f) / f;
-}
-
-function payContext(terminal: Terminal, req: PayRequest): RequestContext {
-  terminal.seq += 1;
-  return {
-    terminalId: terminal.terminalId,
-    merchantId: MERCHANT,
-    connectionId: terminal.connectionId,
-    seq: terminal.seq,
-    fingerprint: requestFingerprint(MessageType.PAY, encodePayload(MessageType.PAY, req)),
-    now: Date.now(),
-  };
-}
-
-async function pay(core: RedisTransactionCore, terminal: Terminal): Promise<void> {
-  const req = { account: terminal.account, amountFen: AMOUNT_FEN };
-  const { response } = await core.pay(payContext(terminal, req), req);
-  if (response.result !== ResultCode.APPROVED) throw new Error(`payment not approved: ${JSON.stringify(response)}`);
-}
-
 /**
  * Redis usec of each of the three steps alone: batches of payments run step by step, the cheapest
  * batch of each step kept (on a shared machine the average also measures the other processes:
  * commandstats time is wall time inside the command, preemptions included).
  */
-async function stepCosts(redis: Redis, core: RedisTransactionCore, terminal: Terminal, batches: number, size: number) {
+async function stepCosts(redis: Redis, core: RedisTransactionCore, terminal: BenchTerminal, batches: number, size: number) {
   const best = { reserveUs: Infinity, postUs: Infinity, completeUs: Infinity };
   const timed = async (step: keyof typeof best, run: () => Promise<void>) => {
     await redis.config('RESETSTAT');
@@ -143,8 +90,7 @@ async function stepCosts(redis: Redis, core: RedisTransactionCore, terminal: Ter
     const posted: PostingResult[] = [];
     await timed('reserveUs', async () => {
       for (let i = 0; i < size; i += 1) {
-        const req = { account: terminal.account, amountFen: AMOUNT_FEN };
-        const reserved = await core.steps.reservePay(payContext(terminal, req), req);
+        const reserved = await core.steps.reservePay(nextContext(terminal), terminal.req);
         if (!('pending' in reserved)) throw new Error('not reserved');
         pending.push(reserved.pending);
       }
@@ -163,29 +109,11 @@ async function main(): Promise<void> {
   const server = await startBenchRedis();
   const redis = server.client();
   try {
-    const admin = createAdmin({ redis, masterKey: MASTER_KEY });
-    const { sessions, core } = await createCore({ redis, masterKey: MASTER_KEY });
-    await admin.addMerchant(MERCHANT, 'Benchmark shop');
-    await admin.topUp(MERCHANT, 4_000_000_000);
-    const terminals: Terminal[] = [];
-    const rows = ['account,name,arrears'];
-    for (let i = 0; i < 64; i += 1) {
-      const terminalId = `B${String(i).padStart(7, '0')}`;
-      const account = `9${String(i).padStart(9, '0')}`;
-      rows.push(`${account},Holder ${i},40000000.00`);
-      await admin.addTerminal(terminalId, MERCHANT);
-      const terminal = { terminalId, account, connectionId: `bench-${i}`, seq: 1 };
-      await sessions.openSession({
-        terminalId, merchantId: MERCHANT, seq: 1, connectionId: terminal.connectionId, instanceId: 'bench',
-        peer: 'bench', sessionKey: randomBytes(32), now: Date.now(), ttlSec: 3600,
-      });
-      terminals.push(terminal);
-    }
-    await admin.importAccounts(rows.join('\n') + '\n');
-    const floatBefore = (await admin.showMerchant(MERCHANT)).floatFen;
+    const { admin, core, merchantId, terminals } = await seedBenchNetwork(redis, Math.max(...CONCURRENCIES));
+    const floatBefore = (await admin.showMerchant(merchantId)).floatFen;
 
     // Warm-up: scripts cached, connections and JIT settled.
-    await Promise.all(terminals.map((t) => pay(core, t)));
+    await Promise.all(terminals.map((t) => benchPay(core, t)));
     let paid = terminals.length;
 
     const payments: Record<string, Awaited<ReturnType<typeof measure>>> = {};
@@ -194,7 +122,7 @@ async function main(): Promise<void> {
       baseline[`c${concurrency}`] = await measure(redis, concurrency, async () => {
         await TRIVIAL.run(redis, [], []);
       });
-      const figures = await measure(redis, concurrency, (worker) => pay(core, terminals[worker]!));
+      const figures = await measure(redis, concurrency, (worker) => benchPay(core, terminals[worker]!));
       payments[`c${concurrency}`] = figures;
       paid += figures.ops;
       console.log(
@@ -211,9 +139,9 @@ async function main(): Promise<void> {
         `payment ${steps.totalUs}`,
     );
 
-    const floatAfter = (await admin.showMerchant(MERCHANT)).floatFen;
-    if (floatBefore - floatAfter !== paid * AMOUNT_FEN) {
-      throw new Error(`float moved ${floatBefore - floatAfter} fen for ${paid} payments of ${AMOUNT_FEN}`);
+    const floatAfter = (await admin.showMerchant(merchantId)).floatFen;
+    if (floatBefore - floatAfter !== paid * BENCH_AMOUNT_FEN) {
+      throw new Error(`float moved ${floatBefore - floatAfter} fen for ${paid} payments of ${BENCH_AMOUNT_FEN}`);
     }
 
     const ratio = (c: number) => round(payments[`c${c}`]!.perSec / baseline[`c${c}`]!.perSec, 3);
