@@ -324,7 +324,7 @@ async function oneConnection(
   terminal: TerminalState | null,
   vectors: readonly Buffer[],
   report: LiveFuzzReport,
-  wellFormed: Map<string, { type: number; amountFen: number }>,
+  wellFormed: WellFormed,
   sentByPort: Map<number, Buffer[]>,
   fail: (failure: LiveFailure) => void,
 ): Promise<void> {
@@ -333,7 +333,9 @@ async function oneConnection(
   if (!(await conn.connected())) return;
   report.connections += 1;
   if (conn.socket.localPort !== undefined) sentByPort.set(conn.socket.localPort, conn.sent);
-  const ctx: FrameContext = { random, terminal, conn, vectors, wellFormed };
+  // Half the connections get no frame that closes them at once (bad version or length), so the
+  // gateway handles the whole batch; the other half get anything.
+  const ctx: FrameContext = { random, terminal, conn, vectors, wellFormed, unframed: random.chance(0.5) };
 
   if (terminal !== null) {
     report.signedInConnections += 1;
@@ -433,6 +435,8 @@ interface FrameContext {
   conn: FuzzSocket;
   vectors: readonly Buffer[];
   wellFormed: WellFormed;
+  /** Frames with a broken version, length or sync may be sent. */
+  unframed: boolean;
 }
 
 type WellFormed = Map<string, Array<{ type: number; amountFen: number }>>;
@@ -506,7 +510,7 @@ function withCrc(frame: Buffer): Buffer {
 function nextFrame(ctx: FrameContext): Buffer {
   const { random, terminal, conn } = ctx;
   const sessionKey = conn.sessionKey;
-  const kind = random.next();
+  const kind = ctx.unframed ? random.next() : random.next() * 0.65;
   const header = { flags: random.chance(0.9) ? 0 : random.int(0, 255), terminalId: terminalIdFor(ctx), seq: seqFor(ctx), timestamp: timestampFor(random) };
   const record = (type: number, payload: Buffer, macKey: Buffer | null): Buffer => {
     const frame = encodeFrame({ ...header, type }, payload, macKey);
@@ -576,7 +580,7 @@ async function payOnce(port: number, terminal: TerminalState): Promise<string | 
   const conn = new FuzzSocket(port, (message) => (problem = message));
   if (!(await conn.connected())) return 'connection refused';
   const random = createRandom(1);
-  const ctx: FrameContext = { random, terminal, conn, vectors: [], wellFormed: new Map() };
+  const ctx: FrameContext = { random, terminal, conn, vectors: [], wellFormed: new Map(), unframed: false };
   const report = { frames: 0 } as LiveFuzzReport;
   try {
     if (!(await signIn(ctx, report))) return 'sign-in not approved';
