@@ -350,8 +350,11 @@ export class Connection {
       clearTimeout(this.timer);
       this.timer = setTimeout(() => this.close('idle_timeout', NoticeReason.IDLE_TIMEOUT), this.host.limits.idleTimeoutMs);
     }
+    const previous = this.session;
     this.session = session;
     if (replaced !== null && replaced.connectionId !== this.id) this.host.kick(replaced);
+    // Signed in again as another terminal: the first terminal's session ends here.
+    if (previous !== null && previous.terminalId !== session.terminalId) this.closeSessionOf(previous);
     return response.result;
   }
 
@@ -419,9 +422,11 @@ export class Connection {
     this.closeReason ??= 'peer_closed';
     this.log.info({ terminal: this.terminalId, reason: this.closeReason }, 'connection closed');
     this.host.forget(this);
-    const session = this.session;
-    if (session === null) return;
-    // Compare-and-delete: a newer session of this terminal (another connection) is left alone.
+    if (this.session !== null) this.closeSessionOf(this.session);
+  }
+
+  /** Compare-and-delete: a newer session of the terminal (another connection) is left alone. */
+  private closeSessionOf(session: Session): void {
     this.host.sessions.closeSession(session.terminalId, session.merchantId, this.id).catch((err: unknown) =>
       this.log.warn({ err }, 'could not close session'));
   }

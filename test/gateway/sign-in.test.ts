@@ -1,6 +1,6 @@
 /** Sign-in: the handshake, each refusal, and business frames before it. Real Redis, real sockets. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Defaults, MessageType, NoticeReason, ResultCode, decodePayload, hasZeroMac } from '../../protocol/index.js';
+import { Defaults, MessageType, NoticeReason, ResultCode, decodePayload, encodePayload, hasZeroMac } from '../../protocol/index.js';
 import { keys } from '../../src/store/keys.js';
 import { nowSec } from '../helpers/terminal.js';
 import { ACCOUNTS, FLOAT_FEN, MERCHANT, floatFen, startGateway, startNetwork, type Network, type RunningGateway } from './fixture.js';
@@ -138,4 +138,26 @@ describe('sign-in', () => {
     expect(heartbeat.response.result).toBe(ResultCode.APPROVED);
     fresh.cut();
   });
+
+  it('a connection that signs in as another terminal ends the first terminal\'s session', async () => {
+    const first = await network.addTerminal();
+    const second = await network.addTerminal();
+    const t = await gw.connect(first);
+    expect((await t.signIn()).response.result).toBe(ResultCode.APPROVED);
+    expect(await network.client.exists(keys.session(MERCHANT, first.terminalId))).toBe(1);
+    t.sendRaw(t.encode(MessageType.SIGN_IN, encodePayload(MessageType.SIGN_IN, { nonce: Buffer.alloc(16, 3), firmware: 'X' }),
+      { terminalId: second.terminalId, macKey: second.key, seq: 1 }));
+    expect(decodePayload(MessageType.SIGN_IN_RESPONSE, (await t.read()).payload).result).toBe(ResultCode.APPROVED);
+    await waitFor(async () => (await network.client.exists(keys.session(MERCHANT, first.terminalId))) === 0);
+    expect(await network.client.exists(keys.session(MERCHANT, second.terminalId))).toBe(1);
+    t.cut();
+  });
 });
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
