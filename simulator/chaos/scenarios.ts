@@ -98,6 +98,7 @@ export function gatewaySigkill(tuning: ScenarioTuning = {}): Scenario {
         done += 1;
         context.count('kills');
         await context.stack.startInstance('A');
+        context.count('restartTotalMs', context.stack.lastStartMs);
       }
     },
   };

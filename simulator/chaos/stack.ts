@@ -36,6 +36,7 @@ export class ChaosStack {
   private starts = 0;
   /** How long the first gateway start took, ms: what a restart costs on this machine now. */
   firstStartMs = 0;
+  lastStartMs = 0;
 
   private constructor(
     readonly work: string,
@@ -93,7 +94,8 @@ export class ChaosStack {
     });
     this.gateways.set(name, gateway);
     this.front.setBackend(name, { host: '127.0.0.1', port: gateway.port });
-    if (this.starts === 1) this.firstStartMs = Date.now() - started;
+    this.lastStartMs = Date.now() - started;
+    if (this.starts === 1) this.firstStartMs = this.lastStartMs;
   }
 
   /** SIGKILL: no drain, no goodbye; whatever was in flight is where the crash left it. */

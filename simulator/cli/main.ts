@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { Offset, TERMINAL_ID_SIZE, deriveSessionKey } from '../../protocol/index.js';
 import { extractFrameBytes, explainFrame, formatExplanation } from './explain.js';
 import { registerFleet } from './fleet-command.js';
 import { EXIT_FAILURE, UsageError, registerSingleCommands } from './single.js';
@@ -35,18 +36,21 @@ program
   .argument('[hex]', "a frame's hex, or a hex dump or log line holding one (default: read stdin)")
   .option('--key <hex>', 'check the MAC under this key (the terminal key for SIGN_IN, else the session key)')
   .option('--session-key <hex>', 'check the MAC under this session key')
+  .option('--terminal-nonce <hex>', 'with --key (the terminal key) and --gateway-nonce: derive the session key of that sign-in')
+  .option('--gateway-nonce <hex>', "the gateway's nonce from that sign-in's response")
   .option('--json', 'print one JSON object')
   .description('decode a frame field by field, with the CRC and MAC checks')
-  .action((hex: string | undefined, flags: { key?: string; sessionKey?: string; json?: boolean }) =>
+  .action((hex: string | undefined, flags: { key?: string; sessionKey?: string; terminalNonce?: string; gatewayNonce?: string; json?: boolean }) =>
     run(async () => {
       const text = hex ?? readFileSync(0, 'utf8');
       const bytes = extractFrameBytes(text);
       if (!bytes) throw new UsageError('no frame found: expected hex starting A5 5A');
-      const keyHex = flags.sessionKey ?? flags.key;
-      if (keyHex !== undefined && !/^([0-9a-fA-F]{2})+$/.test(keyHex)) throw new UsageError('the key must be hex');
+      for (const value of [flags.key, flags.sessionKey, flags.terminalNonce, flags.gatewayNonce]) {
+        if (value !== undefined && !/^([0-9a-fA-F]{2})+$/.test(value)) throw new UsageError('keys and nonces must be hex');
+      }
       let explanation;
       try {
-        explanation = explainFrame(bytes, keyHex === undefined ? null : Buffer.from(keyHex, 'hex'));
+        explanation = explainFrame(bytes, macKeyOf(bytes, flags));
       } catch (error) {
         throw new UsageError((error as Error).message);
       }
@@ -57,5 +61,19 @@ program
 
 
 registerFleet(program, run);
+
+/**
+ * The key to check the MAC with: a session key as given, or derived from the terminal key and the
+ * two nonces of the sign-in (the frame's terminal id completes the derivation), or the key as given.
+ */
+function macKeyOf(frame: Buffer, flags: { key?: string; sessionKey?: string; terminalNonce?: string; gatewayNonce?: string }): Buffer | null {
+  if (flags.sessionKey) return Buffer.from(flags.sessionKey, 'hex');
+  if (!flags.key) return null;
+  const key = Buffer.from(flags.key, 'hex');
+  if (!flags.terminalNonce && !flags.gatewayNonce) return key;
+  if (!flags.terminalNonce || !flags.gatewayNonce) throw new UsageError('give both --terminal-nonce and --gateway-nonce');
+  const terminalId = frame.toString('latin1', Offset.TERMINAL_ID, Offset.TERMINAL_ID + TERMINAL_ID_SIZE);
+  return deriveSessionKey(key, terminalId, Buffer.from(flags.terminalNonce, 'hex'), Buffer.from(flags.gatewayNonce, 'hex'));
+}
 
 await program.parseAsync(process.argv);

@@ -80,6 +80,11 @@ describe('aircharge-sim explain', () => {
     expect(parsed.ok).toBe(true);
     expect(parsed.payload.fields.original.receipt).toBe('AC0000010000000003');
 
+    // The terminal key and the sign-in's nonces give the session key.
+    const pay = valid.find((x) => x.name === '05-pay-request')! as Vector & { keys: { terminalNonce: string; gatewayNonce: string } };
+    const derived = await run(process.execPath, [SIM, 'explain', pay.hex, '--key', pay.keys.terminalKey, '--terminal-nonce', pay.keys.terminalNonce, '--gateway-nonce', pay.keys.gatewayNonce, '--json']);
+    expect((JSON.parse(derived.stdout) as { mac: { check: string } }).mac.check).toBe('ok');
+
     const wrongKey = await run(process.execPath, [SIM, 'explain', v.hex, '--key', '00'.repeat(32)]).catch((e: { code: number }) => e);
     expect((wrongKey as { code: number }).code).toBe(1);
     const nothing = await run(process.execPath, [SIM, 'explain', 'hello']).catch((e: { code: number; stderr: string }) => e);
