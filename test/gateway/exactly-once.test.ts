@@ -5,10 +5,21 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MessageType, NoticeReason, ResultCode, decodePayload, formatReceipt, hasZeroMac } from '../../protocol/index.js';
+import {
+  MessageType,
+  NoticeReason,
+  ResultCode,
+  TransactionState,
+  decodePayload,
+  encodePayload,
+  formatReceipt,
+  hasZeroMac,
+  requestFingerprint,
+} from '../../protocol/index.js';
+import { createCore } from '../../src/core/index.js';
 import { keys } from '../../src/store/keys.js';
 import { nowSec, type TestTerminal } from '../helpers/terminal.js';
-import { ACCOUNTS, MERCHANT, floatFen, startGateway, startNetwork, type Network, type RunningGateway } from './fixture.js';
+import { ACCOUNTS, MASTER_KEY, MERCHANT, floatFen, startGateway, startNetwork, type Network, type RunningGateway } from './fixture.js';
 
 let network: Network;
 let a: RunningGateway;
@@ -215,5 +226,35 @@ describe('heartbeats answered by the gateway', () => {
     } finally {
       await gw.stop();
     }
+  });
+});
+
+describe('a repeat while the first is still in flight', () => {
+  it('gets IN_PROGRESS (STATUS says so too), and the stored answer once it is finished', async () => {
+    const terminal = await network.addTerminal();
+    const t = await signedIn(a, terminal);
+    const before = await floatFen(network);
+    // The first attempt is half-way: reserved by the core, not yet completed (a slow biller, say).
+    const { core } = await createCore({ redis: network.client, masterKey: MASTER_KEY });
+    const pay = { account: ACCOUNTS[1]!, amountFen: 800 };
+    const seq = t.seq + 1;
+    const connectionId = (await network.client.hget(keys.session(MERCHANT, terminal.terminalId), 'conn'))!;
+    const reserved = await core.steps.reservePay({
+      terminalId: terminal.terminalId, merchantId: MERCHANT, connectionId, seq,
+      fingerprint: requestFingerprint(MessageType.PAY, encodePayload(MessageType.PAY, pay)), now: Date.now(),
+    }, pay);
+    expect('pending' in reserved).toBe(true);
+
+    const repeat = await t.request(MessageType.PAY, pay, { seq, retransmit: true });
+    expect(repeat.response.result).toBe(ResultCode.IN_PROGRESS);
+    const status = await t.request(MessageType.STATUS, { querySeq: seq });
+    expect(status.response.state).toBe(TransactionState.IN_PROGRESS);
+
+    expect(await core.recover(Date.now() + 60_000)).toEqual({ completed: 1, rolledBack: 0 });
+    const finished = await t.request(MessageType.PAY, pay, { seq, retransmit: true });
+    expect(finished.response.result).toBe(ResultCode.APPROVED);
+    expect(finished.response.receipt).toBe(formatReceipt(terminal.terminalId, seq));
+    expect(await floatFen(network)).toBe(before - 800);
+    t.cut();
   });
 });
