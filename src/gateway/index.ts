@@ -78,7 +78,6 @@ export class Gateway extends EventEmitter {
     this.sweepTimer.unref();
 
     const limits = this.limits;
-    const gateway = this;
     this.host = {
       sessions: options.sessions,
       core: options.core,
@@ -87,8 +86,8 @@ export class Gateway extends EventEmitter {
       // The session record outlives a quiet but healthy connection by one heartbeat.
       sessionTtlSec: Math.ceil(limits.idleTimeoutMs / 1000) + limits.heartbeatSec,
       businessDayOf: (ms) => businessDayOf(ms, options.businessDay),
-      kick: (replaced) => gateway.kick(replaced),
-      forget: (connection) => gateway.forget(connection),
+      kick: (replaced) => this.kick(replaced),
+      forget: (connection) => this.forget(connection),
       metrics: options.metrics,
     };
 
