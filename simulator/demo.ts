@@ -96,7 +96,7 @@ async function main(): Promise<number> {
         },
       });
       progress.stop();
-      const reconciliation = await reconcile(operator.admin, result.ledgers, day, before);
+      const reconciliation = await reconcile(operator.admin, result.ledgers, day, before, result.settle.disagreements);
       const figures = fleetFigures(result, reconciliation, { scenario: 'demo', link: 'gprs', seed });
       log('');
       log(fleetText(figures));

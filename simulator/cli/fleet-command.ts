@@ -106,7 +106,7 @@ export function registerFleet(program: Command, run: (task: () => Promise<number
             },
           });
           progress.stop();
-          const reconciliation = await reconcile(operator.admin, result.ledgers, day, before);
+          const reconciliation = await reconcile(operator.admin, result.ledgers, day, before, result.settle.disagreements);
           const figures = fleetFigures(result, reconciliation, { scenario: 'fleet', link: profile.name, seed });
           process.stdout.write(`${fleetText(figures)}\n${JSON.stringify(figures)}\n`);
           return reconciliation.ok ? 0 : 1;

@@ -5,11 +5,11 @@
  * finishes its unfinished transactions, and the ledgers are what reconciliation checks.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RESULT_NAME } from '../../protocol/index.js';
+import { RESULT_NAME, ResultCode } from '../../protocol/index.js';
 import { deriveRandom, type Random } from '../link/prng.js';
 import { openLink, type LinkProfile, type LinkProxy } from '../link/index.js';
 import { LatencyRecorder } from '../report/latency.js';
-import { GatewayUnreachable, MemoryStateStore, SignInRefused, Terminal, type Answer, type TerminalState } from '../terminal/index.js';
+import { GatewayUnreachable, MemoryStateStore, SignInRefused, Terminal, dayTotals, type Answer, type TerminalState } from '../terminal/index.js';
 import type { ProvisionedTerminal } from './seed.js';
 
 export type Operation = 'inquiry' | 'pay' | 'correct';
@@ -57,6 +57,8 @@ export interface FleetResult {
   ledgers: Ledger[];
   /** Terminals the gateway refused at sign-in, with the code. */
   refused: Array<{ terminalId: string; code: string }>;
+  /** End of day: each terminal's SETTLE of its own counts (APPROVED = the gateway agrees). */
+  settle: { balanced: number; disagreements: string[] };
 }
 
 export function parseMix(text: string): Mix {
@@ -75,6 +77,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     events: { retransmits: 0, timeouts: 0, reissued: 0, reconnects: 0, notices: 0, cuts: 0, halfOpens: 0 },
     ledgers: [],
     refused: [],
+    settle: { balanced: 0, disagreements: [] },
   };
   const links: LinkProxy[] = [];
   const terminals: Terminal[] = [];
@@ -113,6 +116,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     await Promise.all(terminals.map((terminal, index) => clerk(terminal, options, result, end, deriveRandom(options.seed, `clerk:${index}`))));
     // The run is over; what is still in flash gets finished, as firmware does before settling.
     await Promise.all(terminals.map((terminal) => terminal.resumePending(options.drainMs).catch(() => [])));
+    await Promise.all(terminals.map((terminal) => settle(terminal, result)));
   } finally {
     result.durationMs = Date.now() - started;
     for (const [index, terminal] of terminals.entries()) {
@@ -126,6 +130,17 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     }
   }
   return result;
+}
+
+/** The terminal's own counts of the day against the gateway's: SETTLE, as firmware ends a day. */
+async function settle(terminal: Terminal, result: FleetResult): Promise<void> {
+  try {
+    const answer = await terminal.settle();
+    if (answer.code === ResultCode.APPROVED) result.settle.balanced += 1;
+    else result.settle.disagreements.push(`${terminal.terminalId}: settle ${answer.name}, terminal ${JSON.stringify(dayTotals(terminal.snapshot, terminal.businessDay))}, gateway ${JSON.stringify(answer.response)}`);
+  } catch (error) {
+    result.settle.disagreements.push(`${terminal.terminalId}: settle got no answer (${(error as Error).message})`);
+  }
 }
 
 /** One terminal's day: think, pick a request, send it, note the answer; until the run ends. */

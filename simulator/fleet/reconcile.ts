@@ -46,8 +46,18 @@ export function reportBefore(admin: Admin, day: number): Promise<DailyReport> {
   return admin.dailyReport(day);
 }
 
-export async function reconcile(admin: Admin, ledgers: Ledger[], day: number, before: DailyReport): Promise<Reconciliation> {
-  const mismatches: string[] = [];
+/**
+ * `settleDisagreements`: what the terminals' own SETTLE found (fresh terminals' ledgers are their
+ * whole day, so any disagreement is a mismatch too).
+ */
+export async function reconcile(
+  admin: Admin,
+  ledgers: Ledger[],
+  day: number,
+  before: DailyReport,
+  settleDisagreements: string[] = [],
+): Promise<Reconciliation> {
+  const mismatches: string[] = [...settleDisagreements];
   const terminals = new Set(ledgers.map((l) => l.terminalId));
   const ledger = emptyTotals();
   const seen = new Map<string, { kind: string; amountFen: number; terminalId: string }>();
