@@ -111,6 +111,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       count: (figure, by = 1) => {
         faults[figure] = (faults[figure] ?? 0) + by;
       },
+      approvals: () => answers.filter((a) => a.result === 'APPROVED' && a.operation !== 'inquiry').length,
       mark: (name) => {
         marks.set(name, Date.now());
         options.onProgress?.(`${scenario.name}: ${name}`);

@@ -17,6 +17,8 @@ export interface FaultContext {
   count(figure: string, by?: number): void;
   /** Marks a moment of the run (epoch ms) for the scenario's checks. */
   mark(name: string): void;
+  /** Payments and corrections the terminals have seen approved so far. */
+  approvals(): number;
 }
 
 export interface Scenario {
@@ -65,6 +67,16 @@ function pause(context: FaultContext, minMs: number, maxMs: number): Promise<voi
 }
 
 /**
+ * Waits until the fleet has had `count` more approvals (it is paying: the fault hits a system at
+ * work, however slow the machine), then a seeded pause of up to `jitterMs`.
+ */
+async function whenPaying(context: FaultContext, count: number, jitterMs: number): Promise<void> {
+  const target = context.approvals() + count;
+  while (context.approvals() < target && Date.now() < faultWindowEnd(context)) await sleep(50);
+  await pause(context, 0, jitterMs);
+}
+
+/**
  * Faults stop 4 s before the fleet does: its last requests meet a working system, which shows
  * that service came back by itself.
  */
@@ -90,6 +102,7 @@ export function gatewaySigkill(tuning: ScenarioTuning = {}): Scenario {
     async inject(context) {
       const [minMs, maxMs] = pauses(context.short);
       let done = 0;
+      await whenPaying(context, 1, 0);
       while (done < kills(context.short) && Date.now() < faultWindowEnd(context)) {
         await pause(context, minMs, maxMs);
         if (Date.now() >= faultWindowEnd(context)) break;
@@ -112,12 +125,9 @@ export function redisRestart(tuning: ScenarioTuning = {}): Scenario {
     durationSec: (short) => tuning.durationSec ?? (short ? 10 : 40),
     async inject(context) {
       const signals = tuning.redisSignals ?? (context.short ? ['SIGKILL'] : ['SIGKILL', 'SIGTERM']);
-      const start = Date.now();
-      const slot = (faultWindowEnd(context) - start) / signals.length;
-      for (const [index, signal] of signals.entries()) {
-        // A seeded moment in the middle half of this restart's share of the run.
-        const at = start + slot * index + slot * (0.25 + 0.5 * context.random.next());
-        await sleep(Math.max(0, at - Date.now()));
+      for (const signal of signals) {
+        await whenPaying(context, context.short ? 3 : 20, 2000);
+        if (Date.now() >= faultWindowEnd(context)) break;
         context.mark('redisRestart');
         await context.stack.restartRedis(signal);
         context.count(signal === 'SIGKILL' ? 'redisKills' : 'redisTerms');
@@ -134,7 +144,7 @@ export function redisOutage(): Scenario {
     durationSec: (short) => (short ? 12 : 30),
     async inject(context) {
       const outageMs = context.short ? 4000 : 10_000;
-      await pause(context, 1500, 3000);
+      await whenPaying(context, context.short ? 3 : 10, 1500);
       context.stack.pauseRedis();
       context.mark('outageStart');
       await sleep(outageMs);
@@ -164,7 +174,7 @@ export function instanceCutoff(): Scenario {
     durationSec: (short) => (short ? 12 : 40),
     async inject(context) {
       const cutMs = context.short ? 4000 : 10_000;
-      await pause(context, 1500, 3000);
+      await whenPaying(context, context.short ? 3 : 10, 1500);
       context.stack.cutInstanceFromRedis('A', 'blackhole');
       context.mark('cut');
       // The balancer's health check notices after a few failed probes, then takes A out of

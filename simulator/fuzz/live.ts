@@ -383,7 +383,6 @@ async function oneConnection(
     fail({ kind: 'hang', message: `the gateway did not close the connection within ${CLOSE_WITHIN_MS} ms of our FIN`, hex: hexOf(conn.sent) });
     conn.socket.destroy();
   }
-  if (conn.socket.localPort !== undefined && report.failures.length === 0) sentByPort.delete(conn.socket.localPort);
 }
 
 /** Signs in with the terminal's next number, jumping past the stored mark on REPLAY. */

@@ -49,7 +49,7 @@ export interface LinkSchedule {
   segment: ScheduledSegment;
 }
 
-export class LinkProxy extends EventEmitter {
+export class LinkProxy {
   private server: Server | null = null;
   private readonly connections = new Set<LinkConnection>();
   private opened = 0;
@@ -57,9 +57,7 @@ export class LinkProxy extends EventEmitter {
   readonly events: LinkEvent[] = [];
   readonly schedule: LinkSchedule[] = [];
 
-  constructor(private readonly options: LinkOptions) {
-    super();
-  }
+  constructor(private readonly options: LinkOptions) {}
 
   async listen(port = 0): Promise<{ host: string; port: number }> {
     const host = this.options.host ?? '127.0.0.1';
@@ -85,7 +83,6 @@ export class LinkProxy extends EventEmitter {
 
   record(event: LinkEvent): void {
     this.events.push(event);
-    this.emit('link', event);
   }
 
   private accept(client: Socket): void {
