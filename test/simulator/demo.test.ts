@@ -1,0 +1,40 @@
+/** `npm run demo` as a process: the whole product end to end, briefly, and its one refusal. */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const DEMO = join(import.meta.dirname, '../../dist/simulator/demo.js');
+
+function demo(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [DEMO, ...args], { env, timeout: 120_000 }, (error, stdout, stderr) =>
+      resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
+    );
+  });
+}
+
+describe('npm run demo', () => {
+  it('seeds 22 outlets, runs the fleet over GPRS, reports in the operator words and verifies', async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env.REDIS_URL;
+    const { code, stdout } = await demo(['--duration', '3'], env);
+    expect(stdout).toMatch(/seeded 22 outlets .* and 1000 billing accounts/);
+    expect(stdout).toMatch(/Daily report \d{4}-\d{2}-\d{2}: \d+ outlets?, [\d,]+ payments?, ¥[\d,]+\.\d{2} collected/);
+    expect(stdout).toContain('verify: ok, the books balance');
+    expect(stdout).toContain('reconciliation: ok');
+    const figures = JSON.parse(stdout.trim().split('\n').pop()!) as { terminals: number; reconciliation: { ok: boolean }; report: { payments: { count: number } } };
+    expect(figures.terminals).toBe(22);
+    expect(figures.reconciliation.ok).toBe(true);
+    expect(figures.report.payments.count).toBeGreaterThan(0);
+    expect(code).toBe(0);
+  }, 120_000);
+
+  it('says how to get Redis when redis-server is not installed and REDIS_URL is unset', async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, PATH: '/nonexistent' };
+    delete env.REDIS_URL;
+    const { code, stderr } = await demo([], env);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/redis-server is not installed/);
+    expect(stderr).toMatch(/REDIS_URL=redis:\/\/host:6379 npm run demo/);
+  });
+});
