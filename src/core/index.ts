@@ -13,7 +13,7 @@ import { CLOSE_SESSION, OPEN_SESSION } from '../store/lua/session.js';
 import { preloadScripts } from '../store/script.js';
 import { cutoffMinutes, DEFAULT_BUSINESS_DAY, type BusinessDayOptions } from './business-day.js';
 import { RedisSessionStore } from './session-store.js';
-import { storeCall } from './store-call.js';
+import { storeCalls } from './store-call.js';
 import { RedisTransactionCore } from './transaction-core.js';
 
 export { businessDayOf, type BusinessDayOptions } from './business-day.js';
@@ -76,7 +76,7 @@ export async function createCore(
     maxPaymentFen: positiveInteger('maxPaymentFen', options.maxPaymentFen ?? 500_000),
     replayRetentionSec: positiveInteger('replayRetentionSec', options.replayRetentionSec ?? 86_400),
     recoveryAfterMs: positiveInteger('recoveryAfterMs', options.recoveryAfterMs ?? 10_000),
-    storeCall: <T>(call: Promise<T>) => storeCall(call, storeTimeoutMs),
+    storeCall: storeCalls(storeTimeoutMs),
     businessDay,
     logger: options.instanceId === undefined ? options.logger : options.logger?.child({ instance: options.instanceId }),
     now: () => Date.now(),

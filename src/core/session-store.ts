@@ -5,11 +5,11 @@ import type { ResultCode } from '../../protocol/constants.js';
 import { keys } from '../store/keys.js';
 import { seal, unseal } from '../store/secrets.js';
 import { CLOSE_SESSION, OPEN_SESSION } from '../store/lua/session.js';
-import { storeCall } from './store-call.js';
+import { storeCalls, type StoreCall } from './store-call.js';
 import type { OpenSessionInput, OpenSessionResult, SessionStore, TerminalRecord } from './types.js';
 
 export class RedisSessionStore implements SessionStore {
-  private readonly storeCall: <T>(call: Promise<T>) => Promise<T>;
+  private readonly storeCall: StoreCall;
 
   constructor(
     private readonly redis: Redis | Cluster,
@@ -18,7 +18,7 @@ export class RedisSessionStore implements SessionStore {
     /** How long a Redis call may take before it counts as the store being unavailable. */
     storeTimeoutMs: number,
   ) {
-    this.storeCall = (call) => storeCall(call, storeTimeoutMs);
+    this.storeCall = storeCalls(storeTimeoutMs);
   }
 
   async lookupTerminal(terminalId: string): Promise<TerminalRecord | null> {

@@ -14,21 +14,19 @@ export class Script {
     this.sha = createHash('sha1').update(lua).digest('hex');
   }
 
-  async run(redis: Redis | Cluster, keys: string[], args: Array<string | number>): Promise<unknown> {
+  run(redis: Redis | Cluster, keys: string[], args: Array<string | number>): Promise<unknown> {
     coalesceWrites(redis);
-    try {
-      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
-    } catch (error) {
+    return redis.evalsha(this.sha, keys.length, ...keys, ...args).catch((error: unknown) => {
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
       return redis.eval(this.lua, keys.length, ...keys, ...args);
-    }
+    });
   }
 }
 
 const corked = new WeakSet<object>();
 
 /**
- * Script calls made in the same turn of the event loop (the next steps of every payment whose
+ * Calls made in the same turn of the event loop (the next steps of every payment whose
  * replies arrived together, the requests of every terminal heard in one poll) leave in one socket
  * write instead of one system call each: on loopback a write costs the sender the receiver's TCP
  * work too, and was the biggest single cost of a payment on the Node side. The socket is corked at
@@ -36,7 +34,7 @@ const corked = new WeakSet<object>();
  * I/O, so no call is held back longer than the callbacks already queued ahead of it. A cluster's
  * node connections are left alone (each call goes to the node of its slot).
  */
-function coalesceWrites(redis: Redis | Cluster): void {
+export function coalesceWrites(redis: Redis | Cluster): void {
   if (!(redis instanceof Redis)) return;
   const stream = redis.stream;
   if (stream === undefined || corked.has(stream)) return;
