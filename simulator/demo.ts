@@ -91,6 +91,7 @@ async function main(): Promise<number> {
         amountFen: { min: 1000, max: 20_000 },
         responseTimeoutMs: 8000,
         drainMs: 60_000,
+        settle: true,
         onAnswer: (operation, answer) => {
           if (answer.code === 0 && operation !== 'inquiry') approved[operation] += 1;
         },

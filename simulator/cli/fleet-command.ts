@@ -100,6 +100,7 @@ export function registerFleet(program: Command, run: (task: () => Promise<number
             responseTimeoutMs: whole(flags.timeout, '--timeout', 1),
             ...(flags.heartbeat === undefined ? {} : { heartbeatSec: whole(flags.heartbeat, '--heartbeat', 1) }),
             drainMs: 60_000,
+            settle: true,
             onAnswer: (_operation, answer) => {
               answered += 1;
               if (answer.code === 0) approved += 1;

@@ -38,6 +38,8 @@ export interface FleetOptions {
   heartbeatSec?: number;
   /** After the run: how long terminals get to finish their unfinished transactions. */
   drainMs: number;
+  /** After the drain, every terminal settles its day (fresh terminals only: their ledger is the whole day). */
+  settle?: boolean;
   onAnswer?: (operation: Operation, answer: Answer<unknown>) => void;
 }
 
@@ -58,7 +60,7 @@ export interface FleetResult {
   /** Terminals the gateway refused at sign-in, with the code. */
   refused: Array<{ terminalId: string; code: string }>;
   /** End of day: each terminal's SETTLE of its own counts (APPROVED = the gateway agrees). */
-  settle: { balanced: number; disagreements: string[] };
+  settle: { ran: boolean; balanced: number; disagreements: string[] };
 }
 
 export function parseMix(text: string): Mix {
@@ -77,7 +79,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     events: { retransmits: 0, timeouts: 0, reissued: 0, reconnects: 0, notices: 0, cuts: 0, halfOpens: 0 },
     ledgers: [],
     refused: [],
-    settle: { balanced: 0, disagreements: [] },
+    settle: { ran: Boolean(options.settle), balanced: 0, disagreements: [] },
   };
   const links: LinkProxy[] = [];
   const terminals: Terminal[] = [];
@@ -116,7 +118,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     await Promise.all(terminals.map((terminal, index) => clerk(terminal, options, result, end, deriveRandom(options.seed, `clerk:${index}`))));
     // The run is over; what is still in flash gets finished, as firmware does before settling.
     await Promise.all(terminals.map((terminal) => terminal.resumePending(options.drainMs).catch(() => [])));
-    await Promise.all(terminals.map((terminal) => settle(terminal, result)));
+    if (options.settle) await Promise.all(terminals.map((terminal) => settle(terminal, result)));
   } finally {
     result.durationMs = Date.now() - started;
     for (const [index, terminal] of terminals.entries()) {

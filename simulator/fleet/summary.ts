@@ -13,7 +13,7 @@ export function fleetFigures(result: FleetResult, reconciliation: Reconciliation
     latencyMs: result.latency.percentiles(),
     events: result.events,
     refused: result.refused,
-    settle: { balanced: result.settle.balanced, of: result.ledgers.length },
+    settle: { ran: result.settle.ran, balanced: result.settle.balanced, of: result.ledgers.length },
     reconciliation: {
       ok: reconciliation.ok,
       ledger: reconciliation.ledger,
@@ -41,7 +41,7 @@ export function fleetText(figures: ReturnType<typeof fleetFigures>): string {
     `ledgers: ${r.ledger.payments} payments ${r.ledger.paymentsFen} fen, ${r.ledger.corrections} corrections ${r.ledger.correctionsFen} fen; ` +
       `journal: ${r.journal.payments} payments ${r.journal.paymentsFen} fen, ${r.journal.corrections} corrections ${r.journal.correctionsFen} fen`,
   );
-  lines.push(`settle: ${figures.settle.balanced} of ${figures.settle.of} terminals balanced with the gateway`);
+  if (figures.settle.ran) lines.push(`settle: ${figures.settle.balanced} of ${figures.settle.of} terminals balanced with the gateway`);
   lines.push(r.ok ? 'reconciliation: ok (ledgers = journal = report, verify ok)' : `reconciliation: ${r.mismatches.length} MISMATCH(ES)`);
   for (const m of r.mismatches.slice(0, 20)) lines.push(`  ${m}`);
   return lines.join('\n');

@@ -53,7 +53,7 @@ describe('aircharge-sim fleet', () => {
     });
     const figures = JSON.parse(stdout.trim().split('\n').pop()!) as {
       terminals: number;
-      settle: { balanced: number; of: number };
+      settle: { ran: boolean; balanced: number; of: number };
       counts: { pay: Record<string, number> };
       latencyMs: { p50: number; p99: number; p999: number };
       events: { cuts: number; halfOpens: number };
@@ -62,7 +62,7 @@ describe('aircharge-sim fleet', () => {
     expect(figures.reconciliation.mismatches).toEqual([]);
     expect(code).toBe(0);
     expect(figures.terminals).toBe(4);
-    expect(figures.settle).toEqual({ balanced: 4, of: 4 });
+    expect(figures.settle).toEqual({ ran: true, balanced: 4, of: 4 });
     expect(figures.counts.pay.APPROVED).toBeGreaterThan(0);
     expect(figures.reconciliation.ledger.payments).toBe(figures.reconciliation.journal.payments);
     expect(figures.reconciliation.verify).toBe(true);
