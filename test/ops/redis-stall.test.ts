@@ -36,7 +36,7 @@ describe('a Redis master that freezes and comes back', () => {
       logFile: join(work, 'gateway.log'),
       args: ['--connection-rate', '0', '--recovery-interval', '1'],
     });
-  });
+  }, 60_000);
 
   /** Requests the gateway has answered so far: it logs one "request" line per answer. */
   function requestsLogged(): number {
@@ -59,8 +59,10 @@ describe('a Redis master that freezes and comes back', () => {
     );
     // Freeze once payments flow (the fleet first seeds merchants, terminals and accounts).
     const deadline = Date.now() + 60_000;
+    let ended = false;
+    void fleet.then(() => (ended = true));
     while (requestsLogged() < 30) {
-      if (Date.now() > deadline) throw new Error(`no requests answered within 60 s: ${(await fleet).stderr}`);
+      if (ended || Date.now() > deadline) throw new Error(`the gateway did not answer 30 requests: ${(await fleet).stderr}`);
       await sleep(100);
     }
     const master = cluster.processes[0]!.process;
