@@ -260,12 +260,14 @@ export class Terminal {
     }
     const started = performance.now();
     let attempts = 0;
+    // A forced seq the terminal already used for a transaction repeats it: flag it as a retransmission.
+    const repeat = seqForced && this.state.receipts.some((r) => r.seq === pending.seq);
     for (;;) {
       const payload =
         pending.type === MessageType.PAY
           ? encodePayload(MessageType.PAY, { account: pending.account, amountFen: pending.amountFen })
           : encodePayload(MessageType.CORRECT, { receipt: pending.original!, account: pending.account, amountFen: pending.amountFen });
-      const sent = await this.exchange(pending.type, payload, pending.seq, true, deadline, resumed || attempts > 0);
+      const sent = await this.exchange(pending.type, payload, pending.seq, true, deadline, resumed || repeat || attempts > 0);
       attempts += sent.attempts;
       let response = decodePayload(responseTypeOf(pending.type) as typeof MessageType.PAY_RESPONSE, sent.frame.payload);
       if (sent.frame.type === MessageType.REJECT || !(response.result === ResultCode.REPLAY && sent.retransmitted && !seqForced)) {

@@ -93,6 +93,18 @@ describe('aircharge-sim single-shot commands', () => {
     expect(human.stdout).toMatch(/^APPROVED {2}seq \d+ {2}receipt SIMT0001\d{10} {2}arrears ¥263\.50 {2}float ¥963\.50/);
   });
 
+  it('--seq repeats a payment under its number: the stored answer for the same request, REPLAY for another', async () => {
+    const first = await sim(['pay', ACCOUNT, '0.50', '--json']);
+    expect(first.code).toBe(0);
+    const floatAfterFirst = (await admin.showMerchant('SIMSHOP')).floatFen;
+    const again = await sim(['pay', ACCOUNT, '0.50', '--json', '--seq', String(first.json.seq)]);
+    expect(again.json).toMatchObject({ ok: true, code: 'APPROVED', seq: first.json.seq, receipt: first.json.receipt, floatFen: first.json.floatFen });
+    const other = await sim(['pay', ACCOUNT, '0.60', '--json', '--seq', String(first.json.seq)]);
+    expect(other.code).toBe(1);
+    expect(other.json).toMatchObject({ ok: false, code: 'REPLAY', seq: first.json.seq });
+    expect((await admin.showMerchant('SIMSHOP')).floatFen).toBe(floatAfterFirst);
+  });
+
   it('retransmits under the same seq after the link is cut before the response: same receipt, one effect', async () => {
     const before = await admin.showMerchant('SIMSHOP');
     const r = await sim(['pay', ACCOUNT, '10', '--json', '--cut', 'after-request-before-response', '--timeout', '3000']);
@@ -160,8 +172,8 @@ describe('aircharge-sim single-shot commands', () => {
   it("settles today's counts from its state dir", async () => {
     const r = await sim(['settle', '--json']);
     expect(r.code).toBe(0);
-    // 35.50 + 1 + 10 + 2 + 3 paid, 35.50 corrected.
-    expect(r.json).toMatchObject({ ok: true, code: 'APPROVED', payCount: 5, payFen: 5150, correctCount: 1, correctFen: 3550 });
+    // 35.50 + 1 + 0.50 + 10 + 2 + 3 paid, 35.50 corrected.
+    expect(r.json).toMatchObject({ ok: true, code: 'APPROVED', payCount: 6, payFen: 5200, correctCount: 1, correctFen: 3550 });
   });
 
   it('exits 2 on a usage mistake or when the gateway cannot be reached', async () => {
