@@ -245,12 +245,17 @@ class FuzzSocket {
   lastActivity = Date.now();
   sessionKey: Buffer | null = null;
   /** Sign-ins sent on this connection: seq → terminal nonce, to follow a session key change. */
-  readonly signIns = new Map<number, { nonce: Buffer; terminal: TerminalState }>();
+  private readonly signIns = new Map<number, Array<{ nonce: Buffer; terminal: TerminalState }>>();
   /** Valid PAYs sent on this connection: seq → what was paid, to learn receipts for corrections. */
   readonly sentPays = new Map<number, { account: string; amountFen: number }>();
   private ended = false;
   private readonly decoder = new FrameDecoder();
   private readonly closedPromise: Promise<void>;
+
+  /** Records a sign-in sent (a number may carry several: the gateway approves at most one). */
+  sentSignIn(seq: number, nonce: Buffer, terminal: TerminalState): void {
+    this.signIns.set(seq, [...(this.signIns.get(seq) ?? []), { nonce, terminal }]);
+  }
 
   constructor(port: number, private readonly onBadOutput: (message: string) => void) {
     this.socket = connect(port, '127.0.0.1');
@@ -304,13 +309,14 @@ class FuzzSocket {
       const frame = { ...item, raw: Buffer.from(item.raw), payload: Buffer.from(item.payload) };
       this.received.push(frame);
       if (!hasZeroMac(frame) && (this.sessionKey === null || !verifyMac(frame, this.sessionKey))) {
-        // The answer to a sign-in carries the new session's key: derive it, then check.
-        const signIn = frame.type === MessageType.SIGN_IN_RESPONSE ? this.signIns.get(frame.seq) : undefined;
-        const response = signIn === undefined ? null : decodePayload(MessageType.SIGN_IN_RESPONSE, frame.payload);
-        const key = signIn === undefined || response === null
-          ? null
-          : deriveSessionKey(signIn.terminal.key, signIn.terminal.terminalId, signIn.nonce, response.nonce);
-        if (key !== null && verifyMac(frame, key)) this.sessionKey = key;
+        // The answer to a sign-in carries the new session's key: derive it from the nonce of
+        // whichever sign-in with that number the gateway approved, then check.
+        const signIns = frame.type === MessageType.SIGN_IN_RESPONSE ? this.signIns.get(frame.seq) ?? [] : [];
+        const gatewayNonce = signIns.length === 0 ? null : decodePayload(MessageType.SIGN_IN_RESPONSE, frame.payload).nonce;
+        const key = gatewayNonce === null ? undefined : signIns
+          .map(({ nonce, terminal }) => deriveSessionKey(terminal.key, terminal.terminalId, nonce, gatewayNonce))
+          .find((candidate) => verifyMac(frame, candidate));
+        if (key !== undefined) this.sessionKey = key;
         else this.onBadOutput(`frame type 0x${frame.type.toString(16)} seq ${frame.seq} has neither a zero MAC nor the session's MAC: ${frame.raw.toString('hex')}`);
       }
     }
@@ -391,7 +397,7 @@ async function signIn(ctx: FrameContext, report: LiveFuzzReport): Promise<boolea
   for (let attempt = 0; attempt < 2; attempt++) {
     const nonce = randomBytes(16);
     const seq = terminal.nextSeq++;
-    ctx.conn.signIns.set(seq, { nonce, terminal });
+    ctx.conn.sentSignIn(seq, nonce, terminal);
     ctx.conn.write(encodeFrame({ type: MessageType.SIGN_IN, terminalId: terminal.terminalId, seq, timestamp: nowSec() },
       encodePayload(MessageType.SIGN_IN, { nonce, firmware: 'FUZZ-1' }), terminal.key));
     report.frames += 1;
@@ -536,7 +542,11 @@ function nextFrame(ctx: FrameContext): Buffer {
     // Mutated valid frame, CRC good again, MAC now wrong.
     const { type, payload } = validRequest(ctx);
     const frame = encodeFrame({ ...header, type }, payload, sessionKey ?? terminal?.key ?? null);
-    for (let m = random.int(1, 3); m > 0; m--) frame[random.int(5, frame.length - 3)]! ^= 1 << random.int(0, 7);
+    const original = Buffer.from(frame);
+    // Flips at random; two flips of one bit cancel out, so flip until the frame has changed.
+    do {
+      for (let m = random.int(1, 3); m > 0; m--) frame[random.int(5, frame.length - 3)]! ^= 1 << random.int(0, 7);
+    } while (frame.equals(original));
     return withCrc(frame);
   }
   if (kind < 0.65) {
@@ -544,7 +554,7 @@ function nextFrame(ctx: FrameContext): Buffer {
     const type = random.chance(0.8) ? pick(random, REQUEST_TYPES) : random.int(0, 255);
     const key = type === MessageType.SIGN_IN ? (terminal?.key ?? null) : sessionKey;
     const payload = random.chance(0.5) ? bytesOf(random, random.int(0, 80)) : mutatePayload(random, validRequest(ctx).payload);
-    if (type === MessageType.SIGN_IN && terminal !== null && payload.length === 24) conn.signIns.set(header.seq, { nonce: payload.subarray(0, 16), terminal });
+    if (type === MessageType.SIGN_IN && terminal !== null && payload.length === 24) conn.sentSignIn(header.seq, payload.subarray(0, 16), terminal);
     return record(type, payload, key);
   }
   if (kind < 0.8) {
@@ -559,7 +569,7 @@ function nextFrame(ctx: FrameContext): Buffer {
   if (kind < 0.85 && terminal !== null) {
     // A sign-in in mid-session (a new session key from here on, if approved).
     const nonce = randomBytes(16);
-    conn.signIns.set(header.seq, { nonce, terminal });
+    conn.sentSignIn(header.seq, nonce, terminal);
     return encodeFrame({ ...header, type: MessageType.SIGN_IN }, encodePayload(MessageType.SIGN_IN, { nonce, firmware: 'FUZZ-2' }), terminal.key);
   }
   // Whatever the codec fuzzer makes: random bytes, mutated streams of the golden vectors.
