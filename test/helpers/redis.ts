@@ -46,12 +46,16 @@ export interface RedisProcess {
   port: number;
   url: string;
   dir: string;
-  process: ChildProcess;
+  /** The running redis-server (after restart(), the new one). */
+  readonly process: ChildProcess;
   /** A fresh client; the caller quits it. */
   client(): Redis;
   /** SIGKILL-free stop: SHUTDOWN NOSAVE is not used, so AOF is flushed as Redis does on SIGTERM. */
   stop(options?: { keepData?: boolean }): Promise<void>;
-  /** Stops and starts the same server on the same port and data directory. */
+  /**
+   * Stops and starts the server on the same port and data directory, in place: this handle (and
+   * every copy of it a fixture captured) then stops the new process. Returns this handle.
+   */
   restart(): Promise<RedisProcess>;
 }
 
@@ -76,17 +80,22 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisProce
     '--logfile', join(dir, 'redis.log'),
     ...(options.extraArgs ?? []),
   ];
-  const child = spawn('redis-server', args, { stdio: 'ignore' });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await waitForPing(port, child);
+
+  // The current server process. restart() replaces it here rather than returning a second handle:
+  // a test that kept the first handle would otherwise "stop" the dead process, delete the data
+  // directory and leave the restarted redis-server running with nobody to stop it.
+  let server = await spawnServer(args, port);
 
   const handle: RedisProcess = {
     port,
     url: `redis://127.0.0.1:${port}`,
     dir,
-    process: child,
+    get process() {
+      return server.child;
+    },
     client: () => new Redis({ port, host: '127.0.0.1', lazyConnect: false, maxRetriesPerRequest: 3 }),
     async stop({ keepData = false } = {}) {
+      const { child, exited } = server;
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
         await Promise.race([exited, sleep(5000)]);
@@ -97,10 +106,18 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisProce
     },
     async restart() {
       await handle.stop({ keepData: true });
-      return startRedis({ ...options, port, dir });
+      server = await spawnServer(args, port);
+      return handle;
     },
   };
   return handle;
+}
+
+async function spawnServer(args: string[], port: number): Promise<{ child: ChildProcess; exited: Promise<void> }> {
+  const child = spawn('redis-server', args, { stdio: 'ignore' });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await waitForPing(port, child);
+  return { child, exited };
 }
 
 async function waitForPing(port: number, child: ChildProcess): Promise<void> {
