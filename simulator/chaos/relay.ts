@@ -36,6 +36,7 @@ interface Pair {
 export class Relay {
   private readonly backends = new Map<string, Backend>();
   private readonly pairs = new Set<Pair>();
+  private readonly watches: Array<{ backend: string; marker: Buffer; seen: () => void }> = [];
   private next = 0;
 
   private constructor(
@@ -88,6 +89,25 @@ export class Relay {
     for (const pair of this.pairsOf(name)) this.drop(pair);
   }
 
+  /**
+   * Resolves true right after the next chunk towards the backend that holds `marker` has been
+   * passed on, before anything comes back: a scenario that cuts or kills then has a request
+   * delivered and its answer lost. False when none comes within the time.
+   */
+  nextRequestHolding(name: string, marker: string, timeoutMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const watch = { backend: name, marker: Buffer.from(marker), seen: () => finish(true) };
+      const timer = setTimeout(() => finish(false), timeoutMs);
+      const finish = (seen: boolean) => {
+        clearTimeout(timer);
+        const index = this.watches.indexOf(watch);
+        if (index >= 0) this.watches.splice(index, 1);
+        resolve(seen);
+      };
+      this.watches.push(watch);
+    });
+  }
+
   /** Connections through a backend now open. */
   connections(name: string): number {
     return this.pairsOf(name).length;
@@ -124,7 +144,9 @@ export class Relay {
     this.pairs.add(pair);
     upstream.on('error', () => {});
     client.on('data', (chunk: Buffer) => {
-      if (!pair.silenced) upstream.write(chunk);
+      if (pair.silenced) return;
+      upstream.write(chunk);
+      for (const watch of [...this.watches]) if (watch.backend === name && chunk.includes(watch.marker)) watch.seen();
     });
     upstream.on('data', (chunk: Buffer) => {
       if (!pair.silenced) client.write(chunk);

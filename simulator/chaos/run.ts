@@ -69,24 +69,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   const answers: AnswerSeen[] = [];
   let failed = false;
   try {
-    const seeding = openOperator(stack.operatorRedisUrl, { demo: true });
-    let network;
-    let day;
-    let before;
-    try {
-      network = await seedNetwork(seeding.admin, {
-        tag: 'CH',
-        outlets: options.terminals ?? (options.short ? 6 : 12),
-        accounts: 60,
-        floatFen: 10_000_000,
-        seed: options.seed,
-      });
-      day = seeding.admin.businessDay();
-      before = await seeding.admin.dailyReport(day);
-    } finally {
-      await seeding.close();
-    }
-
+    const { network, day, before } = await provision(stack, options);
     const durationSec = scenario.durationSec(options.short, stack.firstStartMs);
     const end = Date.now() + durationSec * 1000;
     const fleet = runFleet({
@@ -111,7 +94,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       count: (figure, by = 1) => {
         faults[figure] = (faults[figure] ?? 0) + by;
       },
-      approvals: () => answers.filter((a) => a.result === 'APPROVED' && a.operation !== 'inquiry').length,
+      approvals: () => answers.filter(isApproval).length,
       mark: (name) => {
         marks.set(name, Date.now());
         options.onProgress?.(`${scenario.name}: ${name}`);
@@ -126,7 +109,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     const problems = scenario.check?.({ answers, marks, faults }) ?? [];
     // Service came back by itself: something was approved after the last fault.
     const lastFault = Math.max(...marks.values());
-    if (marks.size > 0 && !answers.some((a) => a.at > lastFault && a.result === 'APPROVED' && a.operation !== 'inquiry')) {
+    if (marks.size > 0 && !answers.some((a) => a.at > lastFault && isApproval(a))) {
       problems.push('nothing approved after the last fault');
     }
     const operator = openOperator(stack.operatorRedisUrl, { demo: true });
@@ -135,7 +118,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       problems.push(...row.problems);
       const approvedBefore: Record<string, number> = {};
       for (const [name, at] of marks) {
-        approvedBefore[name] = answers.filter((a) => a.at < at && a.result === 'APPROVED' && a.operation !== 'inquiry').length;
+        approvedBefore[name] = answers.filter((a) => a.at < at && isApproval(a)).length;
       }
       const ok = problems.length === 0 && row.lost === 0 && row.duplicated === 0 && row.verify === 'ok';
       failed = !ok;
@@ -159,6 +142,29 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
 }
 
 type DailyReport = Awaited<ReturnType<Admin['dailyReport']>>;
+
+/** Outlets, terminals and accounts through the operator API, and the day's report before the run. */
+async function provision(stack: ChaosStack, options: RunOptions) {
+  const operator = openOperator(stack.operatorRedisUrl, { demo: true });
+  try {
+    const network = await seedNetwork(operator.admin, {
+      tag: 'CH',
+      outlets: options.terminals ?? (options.short ? 6 : 12),
+      accounts: 60,
+      floatFen: 10_000_000,
+      seed: options.seed,
+    });
+    const day = operator.admin.businessDay();
+    return { network, day, before: await operator.admin.dailyReport(day) };
+  } finally {
+    await operator.close();
+  }
+}
+
+/** A payment or correction approved (an approved inquiry moves no money). */
+function isApproval(answer: AnswerSeen): boolean {
+  return answer.result === 'APPROVED' && answer.operation !== 'inquiry';
+}
 
 async function books(admin: Admin, scenario: string, result: FleetResult, day: number, before: DailyReport, stack: ChaosStack) {
   const { lost, duplicated, approved } = await countAgainstJournal(admin, result.ledgers, day);

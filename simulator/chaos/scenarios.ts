@@ -106,6 +106,9 @@ export function gatewaySigkill(tuning: ScenarioTuning = {}): Scenario {
       while (done < kills(context.short) && Date.now() < faultWindowEnd(context)) {
         await pause(context, minMs, maxMs);
         if (Date.now() >= faultWindowEnd(context)) break;
+        // Every other kill, on average, lands between two steps of a transaction: its request
+        // reached Redis, the gateway never saw the reply. The others land wherever they fall.
+        if (context.random.chance(0.5) && (await context.stack.transactionStepSent('A', maxMs))) context.count('midTransactionKills');
         context.mark('kill');
         await context.stack.killInstance('A');
         done += 1;
@@ -128,6 +131,8 @@ export function redisRestart(tuning: ScenarioTuning = {}): Scenario {
       for (const signal of signals) {
         await whenPaying(context, context.short ? 3 : 20, 2000);
         if (Date.now() >= faultWindowEnd(context)) break;
+        // A SIGKILL right as a transaction step is on its way in: Redis dies with it applied or not.
+        if (signal === 'SIGKILL' && (await context.stack.transactionStepSent('A', 3000))) context.count('midTransactionKills');
         context.mark('redisRestart');
         await context.stack.restartRedis(signal);
         context.count(signal === 'SIGKILL' ? 'redisKills' : 'redisTerms');
@@ -175,6 +180,8 @@ export function instanceCutoff(): Scenario {
     async inject(context) {
       const cutMs = context.short ? 4000 : 10_000;
       await whenPaying(context, context.short ? 3 : 10, 1500);
+      // Cut as a transaction step of A's reaches Redis: done there, its reply lost on the way.
+      if (await context.stack.transactionStepSent('A', 5000)) context.count('midTransactionCut');
       context.stack.cutInstanceFromRedis('A', 'blackhole');
       context.mark('cut');
       // The balancer's health check notices after a few failed probes, then takes A out of

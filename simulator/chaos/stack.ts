@@ -17,6 +17,9 @@ import { join } from 'node:path';
 import { GATEWAY_BIN, startGateway, startRedisServer, type GatewayService, type RedisService } from '../processes.js';
 import { Relay, type CutMode } from './relay.js';
 
+/** In every Redis command on a transaction record: its key (src/store/keys.ts, `transaction`). */
+const TRANSACTION_KEY_MARK = ':txn:';
+
 /** The operator's and the CLI's own way to Redis; never cut. */
 const OPERATOR = 'operator';
 
@@ -138,6 +141,15 @@ export class ChaosStack {
 
   reconnectInstanceToRedis(name: string): void {
     this.redisRelay(name).restore('redis');
+  }
+
+  /**
+   * Resolves true right after the instance's next Redis command on a transaction record (a
+   * payment or correction being reserved or completed) has been passed to Redis, before its reply
+   * is: the moment to kill or cut it for a transaction caught half-way. False after the timeout.
+   */
+  transactionStepSent(name: string, timeoutMs: number): Promise<boolean> {
+    return this.redisRelay(name).nextRequestHolding('redis', TRANSACTION_KEY_MARK, timeoutMs);
   }
 
   /** `aircharge verify --json` as a process, as an operator runs it. */
