@@ -13,6 +13,7 @@
  * | garbage before a sync marker                 | this › framing › garbage holding a false sync header before a real frame …       |
  * |                                              | gateway/lifecycle › skips garbage and a bad CRC without an answer …              |
  * | bad CRC                                      | this › framing › a PAY with a bad CRC is not answered and not applied            |
+ * | terminal id not [0-9A-Z]{8} (CRC good)       | this › framing › a well-framed PAY whose terminal id is not [0-9A-Z]{8} …        |
  * | bad MAC                                      | this › refusals › … BAD_MAC (PAY under a wrong key, under an old session's key)  |
  * |                                              | gateway/exactly-once › a bad MAC after sign-in gets BAD_MAC …; gateway/lifecycle › counts bad MACs as bad frames |
  * | unknown type                                 | this › refusals › an unknown type …; gateway/lifecycle › answers an unknown message type with REJECT … |
@@ -241,6 +242,24 @@ describe('framing', () => {
     t.sendRaw(pay);
     expect(decodePayload(MessageType.PAY_RESPONSE, (await t.read()).payload).result).toBe(ResultCode.APPROVED);
     expect((await books(terminal)).floatA).toBe(before.floatA! - 100);
+    t.cut();
+  });
+
+  it('a well-framed PAY whose terminal id is not [0-9A-Z]{8}: no answer (none can be addressed), nothing applied, the connection serves on', async () => {
+    // Found by the live fuzzer: the gateway echoed the id, its encoder threw, and it closed the
+    // connection with an internal error. The decoder now skips such a frame (ERR_TERMINAL_ID).
+    const terminal = await provision();
+    const t = await signedIn(gw, terminal);
+    const before = await books(terminal);
+    for (const id of ['ha000001', 'HA\u00ce00001', 'HA 00001', 'HA\u000000001']) {
+      const pay = rawPay(t, encodePayload(MessageType.PAY, { account: ACCOUNT, amountFen: 100 }));
+      pay.write(id, 7, 'latin1');
+      t.sendRaw(withCrc(pay));
+    }
+    await expect(t.read(300)).rejects.toThrow(/no frame/);
+    expect(t.isClosed).toBe(false);
+    expect(await books(terminal)).toEqual(before);
+    expect((await t.request(MessageType.HEARTBEAT, {})).response.result).toBe(ResultCode.APPROVED);
     t.cut();
   });
 });
