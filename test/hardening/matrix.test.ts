@@ -176,7 +176,7 @@ describe('framing', () => {
   });
 
   it('a truncated frame then silence: closed by the sign-in timeout before sign-in, NOTICE IDLE_TIMEOUT after', async () => {
-    const quick = await startGateway(network, { limits: { signInTimeoutMs: 300, idleTimeoutMs: 600 } });
+    const quick = await startGateway(network, { limits: { signInTimeoutMs: 1000, idleTimeoutMs: 600 } });
     try {
       const anonymous = await quick.connect(await provision());
       anonymous.sendRaw(anonymous.encode(MessageType.SIGN_IN, Buffer.alloc(24)).subarray(0, 20));
