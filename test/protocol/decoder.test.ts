@@ -109,6 +109,20 @@ describe('FrameDecoder', () => {
     expect((out[0] as FrameError).header).toBeUndefined();
   });
 
+  it('returns FrameErrors without a stack trace (a hostile stream makes thousands), leaving Error.stackTraceLimit as it was', () => {
+    const limit = Error.stackTraceLimit;
+    const fakeHeaders = Buffer.alloc(5 * 1000);
+    for (let at = 0; at < fakeHeaders.length; at += 5) Buffer.from([0xa5, 0x5a, 0x01, 0x00, 0x21]).copy(fakeHeaders, at);
+    const out = new FrameDecoder().push(fakeHeaders);
+    expect(out.length).toBeGreaterThan(900);
+    for (const item of out) {
+      expect(item).toBeInstanceOf(FrameError);
+      expect((item as FrameError).stack).not.toMatch(/\n\s+at /);
+    }
+    expect(Error.stackTraceLimit).toBe(limit);
+    expect(new Error('an ordinary error').stack).toMatch(/\n\s+at /);
+  });
+
   it('gives the header of a well-framed frame of unknown type, so it can be answered', () => {
     const frame = encodeFrame({ type: 0x42, terminalId: 'AC000001', seq: 77, timestamp: 1 }, Buffer.alloc(0), null);
     const [error] = new FrameDecoder().push(frame);
