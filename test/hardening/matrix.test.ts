@@ -13,6 +13,7 @@
  * | garbage before a sync marker                 | this › framing › garbage holding a false sync header before a real frame …       |
  * |                                              | gateway/lifecycle › skips garbage and a bad CRC without an answer …              |
  * | bad CRC                                      | this › framing › a PAY with a bad CRC is not answered and not applied            |
+ * | a storm of false headers (CRC errors)        | this › framing › a storm of false frame headers …                               |
  * | terminal id not [0-9A-Z]{8} (CRC good)       | this › framing › a well-framed PAY whose terminal id is not [0-9A-Z]{8} …        |
  * | bad MAC                                      | this › refusals › … BAD_MAC (PAY under a wrong key, under an old session's key)  |
  * |                                              | gateway/exactly-once › a bad MAC after sign-in gets BAD_MAC …; gateway/lifecycle › counts bad MACs as bad frames |
@@ -243,6 +244,19 @@ describe('framing', () => {
     expect(decodePayload(MessageType.PAY_RESPONSE, (await t.read()).payload).result).toBe(ResultCode.APPROVED);
     expect((await books(terminal)).floatA).toBe(before.floatA! - 100);
     t.cut();
+  });
+
+  it('a storm of false frame headers (64 kB, a CRC error every 5 bytes): NOTICE TOO_MANY_BAD_FRAMES, closed, nothing applied', async () => {
+    const terminal = await provision();
+    const t = await signedIn(gw, terminal);
+    const before = await books(terminal);
+    const storm = Buffer.alloc(65_535);
+    for (let at = 0; at + 5 <= storm.length; at += 5) Buffer.from([0xa5, 0x5a, 0x01, 0x00, 0x21]).copy(storm, at);
+    t.sendRaw(storm);
+    expect(notice(await t.read())).toBe(NoticeReason.TOO_MANY_BAD_FRAMES);
+    await t.closed;
+    expect(await books(terminal)).toEqual(before);
+    await stillServes();
   });
 
   it('a well-framed PAY whose terminal id is not [0-9A-Z]{8}: no answer (none can be addressed), nothing applied, the connection serves on', async () => {
