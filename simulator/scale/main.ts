@@ -97,6 +97,8 @@ async function main(): Promise<number> {
     const two = summarise(slices.filter((s) => s.processes === 2));
     const ratio = one.approvedPerSec > 0 ? Math.round((two.approvedPerSec / one.approvedPerSec) * 100) / 100 : null;
     const cores = cpus().length;
+    // A gateway using most of a core was the bottleneck a second process can relieve.
+    const oneGatewaySaturated = one.gatewayCoresBusy >= 0.9;
     const note =
       cores <= 2
         ? `This machine has ${cores} cores, shared by the 1 or 2 gateways, Redis, HAProxy and the load generator (and by any other work: see loadAverage). ` +
@@ -104,11 +106,15 @@ async function main(): Promise<number> {
           'not how the gateways scale: on a machine with a core for each gateway and more for Redis, HAProxy and the terminals, ' +
           'expect close to 2x until Redis (one thread) saturates.'
         : `This machine has ${cores} cores for the gateways, Redis, HAProxy and the load generator; the ratio is capped by whichever of them saturates first.`;
+    const saturation = oneGatewaySaturated
+      ? 'The single gateway was using a whole core: it was the bottleneck.'
+      : `The single gateway used ${one.gatewayCoresBusy} of a core: it was not the bottleneck, the rest of the machine was.`;
     log('');
+    log('gateways log every request at level info, as in production (npm run load runs its gateway at warn)');
     log(`1 process: ${one.approvedPerSec} approved/s, p50 ${one.p50Ms} ms, p99 ${one.p99Ms} ms`);
     log(`2 processes: ${two.approvedPerSec} approved/s, p50 ${two.p50Ms} ms, p99 ${two.p99Ms} ms`);
     log(`ratio 2/1: ${ratio ?? 'n/a'}`);
-    log(note);
+    log(`${saturation} ${note}`);
     process.stdout.write(
       `${JSON.stringify({
         benchmark: 'workers',
@@ -122,8 +128,10 @@ async function main(): Promise<number> {
         oneProcess: one,
         twoProcesses: two,
         ratios: { twoOverOne: ratio },
+        oneGatewaySaturated,
+        gatewayLogLevel: 'info',
         slices,
-        note,
+        note: `${saturation} ${note}`,
       })}\n`,
     );
     return 0;
