@@ -84,10 +84,13 @@ function faultWindowEnd(context: FaultContext): number {
   return context.end - 4000;
 }
 
+/** gateway-sigkill: the share of kills timed to catch a transaction half-way. */
+const MID_TRANSACTION_SHARE = 0.4;
+
 export function gatewaySigkill(tuning: ScenarioTuning = {}): Scenario {
   const kills = (short: boolean) => tuning.kills ?? (short ? 5 : 24);
   // Between kills: up long enough for terminals to reconnect and pay, sometimes not.
-  const pauses = (short: boolean) => tuning.killPauseMs ?? (short ? [800, 2000] : [1000, 3000]);
+  const pauses = (short: boolean) => tuning.killPauseMs ?? (short ? [800, 2000] : [1500, 4000]);
   return {
     name: 'gateway-sigkill',
     description: 'the gateway process SIGKILLed at random moments, again and again, and restarted',
@@ -95,8 +98,9 @@ export function gatewaySigkill(tuning: ScenarioTuning = {}): Scenario {
     durationSec(short, startupMs) {
       if (tuning.durationSec !== undefined) return tuning.durationSec;
       const [minMs, maxMs] = pauses(short);
-      // Each kill: a pause, then a restart as slow as the first start (half again, for luck).
-      const killsMs = kills(short) * ((minMs + maxMs) / 2 + 1.5 * startupMs);
+      // Each kill: a pause, for some a wait for a transaction step (at most maxMs), then a
+      // restart as slow as the first start (half again, for luck).
+      const killsMs = kills(short) * ((minMs + maxMs) / 2 + MID_TRANSACTION_SHARE * maxMs + 1.5 * startupMs);
       return Math.ceil(killsMs / 1000) + 6;
     },
     async inject(context) {
@@ -106,9 +110,9 @@ export function gatewaySigkill(tuning: ScenarioTuning = {}): Scenario {
       while (done < kills(context.short) && Date.now() < faultWindowEnd(context)) {
         await pause(context, minMs, maxMs);
         if (Date.now() >= faultWindowEnd(context)) break;
-        // Every other kill, on average, lands between two steps of a transaction: its request
-        // reached Redis, the gateway never saw the reply. The others land wherever they fall.
-        if (context.random.chance(0.5) && (await context.stack.transactionStepSent('A', maxMs))) context.count('midTransactionKills');
+        // Some kills land between two steps of a transaction: its request reached Redis, the
+        // gateway never saw the reply. The others land wherever they fall.
+        if (context.random.chance(MID_TRANSACTION_SHARE) && (await context.stack.transactionStepSent('A', maxMs))) context.count('midTransactionKills');
         context.mark('kill');
         await context.stack.killInstance('A');
         done += 1;
