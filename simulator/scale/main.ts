@@ -241,7 +241,8 @@ function summarise(slices: Slice[]) {
     const sorted = [...xs].sort((a, b) => a - b);
     const mid = Math.floor(sorted.length / 2);
     if (sorted.length === 0) return 0;
-    return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+    const middle = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+    return Math.round(middle * 1000) / 1000;
   };
   return {
     slices: slices.length,
