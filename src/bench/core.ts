@@ -3,7 +3,7 @@
  * concurrency 1 and 64 (one payment in flight per terminal, as firmware does), against the
  * baseline of bare EVALSHA calls of a trivial script at the same concurrency on the same client.
  * Redis CPU per payment comes from INFO commandstats (the usec the commands themselves took) and,
- * for the whole process, from INFO cpu. Starts its own redis-server (AOF, fsync every second).
+ * for the whole process, from INFO cpu; Node's from process.cpuUsage(). Starts its own redis-server (AOF, fsync every second).
  * Ends with one JSON line of figures and ratios. The benchmark network and the payment loop are
  * core-rate.ts's, whose measureCoreRate() gives the end-to-end load test its same-run baseline.
  *
@@ -60,7 +60,9 @@ async function mainThreadCpuSec(redis: Redis): Promise<number> {
 async function measure(redis: Redis, concurrency: number, op: (worker: number) => Promise<void>) {
   await redis.config('RESETSTAT');
   const cpuBefore = await mainThreadCpuSec(redis);
+  const nodeBefore = process.cpuUsage();
   const figures = await runLoops(concurrency, SECONDS, op);
+  const node = process.cpuUsage(nodeBefore);
   const stats = await commandStats(redis);
   const cpu = (await mainThreadCpuSec(redis)) - cpuBefore;
   const { ops } = figures;
@@ -68,6 +70,9 @@ async function measure(redis: Redis, concurrency: number, op: (worker: number) =
     ...figures,
     redisUsPerOp: round(stats.usec / ops, 2),
     redisMainThreadCpuUsPerOp: round((cpu * 1e6) / ops, 2),
+    // This process's CPU (client, core and loop): with the Redis figure, what an operation costs
+    // on a machine of its own, whatever else was running.
+    nodeCpuUsPerOp: round((node.user + node.system) / ops, 2),
     roundTripsPerOp: round(stats.calls / ops, 2),
     commandsPerOp: round(stats.commands / ops, 2),
   };
@@ -128,7 +133,8 @@ async function main(): Promise<void> {
       console.log(
         `concurrency ${concurrency}: ${figures.perSec} payments/s (p50 ${figures.p50Ms} ms, p99 ${figures.p99Ms} ms), ` +
           `baseline ${baseline[`c${concurrency}`]!.perSec} EVALSHA/s; Redis ${figures.redisUsPerOp} µs/payment in commands, ` +
-          `${figures.redisMainThreadCpuUsPerOp} µs/payment main-thread CPU, ${figures.roundTripsPerOp} round trips and ` +
+          `${figures.redisMainThreadCpuUsPerOp} µs/payment main-thread CPU, Node ${figures.nodeCpuUsPerOp} µs/payment CPU, ` +
+          `${figures.roundTripsPerOp} round trips and ` +
           `${figures.commandsPerOp} commands/payment`,
       );
     }
