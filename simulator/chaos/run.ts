@@ -67,7 +67,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   const faults: Record<string, number> = {};
   const marks = new Map<string, number>();
   const answers: AnswerSeen[] = [];
-  let failed = false;
+  // A run that fails or throws keeps its logs for whoever looks into it.
+  let keepWork = true;
   try {
     const { network, day, before } = await provision(stack, options);
     const durationSec = scenario.durationSec(options.short, stack.firstStartMs);
@@ -105,6 +106,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     faults.systemBusyAnswers = stack.answersWithResult('SYSTEM_BUSY');
     faults.recoveredTransactions = stack.recoveredTransactions();
     faults.retransmits = result.events.retransmits;
+    if (stack.failedStarts > 0) faults.failedGatewayStarts = stack.failedStarts;
 
     const problems = scenario.check?.({ answers, marks, faults }) ?? [];
     // Service came back by itself: something was approved after the last fault.
@@ -121,7 +123,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
         approvedBefore[name] = answers.filter((a) => a.at < at && isApproval(a)).length;
       }
       const ok = problems.length === 0 && row.lost === 0 && row.duplicated === 0 && row.verify === 'ok';
-      failed = !ok;
+      keepWork = options.keepWork === true || !ok;
       return {
         ...row,
         seed: options.seed,
@@ -135,9 +137,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     } finally {
       await operator.close();
     }
+  } catch (error) {
+    throw new Error(`${scenario.name}: ${(error as Error).message} (logs kept in ${stack.work})`, { cause: error });
   } finally {
-    // A failed run keeps its logs for whoever looks into it.
-    await stack.stop({ keepWork: options.keepWork === true || failed });
+    await stack.stop({ keepWork });
   }
 }
 

@@ -40,6 +40,7 @@ export class ChaosStack {
   /** How long the first gateway start took, ms: what a restart costs on this machine now. */
   firstStartMs = 0;
   lastStartMs = 0;
+  failedStarts = 0;
 
   private constructor(
     readonly work: string,
@@ -86,19 +87,31 @@ export class ChaosStack {
     return gateway !== undefined && gateway.process.exitCode === null && gateway.process.signalCode === null;
   }
 
-  /** Starts (or restarts) an instance: a new process on a new port, put behind the front relay. */
+  /**
+   * Starts (or restarts) an instance: a new process on a new port, put behind the front relay.
+   * A start that fails (its port taken between choosing and binding it) is tried again, as a
+   * supervisor would; `failedStarts` counts those, and their logs stay in the work directory.
+   */
   async startInstance(name: string): Promise<void> {
     const started = Date.now();
-    const logFile = join(this.work, `gateway-${name}-${++this.starts}.log`);
-    const gateway = await startGateway({
-      redisUrl: `redis://127.0.0.1:${this.redisRelay(name).port}`,
-      logFile,
-      args: ['--instance-id', `${name}-${this.starts}`, ...this.gatewayArgs],
-    });
-    this.gateways.set(name, gateway);
-    this.front.setBackend(name, { host: '127.0.0.1', port: gateway.port });
+    for (let attempt = 1; ; attempt++) {
+      const logFile = join(this.work, `gateway-${name}-${++this.starts}.log`);
+      try {
+        const gateway = await startGateway({
+          redisUrl: `redis://127.0.0.1:${this.redisRelay(name).port}`,
+          logFile,
+          args: ['--instance-id', `${name}-${this.starts}`, ...this.gatewayArgs],
+        });
+        this.gateways.set(name, gateway);
+        this.front.setBackend(name, { host: '127.0.0.1', port: gateway.port });
+        break;
+      } catch (error) {
+        this.failedStarts += 1;
+        if (attempt === 3) throw new Error(`${(error as Error).message}: ${lastLine(logFile)}`);
+      }
+    }
     this.lastStartMs = Date.now() - started;
-    if (this.starts === 1) this.firstStartMs = this.lastStartMs;
+    if (this.firstStartMs === 0) this.firstStartMs = this.lastStartMs;
   }
 
   /** SIGKILL: no drain, no goodbye; whatever was in flight is where the crash left it. */
@@ -212,5 +225,13 @@ export class ChaosStack {
     const relay = this.redisRelays.get(name);
     if (!relay) throw new Error(`no instance ${name}`);
     return relay;
+  }
+}
+
+function lastLine(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim().split('\n').at(-1) ?? '';
+  } catch {
+    return '';
   }
 }
