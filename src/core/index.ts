@@ -17,6 +17,11 @@ import { storeCalls } from './store-call.js';
 import { RedisTransactionCore } from './transaction-core.js';
 
 export { businessDayOf, type BusinessDayOptions } from './business-day.js';
+/**
+ * A request refreshes its session's lastSeen and expiry only when the last refresh is at least
+ * this old: a session record may expire up to this long before ttl seconds after its last request.
+ */
+export { SESSION_REFRESH_MS } from '../store/lua/guard.js';
 export type { CoreDeps, PendingTransaction } from './deps.js';
 export { RedisSessionStore } from './session-store.js';
 export { RedisTransactionCore, type TransactionSteps } from './transaction-core.js';
@@ -41,7 +46,8 @@ export interface CoreOptions {
   recoveryAfterMs?: number;
   /**
    * A Redis or biller call that has not answered in this time fails with StoreUnavailableError
-   * (SYSTEM_BUSY), whatever the client's own retry settings; default 2000.
+   * (SYSTEM_BUSY), whatever the client's own retry settings; default 2000. Checked every quarter
+   * of it: a call gives up at most 1.25 times this after it started.
    */
   storeTimeoutMs?: number;
   /** Default: the embedded Redis biller on the same client. */
