@@ -49,6 +49,22 @@ const WARMUP_SEC = whole('warmup', values.warmup, 0);
 const ROUNDS = whole('rounds', values.rounds, 1);
 const SEED = whole('seed', values.seed, 0);
 
+/**
+ * The child processes running now (Redis, gateways, HAProxy). A SIGINT or SIGTERM to this process
+ * alone would otherwise leave them running with nobody to stop them.
+ */
+const running = new Set<{ stop(): Promise<void> }>();
+let workDir: string | null = null;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`bench:workers: ${signal}, stopping its processes`);
+    void Promise.allSettled([...running].map((child) => child.stop())).then(() => {
+      if (workDir) rmSync(workDir, { recursive: true, force: true });
+      process.exit(130);
+    });
+  });
+}
+
 /** ABBA: 1, 2, 2, 1, 1, 2, ... — two slices per round. */
 const ORDER = Array.from({ length: ROUNDS }, (_, round) => (round % 2 === 0 ? [1, 2] : [2, 1])).flat();
 
@@ -66,10 +82,12 @@ interface Slice {
 
 async function main(): Promise<number> {
   const work = mkdtempSync(join(tmpdir(), 'aircharge-workers-'));
+  workDir = work;
   let redis: RedisService | null = null;
   let op: Operator | null = null;
   try {
     redis = await startRedisServer({ dir: join(work, 'redis') });
+    running.add(redis);
     op = openOperator(redis.url, { demo: true });
     const seeding = performance.now();
     const network = await seedNetwork(op.admin, {
@@ -103,8 +121,8 @@ async function main(): Promise<number> {
       cores <= 2
         ? `This machine has ${cores} cores, shared by the 1 or 2 gateways, Redis, HAProxy and the load generator (and by any other work: see loadAverage). ` +
           'A second gateway process can only use CPU the others leave idle, so the ratio here says how far one gateway was the bottleneck, ' +
-          'not how the gateways scale: on a machine with a core for each gateway and more for Redis, HAProxy and the terminals, ' +
-          'expect close to 2x until Redis (one thread) saturates.'
+          'not how the gateways scale: with a core for each gateway and more for Redis, HAProxy and the terminals, throughput should grow ' +
+          'with the processes until Redis (one thread) saturates; measure it on such a machine. Other work moves each slice too: compare their loadAverage.'
         : `This machine has ${cores} cores for the gateways, Redis, HAProxy and the load generator; the ratio is capped by whichever of them saturates first.`;
     const saturation = oneGatewaySaturated
       ? 'The single gateway was using a whole core: it was the bottleneck.'
@@ -167,9 +185,15 @@ async function runSlice(options: {
         }),
       ),
     );
-    for (const result of started) if (result.status === 'fulfilled') gateways.push(result.value);
+    for (const result of started) {
+      if (result.status === 'fulfilled') {
+        gateways.push(result.value);
+        running.add(result.value);
+      }
+    }
     for (const result of started) if (result.status === 'rejected') throw result.reason;
     haproxy = await startHaproxyRetrying(gateways);
+    running.add(haproxy);
     for (const g of gateways) await haproxy.waitForServer(g.name, 'UP');
 
     // throughput() reads one gateway's CPU within its window; with two gateways that would be half
@@ -204,6 +228,7 @@ async function runSlice(options: {
   } finally {
     await haproxy?.stop();
     await Promise.all(gateways.map((g) => g.stop()));
+    for (const child of [haproxy, ...gateways]) if (child) running.delete(child);
   }
 }
 
