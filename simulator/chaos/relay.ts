@@ -70,6 +70,7 @@ export class Relay {
     else this.backends.set(name, { target, state: 'up' });
   }
 
+  /** In front of gateways, `reset` is HAProxy taking a backend out with shutdown-sessions. */
   cut(name: string, mode: CutMode): void {
     const backend = this.backend(name);
     backend.state = mode;
@@ -79,14 +80,10 @@ export class Relay {
     }
   }
 
+  /** Back in rotation; connections a blackhole held are closed. */
   restore(name: string): void {
     this.backend(name).state = 'up';
     for (const pair of this.pairsOf(name)) if (pair.silenced || pair.upstream === null) this.drop(pair);
-  }
-
-  /** Closes the live connections through one backend, which stays as it is (HAProxy's shutdown-sessions). */
-  shutSessions(name: string): void {
-    for (const pair of this.pairsOf(name)) this.drop(pair);
   }
 
   /**
