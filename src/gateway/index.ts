@@ -17,6 +17,7 @@ import type { Logger } from 'pino';
 import { NoticeReason } from '../../protocol/index.js';
 import { businessDayOf } from '../core/business-day.js';
 import type { BusinessDayOptions } from '../core/business-day.js';
+import { SESSION_REFRESH_MS } from '../core/index.js';
 import type { SessionStore, TransactionCore } from '../core/types.js';
 import type { CloseReason, Metrics } from '../metrics/index.js';
 import { keys } from '../store/keys.js';
@@ -83,8 +84,10 @@ export class Gateway extends EventEmitter {
       core: options.core,
       instanceId: options.instanceId,
       limits,
-      // The session record outlives a quiet but healthy connection by one heartbeat.
-      sessionTtlSec: Math.ceil(limits.idleTimeoutMs / 1000) + limits.heartbeatSec,
+      // The session record outlives a quiet but healthy connection by one heartbeat. Its expiry
+      // is pushed back only when a request reaches the guard, at most once per
+      // SESSION_REFRESH_MS: heartbeats answered locally in between never do.
+      sessionTtlSec: Math.ceil((limits.idleTimeoutMs + SESSION_REFRESH_MS) / 1000) + limits.heartbeatSec,
       businessDayOf: (ms) => businessDayOf(ms, options.businessDay),
       kick: (replaced) => this.kick(replaced),
       forget: (connection) => this.forget(connection),

@@ -11,6 +11,17 @@
  */
 import { ResultCode } from '../../protocol/index.js';
 
+/**
+ * Core answers given before the guard refreshed the session (or without the guard running at
+ * all): they confirm nothing, so the heartbeats after them go to the core and get its refusal.
+ */
+const NOT_CONFIRMED: ReadonlySet<number> = new Set([
+  ResultCode.SESSION_REPLACED,
+  ResultCode.TERMINAL_DISABLED,
+  ResultCode.MERCHANT_DISABLED,
+  ResultCode.SYSTEM_BUSY,
+]);
+
 /** Core answers given without the guard accepting the number as new. */
 const NOT_ACCEPTED: ReadonlySet<number> = new Set([
   ResultCode.REPLAY,
@@ -50,7 +61,11 @@ export class SessionState {
 
   /** The core answered a request: its guard saw the session, and maybe accepted the number. */
   coreAnswered(seq: number, result: number, replayed: boolean, now: number): void {
-    if (result === ResultCode.SESSION_REPLACED || result === ResultCode.SYSTEM_BUSY) return;
+    if (NOT_CONFIRMED.has(result)) {
+      // Whatever this connection confirmed earlier no longer holds.
+      this.confirmedAt = Number.NEGATIVE_INFINITY;
+      return;
+    }
     this.confirmedAt = now;
     if (replayed || NOT_ACCEPTED.has(result) || seq <= this.lastSeq) return;
     // The stored mark is now above every number a heartbeat used here.
