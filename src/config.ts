@@ -6,6 +6,7 @@
  */
 import { hostname } from 'node:os';
 import { Defaults, MAX_FRAME_SIZE, MIN_FRAME_SIZE } from '../protocol/index.js';
+import { cutoffMinutes, DEFAULT_BUSINESS_DAY, type BusinessDayOptions } from './core/business-day.js';
 import type { GatewayLimits } from './gateway/limits.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
 
@@ -26,7 +27,14 @@ export interface ServeConfig {
   /** Use the public demo master key when AIRCHARGE_MASTER_KEY is unset: never for money. */
   demo: boolean;
   recoveryIntervalMs: number;
+  /** A transaction pending this long is settled by recovery (the core's recoveryAfterMs). */
+  recoveryAfterMs: number;
   drainTimeoutMs: number;
+  /** /ready answers 503 once Redis has not answered for this long. */
+  unreadyAfterMs: number;
+  /** The listening socket's accept queue (the kernel caps it at net.core.somaxconn). */
+  listenBacklog: number;
+  businessDay: BusinessDayOptions;
   /** The /metrics /health /ready endpoint; none when no port is configured. */
   metrics: { port: number; host: string; lowFloatFen: number } | null;
   limits: GatewayLimits;
@@ -34,7 +42,7 @@ export interface ServeConfig {
 
 type Parser = (text: string) => unknown;
 
-interface Setting {
+export interface Setting {
   /** commander's attribute name for the flag. */
   name: string;
   flag: string;
@@ -62,6 +70,25 @@ function seconds(min: number, max: number): Parser {
     if (value < min || value > max) throw new Error(`a number of seconds from ${min} to ${max}`);
     return Math.round(value * 1000);
   };
+}
+
+/** A signed whole number, e.g. minutes east of UTC. */
+function signedInteger(min: number, max: number): Parser {
+  return (text) => {
+    if (!/^[-+]?[0-9]+$/.test(text)) throw new Error(`a whole number from ${min} to ${max}`);
+    const value = Number(text);
+    if (value < min || value > max) throw new Error(`a whole number from ${min} to ${max}`);
+    return value;
+  };
+}
+
+function cutoff(text: string): string {
+  try {
+    cutoffMinutes(text);
+  } catch {
+    throw new Error('a local time HH:MM from 00:00 to 23:59');
+  }
+  return text;
 }
 
 function nonEmpty(what: string): Parser {
@@ -101,6 +128,20 @@ function boolean(text: string): boolean {
 }
 
 const DAY_SEC = 86_400;
+
+/**
+ * The business-day rule: `serve` and every admin command that names a business day take it, so
+ * the gateway, the core and the reports agree on which day a payment belongs to.
+ */
+export const BUSINESS_DAY_SETTINGS: readonly Setting[] = [
+  { name: 'businessDayCutoff', flag: '--business-day-cutoff <HH:MM>', env: 'AIRCHARGE_BUSINESS_DAY_CUTOFF',
+    default: DEFAULT_BUSINESS_DAY.cutoff,
+    description: 'local time at which one business day closes and the next begins (past it, payments count to the next date)',
+    parse: cutoff },
+  { name: 'utcOffset', flag: '--utc-offset <minutes>', env: 'AIRCHARGE_UTC_OFFSET',
+    default: String(DEFAULT_BUSINESS_DAY.utcOffsetMinutes),
+    description: 'local time zone in minutes east of UTC (480: China Standard Time)', parse: signedInteger(-720, 840) },
+];
 
 export const SERVE_SETTINGS: readonly Setting[] = [
   { name: 'port', flag: '--port <port>', env: 'AIRCHARGE_PORT', default: '7000',
@@ -147,11 +188,21 @@ export const SERVE_SETTINGS: readonly Setting[] = [
   { name: 'recoveryInterval', flag: '--recovery-interval <sec>', env: 'AIRCHARGE_RECOVERY_INTERVAL', default: '30',
     description: 'seconds between recovery passes over pending transactions (one also runs at start-up)',
     parse: seconds(0.1, DAY_SEC) },
+  { name: 'recoveryAfter', flag: '--recovery-after <sec>', env: 'AIRCHARGE_RECOVERY_AFTER', default: '10',
+    description: 'seconds a transaction stays pending before a recovery pass settles it (completes or rolls back)',
+    parse: seconds(0.05, DAY_SEC) },
+  { name: 'listenBacklog', flag: '--listen-backlog <n>', env: 'AIRCHARGE_LISTEN_BACKLOG', default: '4096',
+    description: 'connections the kernel queues before they are accepted, for reconnect storms ' +
+      '(Linux caps it at net.core.somaxconn: raise that too)', parse: integer(1, 1_000_000) },
+  ...BUSINESS_DAY_SETTINGS,
   { name: 'metricsPort', flag: '--metrics-port <port>', env: 'AIRCHARGE_METRICS_PORT', default: undefined,
     description: 'serve /metrics (Prometheus), /health and /ready on this port (default: none; 0: any free port)',
     parse: integer(0, 65535) },
   { name: 'metricsHost', flag: '--metrics-host <address>', env: 'AIRCHARGE_METRICS_HOST', default: '127.0.0.1',
     description: 'address of the metrics endpoint', parse: nonEmpty('an address') },
+  { name: 'unreadyAfter', flag: '--unready-after <sec>', env: 'AIRCHARGE_UNREADY_AFTER', default: '5',
+    description: '/ready answers 503 once Redis has not answered for this many seconds, 200 again when it does',
+    parse: seconds(0.1, 3600) },
   { name: 'lowFloatFen', flag: '--low-float <fen>', env: 'AIRCHARGE_LOW_FLOAT_FEN', default: '100000',
     description: 'a merchant float below this many fen counts as low in the metrics', parse: integer(0, 0xffffffff) },
   { name: 'drainTimeout', flag: '--drain-timeout <sec>', env: 'AIRCHARGE_DRAIN_TIMEOUT', default: '10',
@@ -164,20 +215,7 @@ export const SERVE_SETTINGS: readonly Setting[] = [
  * environment. Throws ConfigError.
  */
 export function resolveServeConfig(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): ServeConfig {
-  const values = new Map<string, unknown>();
-  for (const setting of SERVE_SETTINGS) {
-    const flag = flags[setting.name];
-    const fromEnv = env[setting.env];
-    const source = flag !== undefined ? setting.flag.split(' ')[0] : fromEnv !== undefined ? setting.env : null;
-    const text = flag === true ? 'true' : flag !== undefined ? String(flag) : fromEnv ?? setting.default;
-    if (text === undefined) continue;
-    try {
-      values.set(setting.name, setting.parse(text));
-    } catch (err) {
-      const where = source ?? `default of ${setting.flag.split(' ')[0]}`;
-      throw new ConfigError(`${where}: ${JSON.stringify(text)} is not valid; expected ${(err as Error).message}`);
-    }
-  }
+  const values = resolveSettings(SERVE_SETTINGS, flags, env);
   const get = <T>(name: string): T => values.get(name) as T;
 
   const heartbeatSec = get<number>('heartbeatInterval');
@@ -196,7 +234,11 @@ export function resolveServeConfig(flags: Record<string, unknown>, env: NodeJS.P
     logLevel: get('logLevel'),
     demo: get('demo'),
     recoveryIntervalMs: get('recoveryInterval'),
+    recoveryAfterMs: get('recoveryAfter'),
     drainTimeoutMs: get('drainTimeout'),
+    unreadyAfterMs: get('unreadyAfter'),
+    listenBacklog: get('listenBacklog'),
+    businessDay: businessDayFrom(values),
     metrics: values.has('metricsPort')
       ? { port: get('metricsPort'), host: get('metricsHost'), lowFloatFen: get('lowFloatFen') }
       : null,
@@ -212,4 +254,32 @@ export function resolveServeConfig(flags: Record<string, unknown>, env: NodeJS.P
       connectionBurst: get('connectionBurst'),
     },
   };
+}
+
+/** The business-day rule from commander's flags and the environment (admin commands). Throws ConfigError. */
+export function resolveBusinessDay(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): BusinessDayOptions {
+  return businessDayFrom(resolveSettings(BUSINESS_DAY_SETTINGS, flags, env));
+}
+
+function businessDayFrom(values: Map<string, unknown>): BusinessDayOptions {
+  return { cutoff: values.get('businessDayCutoff') as string, utcOffsetMinutes: values.get('utcOffset') as number };
+}
+
+/** Each setting's value: the flag, else the environment variable, else the default, parsed. */
+function resolveSettings(settings: readonly Setting[], flags: Record<string, unknown>, env: NodeJS.ProcessEnv): Map<string, unknown> {
+  const values = new Map<string, unknown>();
+  for (const setting of settings) {
+    const flag = flags[setting.name];
+    const fromEnv = env[setting.env];
+    const source = flag !== undefined ? setting.flag.split(' ')[0] : fromEnv !== undefined ? setting.env : null;
+    const text = flag === true ? 'true' : flag !== undefined ? String(flag) : fromEnv ?? setting.default;
+    if (text === undefined) continue;
+    try {
+      values.set(setting.name, setting.parse(text));
+    } catch (err) {
+      const where = source ?? `default of ${setting.flag.split(' ')[0]}`;
+      throw new ConfigError(`${where}: ${JSON.stringify(text)} is not valid; expected ${(err as Error).message}`);
+    }
+  }
+  return values;
 }

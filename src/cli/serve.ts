@@ -10,6 +10,7 @@ import { ConfigError, SERVE_SETTINGS, resolveServeConfig } from '../config.js';
 import type { ServeConfig } from '../config.js';
 import { createCore } from '../core/index.js';
 import { Gateway } from '../gateway/index.js';
+import { RedisHealth } from '../gateway/redis-health.js';
 import { createLogger } from '../log.js';
 import { createMetrics, instrumentRedis, startOpsServer } from '../metrics/index.js';
 import { MasterKeyError, loadMasterKey } from '../store/secrets.js';
@@ -59,7 +60,14 @@ async function serve(config: ServeConfig, masterKey: Buffer): Promise<void> {
     instrumentRedis(redis, metrics);
     metrics.watchStore(redis, { floatThresholdFen: config.metrics.lowFloatFen });
   }
-  const created = await createCore({ redis, masterKey, instanceId: config.instanceId, logger })
+  const created = await createCore({
+    redis,
+    masterKey,
+    instanceId: config.instanceId,
+    logger,
+    businessDay: config.businessDay,
+    recoveryAfterMs: config.recoveryAfterMs,
+  })
     .catch((err: unknown) => fail(err, 'cannot start the core: is Redis reachable at --redis?'));
   if (!created) return;
   const { sessions, core } = created;
@@ -89,24 +97,28 @@ async function serve(config: ServeConfig, masterKey: Buffer): Promise<void> {
     instanceId: config.instanceId,
     logger,
     limits: config.limits,
+    businessDay: config.businessDay,
     ...(metrics === undefined ? {} : { metrics }),
   });
   await gateway.ready();
+  const redisHealth = new RedisHealth(redis, { unreadyAfterMs: config.unreadyAfterMs, logger });
   const ops = config.metrics === null || metrics === undefined ? null : await startOpsServer({
     port: config.metrics.port,
     host: config.metrics.host,
     metrics,
-    // Not ready once draining, so a load balancer sends new terminals elsewhere.
-    ready: () => gateway.accepting,
+    // Not ready once draining (for good) or while Redis does not answer (until it does), so a
+    // load balancer sends new terminals to an instance that can serve them.
+    ready: () => gateway.accepting && redisHealth.reachable(),
   }).catch((err: unknown) => fail(err, 'metrics endpoint failed'));
   if (ops) logger.info({ port: ops.port, host: config.metrics?.host }, 'metrics listening');
 
   const server = createServer({ allowHalfOpen: false }, gateway.handle);
   server.on('error', (err) => fail(err, 'listening socket failed'));
-  server.listen(config.port, config.host, () => {
+  // A deep accept queue: after a network outage every terminal of a region reconnects at once.
+  server.listen({ port: config.port, host: config.host, backlog: config.listenBacklog }, () => {
     const address = server.address();
     const port = address !== null && typeof address === 'object' ? address.port : config.port;
-    logger.info({ port, host: config.host, limits: config.limits }, 'listening');
+    logger.info({ port, host: config.host, limits: config.limits, businessDay: config.businessDay }, 'listening');
   });
 
   let stopping = false;
@@ -119,6 +131,7 @@ async function serve(config: ServeConfig, masterKey: Buffer): Promise<void> {
       process.exit(1);
     }, config.drainTimeoutMs + EXIT_GRACE_MS).unref();
     clearInterval(recoveryTimer);
+    redisHealth.stop();
     server.close();
     await gateway.drain(config.drainTimeoutMs);
     await ops?.close();
