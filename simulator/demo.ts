@@ -17,7 +17,7 @@ import { reconcile } from './fleet/reconcile.js';
 import { seedNetwork } from './fleet/seed.js';
 import { fleetFigures, fleetText } from './fleet/summary.js';
 import { linkProfile } from './link/index.js';
-import { MissingRedisServer, startGateway, startRedisServer, type GatewayService, type RedisService } from './processes.js';
+import { MissingRedisServer, startGateway, startRedisServer, type GatewayService, type RedisServer } from './processes.js';
 import { Progress } from './report/progress.js';
 import { FileStateStore } from './terminal/index.js';
 
@@ -44,7 +44,7 @@ async function main(): Promise<number> {
   const keep = Boolean(flags.keep);
   const durationSec = Number(flags.duration);
   const seed = Number(flags.seed);
-  let redis: RedisService | null = null;
+  let redis: RedisServer | null = null;
   let gateway: GatewayService | null = null;
   let redisUrl = process.env.REDIS_URL;
   try {

@@ -3,14 +3,19 @@
  * fsync every second, as the README documents for production) and the gateway as a child
  * process (`aircharge serve`), each logging to a file in a work directory.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
+import { freePort } from '../src/ops/redis-server.js';
+
+export {
+  freePort,
+  MissingRedisServer,
+  startRedisServer,
+  type RedisServer,
+} from '../src/ops/redis-server.js';
 
 /**
  * The built gateway CLI: dist/simulator/processes.js → dist/src/cli/main.js. Tests run this module
@@ -19,27 +24,6 @@ import { Redis } from 'ioredis';
 export const GATEWAY_BIN = fileURLToPath(
   new URL(import.meta.url.endsWith('.ts') ? '../dist/src/cli/main.js' : '../src/cli/main.js', import.meta.url),
 );
-
-export class MissingRedisServer extends Error {
-  constructor() {
-    super(
-      'redis-server is not installed (not found on PATH). Install it (Debian/Ubuntu: sudo apt-get install redis-server; ' +
-        'macOS: brew install redis), or point the demo at a Redis you run: REDIS_URL=redis://host:6379 npm run demo',
-    );
-    this.name = 'MissingRedisServer';
-  }
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 export interface ChildService {
   process: ChildProcess;
@@ -77,56 +61,6 @@ function spawnLogged(command: string, args: string[], logFile: string, detached:
   } finally {
     closeSync(fd);
   }
-}
-
-export interface RedisService extends ChildService {
-  url: string;
-  port: number;
-  dir: string;
-}
-
-export async function startRedisServer(options: { dir?: string; detached?: boolean } = {}): Promise<RedisService> {
-  if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).error) throw new MissingRedisServer();
-  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'aircharge-redis-'));
-  mkdirSync(dir, { recursive: true });
-  const port = await freePort();
-  const logFile = join(dir, 'redis.log');
-  const child = spawnLogged(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec', '--daemonize', 'no'],
-    logFile,
-    options.detached ?? false,
-  );
-  const url = `redis://127.0.0.1:${port}`;
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}; see ${logFile}`);
-    const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    probe.on('error', () => {});
-    const up = await probe
-      .connect()
-      .then(() => probe.ping())
-      .then((pong) => pong === 'PONG')
-      .catch(() => false);
-    probe.disconnect();
-    if (up) break;
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`redis-server on port ${port} did not answer within 10 s; see ${logFile}`);
-    }
-    await sleep(50);
-  }
-  const handle = service(child, logFile);
-  return {
-    ...handle,
-    url,
-    port,
-    dir,
-    async stop(graceMs) {
-      await handle.stop(graceMs);
-      if (!options.dir) rmSync(dir, { recursive: true, force: true });
-    },
-  };
 }
 
 export interface GatewayService extends ChildService {

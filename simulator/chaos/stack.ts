@@ -14,7 +14,7 @@ import { once } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GATEWAY_BIN, startGateway, startRedisServer, type GatewayService, type RedisService } from '../processes.js';
+import { GATEWAY_BIN, startGateway, startRedisServer, type GatewayService, type RedisServer } from '../processes.js';
 import { Relay, type CutMode } from './relay.js';
 
 /** In every Redis command on a transaction record: its key (src/store/keys.ts, `transaction`). */
@@ -32,7 +32,7 @@ export interface VerifyOutcome {
 export class ChaosStack {
   /** Where the terminals connect: the balancer in front of the gateways. */
   readonly front: Relay;
-  private redis: RedisService;
+  private redis: RedisServer;
   private redisPaused = false;
   private readonly redisRelays = new Map<string, Relay>();
   private readonly gateways = new Map<string, GatewayService>();
@@ -45,7 +45,7 @@ export class ChaosStack {
   private constructor(
     readonly work: string,
     private readonly dataDir: string,
-    redis: RedisService,
+    redis: RedisServer,
     front: Relay,
     private readonly gatewayArgs: string[],
   ) {
@@ -125,14 +125,7 @@ export class ChaosStack {
 
   /** Stops redis-server with the signal and starts it again on its AOF; the relays follow it. */
   async restartRedis(signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
-    if (signal === 'SIGKILL') {
-      const exited = once(this.redis.process, 'exit');
-      this.redis.process.kill('SIGKILL');
-      await exited;
-    }
-    // After SIGKILL this only cleans up; the data directory is ours and stays.
-    await this.redis.stop();
-    this.redis = await startRedisServer({ dir: this.dataDir });
+    await this.redis.restart({ signal });
     for (const relay of this.redisRelays.values()) relay.setBackend('redis', { host: '127.0.0.1', port: this.redis.port });
   }
 

@@ -38,7 +38,7 @@ import {
 import { Redis } from 'ioredis';
 import { createAdmin } from '../../src/admin/index.js';
 import { createRandom, type Random } from '../link/prng.js';
-import { startGateway, startRedisServer, type GatewayService, type RedisService } from '../processes.js';
+import { startGateway, startRedisServer, type GatewayService, type RedisServer } from '../processes.js';
 import { fuzzInput, loadValidFrames } from './codec.js';
 
 export interface LiveFuzzOptions {
@@ -103,7 +103,7 @@ export async function fuzzLive(options: LiveFuzzOptions): Promise<LiveFuzzReport
   const concurrency = options.concurrency ?? 8;
   const dir = mkdtempSync(join(tmpdir(), 'aircharge-fuzz-'));
   const masterKey = randomBytes(32);
-  let redis: RedisService | null = null;
+  let redis: RedisServer | null = null;
   let gateway: GatewayService | null = null;
   let client: Redis | null = null;
   const report: LiveFuzzReport = {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openOperator, type Operator } from '../fleet/operator.js';
 import { seedNetwork, type SeededNetwork } from '../fleet/seed.js';
-import { startGateway, startRedisServer, type GatewayService, type RedisService } from '../processes.js';
+import { startGateway, startRedisServer, type GatewayService, type RedisServer } from '../processes.js';
 
 export interface Stack {
   redisUrl: string;
@@ -29,7 +29,7 @@ export async function startStack(options: {
   log: (line: string) => void;
 }): Promise<Stack> {
   const work = mkdtempSync(join(tmpdir(), 'aircharge-load-'));
-  let redis: RedisService | null = null;
+  let redis: RedisServer | null = null;
   let gateway: GatewayService | null = null;
   let operator: Operator | null = null;
   try {

@@ -18,7 +18,7 @@ import { openOperator, type Operator } from '../fleet/operator.js';
 import { seedNetwork, type ProvisionedTerminal } from '../fleet/seed.js';
 import type { Stack } from '../load/stack.js';
 import { throughput } from '../load/throughput.js';
-import { cpuSeconds, freePort, startRedisServer, type RedisService } from '../processes.js';
+import { cpuSeconds, freePort, startRedisServer, type RedisServer } from '../processes.js';
 import { startGatewayProcess, type GatewayProcess } from './gateways.js';
 import { runHaproxy, type HaproxyProcess } from './haproxy.js';
 
@@ -83,7 +83,7 @@ interface Slice {
 async function main(): Promise<number> {
   const work = mkdtempSync(join(tmpdir(), 'aircharge-workers-'));
   workDir = work;
-  let redis: RedisService | null = null;
+  let redis: RedisServer | null = null;
   let op: Operator | null = null;
   try {
     redis = await startRedisServer({ dir: join(work, 'redis') });
@@ -165,7 +165,7 @@ async function runSlice(options: {
   processes: number;
   terminals: ProvisionedTerminal[];
   accounts: string[];
-  redis: RedisService;
+  redis: RedisServer;
   operator: Operator;
   work: string;
   index: number;

@@ -15,7 +15,7 @@ import type { PostingResult } from '../biller/index.js';
 import type { PendingTransaction, RedisTransactionCore } from '../core/index.js';
 import { Script } from '../store/script.js';
 import { BENCH_AMOUNT_FEN, benchPay, nextContext, round, runLoops, seedBenchNetwork, type BenchTerminal } from './core-rate.js';
-import { startBenchRedis } from './redis-server.js';
+import { startRedisServer } from '../ops/redis-server.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const CONCURRENCIES = [1, 64] as const;
@@ -111,7 +111,7 @@ async function stepCosts(redis: Redis, core: RedisTransactionCore, terminal: Ben
 }
 
 async function main(): Promise<void> {
-  const server = await startBenchRedis();
+  const server = await startRedisServer();
   const redis = server.client();
   try {
     const { admin, core, merchantId, terminals } = await seedBenchNetwork(redis, Math.max(...CONCURRENCIES));

@@ -8,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ResultCode } from '../../protocol/constants.js';
 import { keys } from '../../src/store/keys.js';
 import { RESERVE_PAY } from '../../src/store/lua/pay.js';
-import { startRedis } from '../helpers/redis.js';
 import { books, seedAccounts, seedMerchant, startNetwork, TerminalSession, type Network } from './network.js';
 
 let net: Network;
@@ -34,9 +33,7 @@ describe('Redis killed and restarted', () => {
     expect(outcomes.every((o) => o.response.result === ResultCode.APPROVED)).toBe(true);
 
     net.redis.on('error', () => {}); // connection refused while Redis is down: the client retries
-    net.redisProcess.process.kill('SIGKILL');
-    await new Promise((resolve) => net.redisProcess.process.once('exit', resolve));
-    net.redisProcess = await startRedis({ port: net.redisProcess.port, dir: net.redisProcess.dir });
+    await net.redisProcess.restart({ signal: 'SIGKILL' });
     await net.redis.ping(); // the same client reconnects
 
     const sums = await books(net, 'D1');
