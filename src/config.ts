@@ -257,8 +257,8 @@ export function resolveServeConfig(flags: Record<string, unknown>, env: NodeJS.P
 }
 
 /** The business-day rule from commander's flags and the environment (admin commands). Throws ConfigError. */
-export function resolveBusinessDay(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): BusinessDayOptions {
-  return businessDayFrom(resolveSettings(BUSINESS_DAY_SETTINGS, flags, env));
+export function resolveBusinessDay(flags: object, env: NodeJS.ProcessEnv): BusinessDayOptions {
+  return businessDayFrom(resolveSettings(BUSINESS_DAY_SETTINGS, flags as Record<string, unknown>, env));
 }
 
 function businessDayFrom(values: Map<string, unknown>): BusinessDayOptions {

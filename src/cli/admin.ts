@@ -24,6 +24,7 @@ import {
   type Merchant,
   type Terminal,
 } from '../admin/index.js';
+import { BUSINESS_DAY_SETTINGS, resolveBusinessDay } from '../config.js';
 import { loadMasterKey, MasterKeyError } from '../store/secrets.js';
 import { connectRedis, redisUrl } from './redis.js';
 
@@ -49,14 +50,15 @@ type Tune<O> = (options: O & CommonOptions) => Partial<AdminOptions>;
 /**
  * Declares one admin command with the options every command shares and the one way it reports
  * success and failure. `masterKey`: the command seals terminal keys and needs AIRCHARGE_MASTER_KEY
- * (or --demo).
+ * (or --demo). `businessDay`: the command names business days and takes the gateway's rule
+ * (--business-day-cutoff, --utc-offset, or their environment variables).
  */
 function adminCommand<O>(
   parent: Command,
   spec: string,
   description: string,
   run: Run<O>,
-  needs: { masterKey?: boolean; tune?: Tune<O> } = {},
+  needs: { masterKey?: boolean; businessDay?: boolean; tune?: Tune<O> } = {},
 ): Command {
   const command = parent
     .command(spec)
@@ -65,6 +67,11 @@ function adminCommand<O>(
     .option('--json', 'print one JSON object');
   if (needs.masterKey) {
     command.option('--demo', 'use the public demo master key when AIRCHARGE_MASTER_KEY is unset (never for real money)');
+  }
+  if (needs.businessDay) {
+    for (const setting of BUSINESS_DAY_SETTINGS) {
+      command.option(setting.flag, `${setting.description}; env ${setting.env} (default: ${setting.default})`);
+    }
   }
   command.action(async (...received: unknown[]) => {
     const self = received.at(-1) as Command;
@@ -78,7 +85,8 @@ function adminCommand<O>(
       // A failed connection surfaces as the command's error below, explained with this cause.
       let connectionError: string | undefined;
       redis.on('error', (error: Error) => (connectionError = error.message));
-      const admin = createAdmin({ ...needs.tune?.(options), redis, masterKey });
+      const businessDay = needs.businessDay ? { businessDay: resolveBusinessDay(options, process.env) } : {};
+      const admin = createAdmin({ ...needs.tune?.(options), ...businessDay, redis, masterKey });
       const output = await run(admin, args, options).catch((error: unknown) => {
         throw explainConnectionError(error, url, connectionError);
       });
@@ -279,6 +287,7 @@ function registerReport(program: Command): void {
       const text = format === 'csv' ? reportCsv(report).trimEnd() : format === 'json' ? JSON.stringify(report) : reportText(report);
       return { json: report, text };
     },
+    { businessDay: true },
   )
     .option('--date <YYYY-MM-DD>', "the business day (default: today's)")
     .option('--format <format>', 'text, json or csv (default text; json with --json)');
@@ -298,6 +307,7 @@ function registerJournal(program: Command): void {
       const text = format === 'csv' ? journalCsv(entries) : journalJsonLines(entries);
       return { json: { entries }, text: text.trimEnd() };
     },
+    { businessDay: true },
   )
     .option('--from <YYYY-MM-DD>', 'first business day (default: the beginning)')
     .option('--to <YYYY-MM-DD>', 'last business day (default: the end)')
@@ -323,6 +333,7 @@ function registerVerify(program: Command): void {
       return { json: result, text, exitCode: result.ok ? 0 : 1 };
     },
     {
+      businessDay: true,
       tune: (options) => {
         const seconds = Number(options.pendingBound);
         if (!Number.isSafeInteger(seconds) || seconds <= 0) {

@@ -167,6 +167,28 @@ describe('business day', () => {
     expect(run.stderr).toMatch(message);
   });
 
+  it('admin report daily defaults to the business day of the configured rule, from flags or environment', () => {
+    const now = new Date();
+    const utcOffset = 720 - (now.getUTCHours() * 60 + now.getUTCMinutes());
+    const day = String(businessDayOf(Date.now(), { cutoff: '06:00', utcOffsetMinutes: utcOffset }));
+    const date = `${day.slice(0, 4)}-${day.slice(4, 6)}-${day.slice(6)}`;
+    const byFlag = spawnSync(process.execPath, [MAIN, 'report', 'daily', '--json', '--redis', redis.url,
+      '--business-day-cutoff', '06:00', `--utc-offset=${utcOffset}`], { env, encoding: 'utf8', timeout: 10_000 });
+    expect(byFlag.status).toBe(0);
+    expect((JSON.parse(byFlag.stdout) as { date: string }).date).toBe(date);
+    const byEnv = spawnSync(process.execPath, [MAIN, 'report', 'daily', '--json', '--redis', redis.url], {
+      env: { ...env, AIRCHARGE_BUSINESS_DAY_CUTOFF: '06:00', AIRCHARGE_UTC_OFFSET: String(utcOffset) }, encoding: 'utf8', timeout: 10_000 });
+    expect(byEnv.status).toBe(0);
+    expect((JSON.parse(byEnv.stdout) as { date: string }).date).toBe(date);
+  });
+
+  it.each(['report daily', 'journal export', 'verify'])('admin %s refuses a bad cut-off, naming the flag', (command) => {
+    const run = spawnSync(process.execPath, [MAIN, ...command.split(' '), '--redis', redis.url, '--business-day-cutoff', '6pm'],
+      { env, encoding: 'utf8', timeout: 10_000 });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/--business-day-cutoff: "6pm" is not valid; expected a local time HH:MM/);
+  });
+
   it('exits 2 on a bad AIRCHARGE_BUSINESS_DAY_CUTOFF, naming the variable', () => {
     const run = spawnSync(process.execPath, [MAIN, 'serve'], {
       env: { ...env, AIRCHARGE_BUSINESS_DAY_CUTOFF: '7am' }, encoding: 'utf8', timeout: 10_000 });
