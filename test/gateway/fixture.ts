@@ -4,11 +4,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { createAdmin, type Admin } from '../../src/admin/index.js';
 import { createCore } from '../../src/core/index.js';
 import { Gateway, type GatewayLimits } from '../../src/gateway/index.js';
 import { createLogger, type LogLevel } from '../../src/log.js';
+import type { RedisBackend } from '../helpers/cluster.js';
 import { startRedis, type RedisProcess } from '../helpers/redis.js';
 import { TestTerminal } from '../helpers/terminal.js';
 
@@ -19,10 +20,11 @@ export const FLOAT_FEN = 1_000_000;
 export const ACCOUNTS = ['0000000001', '0000000002', '0000000003'];
 export const ARREARS_FEN = 30_000;
 
-export interface Network {
-  redis: RedisProcess;
+/** `B`: the store, a single redis-server unless a suite runs on a cluster (REDIS_BACKENDS). */
+export interface Network<B extends RedisBackend = RedisProcess> {
+  redis: B;
   /** Client the tests read state with. */
-  client: Redis;
+  client: Redis | Cluster;
   admin: Admin;
   /** Provisions one more terminal of MERCHANT and returns its id and clear key. */
   addTerminal(): Promise<{ terminalId: string; key: Buffer }>;
@@ -31,8 +33,10 @@ export interface Network {
 
 let terminalCounter = 0;
 
-export async function startNetwork(): Promise<Network> {
-  const redis = await startRedis();
+export async function startNetwork(): Promise<Network>;
+export async function startNetwork<B extends RedisBackend>(start: () => Promise<B>): Promise<Network<B>>;
+export async function startNetwork(start: () => Promise<RedisBackend> = startRedis): Promise<Network<RedisBackend>> {
+  const redis = await start();
   const client = redis.client();
   client.on('error', () => {}); // a test may stop Redis on purpose
   const admin = createAdmin({ redis: client, masterKey: MASTER_KEY });
@@ -62,14 +66,14 @@ export interface RunningGateway {
   gateway: Gateway;
   server: Server;
   port: number;
-  redis: Redis;
+  redis: Redis | Cluster;
   /** Opens a test terminal to this gateway. */
   connect(terminal: { terminalId: string; key: Buffer }, seq?: number): Promise<TestTerminal>;
   stop(): Promise<void>;
 }
 
 export async function startGateway(
-  network: Network,
+  network: Network<RedisBackend>,
   options: { instanceId?: string; limits?: Partial<GatewayLimits>; logLevel?: LogLevel } = {},
 ): Promise<RunningGateway> {
   const redis = network.redis.client();
@@ -105,10 +109,10 @@ export async function startGateway(
 }
 
 /** The merchant's float, read straight from Redis through the operator API. */
-export async function floatFen(network: Network): Promise<number> {
+export async function floatFen(network: Network<RedisBackend>): Promise<number> {
   return (await network.admin.showMerchant(MERCHANT)).floatFen;
 }
 
-export async function arrearsFen(network: Network, account: string): Promise<number> {
+export async function arrearsFen(network: Network<RedisBackend>, account: string): Promise<number> {
   return (await network.admin.showAccount(account)).arrearsFen;
 }
