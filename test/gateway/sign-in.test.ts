@@ -12,7 +12,6 @@ import { ACCOUNTS, FLOAT_FEN, MERCHANT, floatFen, startGateway, startNetwork, ty
 let network: Network<RedisBackend>;
 let gw: RunningGateway;
 
-
 /** The terminal's sequence high-water mark (0 when provisioned). */
 async function hwm(terminalId: string): Promise<number> {
   return Number(await network.client.hget(keys.terminal(MERCHANT, terminalId), 'hwm'));
