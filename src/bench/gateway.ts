@@ -17,12 +17,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import * as hdr from 'hdr-histogram-js';
 import { Redis } from 'ioredis';
@@ -43,6 +39,7 @@ import { createAdmin } from '../admin/index.js';
 import { createCore } from '../core/index.js';
 import { Gateway } from '../gateway/index.js';
 import { createLogger } from '../log.js';
+import { startRedisServer } from '../ops/redis-server.js';
 
 const SIZES = [1, 100, 1000];
 const WARMUP_MS = 200;
@@ -101,44 +98,6 @@ async function startChild(args: string[]): Promise<{ port: number; child: ChildP
     createInterface({ input: child.stdout! }).once('line', (line) => resolve((JSON.parse(line) as { port: number }).port));
   });
   return { port, child };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Redis for the run: its own server on a free port and a throwaway directory.
-
-async function startRedisServer(): Promise<{ url: string; stop(): Promise<void> }> {
-  const port = await new Promise<number>((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-  const dir = mkdtempSync(join(tmpdir(), 'aircharge-bench-'));
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
-    '--appendonly', 'yes', '--appendfsync', 'everysec', '--logfile', join(dir, 'redis.log')], { stdio: 'ignore' });
-  const url = `redis://127.0.0.1:${port}`;
-  for (let tries = 0; ; tries++) {
-    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    client.on('error', () => {});
-    try {
-      await client.connect();
-      await client.ping();
-      client.disconnect();
-      break;
-    } catch {
-      client.disconnect();
-      if (tries > 100) throw new Error('redis-server did not start');
-      await sleep(50);
-    }
-  }
-  return {
-    url,
-    async stop() {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
 }
 
 // ---------------------------------------------------------------------------------------------
