@@ -6,6 +6,7 @@
  */
 import { hostname } from 'node:os';
 import { Defaults, MAX_FRAME_SIZE, MIN_FRAME_SIZE } from '../protocol/index.js';
+import { parseYuan } from './admin/money.js';
 import { cutoffMinutes, DEFAULT_BUSINESS_DAY, type BusinessDayOptions } from './core/business-day.js';
 import type { GatewayLimits } from './gateway/limits.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
@@ -29,6 +30,10 @@ export interface ServeConfig {
   recoveryIntervalMs: number;
   /** A transaction pending this long is settled by recovery (the core's recoveryAfterMs). */
   recoveryAfterMs: number;
+  /** The largest single payment, in fen; above it PAY is declined AMOUNT_OVER_LIMIT. */
+  maxPaymentFen: number;
+  /** How long a request's fingerprint and stored answer are kept for retransmissions. */
+  replayRetentionSec: number;
   drainTimeoutMs: number;
   /** /ready answers 503 once Redis has not answered for this long. */
   unreadyAfterMs: number;
@@ -70,6 +75,19 @@ function seconds(min: number, max: number): Parser {
     if (value < min || value > max) throw new Error(`a number of seconds from ${min} to ${max}`);
     return Math.round(value * 1000);
   };
+}
+
+/** Yuan with at most two decimals, parsed exactly into fen; at least one fen. */
+function yuanAtLeastOneFen(text: string): number {
+  const expected = 'an amount in yuan with at most two decimals, from 0.01 to 42949672.95';
+  let fen: number;
+  try {
+    fen = parseYuan(text);
+  } catch {
+    throw new Error(expected);
+  }
+  if (fen < 1) throw new Error(expected);
+  return fen;
 }
 
 /** A signed whole number, e.g. minutes east of UTC. */
@@ -191,6 +209,12 @@ export const SERVE_SETTINGS: readonly Setting[] = [
   { name: 'recoveryAfter', flag: '--recovery-after <sec>', env: 'AIRCHARGE_RECOVERY_AFTER', default: '10',
     description: 'seconds a transaction stays pending before a recovery pass settles it (completes or rolls back)',
     parse: seconds(0.05, DAY_SEC) },
+  { name: 'maxPayment', flag: '--max-payment <yuan>', env: 'AIRCHARGE_MAX_PAYMENT', default: '5000',
+    description: 'the largest single payment in yuan (at most two decimals); above it PAY is declined AMOUNT_OVER_LIMIT',
+    parse: yuanAtLeastOneFen },
+  { name: 'replayRetention', flag: '--replay-retention <sec>', env: 'AIRCHARGE_REPLAY_RETENTION', default: String(DAY_SEC),
+    description: "seconds a request's fingerprint and stored answer are kept for retransmissions " +
+      "(at least the terminals' whole retry window)", parse: integer(60, 30 * DAY_SEC) },
   { name: 'listenBacklog', flag: '--listen-backlog <n>', env: 'AIRCHARGE_LISTEN_BACKLOG', default: '4096',
     description: 'connections the kernel queues before they are accepted, for reconnect storms ' +
       '(Linux caps it at net.core.somaxconn: raise that too)', parse: integer(1, 1_000_000) },
@@ -235,6 +259,8 @@ export function resolveServeConfig(flags: Record<string, unknown>, env: NodeJS.P
     demo: get('demo'),
     recoveryIntervalMs: get('recoveryInterval'),
     recoveryAfterMs: get('recoveryAfter'),
+    maxPaymentFen: get('maxPayment'),
+    replayRetentionSec: get('replayRetention'),
     drainTimeoutMs: get('drainTimeout'),
     unreadyAfterMs: get('unreadyAfter'),
     listenBacklog: get('listenBacklog'),

@@ -67,6 +67,8 @@ async function serve(config: ServeConfig, masterKey: Buffer): Promise<void> {
     logger,
     businessDay: config.businessDay,
     recoveryAfterMs: config.recoveryAfterMs,
+    maxPaymentFen: config.maxPaymentFen,
+    replayRetentionSec: config.replayRetentionSec,
   })
     .catch((err: unknown) => fail(err, 'cannot start the core: is Redis reachable at --redis?'));
   if (!created) return;

@@ -161,6 +161,9 @@ describe('business day', () => {
     [['--recovery-after', '0'], /--recovery-after: "0" is not valid; expected a number of seconds/],
     [['--unready-after', 'soon'], /--unready-after: "soon" is not valid/],
     [['--listen-backlog', '0'], /--listen-backlog: "0" is not valid; expected an integer from 1/],
+    [['--max-payment', '0'], /--max-payment: "0" is not valid; expected an amount in yuan/],
+    [['--max-payment', '1.234'], /--max-payment: "1.234" is not valid; expected an amount in yuan/],
+    [['--replay-retention', '59'], /--replay-retention: "59" is not valid; expected an integer from 60/],
   ])('exits 2 on %j, naming the flag', (args, message) => {
     const run = spawnSync(process.execPath, [MAIN, 'serve', ...args], { env, encoding: 'utf8', timeout: 10_000 });
     expect(run.status).toBe(2);
@@ -194,5 +197,23 @@ describe('business day', () => {
       env: { ...env, AIRCHARGE_BUSINESS_DAY_CUTOFF: '7am' }, encoding: 'utf8', timeout: 10_000 });
     expect(run.status).toBe(2);
     expect(run.stderr).toMatch(/AIRCHARGE_BUSINESS_DAY_CUTOFF: "7am" is not valid/);
+  });
+});
+
+describe('payment limit', () => {
+  it('declines a payment above --max-payment with AMOUNT_OVER_LIMIT and approves one at it', async () => {
+    const served = serve(['--max-payment', '1.50', '--instance-id', 'limit-test']);
+    try {
+      const port = (await served.logged('listening')).port as number;
+      const t = await TestTerminal.connect(port, 'OPTS0001', terminalKey, { seq: 1000 });
+      expect((await t.signIn()).response.result).toBe(ResultCode.APPROVED);
+      const over = await t.request(MessageType.PAY, { account: '1234567890', amountFen: 151 });
+      expect(over.response.result).toBe(ResultCode.AMOUNT_OVER_LIMIT);
+      const at = await t.request(MessageType.PAY, { account: '1234567890', amountFen: 150 });
+      expect(at.response.result).toBe(ResultCode.APPROVED);
+      t.cut();
+    } finally {
+      stop(served.child);
+    }
   });
 });
