@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:net';
 import type { Cluster, Redis } from 'ioredis';
 import { createAdmin, type Admin } from '../../src/admin/index.js';
 import { createCore } from '../../src/core/index.js';
+import type { BusinessDayOptions } from '../../src/core/business-day.js';
 import { Gateway, type GatewayLimits } from '../../src/gateway/index.js';
 import { createLogger, type LogLevel } from '../../src/log.js';
 import type { RedisBackend } from '../helpers/cluster.js';
@@ -74,12 +75,13 @@ export interface RunningGateway {
 
 export async function startGateway(
   network: Network<RedisBackend>,
-  options: { instanceId?: string; limits?: Partial<GatewayLimits>; logLevel?: LogLevel } = {},
+  options: { instanceId?: string; limits?: Partial<GatewayLimits>; logLevel?: LogLevel; businessDay?: BusinessDayOptions } = {},
 ): Promise<RunningGateway> {
   const redis = network.redis.client();
   redis.on('error', () => {}); // a test may stop Redis on purpose; the gateway answers SYSTEM_BUSY
   const logger = createLogger({ level: options.logLevel ?? (process.env.TEST_LOG_LEVEL as LogLevel | undefined) ?? 'silent' });
-  const { sessions, core } = await createCore({ redis, masterKey: MASTER_KEY, logger });
+  const businessDay = options.businessDay === undefined ? {} : { businessDay: options.businessDay };
+  const { sessions, core } = await createCore({ redis, masterKey: MASTER_KEY, logger, ...businessDay });
   const gateway = new Gateway({
     sessions,
     core,
@@ -88,6 +90,7 @@ export async function startGateway(
     logger,
     // Tests open many connections from 127.0.0.1: no rate limit unless a test asks for one.
     limits: { connectionRatePerSec: 0, ...options.limits },
+    ...businessDay,
   });
   await gateway.ready();
   const server = createServer(gateway.handle);
