@@ -185,8 +185,10 @@ export function answerText(answer: Answer<unknown>): string {
   const parts = [`${answer.name}  seq ${answer.seq}`];
   for (const [name, value] of Object.entries(fields)) {
     if (name === 'nonce' || name === 'originalPayload') continue;
-    if (typeof value === 'number' && name.endsWith('Fen')) parts.push(`${name.replace(/Fen$/, '')} ¥${formatYuan(value, { grouped: true })}`);
-    else if (Array.isArray(value)) parts.push(`${name} ${value.map((v) => JSON.stringify(v)).join(' ')}`);
+    if (typeof value === 'number' && name.endsWith('Fen')) {
+      // A refusal leaves the money fields it does not fill at zero (PROTOCOL.md §3): not a balance.
+      if (value !== 0 || answer.code === ResultCode.APPROVED) parts.push(`${name.replace(/Fen$/, '')} ¥${formatYuan(value, { grouped: true })}`);
+    } else if (Array.isArray(value)) parts.push(`${name} ${value.map((v) => JSON.stringify(v)).join(' ')}`);
     else if (value && typeof value === 'object') parts.push(`${name} ${JSON.stringify(value)}`);
     else if (value !== '' && value !== 0) parts.push(`${name} ${value}`);
   }
