@@ -28,6 +28,7 @@ import {
   maskHolderName,
   type MessageMap,
 } from '../index.js';
+import type { InvalidVector, MacKey, ValidVector, VectorKeys } from './format.js';
 
 const root = process.argv[2] ?? 'protocol/vectors';
 const specPath = process.argv[3] ?? 'protocol/PROTOCOL.md';
@@ -42,14 +43,13 @@ const terminalKey = bytesOf('aircharge vector terminal key AC000001', 32);
 const terminalNonce = bytesOf('aircharge vector terminal nonce', 16);
 const gatewayNonce = bytesOf('aircharge vector gateway nonce', 16);
 const sessionKey = deriveSessionKey(terminalKey, TERMINAL_ID, terminalNonce, gatewayNonce);
-const keys = {
+const keys: VectorKeys = {
   terminalId: TERMINAL_ID,
   terminalKey: terminalKey.toString('hex'),
   terminalNonce: terminalNonce.toString('hex'),
   gatewayNonce: gatewayNonce.toString('hex'),
   sessionKey: sessionKey.toString('hex'),
 };
-type MacKey = 'terminal' | 'session' | 'none';
 const keyOf = (which: MacKey) => (which === 'terminal' ? terminalKey : which === 'session' ? sessionKey : null);
 
 const T0 = 1_795_741_200; // 2026-11-27 09:00:00 +08:00
@@ -76,20 +76,6 @@ interface Header {
   flags?: number;
   seq: number;
   timestamp: number;
-}
-
-interface ValidVector {
-  name: string;
-  description: string;
-  direction: 'terminal-to-gateway' | 'gateway-to-terminal';
-  hex: string;
-  header: { version: number; type: number; typeName: string; flags: number; terminalId: string; seq: number; timestamp: number };
-  payload: Record<string, unknown>;
-  payloadHex: string;
-  mac: string;
-  crc: string;
-  macKey: MacKey;
-  keys: typeof keys;
 }
 
 const valid: ValidVector[] = [];
@@ -305,25 +291,6 @@ add(
 
 // ---------------------------------------------------------------------------------------------
 // Invalid vectors: bytes and what each must produce
-
-interface InvalidVector {
-  name: string;
-  description: string;
-  hex: string;
-  /** The FrameErrorCode expected. */
-  error: string;
-  /** Where it shows: 'frame' (decodeFrame throws it, FrameDecoder.push returns it), 'payload'
-   *  (the frame decodes; decodePayload throws it), 'mac' (the frame decodes; the MAC fails). */
-  stage: 'frame' | 'payload' | 'mac';
-  fatal: boolean;
-  /** What FrameDecoder.push(all of hex) returns, in order, and the bytes it holds after. */
-  decoder: Array<{ error: string; fatal: boolean; header?: { type: number; terminalId: string; seq: number } } | { frame: { type: number; seq: number } }>;
-  buffered: number;
-  /** A frame that follows these bytes on the same stream is still decoded (non-fatal errors). */
-  recovers: boolean;
-  keys?: typeof keys;
-  macKey?: MacKey;
-}
 
 const invalid: InvalidVector[] = [];
 const validHex = (suffix: string) => Buffer.from(valid.find((v) => v.name.endsWith(suffix))!.hex, 'hex');

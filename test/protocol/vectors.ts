@@ -2,47 +2,11 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { MessageMap } from '../../protocol/index.js';
+import type { InvalidVector, MacKey, ValidVector, VectorKeys } from '../../protocol/vectors/format.js';
+
+export type { DecoderOutput, InvalidVector, ValidVector } from '../../protocol/vectors/format.js';
 
 const dir = fileURLToPath(new URL('../../protocol/vectors/', import.meta.url));
-
-export interface Keys {
-  terminalId: string;
-  terminalKey: string;
-  terminalNonce: string;
-  gatewayNonce: string;
-  sessionKey: string;
-}
-export type MacKey = 'terminal' | 'session' | 'none';
-
-export interface ValidVector {
-  name: string;
-  description: string;
-  hex: string;
-  header: { version: number; type: number; typeName: string; flags: number; terminalId: string; seq: number; timestamp: number };
-  payload: Record<string, unknown>;
-  payloadHex: string;
-  mac: string;
-  crc: string;
-  macKey: MacKey;
-  keys: Keys;
-}
-
-export type DecoderOutput =
-  | { error: string; fatal: boolean; header?: { type: number; terminalId: string; seq: number } }
-  | { frame: { type: number; seq: number } };
-
-export interface InvalidVector {
-  name: string;
-  description: string;
-  hex: string;
-  error: string;
-  stage: 'frame' | 'payload' | 'mac';
-  fatal: boolean;
-  decoder: DecoderOutput[];
-  buffered: number;
-  recovers: boolean;
-  keys?: Keys;
-}
 
 function load<T>(sub: string): T[] {
   return readdirSync(dir + sub)
@@ -65,7 +29,7 @@ export function messageOf<T extends keyof MessageMap>(vector: ValidVector): Mess
   return value as unknown as MessageMap[T];
 }
 
-export function macKeyOf(vector: { macKey: MacKey; keys: Keys }): Buffer | null {
+export function macKeyOf(vector: { macKey: MacKey; keys: VectorKeys }): Buffer | null {
   if (vector.macKey === 'none') return null;
   return Buffer.from(vector.macKey === 'terminal' ? vector.keys.terminalKey : vector.keys.sessionKey, 'hex');
 }
