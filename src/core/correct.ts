@@ -12,9 +12,9 @@ import { keys } from '../store/keys.js';
 import { COMPLETE_CORRECT, RESERVE_CORRECT } from '../store/lua/correct.js';
 import { businessDayOf } from './business-day.js';
 import type { CoreDeps, PendingTransaction } from './deps.js';
-import { guardArgs, guardKeys, isGuardReply, receiptOf } from './guard.js';
+import { guardArgs, guardKeys, receiptOf } from './guard.js';
 import type { Completion } from './pay.js';
-import { guardTransactionOutcome, parseTransactionResponse } from './responses.js';
+import { parseTransactionResponse, reservationAnswer } from './responses.js';
 import type { Outcome, RequestContext } from './types.js';
 
 export type CorrectionReservation = { answered: Outcome<CorrectResponse> } | { pending: PendingTransaction };
@@ -42,8 +42,8 @@ export async function reserveCorrect(
       ],
     ),
   )) as unknown[];
-  if (isGuardReply(reply)) return { answered: guardTransactionOutcome(reply) };
-  if (reply[0] === 'declined') return { answered: { response: parseTransactionResponse(reply[1]), replayed: false } };
+  const answered = reservationAnswer(reply);
+  if (answered !== null) return { answered };
   return {
     pending: {
       kind: 'correct',

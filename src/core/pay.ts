@@ -14,8 +14,8 @@ import { keys } from '../store/keys.js';
 import { COMPLETE_PAY, RESERVE_PAY } from '../store/lua/pay.js';
 import { businessDayOf } from './business-day.js';
 import type { CoreDeps, PendingTransaction } from './deps.js';
-import { guardArgs, guardKeys, isGuardReply, receiptOf } from './guard.js';
-import { guardTransactionOutcome, parseTransactionResponse } from './responses.js';
+import { guardArgs, guardKeys, receiptOf } from './guard.js';
+import { parseTransactionResponse, reservationAnswer } from './responses.js';
 import type { Outcome, RequestContext } from './types.js';
 
 /** Step 1's result: answered already (refused, declined, a retransmission), or pending. */
@@ -46,8 +46,8 @@ export async function reservePay(deps: CoreDeps, ctx: RequestContext, req: PayRe
       ],
     ),
   )) as unknown[];
-  if (isGuardReply(reply)) return { answered: guardTransactionOutcome(reply) };
-  if (reply[0] === 'declined') return { answered: { response: parseTransactionResponse(reply[1]), replayed: false } };
+  const answered = reservationAnswer(reply);
+  if (answered !== null) return { answered };
   return {
     pending: {
       kind: 'pay',

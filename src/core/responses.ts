@@ -2,7 +2,7 @@
 import { MessageType, type ResultCode } from '../../protocol/constants.js';
 import { emptyResponse } from '../../protocol/index.js';
 import type { PayResponse } from '../../protocol/messages.js';
-import type { GuardReply } from './guard.js';
+import { isGuardReply, type GuardReply } from './guard.js';
 import type { Outcome } from './types.js';
 
 /** A refusal fills nothing but the result (PROTOCOL.md §3: unfilled fields are zero or empty). */
@@ -26,4 +26,14 @@ export function parseTransactionResponse(stored: unknown): PayResponse {
 export function guardTransactionOutcome(reply: GuardReply): Outcome<PayResponse> {
   if (reply[0] === 'stored') return { response: parseTransactionResponse(reply[1]), replayed: true };
   return { response: refusedTransaction(reply[1]), replayed: false };
+}
+
+/**
+ * Step 1 (reserve) of PAY or CORRECT answered the request already: the guard refused it or found
+ * its stored answer, or a rule declined it. Null when the transaction is now pending.
+ */
+export function reservationAnswer(reply: unknown[]): Outcome<PayResponse> | null {
+  if (isGuardReply(reply)) return guardTransactionOutcome(reply);
+  if (reply[0] === 'declined') return { response: parseTransactionResponse(reply[1]), replayed: false };
+  return null;
 }
