@@ -3,7 +3,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { ResultCode } from '../../protocol/constants.js';
 import type { BillPeriod } from '../../protocol/messages.js';
 import { keys } from '../store/keys.js';
-import { coalesceWrites, type Script } from '../store/script.js';
+import { coalesceRedisWrites, type Script } from '../store/script.js';
 import type { Biller, BillingAccount, Posting, PostingResult, Reversal } from './biller.js';
 import { POST_PAYMENT, REVERSE_PAYMENT } from './lua.js';
 
@@ -13,7 +13,7 @@ export class RedisBiller implements Biller {
   constructor(private readonly redis: Redis | Cluster) {}
 
   async lookup(account: string): Promise<BillingAccount | null> {
-    coalesceWrites(this.redis);
+    coalesceRedisWrites(this.redis);
     const [name, status, arrears, periods] = await this.redis.hmget(
       keys.account(account),
       'name',

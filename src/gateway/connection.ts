@@ -27,6 +27,7 @@ import {
   verifyMac,
 } from '../../protocol/index.js';
 import type { Frame, MessageMap } from '../../protocol/index.js';
+import { coalesceWrites } from '../coalesce-writes.js';
 import { StoreUnavailableError } from '../core/types.js';
 import type { RequestContext, SessionStore, TransactionCore } from '../core/types.js';
 import { maskedFrameHex } from '../log.js';
@@ -384,6 +385,9 @@ export class Connection {
     if (this.closing || !this.socket.writable) return;
     const bytes = this.frame(type, terminalId, seq, payload, macKey);
     if (this.log.isLevelEnabled('debug')) this.log.debug({ frame: maskedFrameHex(bytes) }, 'frame out');
+    // Answers leave at the end of this event-loop turn, with those to every other terminal
+    // answered in it (src/coalesce-writes.ts).
+    coalesceWrites(this.socket);
     if (!this.socket.write(bytes)) this.waitForDrain();
   }
 

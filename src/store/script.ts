@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Redis, type Cluster } from 'ioredis';
+import { coalesceWrites } from '../coalesce-writes.js';
 
 export class Script {
   readonly sha: string;
@@ -15,7 +16,7 @@ export class Script {
   }
 
   run(redis: Redis | Cluster, keys: string[], args: Array<string | number>): Promise<unknown> {
-    coalesceWrites(redis);
+    coalesceRedisWrites(redis);
     return redis.evalsha(this.sha, keys.length, ...keys, ...args).catch((error: unknown) => {
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
       return redis.eval(this.lua, keys.length, ...keys, ...args);
@@ -23,27 +24,14 @@ export class Script {
   }
 }
 
-const corked = new WeakSet<object>();
-
 /**
- * Calls made in the same turn of the event loop (the next steps of every payment whose
- * replies arrived together, the requests of every terminal heard in one poll) leave in one socket
- * write instead of one system call each: on loopback a write costs the sender the receiver's TCP
- * work too, and was the biggest single cost of a payment on the Node side. The socket is corked at
- * the first call and uncorked in the check phase of the same loop iteration, which never waits for
- * I/O, so no call is held back longer than the callbacks already queued ahead of it. A cluster's
- * node connections are left alone (each call goes to the node of its slot).
+ * Holds the Redis connection's writes to the end of this event-loop turn (src/coalesce-writes.ts):
+ * the next steps of every payment whose replies arrived together, the requests of every terminal
+ * heard in one poll, leave in one socket write. A cluster's node connections are left alone
+ * (each call goes to the node of its slot).
  */
-export function coalesceWrites(redis: Redis | Cluster): void {
-  if (!(redis instanceof Redis)) return;
-  const stream = redis.stream;
-  if (stream === undefined || corked.has(stream)) return;
-  corked.add(stream);
-  stream.cork();
-  setImmediate(() => {
-    corked.delete(stream);
-    stream.uncork();
-  });
+export function coalesceRedisWrites(redis: Redis | Cluster): void {
+  if (redis instanceof Redis && redis.stream !== undefined) coalesceWrites(redis.stream);
 }
 
 /** Loads scripts ahead of their first call (start-up), on every master of a cluster. */
