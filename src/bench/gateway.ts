@@ -28,22 +28,26 @@ import {
   MIN_FRAME_SIZE,
   MessageType,
   ResultCode,
+  ACCOUNT_SIZE,
+  Offset,
   deriveSessionKey,
   decodePayload,
+  emptyResponse,
   encodeFrame,
   encodePayload,
   requestFingerprint,
 } from '../../protocol/index.js';
 import type { Frame } from '../../protocol/index.js';
 import { createAdmin } from '../admin/index.js';
+import { coalesceWrites } from '../coalesce-writes.js';
 import { createCore } from '../core/index.js';
 import { Gateway } from '../gateway/index.js';
 import { createLogger } from '../log.js';
 import { startRedisServer } from '../ops/redis-server.js';
 
-const SIZES = [1, 100, 1000];
+const DEFAULT_SIZES = [1, 100, 1000];
 const WARMUP_MS = 200;
-const SLICE_MS = 400;
+const SLICE_MS = Number(process.env.BENCH_SLICE_MS ?? 400);
 const ROUNDS = 5;
 const MERCHANT = 'bench';
 const TARGETS = { heartbeat: 0.6, inquiry: 0.7 };
@@ -83,6 +87,49 @@ function bareServer(): void {
       while (pending >= MIN_FRAME_SIZE) {
         pending -= MIN_FRAME_SIZE;
         socket.write(answer);
+      }
+    });
+    socket.on('error', () => socket.destroy());
+  });
+  server.listen(0, '127.0.0.1', () => process.stdout.write(`${JSON.stringify(server.address())}\n`));
+}
+
+/**
+ * The inquiry ceiling: the TCP hop with the core behind it and no protocol work. Frames are cut
+ * by their length field; the terminal id, sequence number and account are read at fixed offsets
+ * and handed to the core exactly as the direct baseline hands them; the answer is one of two
+ * frames encoded up front. No CRC, MAC, payload decoding or response encoding: what the gateway
+ * could reach if all of its own work cost nothing.
+ */
+async function relayServer(redisUrl: string, masterKeyHex: string): Promise<void> {
+  const redis = new Redis(redisUrl);
+  redis.on('error', () => {});
+  const { core } = await createCore({ redis, masterKey: Buffer.from(masterKeyHex, 'hex') });
+  const answerFrame = (result: number) => encodeFrame({ type: MessageType.INQUIRY_RESPONSE, terminalId: 'RELAY000', seq: 1, timestamp: 0 },
+    encodePayload(MessageType.INQUIRY_RESPONSE, { ...emptyResponse(MessageType.INQUIRY_RESPONSE, result as ResultCode) }), null);
+  const approved = answerFrame(ResultCode.APPROVED);
+  const declined = answerFrame(ResultCode.SYSTEM_BUSY);
+  const server = createServer((socket) => {
+    let pending: Buffer = Buffer.alloc(0);
+    socket.setNoDelay(true);
+    // Answers leave together at the end of the loop turn, as the gateway's do.
+    const answer = (frame: Buffer) => {
+      coalesceWrites(socket);
+      socket.write(frame);
+    };
+    socket.on('data', (chunk: Buffer) => {
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      while (pending.length >= Offset.PAYLOAD && pending.length >= pending.readUInt16BE(Offset.LENGTH)) {
+        const frame = pending.subarray(0, pending.readUInt16BE(Offset.LENGTH));
+        pending = pending.subarray(frame.length);
+        const terminalId = frame.toString('latin1', Offset.TERMINAL_ID, Offset.TERMINAL_ID + 8);
+        const payload = frame.subarray(Offset.PAYLOAD, Offset.PAYLOAD + ACCOUNT_SIZE);
+        core.inquiry({
+          terminalId, merchantId: MERCHANT, connectionId: directConnection(terminalId), seq: frame.readUInt32BE(Offset.SEQ),
+          fingerprint: requestFingerprint(MessageType.INQUIRY, payload), now: Date.now(),
+        }, { account: payload.toString('latin1') }).then(
+          ({ response }) => answer(response.result === ResultCode.APPROVED ? approved : declined),
+          () => answer(declined));
       }
     });
     socket.on('error', () => socket.destroy());
@@ -188,35 +235,51 @@ async function slice(workers: number, once: Worker, ms: number): Promise<Figures
   return figures;
 }
 
+interface Row {
+  gateway: Figures;
+  baseline: Figures;
+  ratio: number;
+  /** Inquiries only: the relay (the TCP hop with no protocol work) and its ratio to the baseline. */
+  relay?: Figures;
+  ceiling?: number;
+}
+
 /**
- * Alternating slices of gateway and baseline; each side is reported by its best slice (the one
- * least disturbed by whatever else the machine ran), as the other benchmarks of this project do.
+ * Alternating slices of every side (gateway, baseline, and the relay for inquiries); each side is
+ * reported by its best slice (the one least disturbed by whatever else the machine ran), as the
+ * other benchmarks of this project do.
  */
-async function compare(workers: number, gateway: Worker, baseline: Worker): Promise<{ gateway: Figures; baseline: Figures; ratio: number }> {
-  const sides = { gateway, baseline };
-  const slices: Record<keyof typeof sides, Figures[]> = { gateway: [], baseline: [] };
-  for (const side of ['gateway', 'baseline'] as const) await slice(workers, sides[side], WARMUP_MS);
+async function compare(workers: number, sides: { gateway: Worker; baseline: Worker; relay?: Worker }): Promise<Row> {
+  const names = Object.keys(sides) as Array<keyof typeof sides>;
+  const slices = new Map(names.map((name) => [name, [] as Figures[]]));
+  for (const name of names) await slice(workers, sides[name]!, WARMUP_MS);
   for (let round = 0; round < ROUNDS; round++) {
-    for (const side of ['gateway', 'baseline'] as const) slices[side].push(await slice(workers, sides[side], SLICE_MS));
+    for (const name of names) slices.get(name)!.push(await slice(workers, sides[name]!, SLICE_MS));
   }
   // The best slice's figures, with the errors of every slice.
-  const best = (all: Figures[]): Figures => ({
-    ...all.reduce((a, b) => (b.perSec > a.perSec ? b : a)),
-    errors: all.reduce((sum, f) => sum + f.errors, 0),
-  });
-  const figures = { gateway: best(slices.gateway), baseline: best(slices.baseline) };
-  return { ...figures, ratio: ratio(figures.gateway, figures.baseline) };
+  const best = (name: keyof typeof sides): Figures => {
+    const all = slices.get(name)!;
+    return { ...all.reduce((a, b) => (b.perSec > a.perSec ? b : a)), errors: all.reduce((sum, f) => sum + f.errors, 0) };
+  };
+  const row: Row = { gateway: best('gateway'), baseline: best('baseline'), ratio: 0 };
+  row.ratio = ratio(row.gateway, row.baseline);
+  if (sides.relay !== undefined) {
+    row.relay = best('relay');
+    row.ceiling = ratio(row.relay, row.baseline);
+  }
+  return row;
 }
 
 function resultOf(frame: Frame): number {
   return frame.payload[0] ?? -1;
 }
 
-async function main(): Promise<void> {
+async function main(argv: string[]): Promise<void> {
+  const { sizes, kinds } = parseArgs(argv);
   const redisServer = await startRedisServer();
   const redis = new Redis(redisServer.url);
   const masterKey = randomBytes(32);
-  const maxTerminals = Math.max(...SIZES);
+  const maxTerminals = Math.max(...sizes);
 
   // The network: one merchant with float; terminals that use the gateway, and as many that the
   // direct baseline uses (its sessions are opened without a gateway); an account per terminal.
@@ -240,6 +303,7 @@ async function main(): Promise<void> {
 
   const gatewayChild = await startChild(['gateway-server', redisServer.url, masterKey.toString('hex')]);
   const bareChild = await startChild(['bare-server']);
+  const relayChild = await startChild(['relay-server', redisServer.url, masterKey.toString('hex')]);
   const heartbeatPayload = encodePayload(MessageType.HEARTBEAT, {});
   const inquiryPayloads = accounts.map((account) => encodePayload(MessageType.INQUIRY, { account }));
 
@@ -248,40 +312,52 @@ async function main(): Promise<void> {
   const directInquiry = async (i: number) => {
     const terminal = direct[i]!;
     const { response } = await core.inquiry({
-      terminalId: terminal.terminalId, merchantId: MERCHANT, connectionId: `direct-${i}`, seq: ++terminal.seq,
+      terminalId: terminal.terminalId, merchantId: MERCHANT, connectionId: directConnection(terminal.terminalId), seq: ++terminal.seq,
       fingerprint: requestFingerprint(MessageType.INQUIRY, inquiryPayloads[i]!), now: Date.now(),
     }, { account: accounts[i]! });
     return response.result === ResultCode.APPROVED;
   };
 
-  const results: Record<'heartbeat' | 'inquiry', Record<number, { gateway: Figures; baseline: Figures; ratio: number }>> = { heartbeat: {}, inquiry: {} };
-  for (const size of SIZES) {
+  const results: Record<Kind, Record<number, Row>> = { heartbeat: {}, inquiry: {} };
+  for (const size of sizes) {
     const gatewayTerminals = await Promise.all(viaGateway.slice(0, size).map((t) =>
       BenchTerminal.open(gatewayChild.port, t.terminalId, t.key, seqs(t))));
     await Promise.all(gatewayTerminals.map((t) => t.signIn()));
     const bareTerminals = await Promise.all(viaGateway.slice(0, size).map((t) =>
       BenchTerminal.open(bareChild.port, t.terminalId, t.key, seqs({ seq: 0 }))));
-    await Promise.all(direct.slice(0, size).map((t, i) => sessions.openSession({
-      terminalId: t.terminalId, merchantId: MERCHANT, seq: ++t.seq, connectionId: `direct-${i}`,
+    // Relay terminals send as the direct ones: their numbers continue the same count.
+    const relayTerminals = await Promise.all(direct.slice(0, size).map((t) =>
+      BenchTerminal.open(relayChild.port, t.terminalId, t.key, seqs(t))));
+    // Neither server checks a MAC, but the terminals compute one all the same: every side's
+    // client does the same work per request, so the ratios compare the servers alone.
+    for (const t of [...bareTerminals, ...relayTerminals]) t.sessionKey = randomBytes(32);
+    await Promise.all(direct.slice(0, size).map((t) => sessions.openSession({
+      terminalId: t.terminalId, merchantId: MERCHANT, seq: ++t.seq, connectionId: directConnection(t.terminalId),
       instanceId: 'direct', peer: 'bench', sessionKey: randomBytes(32), now: Date.now(), ttlSec: 600 })));
 
-    results.heartbeat[size] = await compare(size,
-      async (i) => resultOf(await gatewayTerminals[i]!.request(MessageType.HEARTBEAT, heartbeatPayload)) === ResultCode.APPROVED,
-      async (i) => resultOf(await bareTerminals[i]!.request(MessageType.HEARTBEAT, heartbeatPayload)) === ResultCode.APPROVED);
-    results.inquiry[size] = await compare(size,
-      async (i) => resultOf(await gatewayTerminals[i]!.request(MessageType.INQUIRY, inquiryPayloads[i]!)) === ResultCode.APPROVED,
-      directInquiry);
-    for (const t of [...gatewayTerminals, ...bareTerminals]) t.close();
+    const approved = (terminals: BenchTerminal[], type: number, payload: (i: number) => Buffer): Worker =>
+      async (i) => resultOf(await terminals[i]!.request(type, payload(i))) === ResultCode.APPROVED;
+    if (kinds.includes('heartbeat')) results.heartbeat[size] = await compare(size, {
+      gateway: approved(gatewayTerminals, MessageType.HEARTBEAT, () => heartbeatPayload),
+      baseline: approved(bareTerminals, MessageType.HEARTBEAT, () => heartbeatPayload),
+    });
+    if (kinds.includes('inquiry')) results.inquiry[size] = await compare(size, {
+      gateway: approved(gatewayTerminals, MessageType.INQUIRY, (i) => inquiryPayloads[i]!),
+      baseline: directInquiry,
+      relay: approved(relayTerminals, MessageType.INQUIRY, (i) => inquiryPayloads[i]!),
+    });
+    for (const t of [...gatewayTerminals, ...bareTerminals, ...relayTerminals]) t.close();
 
-    for (const kind of ['heartbeat', 'inquiry'] as const) {
+    for (const kind of kinds) {
       const row = results[kind][size]!;
       console.log(`${kind.padEnd(9)} ${String(size).padStart(4)} terminals: gateway ${row.gateway.perSec}/s ` +
         `p50 ${row.gateway.p50us} us p99 ${row.gateway.p99us} us | baseline ${row.baseline.perSec}/s ` +
-        `p50 ${row.baseline.p50us} us p99 ${row.baseline.p99us} us | ratio ${row.ratio}`);
+        `p50 ${row.baseline.p50us} us p99 ${row.baseline.p99us} us | ratio ${row.ratio}` +
+        (row.relay === undefined ? '' : ` | relay ${row.relay.perSec}/s p50 ${row.relay.p50us} us, ceiling ${row.ceiling}`));
     }
   }
 
-  await Promise.all([gatewayChild.child, bareChild.child].map((child) => {
+  await Promise.all([gatewayChild.child, bareChild.child, relayChild.child].map((child) => {
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
     return exited;
@@ -289,7 +365,7 @@ async function main(): Promise<void> {
   redis.disconnect();
   await redisServer.stop();
 
-  const worst = (kind: 'heartbeat' | 'inquiry') => Math.min(...SIZES.map((size) => results[kind][size]!.ratio));
+  const worst = (kind: Kind) => Math.min(...sizes.map((size) => results[kind][size]?.ratio ?? Number.NaN));
   console.log(JSON.stringify({
     bench: 'gateway',
     sliceMs: SLICE_MS,
@@ -301,13 +377,34 @@ async function main(): Promise<void> {
   }));
 }
 
+/** The baseline's connection id for a direct terminal (D0000042 → direct-42). */
+function directConnection(terminalId: string): string {
+  return `direct-${Number(terminalId.slice(1))}`;
+}
+
 function ratio(gateway: Figures, baseline: Figures): number {
   return Math.round((gateway.perSec / baseline.perSec) * 100) / 100;
 }
 
+type Kind = 'heartbeat' | 'inquiry';
+
+/** `--sizes 100` and `--kinds inquiry` narrow the run (to profile one case, say); the default is all. */
+function parseArgs(argv: string[]): { sizes: number[]; kinds: Kind[] } {
+  const value = (flag: string) => {
+    const at = argv.indexOf(flag);
+    return at === -1 ? undefined : argv[at + 1]?.split(',');
+  };
+  const sizes = (value('--sizes') ?? DEFAULT_SIZES.map(String)).map(Number);
+  const kinds = (value('--kinds') ?? ['heartbeat', 'inquiry']) as Kind[];
+  if (sizes.some((size) => !Number.isInteger(size) || size < 1)) throw new Error('--sizes takes positive integers');
+  if (kinds.some((kind) => kind !== 'heartbeat' && kind !== 'inquiry')) throw new Error('--kinds takes heartbeat,inquiry');
+  return { sizes, kinds };
+}
+
 const [mode, ...args] = process.argv.slice(2);
 // A server child exits normally on SIGTERM, so profilers (--cpu-prof) get to write their output.
-if (mode !== undefined) process.once('SIGTERM', () => process.exit(0));
+if (mode === 'gateway-server' || mode === 'bare-server' || mode === 'relay-server') process.once('SIGTERM', () => process.exit(0));
 if (mode === 'gateway-server') await gatewayServer(args[0]!, args[1]!);
 else if (mode === 'bare-server') bareServer();
-else await main();
+else if (mode === 'relay-server') await relayServer(args[0]!, args[1]!);
+else await main(process.argv.slice(2));
