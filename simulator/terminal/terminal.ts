@@ -121,6 +121,8 @@ export class Terminal {
     Pick<TerminalOptions, 'heartbeatSec' | 'onEvent'>;
   private readonly random: Random;
   private state: TerminalState;
+  /** The flash's receipt list by receipt: a busy terminal holds thousands, looked up per payment. */
+  private readonly receiptsByNumber: Map<string, ReceiptRecord>;
   private session: Session | null = null;
   /** Server time minus local time, learned at sign-in: the terminal's clock setting. */
   private clockOffsetMs = 0;
@@ -145,6 +147,7 @@ export class Terminal {
     };
     this.random = options.random ?? createRandom(Date.now());
     this.state = options.store.load();
+    this.receiptsByNumber = new Map(this.state.receipts.map((r) => [r.receipt, r]));
   }
 
   /** A snapshot of the flash contents. */
@@ -226,7 +229,7 @@ export class Terminal {
 
   /** The receipt record the terminal keeps for a payment it saw approved. */
   receipt(receipt: string): ReceiptRecord | undefined {
-    return this.state.receipts.find((r) => r.receipt === receipt);
+    return this.receiptsByNumber.get(receipt);
   }
 
   /** Drops the connection as a dead link would; the next request reconnects and signs in. */
@@ -305,8 +308,8 @@ export class Terminal {
 
   private finish(pending: PendingTransaction, response: PayResponse, attempts: number, started: number): Answer<PayResponse> {
     this.state.pending = this.state.pending.filter((p) => p !== pending && p.seq !== pending.seq);
-    if (response.result === ResultCode.APPROVED && !this.state.receipts.some((r) => r.receipt === response.receipt)) {
-      this.state.receipts.push({
+    if (response.result === ResultCode.APPROVED && !this.receiptsByNumber.has(response.receipt)) {
+      const record: ReceiptRecord = {
         receipt: response.receipt,
         seq: pending.seq,
         kind: pending.type === MessageType.PAY ? 'pay' : 'correct',
@@ -314,7 +317,9 @@ export class Terminal {
         amountFen: pending.amountFen,
         businessDay: response.businessDay,
         ...(pending.original ? { original: pending.original } : {}),
-      });
+      };
+      this.state.receipts.push(record);
+      this.receiptsByNumber.set(record.receipt, record);
     }
     this.save();
     return { code: response.result, name: nameOf(response.result), seq: pending.seq, response, attempts, latencyMs: performance.now() - started };
