@@ -118,6 +118,7 @@ export const NoticeReason = {
   SESSION_REPLACED: 0x02,
   IDLE_TIMEOUT: 0x03,
   TOO_MANY_BAD_FRAMES: 0x04,
+  TERMINAL_DISABLED: 0x05,
 } as const;
 export type NoticeReason = (typeof NoticeReason)[keyof typeof NoticeReason];
 

@@ -282,6 +282,13 @@ add(
   '00000000',
 );
 add(
+  'notice-terminal-disabled',
+  'NOTICE (seq 0) when an operator disables a connected terminal: MACed with the session key; do not sign in again for 600 s.',
+  { type: MessageType.NOTICE, seq: 0, timestamp: T0 + 36_500 },
+  { reason: NoticeReason.TERMINAL_DISABLED, retryAfterSec: 600 },
+  'session',
+);
+add(
   'reject-unsupported-type',
   "REJECT of a well-framed request of unknown type 0x09: echoes its seq; zero MAC, since that request's MAC was never checked.",
   { type: MessageType.REJECT, seq: 10, timestamp: T0 + 300 },
