@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { TERMINAL_ID_PATTERN, TERMINAL_KEY_SIZE } from '../../protocol/constants.js';
+import { kickMessage } from '../store/kick.js';
 import { keys } from '../store/keys.js';
 import { seal } from '../store/secrets.js';
 import { int, requireMasterKey, type AdminContext } from './context.js';
@@ -160,7 +161,9 @@ export async function disableTerminal(context: AdminContext, terminalId: string)
   )) as [number, string?, string?];
   if (done === 0) throw new AdminError(AdminErrorCode.NOT_FOUND, `unknown terminal ${terminalId}`);
   // The gateway instance holding the terminal's connection closes it when told on its channel.
-  if (instanceId !== '' && connectionId !== '') await context.redis.publish(keys.kickChannel(instanceId), connectionId);
+  if (instanceId !== '' && connectionId !== '') {
+    await context.redis.publish(keys.kickChannel(instanceId), kickMessage('disabled', connectionId));
+  }
   return showTerminal(context, terminalId);
 }
 

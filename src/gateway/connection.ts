@@ -29,6 +29,7 @@ import {
 import type { Frame, MessageMap } from '../../protocol/index.js';
 import { coalesceWrites } from '../coalesce-writes.js';
 import { StoreUnavailableError } from '../core/types.js';
+import type { KickReason } from '../store/kick.js';
 import type { RequestContext, SessionStore, TransactionCore } from '../core/types.js';
 import { maskedFrameHex } from '../log.js';
 import type { CloseReason, Metrics } from '../metrics/index.js';
@@ -67,6 +68,8 @@ const RETRY_AFTER_SEC: Record<NoticeReason, number> = {
   [NoticeReason.SESSION_REPLACED]: 0,
   [NoticeReason.IDLE_TIMEOUT]: 0,
   [NoticeReason.TOO_MANY_BAD_FRAMES]: 30,
+  // The result code TERMINAL_DISABLED's "no more often than every 10 minutes" (PROTOCOL.md §4).
+  [NoticeReason.TERMINAL_DISABLED]: 600,
 };
 const TYPE_NAME: ReadonlyMap<number, string> = new Map(
   Object.entries(MessageType).map(([name, type]) => [type, name]),
@@ -132,9 +135,10 @@ export class Connection {
     return this.session?.terminalId ?? null;
   }
 
-  /** Another connection of the same terminal signed in (or an operator disabled it): this one is closed. */
-  kick(): void {
-    this.close('session_replaced', NoticeReason.SESSION_REPLACED);
+  /** Another connection of the same terminal signed in, or an operator disabled it: this one is closed. */
+  kick(reason: KickReason): void {
+    if (reason === 'disabled') this.close('terminal_disabled', NoticeReason.TERMINAL_DISABLED);
+    else this.close('session_replaced', NoticeReason.SESSION_REPLACED);
   }
 
   /** Gateway drain: start no new request; resolves once the request in flight (if any) is answered. */
@@ -299,8 +303,10 @@ export class Connection {
     if (answer.local !== true) session.state.coreAnswered(frame.seq, answer.result, answer.replayed, now);
     this.send(handler.responseType, frame.terminalId, frame.seq, answer.payload, session.key);
     if (handler.endsSession === true && answer.result === ResultCode.APPROVED) this.close('sign_out');
-    // The terminal signed in elsewhere (or was disabled) while this connection lived on.
+    // The terminal signed in elsewhere, or was disabled, while this connection lived on (and the
+    // kick did not reach this instance).
     else if (answer.result === ResultCode.SESSION_REPLACED) this.close('session_replaced', NoticeReason.SESSION_REPLACED);
+    else if (answer.result === ResultCode.TERMINAL_DISABLED) this.close('terminal_disabled', NoticeReason.TERMINAL_DISABLED);
     return { result: answer.result, replayed: answer.replayed };
   }
 

@@ -6,7 +6,8 @@
  *
  * "Last sign-in wins" across instances: each gateway subscribes to its own kick channel; when a
  * sign-in replaces a session held elsewhere, the instance that holds it hears the connection id
- * and closes that connection.
+ * and closes that connection. An operator disabling a terminal kicks its connection the same way
+ * (src/store/kick.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -20,6 +21,7 @@ import type { BusinessDayOptions } from '../core/business-day.js';
 import { SESSION_REFRESH_MS } from '../core/index.js';
 import type { SessionStore, TransactionCore } from '../core/types.js';
 import type { CloseReason, Metrics } from '../metrics/index.js';
+import { kickMessage, parseKickMessage, type KickReason } from '../store/kick.js';
 import { keys } from '../store/keys.js';
 import { Connection } from './connection.js';
 import type { ConnectionHost } from './connection.js';
@@ -96,7 +98,10 @@ export class Gateway extends EventEmitter {
 
     this.subscriber = options.redis.duplicate();
     this.subscriber.on('error', (err: Error) => this.log.warn({ err }, 'kick subscriber error'));
-    this.subscriber.on('message', (_channel: string, connectionId: string) => this.kickLocal(connectionId));
+    this.subscriber.on('message', (_channel: string, message: string) => {
+      const { reason, connectionId } = parseKickMessage(message);
+      this.kickLocal(connectionId, reason);
+    });
     this.subscribed = this.subscriber.subscribe(keys.kickChannel(options.instanceId)).then(() => undefined);
   }
 
@@ -166,15 +171,15 @@ export class Gateway extends EventEmitter {
 
   private kick(replaced: { instanceId: string; connectionId: string }): void {
     if (replaced.instanceId === this.instanceId) {
-      this.kickLocal(replaced.connectionId);
+      this.kickLocal(replaced.connectionId, 'replaced');
       return;
     }
-    this.options.redis.publish(keys.kickChannel(replaced.instanceId), replaced.connectionId).catch((err: unknown) =>
+    this.options.redis.publish(keys.kickChannel(replaced.instanceId), kickMessage('replaced', replaced.connectionId)).catch((err: unknown) =>
       this.log.warn({ err, instance: replaced.instanceId }, 'could not publish kick'));
   }
 
-  private kickLocal(connectionId: string): void {
-    this.connections.get(connectionId)?.kick();
+  private kickLocal(connectionId: string, reason: KickReason): void {
+    this.connections.get(connectionId)?.kick(reason);
   }
 
   private forget(connection: Connection): void {

@@ -18,6 +18,7 @@ import { sampleStore, type StoreSample } from './store.js';
  * - `sign_in_timeout`: no sign-in within the limit.
  * - `idle_timeout`: no frame within the idle limit (NOTICE IDLE_TIMEOUT).
  * - `session_replaced`: the terminal signed in on another connection (NOTICE SESSION_REPLACED).
+ * - `terminal_disabled`: an operator disabled the terminal while it was connected (NOTICE TERMINAL_DISABLED).
  * - `bad_frames`: too many bad frames (NOTICE TOO_MANY_BAD_FRAMES).
  * - `fatal_frame`: a frame error that closes at once (length outside limits, unknown version).
  * - `internal_error`: the gateway hit a bug handling the connection (logged as an error).
@@ -31,6 +32,7 @@ export const CLOSE_REASONS = [
   'sign_in_timeout',
   'idle_timeout',
   'session_replaced',
+  'terminal_disabled',
   'bad_frames',
   'fatal_frame',
   'internal_error',

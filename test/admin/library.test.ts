@@ -104,7 +104,7 @@ describe('terminals', () => {
     await listener.subscribe(keys.kickChannel('gw-a'));
     expect((await admin.disableTerminal('T0000002')).status).toBe('disabled');
     expect(await redis.exists(keys.session('shop-t', 'T0000002'))).toBe(0);
-    expect(await kicked).toEqual([keys.kickChannel('gw-a'), 'c2']);
+    expect(await kicked).toEqual([keys.kickChannel('gw-a'), 'disabled c2']);
     listener.disconnect();
     await rejectsWith(admin.disableTerminal('ZZZZZZZZ'), AdminErrorCode.NOT_FOUND);
     expect((await admin.enableTerminal('T0000002')).status).toBe('active');

@@ -144,6 +144,39 @@ describe.each(REDIS_BACKENDS)('on $name', ({ start }) => {
       fresh.cut();
     });
 
+    it('closes a connected terminal when an operator disables it (NOTICE TERMINAL_DISABLED), and refuses its sign-in', async () => {
+      const terminal = await network.addTerminal();
+      const t = await gw.connect(terminal);
+      expect((await t.signIn()).response.result).toBe(ResultCode.APPROVED);
+      await network.admin.disableTerminal(terminal.terminalId);
+      const notice = await t.read();
+      expect(notice.type).toBe(MessageType.NOTICE);
+      expect(t.macValid(notice)).toBe(true);
+      expect(decodePayload(MessageType.NOTICE, notice.payload)).toEqual({ reason: NoticeReason.TERMINAL_DISABLED, retryAfterSec: 600 });
+      await t.closed;
+      const again = await gw.connect(terminal, t.seq);
+      expect((await again.signIn()).response.result).toBe(ResultCode.TERMINAL_DISABLED);
+      again.cut();
+      await network.admin.enableTerminal(terminal.terminalId);
+      const enabled = await gw.connect(terminal, again.seq);
+      expect((await enabled.signIn()).response.result).toBe(ResultCode.APPROVED);
+      enabled.cut();
+    });
+
+    it('a connection that missed its kick hears TERMINAL_DISABLED on its next request, then the NOTICE', async () => {
+      const terminal = await network.addTerminal();
+      const t = await gw.connect(terminal);
+      expect((await t.signIn()).response.result).toBe(ResultCode.APPROVED);
+      // What disableTerminal writes, without the kick it publishes.
+      await network.client.hset(keys.terminal(MERCHANT, terminal.terminalId), 'status', 'disabled');
+      await network.client.del(keys.session(MERCHANT, terminal.terminalId));
+      const inquiry = await t.request(MessageType.INQUIRY, { account: ACCOUNTS[0]! });
+      expect(inquiry.response.result).toBe(ResultCode.TERMINAL_DISABLED);
+      const notice = await t.read();
+      expect(decodePayload(MessageType.NOTICE, notice.payload).reason).toBe(NoticeReason.TERMINAL_DISABLED);
+      await t.closed;
+    });
+
     it('a connection that signs in as another terminal ends the first terminal\'s session', async () => {
       const first = await network.addTerminal();
       const second = await network.addTerminal();

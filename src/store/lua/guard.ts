@@ -31,10 +31,12 @@ local function recordRequest(state, value)
   redis.call('SET', KEYS[4], requestRecord(state, ARGV[3], ARGV[4], value), 'EX', ARGV[6])
 end
 local function guard(txnKey)
-  local session = redis.call('HMGET', KEYS[1], 'conn', 'ttl', 'lastSeen')
-  if session[1] ~= ARGV[1] then return {'code', ${R.SESSION_REPLACED}} end
+  -- Disabling a terminal also deletes its session: checked first, so a connection that missed its
+  -- kick hears TERMINAL_DISABLED, not SESSION_REPLACED.
   local terminal = redis.call('HMGET', KEYS[2], 'status', 'hwm')
   if terminal[1] ~= 'active' then return {'code', ${R.TERMINAL_DISABLED}} end
+  local session = redis.call('HMGET', KEYS[1], 'conn', 'ttl', 'lastSeen')
+  if session[1] ~= ARGV[1] then return {'code', ${R.SESSION_REPLACED}} end
   local merchant = redis.call('HMGET', KEYS[3], 'status', 'floatFen')
   if merchant[1] ~= 'active' then return {'code', ${R.MERCHANT_DISABLED}} end
   if tonumber(ARGV[5]) - (tonumber(session[3]) or 0) >= ${SESSION_REFRESH_MS} then
