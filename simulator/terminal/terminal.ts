@@ -9,13 +9,15 @@
  *   died), with exponential backoff; SYSTEM_BUSY and IN_PROGRESS mean "the same seq, later";
  * - when a retransmission is answered REPLAY (the gateway never saw the original), asks STATUS and,
  *   once the gateway says it has no such transaction, sends it again under a new number;
- * - signs in again when told NOT_SIGNED_IN, SESSION_REPLACED or BAD_MAC, or on a NOTICE.
+ * - signs in again when told NOT_SIGNED_IN, SESSION_REPLACED or BAD_MAC, or on a NOTICE, except
+ *   NOTICE TERMINAL_DISABLED: then it stops, as a refused sign-in does.
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   Flag,
   MessageType,
+  NoticeReason,
   RESULT_NAME,
   ResultCode,
   TransactionState,
@@ -29,6 +31,7 @@ import {
   type Frame,
   type InquiryResponse,
   type MessageMap,
+  type Notice,
   type PayResponse,
   type SettleResponse,
   type SignInResponse,
@@ -132,6 +135,8 @@ export class Terminal {
   private closed = false;
   /** A connection was lost since the last reconnect: the next one waits its spread first. */
   private lostConnection = false;
+  /** After NOTICE TERMINAL_DISABLED: no sign-in before this time (epoch ms); requests are refused. */
+  private disabledUntil = 0;
   /** The business day of the last sign-in: what settle reports on. */
   businessDay = 0;
 
@@ -426,6 +431,7 @@ export class Terminal {
     let failures = 0;
     for (;;) {
       if (this.closed) throw new GatewayUnreachable('terminal closed');
+      if (Date.now() < this.disabledUntil) throw new SignInRefused(ResultCode.TERMINAL_DISABLED);
       const current = this.session;
       if (current && current.key && !current.line.closed) return current;
       if (Date.now() > deadline) throw new GatewayUnreachable('could not sign in before the deadline');
@@ -502,14 +508,24 @@ export class Terminal {
   private lineClosed(line: Line): void {
     if (this.session?.line === line) this.session = null;
     this.lostConnection = true;
-    if (line.notice) this.options.onEvent?.({ kind: 'notice', reason: line.notice.reason, retryAfterSec: line.notice.retryAfterSec });
+    const notice = line.notice;
+    if (notice) {
+      this.heedDisabled(notice);
+      this.options.onEvent?.({ kind: 'notice', reason: notice.reason, retryAfterSec: notice.retryAfterSec });
+    }
     this.options.onEvent?.({ kind: 'disconnected' });
   }
 
-  /** The gateway closed during a request: honour its NOTICE's retry delay, if any, else back off. */
+  /**
+   * The gateway closed during a request: honour its NOTICE's retry delay, if any, else back off.
+   * A disabled terminal (NOTICE TERMINAL_DISABLED) instead stops at the next sign-in attempt,
+   * which ensureSession refuses until the notice's delay has passed (PROTOCOL.md §3.9); the
+   * request stays unfinished in flash.
+   */
   private async afterClose(session: Session, failures: number, deadline: number): Promise<void> {
     const notice = session.line.notice;
     if (this.session === session) this.session = null;
+    if (notice && this.heedDisabled(notice)) return;
     if (notice) {
       if (notice.retryAfterSec > 0) {
         await sleep(Math.min(notice.retryAfterSec * 1000, Math.max(0, deadline - Date.now())));
@@ -517,6 +533,13 @@ export class Terminal {
       }
     }
     await this.backoff(failures, deadline);
+  }
+
+  /** NOTICE TERMINAL_DISABLED: no sign-in for its retry delay. True when the notice was that. */
+  private heedDisabled(notice: Notice): boolean {
+    if (notice.reason !== NoticeReason.TERMINAL_DISABLED) return false;
+    this.disabledUntil = Math.max(this.disabledUntil, Date.now() + notice.retryAfterSec * 1000);
+    return true;
   }
 
   private dropSession(): void {

@@ -1,7 +1,8 @@
 /**
  * The firmware-like terminal in process, against `aircharge serve --demo` as a process on a real
  * redis-server: heartbeats, a session taken over by another connection, a counter behind the
- * gateway's, and payments over the bad link applied exactly once each.
+ * gateway's, a terminal disabled while connected, and payments over the bad link applied exactly
+ * once each.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -47,7 +48,7 @@ beforeAll(async () => {
   admin = createAdmin({ redis: client, masterKey: DEMO_MASTER_KEY });
   await admin.addMerchant('TSHOP', 'Terminal test shop');
   await admin.topUp('TSHOP', 1_000_000);
-  for (const id of ['TERM0001', 'TERM0002', 'TERM0003']) keys.set(id, Buffer.from((await admin.addTerminal(id, 'TSHOP')).key, 'hex'));
+  for (const id of ['TERM0001', 'TERM0002', 'TERM0003', 'TERM0004']) keys.set(id, Buffer.from((await admin.addTerminal(id, 'TSHOP')).key, 'hex'));
   await admin.importAccounts(`account,name,arrears\n${ACCOUNT},Wang Wu,5000.00\n`);
   work = mkdtempSync(join(tmpdir(), 'aircharge-terminal-test-'));
   gateway = await startGateway({ redisUrl: redis.url, logFile: join(work, 'gateway.log'), args: ['--connection-rate', '0'] });
@@ -95,6 +96,23 @@ describe('firmware-like terminal', () => {
     const again = await first.inquiry(ACCOUNT);
     expect(again.code).toBe(ResultCode.APPROVED);
     expect(again.response.arrearsFen).toBe(500_000 - 200);
+  });
+
+  it('stops when an operator disables it: NOTICE TERMINAL_DISABLED, then its payments are refused without a sign-in', async () => {
+    const events: TerminalEvent[] = [];
+    const t = terminal('TERM0004', events);
+    expect((await t.signIn()).code).toBe(ResultCode.APPROVED);
+    await admin.disableTerminal('TERM0004');
+    await sleep(300);
+    expect(t.signedIn).toBe(false);
+    expect(events).toContainEqual({ kind: 'notice', reason: NoticeReason.TERMINAL_DISABLED, retryAfterSec: 600 });
+    const connects = events.filter((e) => e.kind === 'connected').length;
+    await expect(t.pay(ACCOUNT, 100)).rejects.toMatchObject({ name: 'SignInRefused', result: ResultCode.TERMINAL_DISABLED });
+    // Refused by the terminal itself for the notice's delay: it did not even reconnect.
+    expect(events.filter((e) => e.kind === 'connected').length).toBe(connects);
+    await admin.enableTerminal('TERM0004');
+    // Rebooted, the terminal signs in again at once.
+    expect((await terminal('TERM0004').signIn()).code).toBe(ResultCode.APPROVED);
   });
 
   it('pays over the bad link, each payment applied exactly once', async () => {
