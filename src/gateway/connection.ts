@@ -75,11 +75,44 @@ const TYPE_NAME: ReadonlyMap<number, string> = new Map(
   Object.entries(MessageType).map(([name, type]) => [type, name]),
 );
 
+/**
+ * Socket listeners and timer callbacks are shared by every connection (the socket and the timer
+ * carry the connection): per-connection closures cost each idle connection a few hundred bytes.
+ */
+const CONNECTION = Symbol('connection');
+type ConnectionSocket = Socket & { [CONNECTION]: Connection };
+
+function onSocketData(this: Socket, chunk: Buffer): void {
+  (this as ConnectionSocket)[CONNECTION].onData(chunk);
+}
+function onSocketEnd(this: Socket): void {
+  (this as ConnectionSocket)[CONNECTION].peerGone('peer_closed');
+}
+function onSocketError(this: Socket, err: NodeJS.ErrnoException): void {
+  (this as ConnectionSocket)[CONNECTION].peerGone('socket_error', err);
+}
+function onSocketClose(this: Socket): void {
+  (this as ConnectionSocket)[CONNECTION].onClose();
+}
+function closeAfterSignInTimeout(connection: Connection): void {
+  connection.close('sign_in_timeout');
+}
+function closeAfterIdleTimeout(connection: Connection): void {
+  connection.close('idle_timeout', NoticeReason.IDLE_TIMEOUT);
+}
+function destroySocket(socket: Socket): void {
+  socket.destroy();
+}
+
 export class Connection {
   // Identity: unique across instances and restarts (instance, run, counter), and where the peer is.
   readonly id: string;
   readonly peer: string;
-  private readonly log: Logger;
+  /**
+   * The gateway's logger. Every line names the connection through line(), not a child logger:
+   * a child costs each of tens of thousands of idle connections some 340 bytes of heap.
+   */
+  private readonly logger: Logger;
 
   // Decoding: one decoder for the byte stream, and the faults counted against it.
   private readonly decoder: FrameDecoder;
@@ -110,25 +143,33 @@ export class Connection {
   ) {
     this.id = id;
     this.peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
-    this.log = logger.child({ conn: id, peer: this.peer });
+    this.logger = logger;
     this.decoder = new FrameDecoder({ maxFrameSize: host.limits.maxFrameSize });
-    this.timer = setTimeout(() => this.close('sign_in_timeout'), host.limits.signInTimeoutMs);
+    this.timer = setTimeout(closeAfterSignInTimeout, host.limits.signInTimeoutMs, this);
 
     socket.setNoDelay(true);
     socket.setKeepAlive(true, host.limits.heartbeatSec * 1000);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    // The peer half-closed or vanished: nothing more can be said to it, so the socket goes now.
-    socket.on('end', () => {
-      this.closeReason ??= 'peer_closed';
-      socket.destroy();
-    });
-    socket.on('error', (err: NodeJS.ErrnoException) => {
-      this.log.debug({ code: err.code }, 'socket error');
-      this.closeReason ??= 'socket_error';
-      socket.destroy();
-    });
-    socket.on('close', () => this.onClose());
-    this.log.debug('connected');
+    (socket as ConnectionSocket)[CONNECTION] = this;
+    socket.on('data', onSocketData);
+    socket.on('end', onSocketEnd);
+    socket.on('error', onSocketError);
+    socket.on('close', onSocketClose);
+    if (this.logger.isLevelEnabled('debug')) this.logger.debug(this.line(), 'connected');
+  }
+
+  /** A log line's fields with this connection's id and peer in front. */
+  private line(fields?: Record<string, unknown>): Record<string, unknown> {
+    return { conn: this.id, peer: this.peer, ...fields };
+  }
+
+  /**
+   * The peer half-closed or vanished (socket listener): nothing more can be said to it, so the
+   * socket goes now.
+   */
+  peerGone(reason: 'peer_closed' | 'socket_error', err?: NodeJS.ErrnoException): void {
+    if (err !== undefined) this.logger.debug(this.line({ code: err.code }), 'socket error');
+    this.closeReason ??= reason;
+    this.socket.destroy();
   }
 
   get terminalId(): string | null {
@@ -165,7 +206,7 @@ export class Connection {
     } else {
       this.socket.end();
     }
-    this.destroyTimer = setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS);
+    this.destroyTimer = setTimeout(destroySocket, CLOSE_GRACE_MS, this.socket);
     this.destroyTimer.unref();
   }
 
@@ -175,7 +216,8 @@ export class Connection {
     this.socket.destroy();
   }
 
-  private onData(chunk: Buffer): void {
+  /** Bytes from the terminal (socket listener). */
+  onData(chunk: Buffer): void {
     if (!this.accepting) return;
     for (const item of this.decoder.push(chunk)) this.queue.push(item);
     if (this.inFlight === null) {
@@ -206,13 +248,13 @@ export class Connection {
         return;
       }
       if (this.session !== null) this.timer.refresh();
-      if (this.log.isLevelEnabled('debug')) this.log.debug({ frame: maskedFrameHex(item.raw) }, 'frame in');
+      if (this.logger.isLevelEnabled('debug')) this.logger.debug(this.line({ frame: maskedFrameHex(item.raw) }), 'frame in');
       const started = performance.now();
       const { result, replayed } = await this.answer(item);
       this.report(item, result, started, replayed);
     } catch (err) {
       // A fault of ours, not the terminal's: the decoder's state is untouched, the process stays up.
-      this.log.error({ err }, 'frame handling failed');
+      this.logger.error(this.line({ err }), 'frame handling failed');
       this.close('internal_error');
     }
   }
@@ -221,19 +263,19 @@ export class Connection {
   private report(frame: Frame, result: number, started: number, replayed: boolean): void {
     const seconds = (performance.now() - started) / 1000;
     this.host.metrics?.requestAnswered(frame.type, result, seconds, replayed);
-    if (!this.log.isLevelEnabled('info')) return;
-    this.log.info({
+    if (!this.logger.isLevelEnabled('info')) return;
+    this.logger.info(this.line({
       terminal: frame.terminalId,
       seq: frame.seq,
       type: TYPE_NAME.get(frame.type),
       result: RESULT_NAME.get(result),
       ms: Math.round(seconds * 100_000) / 100,
       replayed,
-    }, 'request');
+    }), 'request');
   }
 
   private onFrameError(error: FrameError): void {
-    this.log.warn({ code: error.code, type: error.header?.type, seq: error.header?.seq }, 'bad frame');
+    this.logger.warn(this.line({ code: error.code, type: error.header?.type, seq: error.header?.seq }), 'bad frame');
     if (error.fatal) {
       this.host.metrics?.badFrame(error.code);
       this.close('fatal_frame');
@@ -267,7 +309,7 @@ export class Connection {
     if (frame.terminalId !== session.terminalId) return refuse(ResultCode.NOT_SIGNED_IN, null, FrameErrorCode.MAC);
     if (!verifyMac(frame, session.key)) {
       await this.host.sessions.countBadMac(session.terminalId, session.merchantId).catch((err: unknown) =>
-        this.log.warn({ err }, 'could not count bad MAC'));
+        this.logger.warn(this.line({ err }), 'could not count bad MAC'));
       return refuse(ResultCode.BAD_MAC, null, FrameErrorCode.MAC);
     }
     const now = Date.now();
@@ -314,9 +356,9 @@ export class Connection {
   private failureResult(err: unknown): number {
     if (err instanceof FrameError && err.code === FrameErrorCode.PAYLOAD) return ResultCode.BAD_FORMAT;
     if (err instanceof StoreUnavailableError) {
-      this.log.warn({ err: err.cause }, 'store unavailable');
+      this.logger.warn(this.line({ err: err.cause }), 'store unavailable');
     } else {
-      this.log.error({ err }, 'handler failed');
+      this.logger.error(this.line({ err }), 'handler failed');
     }
     return ResultCode.SYSTEM_BUSY;
   }
@@ -355,7 +397,7 @@ export class Connection {
     if (this.session === null) {
       // From now on the idle timeout governs, refreshed by every frame.
       clearTimeout(this.timer);
-      this.timer = setTimeout(() => this.close('idle_timeout', NoticeReason.IDLE_TIMEOUT), this.host.limits.idleTimeoutMs);
+      this.timer = setTimeout(closeAfterIdleTimeout, this.host.limits.idleTimeoutMs, this);
     }
     const previous = this.session;
     this.session = session;
@@ -390,7 +432,7 @@ export class Connection {
   private send(type: number, terminalId: string, seq: number, payload: Buffer, macKey: Buffer | null): void {
     if (this.closing || !this.socket.writable) return;
     const bytes = this.frame(type, terminalId, seq, payload, macKey);
-    if (this.log.isLevelEnabled('debug')) this.log.debug({ frame: maskedFrameHex(bytes) }, 'frame out');
+    if (this.logger.isLevelEnabled('debug')) this.logger.debug(this.line({ frame: maskedFrameHex(bytes) }), 'frame out');
     // Answers leave at the end of this event-loop turn, with those to every other terminal
     // answered in it (src/coalesce-writes.ts).
     coalesceWrites(this.socket);
@@ -424,13 +466,14 @@ export class Connection {
     });
   }
 
-  private onClose(): void {
+  /** The socket is closed, whoever closed it (socket listener). */
+  onClose(): void {
     clearTimeout(this.timer);
     if (this.destroyTimer !== null) clearTimeout(this.destroyTimer);
     this.accepting = false;
     this.closing = true;
     this.closeReason ??= 'peer_closed';
-    this.log.info({ terminal: this.terminalId, reason: this.closeReason }, 'connection closed');
+    this.logger.info(this.line({ terminal: this.terminalId, reason: this.closeReason }), 'connection closed');
     this.host.forget(this);
     if (this.session !== null) this.closeSessionOf(this.session);
   }
@@ -438,6 +481,6 @@ export class Connection {
   /** Compare-and-delete: a newer session of the terminal (another connection) is left alone. */
   private closeSessionOf(session: Session): void {
     this.host.sessions.closeSession(session.terminalId, session.merchantId, this.id).catch((err: unknown) =>
-      this.log.warn({ err }, 'could not close session'));
+      this.logger.warn(this.line({ err }), 'could not close session'));
   }
 }
