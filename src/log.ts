@@ -67,6 +67,15 @@ export function createLogger(
   return destination === undefined ? pino(settings) : pino(settings, destination);
 }
 
+/**
+ * `logger`, its lines naming the gateway instance: a child with the instance binding, or the
+ * logger itself when it names that instance already (the serve CLI's does, in its base), so no
+ * line carries the field twice.
+ */
+export function instanceLogger(logger: Logger, instanceId: string): Logger {
+  return logger.bindings().instance === instanceId ? logger : logger.child({ instance: instanceId });
+}
+
 /** Hex of a whole frame for debug logs, its MAC bytes replaced by "**". */
 export function maskedFrameHex(frame: Buffer): string {
   const hex = frame.toString('hex');

@@ -6,6 +6,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { BILLER_SCRIPTS, RedisBiller } from '../biller/redis-biller.js';
 import type { Biller } from '../biller/biller.js';
+import { instanceLogger } from '../log.js';
 import { COMPLETE_CORRECT, RESERVE_CORRECT } from '../store/lua/correct.js';
 import { COMPLETE_PAY, RESERVE_PAY } from '../store/lua/pay.js';
 import { GUARD_ONLY, SETTLE, SIGN_OUT, STATUS } from '../store/lua/requests.js';
@@ -84,7 +85,7 @@ export async function createCore(
     recoveryAfterMs: positiveInteger('recoveryAfterMs', options.recoveryAfterMs ?? 10_000),
     storeCall: storeCalls(storeTimeoutMs),
     businessDay,
-    logger: options.instanceId === undefined ? options.logger : options.logger?.child({ instance: options.instanceId }),
+    logger: options.instanceId === undefined || options.logger === undefined ? options.logger : instanceLogger(options.logger, options.instanceId),
     now: () => Date.now(),
   };
   await deps.storeCall(preloadScripts(options.redis, CORE_SCRIPTS));

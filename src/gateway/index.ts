@@ -18,6 +18,7 @@ import type { Logger } from 'pino';
 import { NoticeReason } from '../../protocol/index.js';
 import { businessDayOf } from '../core/business-day.js';
 import type { BusinessDayOptions } from '../core/business-day.js';
+import { instanceLogger } from '../log.js';
 import { SESSION_REFRESH_MS } from '../core/index.js';
 import type { SessionStore, TransactionCore } from '../core/types.js';
 import type { CloseReason, Metrics } from '../metrics/index.js';
@@ -75,7 +76,7 @@ export class Gateway extends EventEmitter {
     this.options = options;
     this.instanceId = options.instanceId;
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
-    this.log = options.logger.child({ instance: options.instanceId });
+    this.log = instanceLogger(options.logger, options.instanceId);
     this.rateLimiter = new ConnectionRateLimiter(this.limits.connectionRatePerSec, this.limits.connectionBurst);
     this.sweepTimer = setInterval(() => this.rateLimiter.sweep(Date.now()), RATE_SWEEP_MS);
     this.sweepTimer.unref();

@@ -113,7 +113,10 @@ describe('aircharge serve: running', () => {
       expect(await exited).toBe(0);
 
       const requestLine = lines.find((entry) => entry.msg === 'request' && entry.type === 'PAY');
-      expect(requestLine).toMatchObject({ terminal: 'SERVE001', seq: paid.frame.seq, result: 'APPROVED', replayed: false });
+      expect(requestLine).toMatchObject({ instance: 'serve-test', conn: expect.stringMatching(/^serve-test-/), peer: expect.stringMatching(/^127\.0\.0\.1:/),
+        terminal: 'SERVE001', seq: paid.frame.seq, result: 'APPROVED', replayed: false });
+      // Each line names the instance once, though the gateway, the core and the CLI all log.
+      for (const line of raw) expect(line.split('"instance":').length, line).toBeLessThanOrEqual(2);
       expect(typeof requestLine?.ms).toBe('number');
       expect(lines.some((entry) => entry.msg === 'frame in' && String(entry.frame).includes('*'.repeat(16)))).toBe(true);
       // No key and no MAC, in any encoding a log could hold them.
