@@ -59,7 +59,7 @@ const MERCHANT = 'bench';
 const TARGETS = { heartbeat: 0.6, inquiry: 0.7 };
 const SELF = fileURLToPath(import.meta.url);
 
-interface Figures {
+export interface Figures {
   perSec: number;
   p50us: number;
   p99us: number;
@@ -241,7 +241,8 @@ async function slice(workers: number, once: Worker, ms: number): Promise<Figures
   return figures;
 }
 
-interface Row {
+/** One size of one kind, as the JSON line reports it. */
+export interface Row {
   gateway: Figures;
   baseline: Figures;
   ratio: number;

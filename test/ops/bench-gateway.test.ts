@@ -6,21 +6,10 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+// Types only: importing the script's values would run it.
+import type { Row } from '../../src/bench/gateway.js';
 
 const BENCH = join(import.meta.dirname, '../../dist/src/bench/gateway.js');
-
-interface Figures {
-  perSec: number;
-  errors: number;
-}
-interface Row {
-  gateway: Figures;
-  baseline: Figures;
-  ratio: number;
-  relay?: Figures;
-  ceiling?: number;
-  ofRelay?: number;
-}
 
 describe('bench:gateway', () => {
   it('measures heartbeats and inquiries against their baselines and the relay ceiling, ending with one JSON line', async () => {
