@@ -122,7 +122,9 @@ export class Connection {
   private session: Session | null = null;
 
   // Flow: frames decoded but not yet handled, the one being handled, and why reading is paused.
-  private readonly queue: Array<Frame | FrameError> = [];
+  // The queue is the decoder's own list while it has frames, and none otherwise: an idle
+  // connection keeps no array of its own.
+  private queue: Array<Frame | FrameError> | null = null;
   private inFlight: Promise<void> | null = null;
   private waitingForDrain = false;
   /** False once the gateway drains or the connection closes: no new request is started. */
@@ -185,7 +187,7 @@ export class Connection {
   /** Gateway drain: start no new request; resolves once the request in flight (if any) is answered. */
   stopAccepting(): Promise<void> {
     this.accepting = false;
-    this.queue.length = 0;
+    this.queue = null;
     this.socket.pause();
     return this.inFlight ?? Promise.resolve();
   }
@@ -196,7 +198,7 @@ export class Connection {
     this.closing = true;
     this.accepting = false;
     this.closeReason ??= reason;
-    this.queue.length = 0;
+    this.queue = null;
     clearTimeout(this.timer);
     if (notice !== undefined && this.socket.writable) {
       const bytes = this.frame(MessageType.NOTICE, this.session?.terminalId ?? NO_TERMINAL, 0,
@@ -219,9 +221,12 @@ export class Connection {
   /** Bytes from the terminal (socket listener). */
   onData(chunk: Buffer): void {
     if (!this.accepting) return;
-    for (const item of this.decoder.push(chunk)) this.queue.push(item);
+    const items = this.decoder.push(chunk);
+    if (this.queue === null) this.queue = items;
+    else for (const item of items) this.queue.push(item);
     if (this.inFlight === null) {
       if (this.queue.length > 0) this.inFlight = this.work();
+      else this.queue = null;
     } else {
       // The terminal sent more while a request is being handled: read no further until it is
       // answered, so what one terminal can queue is bounded by what it had already sent.
@@ -231,11 +236,12 @@ export class Connection {
 
   private async work(): Promise<void> {
     try {
-      for (let item = this.queue.shift(); item !== undefined && this.accepting; item = this.queue.shift()) {
+      for (let item = this.queue?.shift(); item !== undefined && this.accepting; item = this.queue?.shift()) {
         await this.process(item);
         if (this.waitingForDrain) await this.drained();
       }
     } finally {
+      this.queue = null;
       this.inFlight = null;
       if (this.accepting && !this.waitingForDrain && this.socket.isPaused()) this.socket.resume();
     }
@@ -385,8 +391,12 @@ export class Connection {
       return result;
     }
     const { response, replaced } = outcome;
-    const session = outcome.session === null ? null : {
-      ...outcome.session,
+    // Field by field, not a spread: a spread gave every session object a hidden class of its own
+    // (some 190 bytes per connection in a heap snapshot).
+    const session: Session | null = outcome.session === null ? null : {
+      terminalId: outcome.session.terminalId,
+      merchantId: outcome.session.merchantId,
+      key: outcome.session.key,
       state: new SessionState(frame.seq, now, this.host.limits.heartbeatSec * 1000),
     };
     this.send(MessageType.SIGN_IN_RESPONSE, frame.terminalId, frame.seq,
