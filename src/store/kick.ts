@@ -12,9 +12,12 @@ export function kickMessage(reason: KickReason, connectionId: string): string {
   return `${reason} ${connectionId}`;
 }
 
-/** An unknown reason closes the connection as `replaced`: closing is what every kick asks for. */
+/**
+ * A bare connection id (what gateways published before kicks had reasons) or an unknown reason
+ * closes the connection as `replaced`: closing is what every kick asks for.
+ */
 export function parseKickMessage(message: string): { reason: KickReason; connectionId: string } {
   const space = message.indexOf(' ');
-  const reason = message.slice(0, space);
-  return { reason: reason === 'disabled' ? 'disabled' : 'replaced', connectionId: message.slice(space + 1) };
+  if (space === -1) return { reason: 'replaced', connectionId: message };
+  return { reason: message.slice(0, space) === 'disabled' ? 'disabled' : 'replaced', connectionId: message.slice(space + 1) };
 }
