@@ -85,14 +85,16 @@ describe('three gateways on a Redis Cluster behind HAProxy', () => {
   }
 
   /**
-   * A fleet through HAProxy. Its 12 s leave room for the kill or drain to land mid-run even when
-   * the suite keeps both cores busy: a fleet already finishing when the NOTICE comes no longer
-   * counts it.
+   * A fleet through HAProxy. Its 12 s leave room for the kill or drain to land mid-run, and its
+   * answer timeout is the firmware default (5 s), even when the rest of the suite keeps both cores
+   * busy. A terminal that gives up on a request drops its connection; a NOTICE still unread in
+   * that connection is never counted. Twice in full-suite runs, with a 2 s timeout, every NOTICE
+   * of the drain was lost that way.
    */
   function fleet(seed: number) {
     return run(
       SIM,
-      ['fleet', '--terminals', '24', '--duration', '12', '--link', 'good', '--think', '300', '--timeout', '2000',
+      ['fleet', '--terminals', '24', '--duration', '12', '--link', 'good', '--think', '300', '--timeout', '5000',
         '--seed', String(seed), '--port', String(haproxy.port), '--redis', cluster.url, '--demo', '--quiet', '--accounts', '100'],
       120_000,
     );
