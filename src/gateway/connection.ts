@@ -209,6 +209,10 @@ export class Connection {
     } else {
       this.socket.end();
     }
+    // Read on, discarding (onData takes nothing once closing), so the terminal's FIN is seen at
+    // once: a paused socket with unread bytes never emits 'end', lingers until the grace runs
+    // out, and is then reset rather than closed.
+    this.socket.resume();
     this.destroyTimer = setTimeout(destroySocket, CLOSE_GRACE_MS, this.socket);
     this.destroyTimer.unref();
   }

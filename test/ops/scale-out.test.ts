@@ -184,7 +184,7 @@ describe('three gateways on a Redis Cluster behind HAProxy', () => {
 
     const figures = await expectBooksBalance(running);
     // gw3's terminals got NOTICE SHUTTING_DOWN and reconnected through HAProxy to gw1.
-    const drainLog = readFileSync(join(work, 'gw3.log'), 'utf8').split('\n').filter((l) => /"(draining|drained|closing connection)"/.test(l));
+    const drainLog = readFileSync(join(work, 'gw3.log'), 'utf8').split('\n').filter((l) => /"(draining|drained|connection closed)"/.test(l));
     expect(figures.events.notices, drainLog.join('\n')).toBeGreaterThan(0);
     expect(figures.events.reconnects).toBeGreaterThan(0);
     expect(logLine(join(work, 'gw3.log'), 'drained')).toBeDefined();
