@@ -47,6 +47,7 @@ import type { Frame } from '../../protocol/index.js';
 import { createAdmin } from '../admin/index.js';
 import { coalesceWrites } from '../coalesce-writes.js';
 import { createCore } from '../core/index.js';
+import type { TransactionCore } from '../core/types.js';
 import { Gateway } from '../gateway/index.js';
 import { createLogger } from '../log.js';
 import { startRedisServer } from '../ops/redis-server.js';
@@ -130,11 +131,8 @@ async function relayServer(redisUrl: string, masterKeyHex: string): Promise<void
         pending = pending.subarray(frame.length);
         const terminalId = frame.toString('latin1', Offset.TERMINAL_ID, Offset.TERMINAL_ID + 8);
         const payload = frame.subarray(Offset.PAYLOAD, Offset.PAYLOAD + ACCOUNT_SIZE);
-        core.inquiry({
-          terminalId, merchantId: MERCHANT, connectionId: directConnection(terminalId), seq: frame.readUInt32BE(Offset.SEQ),
-          fingerprint: requestFingerprint(MessageType.INQUIRY, payload), now: Date.now(),
-        }, { account: payload.toString('latin1') }).then(
-          ({ response }) => answer(response.result === ResultCode.APPROVED ? approved : declined),
+        directInquiry(core, terminalId, frame.readUInt32BE(Offset.SEQ), payload).then(
+          (ok) => answer(ok ? approved : declined),
           () => answer(declined));
       }
     });
@@ -320,14 +318,7 @@ async function main(argv: string[]): Promise<void> {
 
   // The inquiry baseline: the core itself over a plain ioredis client, no gateway in front.
   const { sessions, core } = await createCore({ redis, masterKey });
-  const directInquiry = async (i: number) => {
-    const terminal = direct[i]!;
-    const { response } = await core.inquiry({
-      terminalId: terminal.terminalId, merchantId: MERCHANT, connectionId: directConnection(terminal.terminalId), seq: ++terminal.seq,
-      fingerprint: requestFingerprint(MessageType.INQUIRY, inquiryPayloads[i]!), now: Date.now(),
-    }, { account: accounts[i]! });
-    return response.result === ResultCode.APPROVED;
-  };
+  const baselineInquiry: Worker = (i) => directInquiry(core, direct[i]!.terminalId, ++direct[i]!.seq, inquiryPayloads[i]!);
 
   const results: Record<Kind, Record<number, Row>> = { heartbeat: {}, inquiry: {} };
   for (const size of sizes) {
@@ -354,7 +345,7 @@ async function main(argv: string[]): Promise<void> {
     });
     if (kinds.includes('inquiry')) results.inquiry[size] = await compare(plan, size, {
       gateway: approved(gatewayTerminals, MessageType.INQUIRY, (i) => inquiryPayloads[i]!),
-      baseline: directInquiry,
+      baseline: baselineInquiry,
       relay: approved(relayTerminals, MessageType.INQUIRY, (i) => inquiryPayloads[i]!),
     });
     for (const t of [...gatewayTerminals, ...bareTerminals, ...relayTerminals]) t.close();
@@ -388,6 +379,19 @@ async function main(argv: string[]): Promise<void> {
     // The relay's worst ratio: below the inquiry target, no gateway over TCP could meet it here.
     worstCeiling: { inquiry: Math.min(...sizes.map((size) => results.inquiry[size]?.ceiling ?? Number.NaN)) },
   }));
+}
+
+/**
+ * One inquiry straight to the core, as the baseline and the relay both make it: under the direct
+ * terminal's session, the account read from the payload at its fixed place (the payload is the
+ * account). True when APPROVED.
+ */
+async function directInquiry(core: TransactionCore, terminalId: string, seq: number, payload: Buffer): Promise<boolean> {
+  const { response } = await core.inquiry({
+    terminalId, merchantId: MERCHANT, connectionId: directConnection(terminalId), seq,
+    fingerprint: requestFingerprint(MessageType.INQUIRY, payload), now: Date.now(),
+  }, { account: payload.toString('latin1', 0, ACCOUNT_SIZE) });
+  return response.result === ResultCode.APPROVED;
 }
 
 /** The baseline's connection id for a direct terminal (D0000042 → direct-42). */
