@@ -361,8 +361,8 @@ export class Connection {
     if (handler.endsSession === true && answer.result === ResultCode.APPROVED) this.close('sign_out');
     // The terminal signed in elsewhere, or was disabled, while this connection lived on (and the
     // kick did not reach this instance).
-    else if (answer.result === ResultCode.SESSION_REPLACED) this.close('session_replaced', NoticeReason.SESSION_REPLACED);
-    else if (answer.result === ResultCode.TERMINAL_DISABLED) this.close('terminal_disabled', NoticeReason.TERMINAL_DISABLED);
+    else if (answer.result === ResultCode.SESSION_REPLACED) this.kick('replaced');
+    else if (answer.result === ResultCode.TERMINAL_DISABLED) this.kick('disabled');
     return { result: answer.result, replayed: answer.replayed };
   }
 
