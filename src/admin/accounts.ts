@@ -9,9 +9,16 @@
  *   periods   optional: the unpaid bills, `YYYYMM:yuan` separated by `;`, such as
  *             `202609:120.00;202610:80`; at most 12 and together exactly the arrears
  * Every row is checked before anything is written; one bad row and nothing is imported, and the
- * error lists every bad row with its line number. Importing an account that exists replaces its
- * name, status, arrears and periods (the extract is the billing system's latest word), so a file
- * can be imported again safely.
+ * error lists every bad row with its line number.
+ *
+ * An import never undoes money collected here. For an account that exists:
+ *   - nothing posted against it since its last import: the row replaces name, status, arrears and
+ *     periods (the extract is the billing system's latest word);
+ *   - postings since its last import, row's arrears and periods as imported then: unchanged, only
+ *     name and status are taken (so the same extract can be imported again);
+ *   - postings since its last import and other arrears or periods: a conflict. Every conflict is
+ *     listed and nothing from the file is written (ERR_CONFLICT). The extract predates payments
+ *     taken here; the billing system must send arrears that include them.
  */
 import { ACCOUNT_PATTERN, MAX_BILL_PERIODS, MAX_NAME_BYTES } from '../../protocol/constants.js';
 import type { BillPeriod } from '../../protocol/messages.js';
@@ -33,39 +40,100 @@ export interface Account {
 const REQUIRED_COLUMNS = ['account', 'name', 'arrears'] as const;
 const OPTIONAL_COLUMNS = ['status', 'periods'] as const;
 /**
- * Writes one account whole (its own slot). Besides what the biller reads it records the imported
- * arrears and how many postings the account had then, from which verify checks the arrears
- * against the postings made since.
- * KEYS[1] account, KEYS[2] postings set; ARGV account, name, status, arrears, periods, now
+ * How an extract row stands against the account already stored, decided in the account's slot.
+ * Postings since the last import mean money moved here; then only a row equal to that import's
+ * arrears and periods may be written (and then only its name and status).
+ * KEYS[1] account, KEYS[2] postings set; ARGV arrears, periods → 'new' | 'replace' | 'unchanged' | 'conflict'
  */
-const UPSERT_ACCOUNT = new Script(`
-redis.call('HSET', KEYS[1], 'account', ARGV[1], 'name', ARGV[2], 'status', ARGV[3], 'arrearsFen', ARGV[4],
-  'periods', ARGV[5], 'importedArrearsFen', ARGV[4], 'importedPostings', redis.call('ZCARD', KEYS[2]),
-  'importedAt', ARGV[6])
-return 1
+const CLASSIFY = `
+local function classify()
+  local a = redis.call('HMGET', KEYS[1], 'account', 'importedArrearsFen', 'importedPeriods', 'importedPostings')
+  if not a[1] then return 'new' end
+  if redis.call('ZCARD', KEYS[2]) == tonumber(a[4] or 0) then return 'replace' end
+  if a[2] == ARGV[1] and (a[3] or '[]') == ARGV[2] then return 'unchanged' end
+  return 'conflict'
+end
+`;
+
+/** Read-only: the first pass over a file, so a conflict anywhere writes nothing. */
+const CLASSIFY_ACCOUNT = new Script(`${CLASSIFY}
+return classify()
 `);
+
+/**
+ * Writes one row as CLASSIFY allows, deciding again in the same script: a payment that lands
+ * between the two passes turns the row into a conflict rather than undoing the payment. Besides
+ * what the biller reads it records the imported arrears and periods and how many postings the
+ * account had then, from which verify checks the arrears against the postings made since.
+ * KEYS[1] account, KEYS[2] postings set; ARGV arrears, periods, account, name, status, now
+ */
+const WRITE_ACCOUNT = new Script(`${CLASSIFY}
+local standing = classify()
+if standing == 'conflict' then return standing end
+redis.call('HSET', KEYS[1], 'account', ARGV[3], 'name', ARGV[4], 'status', ARGV[5])
+if standing == 'unchanged' then return standing end
+redis.call('HSET', KEYS[1], 'arrearsFen', ARGV[1], 'periods', ARGV[2], 'importedArrearsFen', ARGV[1],
+  'importedPeriods', ARGV[2], 'importedPostings', redis.call('ZCARD', KEYS[2]), 'importedAt', ARGV[6])
+return standing
+`);
+
+type Standing = 'new' | 'replace' | 'unchanged' | 'conflict';
+
+export interface ImportResult {
+  /** Accounts written: new ones and those replaced. */
+  imported: number;
+  /** Accounts with postings since their last import whose row matched it: arrears kept. */
+  unchanged: number;
+}
 
 /** Writes go out in batches so a large file does not build one huge pipeline. */
 const BATCH = 1000;
 
-export async function importAccounts(context: AdminContext, csvText: string): Promise<{ imported: number }> {
+export async function importAccounts(context: AdminContext, csvText: string): Promise<ImportResult> {
   const accounts = parseAccounts(csvText);
   const { redis } = context;
+  const keysOf = (a: Account) => [keys.account(a.account), keys.postings(a.account)];
+  const balanceOf = (a: Account) => [a.arrearsFen, JSON.stringify(a.periods)];
+
+  const conflicts: string[] = [];
+  await inBatches(accounts, async (a) => {
+    const standing = (await CLASSIFY_ACCOUNT.run(redis, keysOf(a), balanceOf(a))) as Standing;
+    if (standing === 'conflict') conflicts.push(conflictLine(a));
+  });
+  if (conflicts.length > 0) throw conflictError(conflicts, 'nothing imported');
+
   const importedAt = context.now();
+  const result: ImportResult = { imported: 0, unchanged: 0 };
+  await inBatches(accounts, async (a) => {
+    const standing = (await WRITE_ACCOUNT.run(redis, keysOf(a), [...balanceOf(a), a.account, a.name, a.status, importedAt])) as Standing;
+    if (standing === 'conflict') conflicts.push(conflictLine(a));
+    else if (standing === 'unchanged') result.unchanged += 1;
+    else result.imported += 1;
+  }, (batch) => redis.sadd(keys.accounts(), ...batch.map((a) => a.account)));
+  // Only a payment racing the import gets here; its account was left as it was.
+  if (conflicts.length > 0) throw conflictError(conflicts, 'the other accounts were imported');
+  return result;
+}
+
+async function inBatches(accounts: Account[], each: (a: Account) => Promise<void>, after?: (batch: Account[]) => Promise<unknown>): Promise<void> {
   for (let start = 0; start < accounts.length; start += BATCH) {
     const batch = accounts.slice(start, start + BATCH);
-    await Promise.all(
-      batch.map((a) =>
-        UPSERT_ACCOUNT.run(
-          redis,
-          [keys.account(a.account), keys.postings(a.account)],
-          [a.account, a.name, a.status, a.arrearsFen, JSON.stringify(a.periods), importedAt],
-        ),
-      ),
-    );
-    await redis.sadd(keys.accounts(), ...batch.map((a) => a.account));
+    await Promise.all(batch.map(each));
+    await after?.(batch);
   }
-  return { imported: accounts.length };
+}
+
+function conflictLine(a: Account): string {
+  return `account ${a.account}: paid here since its last import, and the file changes its arrears or periods (${formatYuan(a.arrearsFen)} yuan)`;
+}
+
+function conflictError(conflicts: string[], outcome: string): AdminError {
+  conflicts.sort();
+  return new AdminError(
+    AdminErrorCode.CONFLICT,
+    `${conflicts.length} account${conflicts.length === 1 ? '' : 's'} in the file would undo payments taken here, ${outcome}:\n${conflicts.join('\n')}`,
+    conflicts,
+  );
 }
 
 /** Validates the whole file; throws AdminError(ERR_CSV) listing every bad row by line number. */

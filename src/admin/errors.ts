@@ -13,6 +13,8 @@ export const AdminErrorCode = {
   FLOAT_LIMIT: 'ERR_FLOAT_LIMIT',
   /** An accounts file has bad rows; `details` lists each with its line number. */
   CSV: 'ERR_CSV',
+  /** An accounts file would change the arrears of an account paid since its last import. */
+  CONFLICT: 'ERR_CONFLICT',
   /** The operation needs the master key and none was given. */
   MASTER_KEY: 'ERR_MASTER_KEY',
 } as const;

@@ -5,7 +5,7 @@
  */
 import type { Cluster, Redis } from 'ioredis';
 import { businessDayOf, cutoffMinutes, DEFAULT_BUSINESS_DAY, type BusinessDayOptions } from '../core/business-day.js';
-import { importAccounts, showAccount, type Account } from './accounts.js';
+import { importAccounts, showAccount, type Account, type ImportResult } from './accounts.js';
 import type { AdminContext } from './context.js';
 import { topUp, type TopUpResult } from './float.js';
 import { exportJournal, type JournalEntry } from './journal.js';
@@ -29,7 +29,7 @@ export { formatDate, parseDate } from './day.js';
 export { journalCsv, journalJsonLines } from './journal.js';
 export { reportCsv, reportSummary } from './report.js';
 export { parseTerminalKey } from './terminals.js';
-export type { Account, BusinessDayOptions, DailyReport, JournalEntry, Merchant, ProvisionedKey, Terminal, TopUpResult, VerifyResult };
+export type { Account, ImportResult, BusinessDayOptions, DailyReport, JournalEntry, Merchant, ProvisionedKey, Terminal, TopUpResult, VerifyResult };
 
 export interface AdminOptions {
   redis: Redis | Cluster;
@@ -65,7 +65,7 @@ export interface Admin {
 
   topUp(merchantId: string, amountFen: number): Promise<TopUpResult>;
 
-  importAccounts(csvText: string): Promise<{ imported: number }>;
+  importAccounts(csvText: string): Promise<ImportResult>;
   showAccount(account: string): Promise<Account>;
 
   /** Per outlet and in total, a business day's (YYYYMMDD) payments, corrections and net; zeros for a quiet day. */

@@ -238,13 +238,15 @@ function registerAccounts(program: Command): void {
     'import <file>',
     'import accounts from CSV: header account,name,arrears[,status][,periods]; arrears in yuan; ' +
       'status open|closed; periods like 202609:120.00;202610:80 adding up to the arrears. ' +
-      'Every row is checked first: one bad row (reported with its line number) and nothing is imported',
+      'Every row is checked first: one bad row (reported with its line number) and nothing is imported. ' +
+      'An account paid here since its last import keeps its arrears: a row that changes them is a conflict, ' +
+      'listed, and nothing is imported',
     async (admin, [file = '']) => {
       const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
         throw new Error(`cannot read ${file}: ${error.code ?? error.message}`);
       });
       const result = await admin.importAccounts(text);
-      return { json: result, text: `imported ${count(result.imported, 'account')}` };
+      return { json: result, text: `imported ${count(result.imported, 'account')}, ${count(result.unchanged, 'account')} unchanged (paid since their last import)` };
     },
   );
 

@@ -176,7 +176,7 @@ describe('accounts import', () => {
   it('imports a good file', async () => {
     const file = join(dir, 'good.csv');
     writeFileSync(file, 'account,name,arrears,status,periods\r\n6000000001,"Wang, Wu",300.00,open,202609:100;202610:200\r\n6000000002,Zhao Liu,80,,\r\n');
-    expect(await aircharge(['accounts', 'import', file])).toMatchObject({ code: 0, stdout: 'imported 2 accounts\n' });
+    expect(await aircharge(['accounts', 'import', file])).toMatchObject({ code: 0, stdout: 'imported 2 accounts, 0 accounts unchanged (paid since their last import)\n' });
     expect(json(await aircharge(['accounts', 'show', '6000000001', '--json']))).toMatchObject({ name: 'Wang, Wu', arrearsFen: 30_000 });
   });
 

@@ -146,7 +146,7 @@ describe('accounts import', () => {
       '0000000002,"Li, Si",0,closed,',
       '0000000003,王小明,35.5,,',
     ].join('\r\n');
-    expect(await admin.importAccounts(csv)).toEqual({ imported: 3 });
+    expect(await admin.importAccounts(csv)).toEqual({ imported: 3, unchanged: 0 });
     expect(await admin.showAccount('0000000001')).toEqual({
       account: '0000000001',
       name: 'Zhang San',
