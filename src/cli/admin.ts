@@ -25,6 +25,7 @@ import {
   type Terminal,
 } from '../admin/index.js';
 import { BUSINESS_DAY_SETTINGS, resolveBusinessDay } from '../config.js';
+import { checkMasterKey } from '../store/key-check.js';
 import { loadMasterKey, MasterKeyError } from '../store/secrets.js';
 import { connectRedis, redisUrl } from './redis.js';
 
@@ -85,6 +86,7 @@ function adminCommand<O>(
       // A failed connection surfaces as the command's error below, explained with this cause.
       let connectionError: string | undefined;
       redis.on('error', (error: Error) => (connectionError = error.message));
+      if (masterKey !== null) await checkMasterKey(redis, masterKey);
       const businessDay = needs.businessDay ? { businessDay: resolveBusinessDay(options, process.env) } : {};
       const admin = createAdmin({ ...needs.tune?.(options), ...businessDay, redis, masterKey });
       const output = await run(admin, args, options).catch((error: unknown) => {

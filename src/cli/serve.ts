@@ -13,6 +13,7 @@ import { Gateway } from '../gateway/index.js';
 import { RedisHealth } from '../gateway/redis-health.js';
 import { createLogger } from '../log.js';
 import { createMetrics, instrumentRedis, startOpsServer } from '../metrics/index.js';
+import { checkMasterKey } from '../store/key-check.js';
 import { MasterKeyError, loadMasterKey } from '../store/secrets.js';
 import { connectRedis } from './redis.js';
 
@@ -60,6 +61,11 @@ async function serve(config: ServeConfig, masterKey: Buffer): Promise<void> {
     instrumentRedis(redis, metrics);
     metrics.watchStore(redis, { floatThresholdFen: config.metrics.lowFloatFen });
   }
+  const keyChecked = await checkMasterKey(redis, masterKey).then(
+    () => true,
+    (err: unknown) => fail(err, 'cannot check the master key against Redis'),
+  );
+  if (!keyChecked) return;
   const created = await createCore({
     redis,
     masterKey,

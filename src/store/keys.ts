@@ -19,6 +19,8 @@ const a = (account: string) => `${PREFIX}:{a.${account}}`;
 export const keys = {
   /** Set of every merchant id. */
   merchants: () => `${PREFIX}:merchants`,
+  /** String: the check value of the master key everything here is sealed under (store/key-check.ts). */
+  masterKeyCheck: () => `${PREFIX}:master-key-check`,
   /** String: the merchant a terminal belongs to (sign-in starts from the terminal id alone). */
   terminalMerchant: (terminalId: string) => `${PREFIX}:terminal-merchant:${terminalId}`,
 

@@ -30,7 +30,14 @@ export function loadMasterKey(env: NodeJS.ProcessEnv, options: { demo: boolean }
   if (!/^[0-9a-fA-F]{64}$/.test(hex)) {
     throw new MasterKeyError(`${MASTER_KEY_ENV} must be 64 hex digits (32 bytes)`);
   }
-  return Buffer.from(hex, 'hex');
+  const key = Buffer.from(hex, 'hex');
+  // A key typed by hand or left at a placeholder (all zeros, 'abab…') is guessable; 32 random
+  // bytes have ~30 distinct values, fewer than 16 happens with odds far below 2^-100.
+  if (new Set(key).size < 16) {
+    throw new MasterKeyError(`${MASTER_KEY_ENV} has too few distinct bytes to be random: make one with openssl rand -hex 32`);
+  }
+  if (key.equals(DEMO_MASTER_KEY)) throw new MasterKeyError(`${MASTER_KEY_ENV} is the public demo master key: make one with openssl rand -hex 32`);
+  return key;
 }
 
 export function seal(masterKey: Buffer, clear: Buffer): string {

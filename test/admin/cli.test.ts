@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ResultCode } from '../../protocol/constants.js';
 import { keys } from '../../src/store/keys.js';
-import { DEMO_MASTER_KEY, unseal } from '../../src/store/secrets.js';
+import { unseal } from '../../src/store/secrets.js';
 import { MASTER_KEY, startNetwork, TerminalSession, type Network } from '../core/network.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
@@ -83,16 +83,11 @@ describe('merchant', () => {
 });
 
 describe('terminal', () => {
-  it('refuses to store a key without the master key, unless in demo mode', async () => {
+  it('refuses to store a key without the master key', async () => {
     const refused = await aircharge(['terminal', 'add', 'TA000001', '--merchant', 'shop-a']);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('AIRCHARGE_MASTER_KEY is not set');
     expect(await net.redis.exists(keys.terminalMerchant('TA000001'))).toBe(0);
-
-    const demo = await aircharge(['terminal', 'add', 'TD000001', '--merchant', 'shop-x', '--demo', '--json']);
-    expect(demo.code).toBe(0);
-    const sealed = await net.redis.hget(keys.terminal('shop-x', 'TD000001'), 'keyEnc');
-    expect(unseal(DEMO_MASTER_KEY, sealed!).toString('hex')).toBe(json(demo).key);
   });
 
   it('adds a terminal, printing its key once; lists without keys; rotates and disables', async () => {
@@ -103,12 +98,17 @@ describe('terminal', () => {
     const sealed = await net.redis.hget(keys.terminal('shop-a', 'TA000001'), 'keyEnc');
     expect(unseal(MASTER_KEY, sealed!).toString('hex')).toBe(key);
 
+    // This Redis now holds keys sealed under a real master key: demo mode is refused here.
+    const demo = await aircharge(['terminal', 'add', 'TD000001', '--merchant', 'shop-x', '--demo']);
+    expect(demo).toMatchObject({ code: 1, stderr: expect.stringContaining('not the one this Redis') });
+    expect(await net.redis.exists(keys.terminalMerchant('TD000001'))).toBe(0);
+
     const given = 'ab'.repeat(32);
     const second = await aircharge(['terminal', 'add', 'TA000002', '--merchant', 'shop-a', '--key', given, '--json'], withKey);
     expect(json(second)).toEqual({ terminalId: 'TA000002', merchantId: 'shop-a', key: given, keyVersion: 1 });
 
     const listed = await aircharge(['terminal', 'list', '--json']);
-    expect((json(listed).terminals as Array<{ terminalId: string }>).map((t) => t.terminalId)).toEqual(['TA000001', 'TA000002', 'TD000001']);
+    expect((json(listed).terminals as Array<{ terminalId: string }>).map((t) => t.terminalId)).toEqual(['TA000001', 'TA000002']);
     expect(listed.stdout).not.toContain(key);
     expect(listed.stdout).not.toContain(given);
 
@@ -119,14 +119,14 @@ describe('terminal', () => {
     expect(unseal(MASTER_KEY, resealed!).toString('hex')).toBe(rotated.key);
     expect(unseal(MASTER_KEY, (await net.redis.hget(keys.terminal('shop-a', 'TA000001'), 'keyEnc'))!).toString('hex')).toBe(key);
 
-    expect(await aircharge(['terminal', 'disable', 'TD000001'])).toMatchObject({ code: 0, stdout: 'terminal TD000001 disabled\n' });
-    expect(await net.redis.hget(keys.terminal('shop-x', 'TD000001'), 'status')).toBe('disabled');
+    expect(await aircharge(['terminal', 'disable', 'TA000001'])).toMatchObject({ code: 0, stdout: 'terminal TA000001 disabled\n' });
+    expect(await net.redis.hget(keys.terminal('shop-a', 'TA000001'), 'status')).toBe('disabled');
     const [enabled, noMerchant] = await Promise.all([
-      aircharge(['terminal', 'enable', 'TD000001']),
+      aircharge(['terminal', 'enable', 'TA000001']),
       aircharge(['merchant', 'enable', 'nobody']),
     ]);
-    expect(enabled).toMatchObject({ code: 0, stdout: 'terminal TD000001 enabled\n' });
-    expect(json(await aircharge(['terminal', 'show', 'TD000001', '--json']))).toMatchObject({ merchantId: 'shop-x', status: 'active', keyVersion: 1 });
+    expect(enabled).toMatchObject({ code: 0, stdout: 'terminal TA000001 enabled\n' });
+    expect(json(await aircharge(['terminal', 'show', 'TA000001', '--json']))).toMatchObject({ merchantId: 'shop-a', status: 'active', keyVersion: 1 });
     expect(noMerchant).toMatchObject({ code: 1, stderr: 'aircharge: unknown merchant nobody\n' });
   });
 
