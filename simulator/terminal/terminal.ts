@@ -404,12 +404,6 @@ export class Terminal {
         failures += 1;
         continue;
       }
-      if (!authentic && code === ResultCode.APPROVED) {
-        // An approval must be authenticated; an advisory one is worth nothing.
-        this.dropSession();
-        await this.backoff(failures++, deadline);
-        continue;
-      }
       if (TRY_LATER.has(code)) {
         await this.backoff(failures++, deadline);
         continue;
@@ -418,6 +412,14 @@ export class Terminal {
         // Our clock is off: a new sign-in tells us the server time.
         session.key = null;
         failures += 1;
+        continue;
+      }
+      if (!authentic && (transaction || code === ResultCode.APPROVED)) {
+        // An unauthenticated answer is advisory (PROTOCOL.md §5.3): it never ends a PAY or
+        // CORRECT, or a forged FLOAT_SHORT to an applied payment makes the clerk take the cash
+        // again. Treat it as lost: retransmit, and the stored answer or STATUS tells the outcome.
+        this.dropSession();
+        await this.backoff(failures++, deadline);
         continue;
       }
       this.scheduleHeartbeat();

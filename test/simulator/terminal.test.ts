@@ -1,8 +1,8 @@
 /**
  * The firmware-like terminal in process, against `aircharge serve --demo` as a process on a real
  * redis-server: heartbeats, a session taken over by another connection, a counter behind the
- * gateway's, a terminal disabled while connected, and payments over the bad link applied exactly
- * once each.
+ * gateway's, a terminal disabled while connected, a forged decline from the carrier's network,
+ * and payments over the bad link applied exactly once each.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NoticeReason, ResultCode } from '../../protocol/index.js';
+import { createServer, connect, type AddressInfo, type Server } from 'node:net';
+import { FrameDecoder, FrameError, MessageType, NoticeReason, ResultCode, decodePayload, encodeFrame, encodePayload } from '../../protocol/index.js';
 import { createAdmin, type Admin } from '../../src/admin/index.js';
 import { DEMO_MASTER_KEY } from '../../src/store/secrets.js';
 import { openLink, linkProfile, createRandom } from '../../simulator/link/index.js';
@@ -19,6 +20,8 @@ import { MemoryStateStore, Terminal, type TerminalEvent } from '../../simulator/
 import { startRedis, type RedisProcess } from '../helpers/redis.js';
 
 const ACCOUNT = '7700000001';
+/** Paid only by the forged-decline test, so the other tests' arrears stay as they expect. */
+const FORGED_ACCOUNT = '7700000005';
 let redis: RedisProcess;
 let client: Redis;
 let admin: Admin;
@@ -48,8 +51,8 @@ beforeAll(async () => {
   admin = createAdmin({ redis: client, masterKey: DEMO_MASTER_KEY });
   await admin.addMerchant('TSHOP', 'Terminal test shop');
   await admin.topUp('TSHOP', 1_000_000);
-  for (const id of ['TERM0001', 'TERM0002', 'TERM0003', 'TERM0004']) keys.set(id, Buffer.from((await admin.addTerminal(id, 'TSHOP')).key, 'hex'));
-  await admin.importAccounts(`account,name,arrears\n${ACCOUNT},Wang Wu,5000.00\n`);
+  for (const id of ['TERM0001', 'TERM0002', 'TERM0003', 'TERM0004', 'TERM0005']) keys.set(id, Buffer.from((await admin.addTerminal(id, 'TSHOP')).key, 'hex'));
+  await admin.importAccounts(`account,name,arrears\n${ACCOUNT},Wang Wu,5000.00\n${FORGED_ACCOUNT},Zhou Qi,100.00\n`);
   work = mkdtempSync(join(tmpdir(), 'aircharge-terminal-test-'));
   gateway = await startGateway({ redisUrl: redis.url, logFile: join(work, 'gateway.log'), args: ['--connection-rate', '0'] });
 }, 90_000);
@@ -62,7 +65,59 @@ afterAll(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 }, 60_000);
 
+/**
+ * Between the terminal and the gateway, as anyone on the carrier's network can be: passes every
+ * frame on, except that it answers the first PAY with a forged, unauthenticated (zero-MAC)
+ * FLOAT_SHORT in place of the gateway's real answer.
+ */
+async function forgingFirstPayAnswer(): Promise<Server> {
+  let forged = false;
+  const server = createServer((downstream) => {
+    const upstream = connect(gateway.port, '127.0.0.1');
+    const decoder = new FrameDecoder();
+    downstream.pipe(upstream);
+    upstream.on('data', (chunk: Buffer) => {
+      for (const item of decoder.push(chunk)) {
+        if (item instanceof FrameError) continue;
+        if (item.type !== MessageType.PAY_RESPONSE || forged) {
+          downstream.write(item.raw);
+          continue;
+        }
+        forged = true;
+        const real = decodePayload(MessageType.PAY_RESPONSE, item.payload);
+        const payload = encodePayload(MessageType.PAY_RESPONSE, { ...real, result: ResultCode.FLOAT_SHORT });
+        downstream.write(encodeFrame({ type: item.type, terminalId: item.terminalId, seq: item.seq, timestamp: item.timestamp }, payload, null));
+      }
+    });
+    const close = () => {
+      downstream.destroy();
+      upstream.destroy();
+    };
+    upstream.on('close', close).on('error', close);
+    downstream.on('close', close).on('error', close);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
+}
+
 describe('firmware-like terminal', () => {
+  it('takes no forged decline for a payment the gateway applied: retransmits and gets the real answer, the float debited once', async () => {
+    const forger = await forgingFirstPayAnswer();
+    try {
+      const events: TerminalEvent[] = [];
+      const t = terminal('TERM0005', events, { gateway: { host: '127.0.0.1', port: (forger.address() as AddressInfo).port } });
+      const before = (await admin.showMerchant('TSHOP')).floatFen;
+      const paid = await t.pay(FORGED_ACCOUNT, 250);
+      expect(paid.code).toBe(ResultCode.APPROVED);
+      expect(events.some((e) => e.kind === 'retransmit')).toBe(true);
+      expect(t.snapshot.receipts.map((r) => r.receipt)).toEqual([paid.response.receipt]);
+      expect((await admin.showMerchant('TSHOP')).floatFen).toBe(before - 250);
+      t.close();
+    } finally {
+      forger.close();
+    }
+  });
+
   it('heartbeats while idle', async () => {
     const events: TerminalEvent[] = [];
     const t = terminal('TERM0001', events, { heartbeatSec: 1 });
