@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, connect, type AddressInfo, type Server } from 'node:net';
-import { FrameDecoder, FrameError, MessageType, NoticeReason, ResultCode, decodePayload, encodeFrame, encodePayload } from '../../protocol/index.js';
+import { FrameDecoder, FrameError, MessageType, NoticeReason, ResultCode, decodePayload, encodeFrame, encodePayload, type Frame } from '../../protocol/index.js';
 import { createAdmin, type Admin } from '../../src/admin/index.js';
 import { DEMO_MASTER_KEY } from '../../src/store/secrets.js';
 import { openLink, linkProfile, createRandom } from '../../simulator/link/index.js';
@@ -67,10 +67,10 @@ afterAll(async () => {
 
 /**
  * Between the terminal and the gateway, as anyone on the carrier's network can be: passes every
- * frame on, except that it answers the first PAY with a forged, unauthenticated (zero-MAC)
- * FLOAT_SHORT in place of the gateway's real answer.
+ * frame on, except that the first PAY's real answer is replaced by `forge(realAnswer)`, an
+ * unauthenticated (zero-MAC) frame.
  */
-async function forgingFirstPayAnswer(): Promise<Server> {
+async function forgingFirstPayAnswer(forge: (real: Frame) => Buffer): Promise<Server> {
   let forged = false;
   const server = createServer((downstream) => {
     const upstream = connect(gateway.port, '127.0.0.1');
@@ -79,14 +79,9 @@ async function forgingFirstPayAnswer(): Promise<Server> {
     upstream.on('data', (chunk: Buffer) => {
       for (const item of decoder.push(chunk)) {
         if (item instanceof FrameError) continue;
-        if (item.type !== MessageType.PAY_RESPONSE || forged) {
-          downstream.write(item.raw);
-          continue;
-        }
-        forged = true;
-        const real = decodePayload(MessageType.PAY_RESPONSE, item.payload);
-        const payload = encodePayload(MessageType.PAY_RESPONSE, { ...real, result: ResultCode.FLOAT_SHORT });
-        downstream.write(encodeFrame({ type: item.type, terminalId: item.terminalId, seq: item.seq, timestamp: item.timestamp }, payload, null));
+        const forgeThis = item.type === MessageType.PAY_RESPONSE && !forged;
+        forged ||= forgeThis;
+        downstream.write(forgeThis ? forge(item) : item.raw);
       }
     });
     const close = () => {
@@ -100,9 +95,19 @@ async function forgingFirstPayAnswer(): Promise<Server> {
   return server;
 }
 
+const zeroMac = (real: Frame, type: number, payload: Buffer) =>
+  encodeFrame({ type, terminalId: real.terminalId, seq: real.seq, timestamp: real.timestamp }, payload, null);
+
+const FORGERIES: Array<[string, (real: Frame) => Buffer]> = [
+  ['a FLOAT_SHORT decline', (real) =>
+    zeroMac(real, real.type, encodePayload(MessageType.PAY_RESPONSE, { ...decodePayload(MessageType.PAY_RESPONSE, real.payload), result: ResultCode.FLOAT_SHORT }))],
+  // This one crashed the simulated terminal: it decoded the REJECT as a PAY answer.
+  ['a REJECT', (real) => zeroMac(real, MessageType.REJECT, encodePayload(MessageType.REJECT, { result: ResultCode.BAD_FORMAT }))],
+];
+
 describe('firmware-like terminal', () => {
-  it('takes no forged decline for a payment the gateway applied: retransmits and gets the real answer, the float debited once', async () => {
-    const forger = await forgingFirstPayAnswer();
+  it.each(FORGERIES)('takes no forged answer (%s) to a payment the gateway applied: retransmits and gets the real one, the float debited once', async (_, forge) => {
+    const forger = await forgingFirstPayAnswer(forge);
     try {
       const events: TerminalEvent[] = [];
       const t = terminal('TERM0005', events, { gateway: { host: '127.0.0.1', port: (forger.address() as AddressInfo).port } });
