@@ -21,6 +21,8 @@ export class Line {
   private isClosed = false;
   /** The last NOTICE received: why the gateway is closing and when to come back. */
   notice: Notice | null = null;
+  /** The frame it came in, so the terminal can tell whether the gateway's session MACed it. */
+  noticeFrame: Frame | null = null;
 
   private constructor(
     private readonly socket: Socket,
@@ -87,6 +89,7 @@ export class Line {
 
   private onFrame(frame: Frame): void {
     if (frame.type === MessageType.NOTICE) {
+      this.noticeFrame = { ...frame, raw: Buffer.from(frame.raw) };
       try {
         this.notice = decodePayload(MessageType.NOTICE, frame.payload);
       } catch {

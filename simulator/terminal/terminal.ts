@@ -508,9 +508,10 @@ export class Terminal {
 
   /** The connection is gone, in the middle of a request or while idle: forget its session. */
   private lineClosed(line: Line): void {
+    const key = this.session?.line === line ? this.session.key : null;
     if (this.session?.line === line) this.session = null;
     this.lostConnection = true;
-    const notice = line.notice;
+    const notice = believedNotice(line, key);
     if (notice) {
       this.heedDisabled(notice);
       this.options.onEvent?.({ kind: 'notice', reason: notice.reason, retryAfterSec: notice.retryAfterSec });
@@ -525,7 +526,7 @@ export class Terminal {
    * request stays unfinished in flash.
    */
   private async afterClose(session: Session, failures: number, deadline: number): Promise<void> {
-    const notice = session.line.notice;
+    const notice = believedNotice(session.line, session.key);
     if (this.session === session) this.session = null;
     if (notice && this.heedDisabled(notice)) return;
     if (notice) {
@@ -538,8 +539,8 @@ export class Terminal {
   }
 
   /** NOTICE TERMINAL_DISABLED: no sign-in for its retry delay. True when the notice was that. */
-  private heedDisabled(notice: Notice): boolean {
-    if (notice.reason !== NoticeReason.TERMINAL_DISABLED) return false;
+  private heedDisabled(notice: HeardNotice): boolean {
+    if (notice.reason !== NoticeReason.TERMINAL_DISABLED || !notice.authenticated) return false;
     this.disabledUntil = Math.max(this.disabledUntil, Date.now() + notice.retryAfterSec * 1000);
     return true;
   }
@@ -610,4 +611,25 @@ export class Terminal {
 
 function nameOf(code: number): string {
   return RESULT_NAME.get(code) ?? `0x${code.toString(16).padStart(2, '0')}`;
+}
+
+/** The longest wait an unauthenticated NOTICE can impose (PROTOCOL.md §9.5). */
+export const UNAUTHENTICATED_NOTICE_MAX_SEC = 60;
+
+/** A NOTICE as the terminal heard it: `authenticated` when the session's key MACed it. */
+interface HeardNotice extends Notice {
+  authenticated: boolean;
+}
+
+/**
+ * The NOTICE a line got before it closed, as far as it can be believed: one MACed with the
+ * session key is the gateway's word; any other (before sign-in, or forged on the carrier's
+ * network) only closes the connection, with its delay capped, so a forged TERMINAL_DISABLED cannot
+ * silence a terminal for 65,535 s.
+ */
+function believedNotice(line: Line, sessionKey: Buffer | null): HeardNotice | null {
+  const { notice, noticeFrame } = line;
+  if (notice === null || noticeFrame === null) return null;
+  if (sessionKey !== null && verifyMac(noticeFrame, sessionKey)) return { ...notice, authenticated: true };
+  return { reason: notice.reason, retryAfterSec: Math.min(notice.retryAfterSec, UNAUTHENTICATED_NOTICE_MAX_SEC), authenticated: false };
 }

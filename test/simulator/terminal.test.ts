@@ -10,13 +10,14 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, connect, type AddressInfo, type Server } from 'node:net';
+import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { FrameDecoder, FrameError, MessageType, NoticeReason, ResultCode, decodePayload, encodeFrame, encodePayload, type Frame } from '../../protocol/index.js';
 import { createAdmin, type Admin } from '../../src/admin/index.js';
 import { DEMO_MASTER_KEY } from '../../src/store/secrets.js';
 import { openLink, linkProfile, createRandom } from '../../simulator/link/index.js';
 import { startGateway, type GatewayService } from '../../simulator/processes.js';
-import { MemoryStateStore, Terminal, type TerminalEvent } from '../../simulator/terminal/index.js';
+import { MemoryStateStore, Terminal, UNAUTHENTICATED_NOTICE_MAX_SEC, type TerminalEvent } from '../../simulator/terminal/index.js';
+import { crc16 } from '../../protocol/crc.js';
 import { startRedis, type RedisProcess } from '../helpers/redis.js';
 
 const ACCOUNT = '7700000001';
@@ -67,22 +68,23 @@ afterAll(async () => {
 
 /**
  * Between the terminal and the gateway, as anyone on the carrier's network can be: passes every
- * frame on, except that the first PAY's real answer is replaced by `forge(realAnswer)`, an
- * unauthenticated (zero-MAC) frame.
+ * frame from the gateway through `rewrite` (by default unchanged), and keeps the terminal-side
+ * sockets so a test can write forged frames of its own.
  */
-async function forgingFirstPayAnswer(forge: (real: Frame) => Buffer): Promise<Server> {
-  let forged = false;
+interface Relay {
+  server: Server;
+  port: number;
+  terminals: Socket[];
+}
+async function relay(rewrite: (frame: Frame) => Buffer = (frame) => frame.raw): Promise<Relay> {
+  const terminals: Socket[] = [];
   const server = createServer((downstream) => {
+    terminals.push(downstream);
     const upstream = connect(gateway.port, '127.0.0.1');
     const decoder = new FrameDecoder();
     downstream.pipe(upstream);
     upstream.on('data', (chunk: Buffer) => {
-      for (const item of decoder.push(chunk)) {
-        if (item instanceof FrameError) continue;
-        const forgeThis = item.type === MessageType.PAY_RESPONSE && !forged;
-        forged ||= forgeThis;
-        downstream.write(forgeThis ? forge(item) : item.raw);
-      }
+      for (const item of decoder.push(chunk)) if (!(item instanceof FrameError)) downstream.write(rewrite(item));
     });
     const close = () => {
       downstream.destroy();
@@ -92,7 +94,17 @@ async function forgingFirstPayAnswer(forge: (real: Frame) => Buffer): Promise<Se
     downstream.on('close', close).on('error', close);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return server;
+  return { server, port: (server.address() as AddressInfo).port, terminals };
+}
+
+/** A relay that replaces the first PAY's real answer by `forge(realAnswer)`. */
+function forgingFirstPayAnswer(forge: (real: Frame) => Buffer): Promise<Relay> {
+  let forged = false;
+  return relay((frame) => {
+    const forgeThis = frame.type === MessageType.PAY_RESPONSE && !forged;
+    forged ||= forgeThis;
+    return forgeThis ? forge(frame) : frame.raw;
+  });
 }
 
 const zeroMac = (real: Frame, type: number, payload: Buffer) =>
@@ -110,7 +122,7 @@ describe('firmware-like terminal', () => {
     const forger = await forgingFirstPayAnswer(forge);
     try {
       const events: TerminalEvent[] = [];
-      const t = terminal('TERM0005', events, { gateway: { host: '127.0.0.1', port: (forger.address() as AddressInfo).port } });
+      const t = terminal('TERM0005', events, { gateway: { host: '127.0.0.1', port: forger.port } });
       const before = (await admin.showMerchant('TSHOP')).floatFen;
       const paid = await t.pay(FORGED_ACCOUNT, 250);
       expect(paid.code).toBe(ResultCode.APPROVED);
@@ -119,7 +131,30 @@ describe('firmware-like terminal', () => {
       expect((await admin.showMerchant('TSHOP')).floatFen).toBe(before - 250);
       t.close();
     } finally {
-      forger.close();
+      forger.server.close();
+    }
+  });
+
+  it('is not silenced by a forged NOTICE TERMINAL_DISABLED: its delay is capped and the terminal keeps paying', async () => {
+    const forger = await relay();
+    try {
+      const events: TerminalEvent[] = [];
+      const t = terminal('TERM0005', events, { gateway: { host: '127.0.0.1', port: forger.port } });
+      expect((await t.signIn()).code).toBe(ResultCode.APPROVED);
+      const forged = Buffer.from(
+        encodeFrame({ type: MessageType.NOTICE, terminalId: 'TERM0005', seq: 0, timestamp: Math.floor(Date.now() / 1000) },
+          encodePayload(MessageType.NOTICE, { reason: NoticeReason.TERMINAL_DISABLED, retryAfterSec: 65_535 }), null),
+      );
+      // A garbage MAC under a good CRC: what a forger who knows the frame layout but not Ks sends.
+      forged.fill(0x5a, forged.length - 10, forged.length - 2);
+      forged.writeUInt16BE(crc16(forged, 0, forged.length - 2), forged.length - 2);
+      forger.terminals[0]!.end(forged);
+      await sleep(300);
+      expect(events).toContainEqual({ kind: 'notice', reason: NoticeReason.TERMINAL_DISABLED, retryAfterSec: UNAUTHENTICATED_NOTICE_MAX_SEC });
+      expect((await t.pay(FORGED_ACCOUNT, 100)).code).toBe(ResultCode.APPROVED);
+      t.close();
+    } finally {
+      forger.server.close();
     }
   });
 
