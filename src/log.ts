@@ -63,8 +63,33 @@ export function createLogger(
     formatters: { log: censored },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  // pino's default destination writes stdout synchronously, so nothing is lost at exit.
-  return destination === undefined ? pino(settings) : pino(settings, destination);
+  return pino(settings, destination ?? boundedStdout());
+}
+
+/** The most log bytes held in memory while stdout cannot take them. */
+export const LOG_BUFFER_BYTES = 4 * 1024 * 1024;
+
+let droppedLines = 0;
+
+/** Log lines dropped since start because stdout was full for longer than the buffer lasts. */
+export function droppedLogLines(): number {
+  return droppedLines;
+}
+
+/**
+ * stdout, written asynchronously with at most LOG_BUFFER_BYTES held while the reader does not
+ * keep up. Behind a slow pipe (journald, docker) pino's stream otherwise buffers without limit (a
+ * 6 s flood grew the heap from 9 to 241 MB), and a synchronous write would stop the event loop,
+ * and every terminal with it, until the pipe drains. Beyond the bound a line is dropped and counted
+ * (aircharge_log_lines_dropped_total). At a normal exit pino flushes what is buffered; a SIGKILL
+ * loses what is in the buffer then, at most LOG_BUFFER_BYTES.
+ */
+function boundedStdout(): DestinationStream {
+  const stream = pino.destination({ fd: 1, sync: false, maxLength: LOG_BUFFER_BYTES });
+  stream.on('drop', () => {
+    droppedLines += 1;
+  });
+  return stream;
 }
 
 /**

@@ -5,6 +5,7 @@
  * Label values come from closed sets (message type names, result code names, close reasons,
  * Redis command names), so the number of series stays bounded whatever terminals send.
  */
+import { droppedLogLines } from '../log.js';
 import type { Cluster, Redis } from 'ioredis';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { MessageType, RESPONSE_BIT, RESULT_NAME } from '../../protocol/constants.js';
@@ -122,6 +123,16 @@ export class Metrics {
     labelNames: ['type'] as const,
     buckets: REQUEST_BUCKETS_SEC,
     registers: [this.registry],
+  });
+
+  readonly logLinesDropped = new Counter({
+    name: 'aircharge_log_lines_dropped_total',
+    help: 'Log lines dropped because stdout stayed full longer than the log buffer lasts',
+    registers: [this.registry],
+    collect() {
+      this.reset();
+      this.inc(droppedLogLines());
+    },
   });
 
   readonly redisErrors = new Counter({
