@@ -319,14 +319,20 @@ function registerJournal(program: Command): void {
 }
 
 function registerVerify(program: Command): void {
-  adminCommand<{ pendingBound: string }>(
+  adminCommand<{ pendingBound: string; allowEmpty?: boolean }>(
     program,
     'verify',
     'check the books: floats against the journal, transactions against the biller, no stale pending ' +
-      'transactions; exits 1 listing every discrepancy',
-    async (admin) => {
+      'transactions; exits 1 listing every discrepancy, or when the Redis holds no aircharge data at all',
+    async (admin, _args, options) => {
       const result = await admin.verify();
       const c = result.checked;
+      // An empty Redis balances trivially: most often it is the wrong one (a forgotten REDIS_URL).
+      if (c.merchants === 0 && c.accounts === 0 && c.journalEntries === 0 && options.allowEmpty !== true) {
+        const text = 'verify: this Redis holds no aircharge data (no merchant, account or journal entry): is it the network\'s? ' +
+          'Pass --allow-empty to accept an empty network';
+        return { json: { ...result, ok: false, empty: true }, text, exitCode: 1 };
+      }
       const summary =
         `${count(c.merchants, 'merchant')}, ${count(c.journalEntries, 'journal entry', 'journal entries')}, ` +
         `${count(c.transactions, 'transaction')} (${c.pending} pending), ${count(c.accounts, 'account')}, ${count(c.postings, 'posting')}`;
@@ -346,7 +352,9 @@ function registerVerify(program: Command): void {
         return { pendingBoundMs: seconds * 1000 };
       },
     },
-  ).option('--pending-bound <seconds>', 'a transaction pending longer than this is a discrepancy', '60');
+  )
+    .option('--pending-bound <seconds>', 'a transaction pending longer than this is a discrepancy', '60')
+    .option('--allow-empty', 'exit 0 on a Redis with no aircharge data (a network not yet provisioned)');
 }
 
 export function registerAdmin(program: Command): void {
