@@ -333,8 +333,9 @@ export class Connection {
       });
       return { result: ResultCode.CLOCK_SKEW, replayed: false };
     }
-    // The number went to a heartbeat answered here, which the stored mark has not seen.
-    if (frame.type !== MessageType.HEARTBEAT && session.state.usedByHeartbeat(frame.seq)) {
+    // A heartbeat answered here used this number or a higher one, which the stored mark has not
+    // seen: the number is not new, whatever the request (a lower heartbeat included).
+    if (session.state.behindLocalHeartbeat(frame.seq, frame.type === MessageType.HEARTBEAT)) {
       return refuse(ResultCode.REPLAY, session.key);
     }
 

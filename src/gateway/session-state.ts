@@ -4,10 +4,11 @@
  *
  * A heartbeat is answered locally when its number is new on this connection and Redis confirmed
  * the session (sign-in or a core answer, which also refreshes the session's expiry) within the
- * last heartbeat interval. Such a number never reaches the stored high-water mark, so the
- * numbers heartbeats used since the guard last saw one are remembered here: another request
- * carrying one of them is a replay (DESIGN: same number, another request) and is refused
- * locally; the same heartbeat again is answered afresh, as the core answers read-only repeats.
+ * last heartbeat interval. Such a number never reaches the stored high-water mark, so this
+ * connection remembers the highest number the guard accepted and the highest any request used:
+ * numbers strictly increase (PROTOCOL.md §6.1), so a request whose number lies between the two,
+ * one a heartbeat used or one skipped below it, is a replay and is refused locally; only the
+ * last heartbeat again is answered afresh, as the core answers read-only repeats.
  */
 import { ResultCode } from '../../protocol/index.js';
 
@@ -33,30 +34,35 @@ const NOT_ACCEPTED: ReadonlySet<number> = new Set([
 ]);
 
 export class SessionState {
-  /** The highest number accepted on this session (sign-in included). */
+  /** The highest number accepted on this session (sign-in and local heartbeats included). */
   private lastSeq: number;
+  /** The highest number the core's guard accepted (and so the stored mark holds). */
+  private guardSeq: number;
   /** When Redis last confirmed the session is this connection's (epoch ms). */
   private confirmedAt: number;
-  /** Numbers heartbeats used that the guard has not seen: lowFromHeartbeats..lastSeq, or none (0). */
-  private lowFromHeartbeats = 0;
 
   constructor(signInSeq: number, now: number, private readonly confirmForMs: number) {
     this.lastSeq = signInSeq;
+    this.guardSeq = signInSeq;
     this.confirmedAt = now;
   }
 
   /** True when this heartbeat may be answered without the core; records its number. */
   answerHeartbeatLocally(seq: number, now: number): boolean {
-    if (this.usedByHeartbeat(seq)) return true;
+    if (seq === this.lastSeq && this.lastSeq > this.guardSeq) return true;
     if (seq <= this.lastSeq || now - this.confirmedAt >= this.confirmForMs) return false;
-    if (this.lowFromHeartbeats === 0) this.lowFromHeartbeats = seq;
     this.lastSeq = seq;
     return true;
   }
 
-  /** True when a heartbeat answered locally carried this number. */
-  usedByHeartbeat(seq: number): boolean {
-    return this.lowFromHeartbeats !== 0 && seq >= this.lowFromHeartbeats && seq <= this.lastSeq;
+  /**
+   * True when a request with this number must be refused here (REPLAY): a heartbeat answered
+   * locally used it or a higher one, which the stored mark has not seen. The last heartbeat sent
+   * again is the one exception, answered afresh.
+   */
+  behindLocalHeartbeat(seq: number, isHeartbeat: boolean): boolean {
+    if (seq <= this.guardSeq || seq > this.lastSeq) return false;
+    return !(isHeartbeat && seq === this.lastSeq);
   }
 
   /** The core answered a request: its guard saw the session, and maybe accepted the number. */
@@ -70,6 +76,6 @@ export class SessionState {
     if (replayed || NOT_ACCEPTED.has(result) || seq <= this.lastSeq) return;
     // The stored mark is now above every number a heartbeat used here.
     this.lastSeq = seq;
-    this.lowFromHeartbeats = 0;
+    this.guardSeq = seq;
   }
 }

@@ -212,6 +212,26 @@ describe.each(REDIS_BACKENDS)('exactly once on $name', ({ start }) => {
       t.cut();
     });
 
+    it('numbers strictly increase past a heartbeat answered here: a PAY under a skipped lower number and a lower heartbeat are REPLAY', async () => {
+      const terminal = await network.addTerminal();
+      const t = await signedIn(a, terminal);
+      const before = await floatFen(network);
+      const signInSeq = t.seq;
+      const beat = await t.request(MessageType.HEARTBEAT, {}, { seq: signInSeq + 10 });
+      expect(beat.response.result).toBe(ResultCode.APPROVED);
+      // Never used by any request, but below a number already used: not new (PROTOCOL.md §6.1).
+      const skipped = await t.request(MessageType.PAY, { account: ACCOUNTS[0]!, amountFen: 100 }, { seq: signInSeq + 5 });
+      expect(skipped.response.result).toBe(ResultCode.REPLAY);
+      expect(await floatFen(network)).toBe(before);
+      const lower = await t.request(MessageType.HEARTBEAT, {}, { seq: signInSeq + 7 });
+      expect(lower.response.result).toBe(ResultCode.REPLAY);
+      // The same heartbeat again is answered afresh; the next number is served.
+      expect((await t.request(MessageType.HEARTBEAT, {}, { seq: signInSeq + 10 })).response.result).toBe(ResultCode.APPROVED);
+      expect((await t.request(MessageType.PAY, { account: ACCOUNTS[0]!, amountFen: 100 }, { seq: signInSeq + 11 })).response.result).toBe(ResultCode.APPROVED);
+      expect(await floatFen(network)).toBe(before - 100);
+      t.cut();
+    });
+
     it('go through Redis once the last confirmation is a heartbeat interval old, refreshing the session', async () => {
       const gw = await startGateway(network, { limits: { heartbeatSec: 1, idleTimeoutMs: 10_000 } });
       try {
