@@ -10,6 +10,7 @@ import { parseYuan } from './admin/money.js';
 import { cutoffMinutes, DEFAULT_BUSINESS_DAY, type BusinessDayOptions } from './core/business-day.js';
 import type { GatewayLimits } from './gateway/limits.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
+import { parseRedisUrl, redactRedisUrl } from './redis-url.js';
 
 export class ConfigError extends Error {
   readonly code = 'ERR_CONFIG';
@@ -56,6 +57,8 @@ export interface Setting {
   /** Shown in help; undefined when the default depends on another setting. */
   default: string | undefined;
   parse: Parser;
+  /** The value as an error may show it, when it can hold a secret. */
+  shown?: (text: string) => string;
 }
 
 function integer(min: number, max: number): Parser {
@@ -118,19 +121,7 @@ function nonEmpty(what: string): Parser {
 
 /** The forms connectRedis (src/cli/redis.ts) takes. */
 function redisUrl(text: string): string {
-  const expected = 'a redis://, rediss:// or redis+cluster://host:port,host:port,... URL';
-  if (text.startsWith('redis+cluster://')) {
-    // A list of seed nodes, which URL parsing does not take.
-    if (!/^redis\+cluster:\/\/[^\s,:/]+:[0-9]+(,[^\s,:/]+:[0-9]+)*$/.test(text)) throw new Error(expected);
-    return text;
-  }
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new Error(expected);
-  }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new Error(expected);
+  parseRedisUrl(text);
   return text;
 }
 
@@ -167,7 +158,7 @@ export const SERVE_SETTINGS: readonly Setting[] = [
   { name: 'host', flag: '--host <address>', env: 'AIRCHARGE_HOST', default: '0.0.0.0',
     description: 'address to listen on', parse: nonEmpty('an address') },
   { name: 'redis', flag: '--redis <url>', env: 'REDIS_URL', default: 'redis://127.0.0.1:6379',
-    description: 'Redis URL (sessions, sequence guards, money)', parse: redisUrl },
+    description: 'Redis URL (sessions, sequence guards, money)', parse: redisUrl, shown: redactRedisUrl },
   { name: 'instanceId', flag: '--instance-id <id>', env: 'AIRCHARGE_INSTANCE_ID', default: undefined,
     description: 'name of this instance, unique among those sharing the Redis (default: hostname-pid)',
     parse: (text) => {
@@ -304,7 +295,7 @@ function resolveSettings(settings: readonly Setting[], flags: Record<string, unk
       values.set(setting.name, setting.parse(text));
     } catch (err) {
       const where = source ?? `default of ${setting.flag.split(' ')[0]}`;
-      throw new ConfigError(`${where}: ${JSON.stringify(text)} is not valid; expected ${(err as Error).message}`);
+      throw new ConfigError(`${where}: ${JSON.stringify(setting.shown?.(text) ?? text)} is not valid; expected ${(err as Error).message}`);
     }
   }
   return values;

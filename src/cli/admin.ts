@@ -27,6 +27,7 @@ import {
 import { BUSINESS_DAY_SETTINGS, resolveBusinessDay } from '../config.js';
 import { checkMasterKey } from '../store/key-check.js';
 import { loadMasterKey, MasterKeyError } from '../store/secrets.js';
+import { redactRedisUrl } from '../redis-url.js';
 import { connectRedis, redisUrl } from './redis.js';
 
 interface CommonOptions {
@@ -106,7 +107,7 @@ function adminCommand<O>(
 
 function explainConnectionError(error: unknown, url: string, connectionError: string | undefined): unknown {
   if (error instanceof AdminError || connectionError === undefined) return error;
-  return new Error(`cannot reach Redis at ${url}: ${connectionError}`);
+  return new Error(`cannot reach Redis at ${redactRedisUrl(url)}: ${connectionError}`);
 }
 
 function fail(error: unknown, json: boolean): void {
