@@ -48,6 +48,8 @@ describe('aircharge serve: configuration', () => {
   it.each([
     [['--port', 'seventy'], /--port: "seventy" is not valid; expected an integer from 0 to 65535/],
     [['--redis', 'http://x'], /--redis: .*redis:\/\//],
+    // ioredis read tls:// as plain-text redis://: refused, and the password is not echoed.
+    [['--redis', 'tls://u:hunter2@127.0.0.1:6379'], /^(?!.*hunter2)aircharge serve: --redis: .*rediss:\/\//],
     [['--heartbeat-interval', '60', '--idle-timeout', '30'], /--idle-timeout .* must be longer than --heartbeat-interval/],
     [['--log-level', 'loud'], /--log-level: "loud" is not valid; expected one of/],
   ])('exits 2 on %j', (args, message) => {
