@@ -70,6 +70,7 @@ export function createLogger(
 export const LOG_BUFFER_BYTES = 4 * 1024 * 1024;
 
 let droppedLines = 0;
+let stdout: ReturnType<typeof pino.destination> | undefined;
 
 /** Log lines dropped since start because stdout was full for longer than the buffer lasts. */
 export function droppedLogLines(): number {
@@ -85,11 +86,14 @@ export function droppedLogLines(): number {
  * loses what is in the buffer then, at most LOG_BUFFER_BYTES.
  */
 function boundedStdout(): DestinationStream {
-  const stream = pino.destination({ fd: 1, sync: false, maxLength: LOG_BUFFER_BYTES });
-  stream.on('drop', () => {
-    droppedLines += 1;
-  });
-  return stream;
+  // One stream a process, so every logger shares the bound and the count.
+  if (stdout === undefined) {
+    stdout = pino.destination({ fd: 1, sync: false, maxLength: LOG_BUFFER_BYTES });
+    stdout.on('drop', () => {
+      droppedLines += 1;
+    });
+  }
+  return stdout;
 }
 
 /**

@@ -5,10 +5,10 @@
  * Label values come from closed sets (message type names, result code names, close reasons,
  * Redis command names), so the number of series stays bounded whatever terminals send.
  */
-import { droppedLogLines } from '../log.js';
 import type { Cluster, Redis } from 'ioredis';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { MessageType, RESPONSE_BIT, RESULT_NAME } from '../../protocol/constants.js';
+import { droppedLogLines } from '../log.js';
 import { sampleStore, type StoreSample } from './store.js';
 
 /**
