@@ -14,7 +14,7 @@ export interface Operator {
 export function openOperator(redisUrl: string, options: { demo: boolean }): Operator {
   const redis = connectRedis(redisUrl, { failFast: true });
   redis.on('error', () => {});
-  const admin = createAdmin({ redis, masterKey: loadMasterKey(process.env, options) });
+  const admin = createAdmin({ redis, masterKey: loadMasterKey(process.env, options), operator: 'simulator' });
   return {
     admin,
     async close() {

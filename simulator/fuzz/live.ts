@@ -120,7 +120,7 @@ export async function fuzzLive(options: LiveFuzzOptions): Promise<LiveFuzzReport
   try {
     redis = await startRedisServer({ dir: join(dir, 'redis') });
     client = new Redis(redis.url);
-    const admin = createAdmin({ redis: client, masterKey });
+    const admin = createAdmin({ redis: client, masterKey, operator: 'fuzz' });
     await admin.addMerchant(MERCHANT, 'Fuzz shop');
     await admin.topUp(MERCHANT, FLOAT_FEN);
     await admin.importAccounts(['account,name,arrears', ...ACCOUNTS.map((a) => `${a},Zhao Liu,1000000.00`)].join('\n'));

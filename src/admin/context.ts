@@ -10,6 +10,8 @@ export interface AdminContext {
   businessDay: BusinessDayOptions;
   /** Epoch milliseconds. */
   now(): number;
+  /** Who is acting (`--operator`, `AIRCHARGE_OPERATOR`): written to the audit log; money actions need it. */
+  operator: string | null;
 }
 
 export function requireMasterKey(context: AdminContext): Buffer {

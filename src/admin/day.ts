@@ -19,3 +19,15 @@ export function formatDate(day: number): string {
   const text = String(day).padStart(8, '0');
   return `${text.slice(0, 4)}-${text.slice(4, 6)}-${text.slice(6, 8)}`;
 }
+
+/**
+ * An instant as operators read it: local time by the business-day offset, with the offset named
+ * (`2026-12-03 16:05:09 +08:00`), so a printed time never needs a time zone guessed.
+ */
+export function formatLocalTime(epochMs: number, utcOffsetMinutes: number): string {
+  const local = new Date(epochMs + utcOffsetMinutes * 60_000).toISOString();
+  const sign = utcOffsetMinutes < 0 ? '-' : '+';
+  const abs = Math.abs(utcOffsetMinutes);
+  const zone = `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+  return `${local.slice(0, 10)} ${local.slice(11, 19)} ${zone}`;
+}

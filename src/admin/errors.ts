@@ -15,6 +15,8 @@ export const AdminErrorCode = {
   CSV: 'ERR_CSV',
   /** An accounts file would change the arrears of an account paid since its last import. */
   CONFLICT: 'ERR_CONFLICT',
+  /** A money action was asked for without naming the operator (--operator, AIRCHARGE_OPERATOR). */
+  OPERATOR: 'ERR_OPERATOR',
   /** The operation needs the master key and none was given. */
   MASTER_KEY: 'ERR_MASTER_KEY',
 } as const;

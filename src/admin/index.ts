@@ -3,11 +3,14 @@
  * up a network (merchants, terminals, floats, accounts) and to check it (report, journal, verify).
  * Money is integer fen throughout; yuan appear only at the edges (parseYuan, formatYuan).
  */
+import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { businessDayOf, cutoffMinutes, DEFAULT_BUSINESS_DAY, type BusinessDayOptions } from '../core/business-day.js';
 import { importAccounts, showAccount, type Account, type ImportResult } from './accounts.js';
+import { audited, checkOperator, listAudit, requireOperator, type AuditEntry, type AuditQuery } from './audit.js';
 import type { AdminContext } from './context.js';
 import { topUp, type TopUpResult } from './float.js';
+import { formatLocalTime } from './day.js';
 import { exportJournal, type JournalEntry } from './journal.js';
 import { addMerchant, listMerchants, setMerchantStatus, showMerchant, type Merchant } from './merchants.js';
 import { dailyReport, type DailyReport } from './report.js';
@@ -24,12 +27,13 @@ import {
 import { verify, type VerifyResult } from './verify.js';
 
 export { AdminError, AdminErrorCode } from './errors.js';
+export { checkOperator, parseDuration, parseSince } from './audit.js';
 export { formatYuan, parseYuan } from './money.js';
-export { formatDate, parseDate } from './day.js';
+export { formatDate, formatLocalTime, parseDate } from './day.js';
 export { journalCsv, journalJsonLines } from './journal.js';
 export { reportCsv, reportSummary } from './report.js';
 export { parseTerminalKey } from './terminals.js';
-export type { Account, ImportResult, BusinessDayOptions, DailyReport, JournalEntry, Merchant, ProvisionedKey, Terminal, TopUpResult, VerifyResult };
+export type { Account, AuditEntry, AuditQuery, ImportResult, BusinessDayOptions, DailyReport, JournalEntry, Merchant, ProvisionedKey, Terminal, TopUpResult, VerifyResult };
 
 export interface AdminOptions {
   redis: Redis | Cluster;
@@ -45,6 +49,11 @@ export interface AdminOptions {
   pendingBoundMs?: number;
   /** Epoch milliseconds; tests may pin it. */
   now?: () => number;
+  /**
+   * Who acts through this Admin: every action is written to the audit log under this name, and
+   * money actions (top-ups, adjustments, reversals, re-entries, approvals) refuse to run without it.
+   */
+  operator?: string;
 }
 
 export interface Admin {
@@ -77,6 +86,15 @@ export interface Admin {
 
   /** Today's business day (YYYYMMDD) by the configured time zone and cut-off. */
   businessDay(epochMs?: number): number;
+
+  /** An instant in the configured local time, e.g. `2026-12-03 16:05:09 +08:00`. */
+  localTime(epochMs: number): string;
+  /** The audit log, newest first (audit.ts). */
+  listAudit(query?: AuditQuery): Promise<AuditEntry[]>;
+  /** The same API acting as another operator (the console: one Admin per logged-in operator). */
+  as(operator: string): Admin;
+  /** Who this Admin acts as; null when unnamed. */
+  readonly operator: string | null;
 }
 
 export function createAdmin(options: AdminOptions): Admin {
@@ -86,25 +104,58 @@ export function createAdmin(options: AdminOptions): Admin {
     masterKey: options.masterKey ?? null,
     businessDay: options.businessDay ?? DEFAULT_BUSINESS_DAY,
     now: options.now ?? Date.now,
+    operator: options.operator === undefined ? null : checkOperator(options.operator),
   };
+  const merchantState = (id: string) => async () => {
+    const m = await showMerchant(context, id);
+    return { status: m.status, floatFen: m.floatFen };
+  };
+  const terminalState = (id: string) => async () => terminalFacts(await showTerminal(context, id));
+  const nothing = async () => null;
   return {
-    addMerchant: (id, name) => addMerchant(context, id, name),
+    operator: context.operator,
+    as: (operator) => createAdmin({ ...options, operator }),
+    addMerchant: (id, name) => audited(context, 'merchant.add', id, nothing, () => addMerchant(context, id, name), (m) => ({ name: m.name, status: m.status })),
     listMerchants: () => listMerchants(context),
     showMerchant: (id) => showMerchant(context, id),
-    disableMerchant: (id) => setMerchantStatus(context, id, 'disabled'),
-    enableMerchant: (id) => setMerchantStatus(context, id, 'active'),
-    addTerminal: (id, merchantId, key) => addTerminal(context, id, merchantId, key),
+    disableMerchant: (id) =>
+      audited(context, 'merchant.disable', id, merchantState(id), () => setMerchantStatus(context, id, 'disabled'), (m) => ({ status: m.status, floatFen: m.floatFen })),
+    enableMerchant: (id) =>
+      audited(context, 'merchant.enable', id, merchantState(id), () => setMerchantStatus(context, id, 'active'), (m) => ({ status: m.status, floatFen: m.floatFen })),
+    // The key itself never reaches the log: only its version.
+    addTerminal: (id, merchantId, key) =>
+      audited(context, 'terminal.add', id, nothing, () => addTerminal(context, id, merchantId, key), (p) => ({ merchantId: p.merchantId, keyVersion: p.keyVersion })),
     listTerminals: (merchantId) => listTerminals(context, merchantId),
     showTerminal: (id) => showTerminal(context, id),
-    disableTerminal: (id) => disableTerminal(context, id),
-    enableTerminal: (id) => enableTerminal(context, id),
-    rotateTerminalKey: (id, key) => rotateTerminalKey(context, id, key),
-    topUp: (merchantId, amountFen) => topUp(context, merchantId, amountFen),
-    importAccounts: (csvText) => importAccounts(context, csvText),
+    disableTerminal: (id) => audited(context, 'terminal.disable', id, terminalState(id), () => disableTerminal(context, id), terminalFacts),
+    enableTerminal: (id) => audited(context, 'terminal.enable', id, terminalState(id), () => enableTerminal(context, id), terminalFacts),
+    rotateTerminalKey: (id, key) =>
+      audited(context, 'terminal.rotate-key', id, terminalState(id), () => rotateTerminalKey(context, id, key), (p) => ({ keyVersion: p.keyVersion })),
+    topUp: async (merchantId, amountFen) => {
+      requireOperator(context);
+      return audited(context, 'float.topup', merchantId, merchantState(merchantId), () => topUp(context, merchantId, amountFen), (r) => ({
+        floatFen: r.floatFen,
+        amountFen: r.amountFen,
+        entry: r.entry,
+      }));
+    },
+    importAccounts: async (csvText) => {
+      // The billing system's extract, not an operator's movement of money: logged, operator optional.
+      // The file is named by its digest: the log says which extract was loaded without holding it.
+      const digest = `sha256:${createHash('sha256').update(csvText).digest('hex').slice(0, 16)}`;
+      return audited(context, 'accounts.import', digest, nothing, () => importAccounts(context, csvText), (r) => ({ ...r }));
+    },
     showAccount: (account) => showAccount(context, account),
     dailyReport: (businessDay) => dailyReport(context, businessDay),
     exportJournal: (fromDay, toDay) => exportJournal(context, fromDay, toDay),
     verify: () => verify(context, { pendingBoundMs: options.pendingBoundMs ?? 60_000 }),
     businessDay: (epochMs) => businessDayOf(epochMs ?? context.now(), context.businessDay),
+    localTime: (epochMs) => formatLocalTime(epochMs, context.businessDay.utcOffsetMinutes),
+    listAudit: (query) => listAudit(context, query),
   };
+}
+
+/** A terminal's state as the audit log keeps it: what an action can change. */
+function terminalFacts(t: Terminal): { status: Terminal['status']; keyVersion: number } {
+  return { status: t.status, keyVersion: t.keyVersion };
 }

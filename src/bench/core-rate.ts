@@ -52,7 +52,7 @@ export async function seedBenchNetwork(redis: Redis | Cluster, count: number): P
     throw new RangeError(`between 1 and ${MAX_TERMINALS} terminals, not ${count}`);
   }
   const masterKey = randomBytes(32);
-  const admin = createAdmin({ redis, masterKey });
+  const admin = createAdmin({ redis, masterKey, operator: 'bench' });
   const { sessions, core } = await createCore({ redis, masterKey });
   const ids = await freeIds(redis, count);
   const merchantId = `core-rate-${ids.tag}`;

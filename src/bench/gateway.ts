@@ -292,7 +292,7 @@ async function main(argv: string[]): Promise<void> {
 
   // The network: one merchant with float; terminals that use the gateway, and as many that the
   // direct baseline uses (its sessions are opened without a gateway); an account per terminal.
-  const admin = createAdmin({ redis, masterKey });
+  const admin = createAdmin({ redis, masterKey, operator: 'bench' });
   await admin.addMerchant(MERCHANT, 'Bench shop');
   await admin.topUp(MERCHANT, 100_000_000);
   const accounts = Array.from({ length: maxTerminals }, (_, i) => String(1_000_000_000 + i));

@@ -15,11 +15,13 @@ import {
   journalJsonLines,
   parseDate,
   parseTerminalKey,
+  parseSince,
   parseYuan,
   reportCsv,
   reportSummary,
   type Admin,
   type AdminOptions,
+  type AuditEntry,
   type DailyReport,
   type Merchant,
   type Terminal,
@@ -34,6 +36,7 @@ interface CommonOptions {
   redis?: string;
   json?: boolean;
   demo?: boolean;
+  operator?: string;
 }
 
 /** What a command prints: `json` with --json, `text` otherwise. */
@@ -60,13 +63,17 @@ function adminCommand<O>(
   spec: string,
   description: string,
   run: Run<O>,
-  needs: { masterKey?: boolean; businessDay?: boolean; tune?: Tune<O> } = {},
+  needs: { masterKey?: boolean; businessDay?: boolean; operatorFilter?: boolean; tune?: Tune<O> } = {},
 ): Command {
   const command = parent
     .command(spec)
     .description(description)
     .option('--redis <url>', 'Redis URL (default: REDIS_URL, else redis://127.0.0.1:6379)')
     .option('--json', 'print one JSON object');
+  // `audit list --operator` filters by operator instead: a read is not audited, so it needs no identity.
+  if (!needs.operatorFilter) {
+    command.option('--operator <name>', 'who is acting, for the audit log (default: AIRCHARGE_OPERATOR); money actions need it');
+  }
   if (needs.masterKey) {
     command.option('--demo', 'use the public demo master key when AIRCHARGE_MASTER_KEY is unset (never for real money)');
   }
@@ -89,7 +96,8 @@ function adminCommand<O>(
       redis.on('error', (error: Error) => (connectionError = error.message));
       if (masterKey !== null) await checkMasterKey(redis, masterKey);
       const businessDay = needs.businessDay ? { businessDay: resolveBusinessDay(options, process.env) } : {};
-      const admin = createAdmin({ ...needs.tune?.(options), ...businessDay, redis, masterKey });
+      const operator = (needs.operatorFilter ? undefined : options.operator) ?? (process.env.AIRCHARGE_OPERATOR || undefined);
+      const admin = createAdmin({ ...needs.tune?.(options), ...businessDay, redis, masterKey, ...(operator === undefined ? {} : { operator }) });
       const output = await run(admin, args, options).catch((error: unknown) => {
         throw explainConnectionError(error, url, connectionError);
       });
@@ -358,6 +366,36 @@ function registerVerify(program: Command): void {
     .option('--allow-empty', 'exit 0 on a Redis with no aircharge data (a network not yet provisioned)');
 }
 
+function registerAudit(program: Command): void {
+  const group = program.command('audit').description('the append-only audit log of admin actions');
+  adminCommand<{ since?: string; action?: string; target?: string; limit: string }>(
+    group,
+    'list',
+    'admin actions newest first: when, who, what, on what, before and after, reason and ticket',
+    async (admin, _args, options) => {
+      const limit = Number(options.limit);
+      const entries = await admin.listAudit({
+        ...(options.since === undefined ? {} : { since: parseSince(options.since, Date.now(), resolveBusinessDay(options, process.env).utcOffsetMinutes) }),
+        ...(options.action === undefined ? {} : { action: options.action }),
+        ...(options.operator === undefined ? {} : { operator: options.operator }),
+        ...(options.target === undefined ? {} : { target: options.target }),
+        limit,
+      });
+      const line = (e: AuditEntry) =>
+        [admin.localTime(e.at), e.operator || '-', e.action, e.target, `${JSON.stringify(e.before)} -> ${JSON.stringify(e.after)}`, e.reason, e.ticket]
+          .filter((part) => part !== '')
+          .join('  ');
+      return { json: { entries }, text: entries.length === 0 ? 'no audit entries' : entries.map(line).join('\n') };
+    },
+    { businessDay: true, operatorFilter: true },
+  )
+    .option('--since <when>', 'only entries since then: a duration back from now (30m, 1h, 7d) or YYYY-MM-DD[THH:MM] local time')
+    .option('--action <action>', 'only this action, e.g. float.topup, terminal.disable')
+    .option('--operator <name>', "only this operator's actions")
+    .option('--target <id>', 'only actions on this merchant, terminal, receipt or approval')
+    .option('--limit <n>', 'at most this many entries', '100');
+}
+
 export function registerAdmin(program: Command): void {
   registerMerchant(program);
   registerTerminal(program);
@@ -366,4 +404,5 @@ export function registerAdmin(program: Command): void {
   registerReport(program);
   registerJournal(program);
   registerVerify(program);
+  registerAudit(program);
 }

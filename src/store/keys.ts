@@ -95,6 +95,12 @@ export const keys = {
   /** Sorted set: receipts approved against the account (payments and reversals), scored by time (verify walks it). */
   postings: (account: string) => `${a(account)}:postings`,
 
+  /**
+   * Stream, append-only: the audit log (src/admin/audit.ts): at, operator, action, target, before,
+   * after (JSON), reason, ticket. One key, written after each admin action.
+   */
+  audit: () => `${PREFIX}:audit`,
+
   /** Pub/sub channel on which a gateway instance hears "close this connection" (last sign-in wins). */
   kickChannel: (instanceId: string) => `${PREFIX}:kick:${instanceId}`,
 } as const;

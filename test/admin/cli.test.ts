@@ -31,7 +31,7 @@ function aircharge(args: string[], env: Record<string, string> = {}): Promise<Ru
     execFile(
       process.execPath,
       [MAIN, ...args],
-      { env: { ...process.env, REDIS_URL: net.redisProcess.url, AIRCHARGE_MASTER_KEY: '', ...env } },
+      { env: { ...process.env, REDIS_URL: net.redisProcess.url, AIRCHARGE_MASTER_KEY: '', AIRCHARGE_OPERATOR: 'alice', ...env } },
       (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
     );
   });

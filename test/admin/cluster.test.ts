@@ -24,7 +24,7 @@ let admin: Admin;
 beforeAll(async () => {
   cluster = await startRedisCluster();
   redis = cluster.client();
-  admin = createAdmin({ redis, masterKey: MASTER_KEY });
+  admin = createAdmin({ redis, masterKey: MASTER_KEY, operator: 'test' });
   const { sessions, core } = await createCore({ redis, masterKey: MASTER_KEY });
   // TerminalSession drives the core as the gateway does; it needs only these parts of a network.
   const net = { redis, admin, sessions, core } as unknown as Network;

@@ -13,7 +13,7 @@ let admin: Admin;
 beforeAll(async () => {
   server = await startRedis();
   redis = server.client();
-  admin = createAdmin({ redis, masterKey: DEMO_MASTER_KEY });
+  admin = createAdmin({ redis, masterKey: DEMO_MASTER_KEY, operator: 'test' });
 });
 afterAll(async () => {
   redis.disconnect();

@@ -29,7 +29,7 @@ export interface Network {
 export async function startNetwork(options: { recoveryAfterMs?: number; biller?: Biller } = {}): Promise<Network> {
   const redisProcess = await startRedis();
   const redis = redisProcess.client();
-  const admin = createAdmin({ redis, masterKey: MASTER_KEY });
+  const admin = createAdmin({ redis, masterKey: MASTER_KEY, operator: 'test' });
   const { sessions, core } = await createCore({
     redis,
     masterKey: MASTER_KEY,
@@ -55,7 +55,7 @@ export async function startNetwork(options: { recoveryAfterMs?: number; biller?:
 export async function startClusterNetwork(options: { recoveryAfterMs?: number } = {}): Promise<ClusterNetwork> {
   const cluster = await startRedisCluster();
   const redis = cluster.client();
-  const admin = createAdmin({ redis, masterKey: MASTER_KEY });
+  const admin = createAdmin({ redis, masterKey: MASTER_KEY, operator: 'test' });
   const { sessions, core } = await createCore({ redis, masterKey: MASTER_KEY, recoveryAfterMs: options.recoveryAfterMs ?? 10_000 });
   return {
     redis,

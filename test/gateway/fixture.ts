@@ -40,7 +40,7 @@ export async function startNetwork(start: () => Promise<RedisBackend> = startRed
   const redis = await start();
   const client = redis.client();
   client.on('error', () => {}); // a test may stop Redis on purpose
-  const admin = createAdmin({ redis: client, masterKey: MASTER_KEY });
+  const admin = createAdmin({ redis: client, masterKey: MASTER_KEY, operator: 'test' });
   await admin.addMerchant(MERCHANT, 'Village shop');
   await admin.topUp(MERCHANT, FLOAT_FEN);
   await admin.importAccounts(

@@ -24,7 +24,7 @@ let terminalKey: Buffer;
 beforeAll(async () => {
   redis = await startRedis();
   const client = redis.client();
-  const admin = createAdmin({ redis: client, masterKey: MASTER_KEY });
+  const admin = createAdmin({ redis: client, masterKey: MASTER_KEY, operator: 'test' });
   await admin.addMerchant('opt-shop', 'Shop');
   await admin.topUp('opt-shop', 100_000);
   await admin.importAccounts('account,name,arrears\n1234567890,Li Si,50.00\n');

@@ -44,7 +44,7 @@ const secrets: Array<{ name: string; bytes: Buffer }> = [{ name: 'master key', b
 beforeAll(async () => {
   redis = await startRedis();
   dir = mkdtempSync(join(tmpdir(), 'aircharge-secrets-'));
-  env = { ...process.env, AIRCHARGE_MASTER_KEY: MASTER_KEY.toString('hex'), REDIS_URL: redis.url };
+  env = { ...process.env, AIRCHARGE_MASTER_KEY: MASTER_KEY.toString('hex'), REDIS_URL: redis.url, AIRCHARGE_OPERATOR: 'ops' };
 });
 afterAll(async () => {
   await redis?.stop();

@@ -28,7 +28,7 @@ let work: string;
 beforeAll(async () => {
   redis = await startRedis();
   client = redis.client();
-  admin = createAdmin({ redis: client, masterKey: DEMO_MASTER_KEY });
+  admin = createAdmin({ redis: client, masterKey: DEMO_MASTER_KEY, operator: 'test' });
   work = mkdtempSync(join(tmpdir(), 'aircharge-fleet-test-'));
   gateway = await startGateway({ redisUrl: redis.url, logFile: join(work, 'gateway.log'), args: ['--connection-rate', '0'] });
 }, 90_000);

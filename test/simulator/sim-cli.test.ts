@@ -51,7 +51,7 @@ function sim(args: string[], options: { common?: boolean } = {}): Promise<Run> {
 beforeAll(async () => {
   redis = await startRedis();
   client = redis.client();
-  admin = createAdmin({ redis: client, masterKey: DEMO_MASTER_KEY });
+  admin = createAdmin({ redis: client, masterKey: DEMO_MASTER_KEY, operator: 'test' });
   await admin.addMerchant('SIMSHOP', 'Simulator test shop');
   key = (await admin.addTerminal(TERMINAL, 'SIMSHOP')).key;
   await admin.topUp('SIMSHOP', 100_000);

@@ -49,7 +49,7 @@ function terminal(id: string, events: TerminalEvent[] = [], extra: Partial<Const
 beforeAll(async () => {
   redis = await startRedis();
   client = redis.client();
-  admin = createAdmin({ redis: client, masterKey: DEMO_MASTER_KEY });
+  admin = createAdmin({ redis: client, masterKey: DEMO_MASTER_KEY, operator: 'test' });
   await admin.addMerchant('TSHOP', 'Terminal test shop');
   await admin.topUp('TSHOP', 1_000_000);
   for (const id of ['TERM0001', 'TERM0002', 'TERM0003', 'TERM0004', 'TERM0005']) keys.set(id, Buffer.from((await admin.addTerminal(id, 'TSHOP')).key, 'hex'));
