@@ -9,7 +9,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { formatYuan, reportSummary } from '../src/admin/index.js';
 import { runFleet } from './fleet/fleet.js';
 import { openOperator } from './fleet/operator.js';
@@ -20,6 +19,7 @@ import { linkProfile } from './link/index.js';
 import { MissingRedisServer, startGateway, startRedisServer, type GatewayService, type RedisServer } from './processes.js';
 import { Progress } from './report/progress.js';
 import { FileStateStore } from './terminal/index.js';
+import { parseScriptArgs } from '../src/cli/script-args.js';
 
 const OUTLETS = [
   'Dongcun Grocery', 'Xiwan Supermarket', 'Nanshan General Store', 'Beiling Village Shop', 'Hetang Convenience',
@@ -29,12 +29,21 @@ const OUTLETS = [
   'Baisha Village Shop', 'Yunxi Grocery',
 ];
 
-const { values: flags } = parseArgs({
-  options: {
+const USAGE = `
+usage: npm run demo -- [--duration SEC] [--seed N] [--keep]
+
+The whole product on one machine: a private redis-server (unless REDIS_URL is set), 22 outlets,
+the gateway, a fleet of terminals over emulated GPRS, then the day's report and verify.
+  --duration SEC  how long the fleet pays (20)
+  --seed N        seed of the generated network and traffic (1)
+  --keep          leave redis-server and the gateway running at the end
+Exit 0 only when verify passes and the terminals' ledgers reconcile with the books.
+`;
+
+const flags = parseScriptArgs('demo', USAGE, {
     keep: { type: 'boolean', default: false },
     duration: { type: 'string', default: '20' },
     seed: { type: 'string', default: '1' },
-  },
 });
 
 const log = (line: string) => process.stdout.write(`${line}\n`);

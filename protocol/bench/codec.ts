@@ -25,8 +25,16 @@ import {
   type Frame,
 } from '../index.js';
 
+const USAGE = 'usage: npm run bench:codec -- [SECONDS]   seconds per case (2); the last line of output is one JSON object';
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
 const seconds = Number(process.argv[2] ?? 2);
-if (!(seconds > 0)) throw new Error('usage: codec.js [seconds per case]');
+if (!(seconds > 0)) {
+  process.stderr.write(`bench:codec: SECONDS must be a positive number\n${USAGE}\n`);
+  process.exit(2);
+}
 const ROUNDS = 10;
 const ROUND_MS = (seconds * 1000) / ROUNDS;
 const WARMUP_MS = Math.min(300, ROUND_MS);

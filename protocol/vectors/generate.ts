@@ -30,6 +30,11 @@ import {
 } from '../index.js';
 import type { InvalidVector, MacKey, ValidVector, VectorKeys } from './format.js';
 
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  process.stdout.write('usage: npm run vectors -- [VECTORS_DIR] [PROTOCOL_MD]   (protocol/vectors, protocol/PROTOCOL.md)\n' +
+    'Regenerates the golden vectors and the walk-through of PROTOCOL.md §10.\n');
+  process.exit(0);
+}
 const root = process.argv[2] ?? 'protocol/vectors';
 const specPath = process.argv[3] ?? 'protocol/PROTOCOL.md';
 

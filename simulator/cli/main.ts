@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { versionLine } from '../../src/build-info.js';
 import { Offset, TERMINAL_ID_SIZE, deriveSessionKey } from '../../protocol/index.js';
 import { extractFrameBytes, explainFrame, formatExplanation } from './explain.js';
 import { registerFleet } from './fleet-command.js';
@@ -12,6 +13,7 @@ import { EXIT_FAILURE, UsageError, registerSingleCommands } from './single.js';
 
 const program = new Command('aircharge-sim')
   .description('Terminal simulator for the aircharge gateway')
+  .version(versionLine(), '-V, --version', 'print the version and the commit it was built from')
   .showHelpAfterError()
   .exitOverride((error) => {
     // commander's own usage errors (unknown option, missing argument) exit 2 like ours.

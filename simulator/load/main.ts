@@ -11,14 +11,32 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseScriptArgs } from '../../src/cli/script-args.js';
 import { renderHtml } from '../report/html.js';
 import { connections } from './connections.js';
 import { startStack } from './stack.js';
 import { throughput } from './throughput.js';
 
-const { values } = parseArgs({
-  options: {
+const USAGE = `
+usage: npm run load -- [--scenario throughput|connections|storm] [options]
+
+  --scenario NAME     throughput (default), connections or storm
+  --terminals N       terminals (throughput: 200; connections, storm: 1000)
+  --duration SEC      throughput: measured seconds (10)
+  --warmup SEC        throughput: warm-up seconds (2)
+  --baseline SEC      throughput: seconds of the bench:core baseline (2)
+  --hold SEC          connections, storm: seconds the connections are held (15)
+  --heartbeat SEC     connections, storm: heartbeat interval (10)
+  --width N           connections, storm: sign-ins in flight at once (500)
+  --spread MS         storm: terminals wait a random time up to MS before reconnecting (0)
+  --per-outlet N      terminals per outlet (100)
+  --seed N            seed of the generated network (1)
+  --out DIR           where the JSON and HTML results go (load-results)
+  --quiet             no progress lines
+The last line of output is one JSON object with the figures.
+`;
+
+const values = parseScriptArgs('load', USAGE, {
     scenario: { type: 'string', default: 'throughput' },
     terminals: { type: 'string' },
     duration: { type: 'string', default: '10' },
@@ -32,7 +50,6 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '1' },
     out: { type: 'string', default: 'load-results' },
     quiet: { type: 'boolean', default: false },
-  },
 });
 
 const log = (line: string) => process.stderr.write(`${line}\n`);

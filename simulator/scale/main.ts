@@ -13,24 +13,35 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { openOperator, type Operator } from '../fleet/operator.js';
 import { seedNetwork, type ProvisionedTerminal } from '../fleet/seed.js';
 import type { Stack } from '../load/stack.js';
 import { throughput } from '../load/throughput.js';
+import { parseScriptArgs } from '../../src/cli/script-args.js';
 import { cpuSeconds, freePort, startRedisServer, type RedisServer } from '../processes.js';
 import { startGatewayProcess, type GatewayProcess } from './gateways.js';
 import { runHaproxy, type HaproxyProcess } from './haproxy.js';
 
-const { values } = parseArgs({
-  options: {
+const USAGE = `
+usage: npm run bench:workers -- [options]
+
+1 against 2 gateway processes behind HAProxy on one redis-server, slices in ABBA order.
+  --terminals N   terminals, one payment in flight each (200)
+  --duration SEC  measured seconds per slice (10)
+  --warmup SEC    warm-up seconds per slice (2)
+  --rounds N      rounds of four slices 1,2,2,1 (2)
+  --seed N        seed of the generated network (1)
+  --quiet         no progress lines
+The last line of output is one JSON object with the figures.
+`;
+
+const values = parseScriptArgs('bench:workers', USAGE, {
     terminals: { type: 'string', default: '200' },
     duration: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '2' },
     rounds: { type: 'string', default: '2' },
     seed: { type: 'string', default: '1' },
     quiet: { type: 'boolean', default: false },
-  },
 });
 
 const log = (line: string) => process.stderr.write(`${line}\n`);

@@ -16,7 +16,13 @@ import type { PendingTransaction, RedisTransactionCore } from '../core/index.js'
 import { Script } from '../store/script.js';
 import { BENCH_AMOUNT_FEN, benchPay, nextContext, round, runLoops, seedBenchNetwork, type BenchTerminal } from './core-rate.js';
 import { startRedisServer } from '../ops/redis-server.js';
+import { parseScriptArgs } from '../cli/script-args.js';
 
+parseScriptArgs('bench:core', `
+usage: npm run bench:core            (BENCH_SECONDS=3: seconds per phase)
+The transaction core alone at concurrency 1 and 64 against bare EVALSHA calls, on its own
+redis-server. The last line of output is one JSON object.
+`, {});
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const CONCURRENCIES = [1, 64] as const;
 const TRIVIAL = new Script('return 1');

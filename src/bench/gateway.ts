@@ -28,6 +28,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import * as hdr from 'hdr-histogram-js';
 import { Redis } from 'ioredis';
+import { EXIT_USAGE, parseScriptArgs } from '../cli/script-args.js';
 import {
   FrameDecoder,
   FrameError,
@@ -283,7 +284,7 @@ function resultOf(frame: Frame): number {
 }
 
 async function main(argv: string[]): Promise<void> {
-  const plan = parseArgs(argv);
+  const plan = parsePlan(argv);
   const { sizes, kinds } = plan;
   const redisServer = await startRedisServer();
   const redis = new Redis(redisServer.url);
@@ -412,25 +413,49 @@ interface Plan {
   rounds: number;
 }
 
+const USAGE = `
+usage: npm run bench:gateway -- [--sizes 1,100,1000] [--kinds heartbeat,inquiry] [--slice-ms 400] [--rounds 5]
+
+Heartbeats/s and inquiries/s through the gateway against a bare TCP server, the core alone and a
+relay, for each number of terminals. The defaults are the recorded run (about 45 s).
+  --sizes LIST     numbers of terminals (1,100,1000)
+  --kinds LIST     heartbeat, inquiry or both (both)
+  --slice-ms MS    length of one measured slice (400)
+  --rounds N       slices per side (5)
+The last line of output is one JSON object with the figures and ratios.
+`;
+
 /**
  * `--sizes 100` and `--kinds inquiry` narrow the run (to profile one case, say); `--slice-ms` and
  * `--rounds` set how long each side is measured. The defaults are the recorded run.
  */
-function parseArgs(argv: string[]): Plan {
-  const value = (flag: string) => {
-    const at = argv.indexOf(flag);
-    return at === -1 ? undefined : argv[at + 1];
-  };
-  const positive = (flag: string, fallback: number) => {
-    const number = Number(value(flag) ?? fallback);
-    if (!Number.isInteger(number) || number < 1) throw new Error(`${flag} takes a positive integer`);
+function parsePlan(argv: string[]): Plan {
+  const flags = parseScriptArgs('bench:gateway', USAGE, {
+    sizes: { type: 'string' },
+    kinds: { type: 'string' },
+    'slice-ms': { type: 'string' },
+    rounds: { type: 'string' },
+  }, argv);
+  const positive = (flag: string, text: string | undefined, fallback: number) => {
+    const number = Number(text ?? fallback);
+    if (!Number.isInteger(number) || number < 1) usageError(`${flag} takes a positive integer`);
     return number;
   };
-  const sizes = (value('--sizes')?.split(',') ?? DEFAULT_SIZES).map(Number);
-  const kinds = (value('--kinds')?.split(',') ?? ['heartbeat', 'inquiry']) as Kind[];
-  if (sizes.some((size) => !Number.isInteger(size) || size < 1)) throw new Error('--sizes takes positive integers');
-  if (kinds.some((kind) => kind !== 'heartbeat' && kind !== 'inquiry')) throw new Error('--kinds takes heartbeat,inquiry');
-  return { sizes, kinds, sliceMs: positive('--slice-ms', DEFAULT_SLICE_MS), rounds: positive('--rounds', DEFAULT_ROUNDS) };
+  const sizes = (flags.sizes?.split(',') ?? DEFAULT_SIZES).map(Number);
+  const kinds = (flags.kinds?.split(',') ?? ['heartbeat', 'inquiry']) as Kind[];
+  if (sizes.some((size) => !Number.isInteger(size) || size < 1)) usageError('--sizes takes positive integers');
+  if (kinds.some((kind) => kind !== 'heartbeat' && kind !== 'inquiry')) usageError('--kinds takes heartbeat,inquiry');
+  return {
+    sizes,
+    kinds,
+    sliceMs: positive('--slice-ms', flags['slice-ms'], DEFAULT_SLICE_MS),
+    rounds: positive('--rounds', flags.rounds, DEFAULT_ROUNDS),
+  };
+}
+
+function usageError(message: string): never {
+  process.stderr.write(`bench:gateway: ${message} (see --help)\n`);
+  process.exit(EXIT_USAGE);
 }
 
 const [mode, ...args] = process.argv.slice(2);

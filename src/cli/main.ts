@@ -4,11 +4,13 @@
  * in its own module and registers itself on the program.
  */
 import { Command } from 'commander';
+import { versionLine } from '../build-info.js';
 import { registerServe } from './serve.js';
 import { registerAdmin } from './admin.js';
 
 const program = new Command('aircharge')
   .description('Gateway and admin tool for aircharge payment terminals')
+  .version(versionLine(), '-V, --version', 'print the version and the commit it was built from')
   .showHelpAfterError();
 
 registerServe(program);

@@ -6,6 +6,7 @@
  */
 import { createServer } from 'node:net';
 import type { Command } from 'commander';
+import { buildInfo } from '../build-info.js';
 import { ConfigError, SERVE_SETTINGS, resolveServeConfig } from '../config.js';
 import type { ServeConfig } from '../config.js';
 import { createCore } from '../core/index.js';
@@ -126,7 +127,8 @@ async function serve(config: ServeConfig, masterKey: Buffer): Promise<void> {
   server.listen({ port: config.port, host: config.host, backlog: config.listenBacklog }, () => {
     const address = server.address();
     const port = address !== null && typeof address === 'object' ? address.port : config.port;
-    logger.info({ port, host: config.host, limits: config.limits, businessDay: config.businessDay }, 'listening');
+    const { version, commit } = buildInfo();
+    logger.info({ port, host: config.host, version, commit, limits: config.limits, businessDay: config.businessDay }, 'listening');
   });
 
   let stopping = false;

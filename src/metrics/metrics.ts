@@ -8,6 +8,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { MessageType, RESPONSE_BIT, RESULT_NAME } from '../../protocol/constants.js';
+import { buildInfo } from '../build-info.js';
 import { droppedLogLines } from '../log.js';
 import { sampleStore, type StoreSample } from './store.js';
 
@@ -161,8 +162,17 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Always 1; the labels say which build answers (join on it to compare versions in a rollout). */
+  readonly buildInfo = new Gauge({
+    name: 'aircharge_build_info',
+    help: 'The running build: package version, git commit it was built from, Node version',
+    labelNames: ['version', 'commit', 'node'] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: MetricsOptions = {}) {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    this.buildInfo.set(buildInfo(), 1);
     // Every reason and outcome is exported from the start at 0, so a rate() over a series that
     // has not happened yet is 0, not absent.
     for (const reason of CLOSE_REASONS) this.connectionsClosed.inc({ reason }, 0);
