@@ -1,5 +1,6 @@
 /**
- * vitest global set-up: the suite runs real redis-server, redis-cli and haproxy processes. When
+ * vitest global set-up: the suite runs real redis-server, redis-cli and haproxy processes, and
+ * checks the shipped systemd units and alert rules with systemd-analyze and promtool. When
  * one is missing, say so in one line with how to install it, instead of dozens of
  * `spawn … ENOENT` stack traces from the tests that need it.
  */
@@ -9,6 +10,8 @@ const PROGRAMS: ReadonlyArray<{ program: string; debian: string }> = [
   { program: 'redis-server', debian: 'redis-server' },
   { program: 'redis-cli', debian: 'redis-tools' },
   { program: 'haproxy', debian: 'haproxy' },
+  { program: 'systemd-analyze', debian: 'systemd' },
+  { program: 'promtool', debian: 'prometheus' },
 ];
 
 function onPath(program: string): boolean {

@@ -19,7 +19,7 @@ import { MasterKeyError, loadMasterKey } from '../store/secrets.js';
 import { connectRedis } from './redis.js';
 
 /** Beyond the drain timeout, the time Redis gets to quit before the process exits anyway. */
-const EXIT_GRACE_MS = 3000;
+export const EXIT_GRACE_MS = 3000;
 
 export function registerServe(program: Command): void {
   const command = program
