@@ -2,6 +2,7 @@
  * The dates operators type (YYYY-MM-DD) for business days (YYYYMMDD integers); which business day
  * an instant belongs to is the core's rule (src/core/business-day.ts).
  */
+import { cutoffMinutes, type BusinessDayOptions } from '../core/business-day.js';
 import { AdminError, AdminErrorCode } from './errors.js';
 
 /** "2026-11-27" → 20261127; rejects anything that is not a real calendar date. */
@@ -30,4 +31,12 @@ export function formatLocalTime(epochMs: number, utcOffsetMinutes: number): stri
   const abs = Math.abs(utcOffsetMinutes);
   const zone = `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
   return `${local.slice(0, 10)} ${local.slice(11, 19)} ${zone}`;
+}
+
+/** The instants (epoch ms, [start, end]) of business day YYYYMMDD, by the same rule as businessDayOf. */
+export function businessDayRange(day: number, options: BusinessDayOptions): [number, number] {
+  const cutoff = cutoffMinutes(options.cutoff);
+  const shiftMinutes = options.utcOffsetMinutes + (cutoff === 0 ? 0 : 24 * 60 - cutoff);
+  const start = Date.UTC(Math.floor(day / 10000), (Math.floor(day / 100) % 100) - 1, day % 100) - shiftMinutes * 60_000;
+  return [start, start + 86_400_000 - 1];
 }

@@ -11,6 +11,7 @@ import { audited, checkOperator, listAudit, requireOperator, type AuditEntry, ty
 import type { AdminContext } from './context.js';
 import { topUp, type TopUpResult } from './float.js';
 import { formatLocalTime } from './day.js';
+import { findTxns, showTxn, type FindPage, type FindQuery, type Txn, type TxnDetail } from './lookup.js';
 import { exportJournal, type JournalEntry } from './journal.js';
 import { addMerchant, listMerchants, setMerchantStatus, showMerchant, type Merchant } from './merchants.js';
 import { dailyReport, type DailyReport } from './report.js';
@@ -31,8 +32,10 @@ export { checkOperator, parseDuration, parseSince } from './audit.js';
 export { formatYuan, parseYuan } from './money.js';
 export { formatDate, formatLocalTime, parseDate } from './day.js';
 export { journalCsv, journalJsonLines } from './journal.js';
+export { txnCsv } from './lookup.js';
 export { reportCsv, reportSummary } from './report.js';
 export { parseTerminalKey } from './terminals.js';
+export type { FindPage, FindQuery, Txn, TxnDetail };
 export type { Account, AuditEntry, AuditQuery, ImportResult, BusinessDayOptions, DailyReport, JournalEntry, Merchant, ProvisionedKey, Terminal, TopUpResult, VerifyResult };
 
 export interface AdminOptions {
@@ -86,6 +89,11 @@ export interface Admin {
 
   /** Today's business day (YYYYMMDD) by the configured time zone and cut-off. */
   businessDay(epochMs?: number): number;
+
+  /** Every fact of one transaction (or early decline) by receipt (lookup.ts); NOT_FOUND otherwise. */
+  showTxn(receipt: string): Promise<TxnDetail>;
+  /** Transactions by account, terminal, merchant and/or business day, declines included, newest first, paged. */
+  findTxns(query: FindQuery): Promise<FindPage>;
 
   /** An instant in the configured local time, e.g. `2026-12-03 16:05:09 +08:00`. */
   localTime(epochMs: number): string;
@@ -150,6 +158,8 @@ export function createAdmin(options: AdminOptions): Admin {
     exportJournal: (fromDay, toDay) => exportJournal(context, fromDay, toDay),
     verify: () => verify(context, { pendingBoundMs: options.pendingBoundMs ?? 60_000 }),
     businessDay: (epochMs) => businessDayOf(epochMs ?? context.now(), context.businessDay),
+    showTxn: (receipt) => showTxn(context, receipt),
+    findTxns: (query) => findTxns(context, query),
     localTime: (epochMs) => formatLocalTime(epochMs, context.businessDay.utcOffsetMinutes),
     listAudit: (query) => listAudit(context, query),
   };

@@ -14,6 +14,8 @@ import {
   journalCsv,
   journalJsonLines,
   parseDate,
+  formatDate,
+  txnCsv,
   parseTerminalKey,
   parseSince,
   parseYuan,
@@ -22,6 +24,8 @@ import {
   type Admin,
   type AdminOptions,
   type AuditEntry,
+  type Txn,
+  type TxnDetail,
   type DailyReport,
   type Merchant,
   type Terminal,
@@ -366,6 +370,82 @@ function registerVerify(program: Command): void {
     .option('--allow-empty', 'exit 0 on a Redis with no aircharge data (a network not yet provisioned)');
 }
 
+function txnText(t: TxnDetail): string {
+  const rows: Array<[string, string | number | null]> = [
+    ['receipt', t.receipt],
+    ['kind', t.kind + (t.origin !== 'terminal' ? ` (${t.origin})` : '')],
+    ['state', t.state + (t.declinedEarly ? ' (before a transaction started)' : '')],
+    ['result', t.result === null ? '-' : `${t.result.name} (0x${t.result.code.toString(16).padStart(2, '0')})`],
+    ['time', t.createdLocal],
+    ['completed', t.completedLocal],
+    ['business day', formatDate(t.businessDay)],
+    ['merchant', `${t.merchantId} ${t.merchantName}`],
+    ['terminal', `${t.terminalId} seq ${t.seq}`],
+    ['account', `${t.account}${t.accountName ? ` ${t.accountName}` : ''}`],
+    ['amount', `${yuan(t.amountFen)} yuan (${t.amountFen} fen)`],
+    ['float after', t.floatAfterFen === null ? null : `${yuan(t.floatAfterFen)} yuan`],
+    ['arrears after', t.arrearsAfterFen === null ? null : `${yuan(t.arrearsAfterFen)} yuan`],
+    ['original', t.original],
+    ['corrected by', t.correctedBy],
+    ['reversed by', t.reversedBy],
+    ['posting', t.posting === null ? 'none at the embedded biller' : Object.entries(t.posting).map(([k, v]) => `${k}=${v}`).join(' ')],
+    ['request', t.request === null ? 'expired (past the replay retention)' : `${t.request.state}, type 0x${t.request.type.toString(16).padStart(2, '0')}`],
+    ['operator', t.operator === null ? null : `${t.operator.name}: ${t.operator.reason}${t.operator.ticket ? ` (ticket ${t.operator.ticket})` : ''}`],
+  ];
+  return rows.filter(([, v]) => v !== null).map(([k, v]) => `${k.padEnd(14)}${v}`).join('\n');
+}
+
+function txnLine(t: Txn): string {
+  return [t.createdLocal, t.receipt, t.kind.padEnd(7), t.state.padEnd(8), (t.result?.name ?? '-').padEnd(22), t.merchantId, t.account, `${yuan(t.amountFen).padStart(12)}`].join('  ');
+}
+
+function registerTxn(program: Command): void {
+  const group = program.command('txn').description('transactions: show one by receipt, find by account, terminal, merchant or day');
+  adminCommand(
+    group,
+    'show <receipt>',
+    'every fact of a transaction: state, result, kind, local times, terminal and seq, merchant, account, amount, the biller posting, the correction linked',
+    async (admin, [receipt = '']) => {
+      const txn = await admin.showTxn(receipt);
+      return { json: txn, text: txnText(txn) };
+    },
+    { businessDay: true },
+  );
+
+  adminCommand<{ account?: string; terminal?: string; merchant?: string; day?: string; declined?: boolean; limit: string; cursor?: string; csv?: boolean }>(
+    group,
+    'find',
+    'transactions newest first, declines included: by --account, --terminal or --merchant, and/or --day; paged with --limit and --cursor',
+    async (admin, _args, options) => {
+      const page = await admin.findTxns({
+        ...(options.account === undefined ? {} : { account: options.account }),
+        ...(options.terminal === undefined ? {} : { terminal: options.terminal }),
+        ...(options.merchant === undefined ? {} : { merchant: options.merchant }),
+        ...(options.day === undefined ? {} : { day: parseDate(options.day) }),
+        ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
+        declined: options.declined === true,
+        limit: Number(options.limit),
+      });
+      const more = page.cursor === null ? '' : `\nmore: --cursor ${page.cursor}`;
+      const text = options.csv
+        ? txnCsv(page.transactions).trimEnd()
+        : page.transactions.length === 0
+          ? 'no transactions'
+          : page.transactions.map(txnLine).join('\n') + more;
+      return { json: page, text };
+    },
+    { businessDay: true },
+  )
+    .option('--account <account>', 'payments and corrections for this account, at every outlet')
+    .option('--terminal <id>', "this terminal's")
+    .option('--merchant <id>', "this merchant's, all its terminals")
+    .option('--day <YYYY-MM-DD>', 'this business day only (alone: every merchant)')
+    .option('--declined', 'only declined ones')
+    .option('--limit <n>', 'page size, 1 to 1000', '50')
+    .option('--cursor <cursor>', "the next page: the previous page's cursor")
+    .option('--csv', 'CSV (receipt, local_time, kind, state, result, merchant, terminal, seq, account, amount_fen, amount_yuan, ...)');
+}
+
 function registerAudit(program: Command): void {
   const group = program.command('audit').description('the append-only audit log of admin actions');
   adminCommand<{ since?: string; action?: string; target?: string; limit: string }>(
@@ -405,4 +485,5 @@ export function registerAdmin(program: Command): void {
   registerJournal(program);
   registerVerify(program);
   registerAudit(program);
+  registerTxn(program);
 }

@@ -30,7 +30,16 @@ export async function reserveCorrect(
   const reply = (await deps.storeCall(
     RESERVE_CORRECT.run(
       deps.redis,
-      [...guardKeys(ctx), keys.transaction(m, receipt), keys.transaction(m, req.receipt), keys.pending(m)],
+      [
+        ...guardKeys(ctx),
+        keys.transaction(m, receipt),
+        keys.transaction(m, req.receipt),
+        keys.pending(m),
+        keys.decline(m, receipt),
+        keys.terminalTxns(m, t),
+        keys.accountTxns(m, req.account),
+        keys.declinedTxns(m),
+      ],
       [
         ...guardArgs(ctx, MessageType.CORRECT, 'write', deps.replayRetentionSec),
         req.amountFen,
@@ -87,6 +96,7 @@ export async function completeCorrect(
         keys.journal(m),
         keys.day(m, txn.businessDay),
         keys.transaction(m, txn.original ?? ''),
+        keys.declinedTxns(m),
       ],
       [txn.receipt, reversed.result, reversed.arrearsFen, deps.now()],
     ),

@@ -34,7 +34,15 @@ export async function reservePay(deps: CoreDeps, ctx: RequestContext, req: PayRe
   const reply = (await deps.storeCall(
     RESERVE_PAY.run(
       deps.redis,
-      [...guardKeys(ctx), keys.transaction(m, receipt), keys.pending(m)],
+      [
+        ...guardKeys(ctx),
+        keys.transaction(m, receipt),
+        keys.pending(m),
+        keys.decline(m, receipt),
+        keys.terminalTxns(m, t),
+        keys.accountTxns(m, req.account),
+        keys.declinedTxns(m),
+      ],
       [
         ...guardArgs(ctx, MessageType.PAY, 'write', deps.replayRetentionSec),
         req.amountFen,
@@ -79,6 +87,7 @@ export async function completePay(deps: CoreDeps, txn: PendingTransaction, poste
         keys.merchant(m),
         keys.journal(m),
         keys.day(m, txn.businessDay),
+        keys.declinedTxns(m),
       ],
       [txn.receipt, posted.result, posted.arrearsFen, deps.now()],
     ),

@@ -60,6 +60,19 @@ export const keys = {
    */
   transaction: (merchantId: string, receipt: string) => `${m(merchantId)}:txn:${receipt}`,
   /**
+   * Hash: a PAY or CORRECT declined before it became a transaction (amount, float or correction
+   * rules): receipt, kind, terminal, seq, account, amountFen, state (declined), result,
+   * businessDay, createdAt, floatFen (the float on FLOAT_SHORT), original (a correction's). Kept for
+   * good so the decline can be found (`txn show`, `txn find`); never read by the terminal's path.
+   */
+  decline: (merchantId: string, receipt: string) => `${m(merchantId)}:decline:${receipt}`,
+  /** Sorted set: receipts of every PAY and CORRECT of the terminal, declines included, by request time (ms). */
+  terminalTxns: (merchantId: string, terminalId: string) => `${m(merchantId)}:ix:t:${terminalId}`,
+  /** Sorted set: receipts of the merchant's PAY and CORRECT for one account, declines included, by request time. */
+  accountTxns: (merchantId: string, account: string) => `${m(merchantId)}:ix:a:${account}`,
+  /** Sorted set: receipts of the merchant's declined PAY and CORRECT, by request time. */
+  declinedTxns: (merchantId: string) => `${m(merchantId)}:ix:declined`,
+  /**
    * Sorted set: receipts of pending transactions, scored by creation time (ms). A pending payment
    * has already debited the float; a pending correction has not credited it yet. So at every moment
    * floatFen + Σ amountFen of pending payments = top-ups − completed payments + completed corrections.

@@ -9,20 +9,25 @@ import { ResultCode as R } from '../../../protocol/constants.js';
 import { Script } from '../script.js';
 import { DAY_COUNTERS } from './day.js';
 import { GUARD } from './guard.js';
+import { LOOKUP_INDEX } from './lookup-index.js';
 import { TXN_RESPONSE } from './response.js';
 
 /**
- * KEYS[1..4] guard, KEYS[5] correction transaction, KEYS[6] original transaction, KEYS[7] pending set
+ * KEYS[1..4] guard, KEYS[5] correction transaction, KEYS[6] original transaction, KEYS[7] pending set,
+ * KEYS[8] decline record, KEYS[9] terminal's index, KEYS[10] account's index, KEYS[11] declined index
  * ARGV[1..7] guard, ARGV[8] amount, ARGV[9] account, ARGV[10] correction receipt,
  * ARGV[11] original receipt, ARGV[12] business day (now), ARGV[13] terminal id
  * → guard reply | {'declined', resp} | {'reserved'}
  */
-export const RESERVE_CORRECT = new Script(`${GUARD}
+export const RESERVE_CORRECT = new Script(`${GUARD}${LOOKUP_INDEX}
 local refused = guard(KEYS[5])
 if refused then return refused end
 local function decline(result)
   local resp = txnResponse(result, '', 0, 0, 0)
   recordRequest('done', resp)
+  recordDecline(KEYS[8], KEYS[9], KEYS[10], KEYS[11], ARGV[5], ARGV[10], {'receipt', ARGV[10], 'kind', 'correct',
+    'terminal', ARGV[13], 'seq', ARGV[2], 'account', ARGV[9], 'amountFen', ARGV[8], 'state', 'declined',
+    'result', result, 'businessDay', ARGV[12], 'createdAt', ARGV[5], 'original', ARGV[11]})
   return {'declined', resp}
 end
 local original = redis.call('HMGET', KEYS[6], 'kind', 'terminal', 'businessDay', 'account', 'amountFen', 'state',
@@ -39,6 +44,7 @@ redis.call('HSET', KEYS[5], 'receipt', ARGV[10], 'kind', 'correct', 'terminal', 
   'account', ARGV[9], 'amountFen', ARGV[8], 'state', 'pending', 'businessDay', ARGV[12], 'createdAt', ARGV[5],
   'original', ARGV[11])
 redis.call('ZADD', KEYS[7], ARGV[5], ARGV[10])
+indexTxn(KEYS[9], KEYS[10], ARGV[5], ARGV[10])
 recordRequest('pending', ARGV[10])
 return {'reserved'}
 `);
@@ -48,7 +54,7 @@ return {'reserved'}
  * entry, day counters; refused → the original is free to be corrected again. Only a pending
  * correction changes (see COMPLETE_PAY).
  * KEYS[1] correction transaction, KEYS[2] pending set, KEYS[3] merchant,
- * KEYS[4] journal, KEYS[5] day counters, KEYS[6] original transaction
+ * KEYS[4] journal, KEYS[5] day counters, KEYS[6] original transaction, KEYS[7] declined index
  * ARGV[1] correction receipt, ARGV[2] biller result, ARGV[3] arrears after the restore, ARGV[4] now
  * → {applied 0|1, resp}
  */
@@ -70,6 +76,7 @@ else
   resp = txnResponse(result, '', 0, 0, 0)
   if redis.call('HGET', KEYS[6], 'correctedBy') == ARGV[1] then redis.call('HDEL', KEYS[6], 'correctedBy') end
   redis.call('HSET', KEYS[1], 'state', 'declined', 'result', result, 'arrearsAfter', 0, 'completedAt', ARGV[4])
+  redis.call('ZADD', KEYS[7], redis.call('HGET', KEYS[1], 'createdAt'), ARGV[1])
 end
 redis.call('ZREM', KEYS[2], ARGV[1])
 return {1, resp}

@@ -7,20 +7,25 @@ import { ResultCode as R } from '../../../protocol/constants.js';
 import { Script } from '../script.js';
 import { DAY_COUNTERS } from './day.js';
 import { GUARD } from './guard.js';
+import { LOOKUP_INDEX } from './lookup-index.js';
 import { TXN_RESPONSE } from './response.js';
 
 /**
- * KEYS[1..4] guard, KEYS[5] transaction, KEYS[6] pending set
+ * KEYS[1..4] guard, KEYS[5] transaction, KEYS[6] pending set, KEYS[7] decline record,
+ * KEYS[8] terminal's index, KEYS[9] account's index, KEYS[10] declined index (lookup-index.ts)
  * ARGV[1..7] guard, ARGV[8] amount, ARGV[9] maximum payment, ARGV[10] receipt, ARGV[11] account,
  * ARGV[12] business day, ARGV[13] terminal id
  * → guard reply | {'declined', resp} (decided here, stored) | {'reserved', float left}
  */
-export const RESERVE_PAY = new Script(`${GUARD}
+export const RESERVE_PAY = new Script(`${GUARD}${LOOKUP_INDEX}
 local refused, merchant = guard(KEYS[5])
 if refused then return refused end
 local function decline(result, floatFen)
   local resp = txnResponse(result, '', 0, floatFen, 0)
   recordRequest('done', resp)
+  recordDecline(KEYS[7], KEYS[8], KEYS[9], KEYS[10], ARGV[5], ARGV[10], {'receipt', ARGV[10], 'kind', 'pay',
+    'terminal', ARGV[13], 'seq', ARGV[2], 'account', ARGV[11], 'amountFen', ARGV[8], 'state', 'declined',
+    'result', result, 'businessDay', ARGV[12], 'createdAt', ARGV[5], 'floatFen', floatFen})
   return {'declined', resp}
 end
 local amount = tonumber(ARGV[8])
@@ -33,6 +38,7 @@ redis.call('HSET', KEYS[5], 'receipt', ARGV[10], 'kind', 'pay', 'terminal', ARGV
   'account', ARGV[11], 'amountFen', amount, 'state', 'pending', 'businessDay', ARGV[12], 'createdAt', ARGV[5],
   'floatAfter', floatFen)
 redis.call('ZADD', KEYS[6], ARGV[5], ARGV[10])
+indexTxn(KEYS[8], KEYS[9], ARGV[5], ARGV[10])
 recordRequest('pending', ARGV[10])
 return {'reserved', floatFen}
 `);
@@ -42,7 +48,7 @@ return {'reserved', floatFen}
  * declined → the float is credited back. Only a pending transaction changes, so the live path and
  * recovery may both call this: the second call gets the response and applied = 0.
  * KEYS[1] transaction, KEYS[2] pending set, KEYS[3] merchant, KEYS[4] journal,
- * KEYS[5] day counters
+ * KEYS[5] day counters, KEYS[6] declined index
  * ARGV[1] receipt, ARGV[2] biller result, ARGV[3] arrears (left, or owed on OVERPAYMENT), ARGV[4] now
  * → {applied 0|1, resp (false when there is no such transaction)}
  */
@@ -64,6 +70,7 @@ else
   resp = txnResponse(result, '', owed, 0, 0)
   redis.call('HINCRBY', KEYS[3], 'floatFen', amount)
   redis.call('HSET', KEYS[1], 'state', 'declined', 'result', result, 'arrearsAfter', owed, 'completedAt', ARGV[4])
+  redis.call('ZADD', KEYS[6], redis.call('HGET', KEYS[1], 'createdAt'), ARGV[1])
 end
 redis.call('ZREM', KEYS[2], ARGV[1])
 return {1, resp}
