@@ -9,12 +9,15 @@ import { versionLine } from '../../src/build-info.js';
 import { Offset, TERMINAL_ID_SIZE, deriveSessionKey } from '../../protocol/index.js';
 import { extractFrameBytes, explainFrame, formatExplanation } from './explain.js';
 import { registerFleet } from './fleet-command.js';
+import { registerBiller } from '../biller/command.js';
 import { EXIT_FAILURE, UsageError, registerSingleCommands } from './single.js';
 
 const program = new Command('aircharge-sim')
   .description('Terminal simulator for the aircharge gateway')
   .version(versionLine(), '-V, --version', 'print the version and the commit it was built from')
   .showHelpAfterError()
+  // A subcommand's flags belong to it even when its parent has one of the same name (biller --data).
+  .enablePositionalOptions()
   .exitOverride((error) => {
     // commander's own usage errors (unknown option, missing argument) exit 2 like ours.
     process.exit(error.exitCode === 0 ? 0 : EXIT_FAILURE);
@@ -63,6 +66,7 @@ program
 
 
 registerFleet(program, run);
+registerBiller(program, run);
 
 /**
  * The key to check the MAC with: a session key as given, or derived from the terminal key and the
