@@ -25,6 +25,11 @@ export const GATEWAY_BIN = fileURLToPath(
   new URL(import.meta.url.endsWith('.ts') ? '../dist/src/cli/main.js' : '../src/cli/main.js', import.meta.url),
 );
 
+/** The built simulator CLI (`aircharge-sim`), found the same way. */
+export const SIM_BIN = fileURLToPath(
+  new URL(import.meta.url.endsWith('.ts') ? '../dist/simulator/cli/main.js' : './cli/main.js', import.meta.url),
+);
+
 export interface ChildService {
   process: ChildProcess;
   pid: number;
@@ -90,6 +95,39 @@ export async function startGateway(options: {
     if (Date.now() > deadline) {
       await handle.stop(1000);
       throw new Error(`the gateway did not log "listening" within 30 s; see ${options.logFile}`);
+    }
+    await sleep(50);
+  }
+}
+
+export interface BillerService extends ChildService {
+  port: number;
+  url: string;
+}
+
+/**
+ * The reference billing system (`aircharge-sim biller`) on `port` (default: a free one; give the
+ * old port to restart it where the gateway looks), over `dataDir`; resolves once it listens.
+ */
+export async function startReferenceBiller(options: {
+  dataDir: string;
+  logFile: string;
+  port?: number;
+  secretFile?: string;
+  args?: string[];
+}): Promise<BillerService> {
+  const port = options.port ?? (await freePort());
+  const args = [SIM_BIN, 'biller', '--host', '127.0.0.1', '--port', String(port), '--data', options.dataDir,
+    ...(options.secretFile === undefined ? [] : ['--secret-file', options.secretFile]), ...(options.args ?? [])];
+  const child = spawnLogged(process.execPath, args, options.logFile, false);
+  const handle = service(child, options.logFile);
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the biller exited with ${child.exitCode}; see ${options.logFile}`);
+    if (await accepts(port)) return { ...handle, port, url: `http://127.0.0.1:${port}` };
+    if (Date.now() > deadline) {
+      await handle.stop(1000);
+      throw new Error(`the biller did not listen within 30 s; see ${options.logFile}`);
     }
     await sleep(50);
   }
