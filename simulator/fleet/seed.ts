@@ -1,6 +1,6 @@
 /**
  * A network to drive: outlets (merchants) each with a terminal and a float, and billing accounts
- * with arrears and bill periods, created through the operator API as an operator would. Ids carry
+ * with their bills (the billing system's extract, src/admin/README.md), created through the operator API as an operator would. Ids carry
  * a tag so runs on one Redis do not collide; the terminals' keys are kept for the simulator.
  */
 import { formatYuan, type Admin } from '../../src/admin/index.js';
@@ -68,17 +68,19 @@ export async function seedNetwork(admin: Admin, options: SeedOptions): Promise<S
     for (const provisioned of await Promise.all(batch)) terminals.push(...provisioned);
   }
 
-  const lines = ['account,name,arrears,periods'];
+  const lines = ['account,name,bill_id,period,amount,issue_date,status'];
   const accounts: string[] = [];
   for (let i = 0; i < options.accounts; i++) {
     const account = accountOf(options.tag, i);
     const name = `${SURNAMES[random.int(0, SURNAMES.length - 1)]} ${GIVEN[random.int(0, GIVEN.length - 1)]}`;
     // One to three monthly bills of ¥80–¥400 each: what a household owes.
-    const periods: Array<[number, number]> = [];
+    // Bill ids as a billing system numbers them: unique, here the account and the period.
     const bills = random.int(1, 3);
-    for (let b = 0; b < bills; b++) periods.push([202608 + b, random.int(80, 400) * 100 + random.int(0, 99)]);
-    const arrears = periods.reduce((sum, [, fen]) => sum + fen, 0);
-    lines.push(`${account},${name},${formatYuan(arrears)},${periods.map(([p, fen]) => `${p}:${formatYuan(fen)}`).join(';')}`);
+    for (let b = 0; b < bills; b++) {
+      const period = 202608 + b;
+      const fen = random.int(80, 400) * 100 + random.int(0, 99);
+      lines.push(`${account},${name},${account}-${period},${period},${formatYuan(fen)},${String(period).slice(0, 4)}-${String(period).slice(4)}-05,open`);
+    }
     accounts.push(account);
   }
   await admin.importAccounts(`${lines.join('\n')}\n`);

@@ -123,7 +123,7 @@ export async function fuzzLive(options: LiveFuzzOptions): Promise<LiveFuzzReport
     const admin = createAdmin({ redis: client, masterKey, operator: 'fuzz' });
     await admin.addMerchant(MERCHANT, 'Fuzz shop');
     await admin.topUp(MERCHANT, FLOAT_FEN);
-    await admin.importAccounts(['account,name,arrears', ...ACCOUNTS.map((a) => `${a},Zhao Liu,1000000.00`)].join('\n'));
+    await admin.importAccounts(['account,name,bill_id,period,amount,issue_date,status', ...ACCOUNTS.map((a) => `${a},Zhao Liu,B1,202609,1000000.00,2026-09-05,open`)].join('\n'));
     let provisioned = 0;
     const provision = async (): Promise<TerminalState> => {
       provisioned += 1;

@@ -15,6 +15,8 @@
  */
 import { ResultCode } from '../../protocol/constants.js';
 import { parseReceipt } from '../../protocol/index.js';
+import { parseBillRecord, parseCleared } from '../biller/bill-record.js';
+import type { Bill } from '../biller/biller.js';
 import { keys } from '../store/keys.js';
 import { int, type AdminContext } from './context.js';
 import { readJournal } from './journal.js';
@@ -31,10 +33,11 @@ export interface VerifyResult {
     pending: number;
     postings: number;
     accounts: number;
-    /** Accounts whose arrears could be checked against their postings (see verifyAccount). */
-    accountsWithArrearsChecked: number;
+    bills: number;
   };
   discrepancies: string[];
+  /** Accounts whose bills and postings could not be checked, each with why (ok is then false). */
+  unchecked: Array<{ account: string; why: string }>;
 }
 
 /**
@@ -77,19 +80,19 @@ return {floatFen, pendingPay, tail, counters}
 `);
 
 /**
- * One account's books in one step. KEYS[1] account, KEYS[2] postings set; ARGV[1] posting key
- * prefix → {arrearsFen, importedArrearsFen | false, importedPostings | false, postings} with
- * postings flat {receipt, kind, amount, result, original, reversedBy}.
+ * One account's books in one step. KEYS[1] account, KEYS[2] bills, KEYS[3] postings set;
+ * ARGV[1] posting key prefix → {account fields {account, arrearsFen}, bills flat {id, record},
+ * postings flat {receipt, kind, amount, result, original, reversedBy, cleared}}.
  */
 const ACCOUNT_BOOKS = new Script(`
-local a = redis.call('HMGET', KEYS[1], 'arrearsFen', 'importedArrearsFen', 'importedPostings')
+local a = redis.call('HMGET', KEYS[1], 'account', 'arrearsFen')
 local rows = {}
-for _, receipt in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
-  local p = redis.call('HMGET', ARGV[1] .. receipt, 'kind', 'amountFen', 'result', 'original', 'reversedBy')
+for _, receipt in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
+  local p = redis.call('HMGET', ARGV[1] .. receipt, 'kind', 'amountFen', 'result', 'original', 'reversedBy', 'cleared')
   rows[#rows + 1] = receipt
-  for i = 1, 5 do rows[#rows + 1] = p[i] or '' end
+  for i = 1, 6 do rows[#rows + 1] = p[i] or '' end
 end
-return {tonumber(a[1]) or 0, a[2], a[3], rows}
+return {{a[1] or '', a[2] or ''}, redis.call('HGETALL', KEYS[2]), rows}
 `);
 
 /** Reads and checks go out this many at a time. */
@@ -116,8 +119,9 @@ export async function verify(context: AdminContext, options: VerifyOptions): Pro
     pending: 0,
     postings: 0,
     accounts: 0,
-    accountsWithArrearsChecked: 0,
+    bills: 0,
   };
+  const unchecked: VerifyResult['unchecked'] = [];
   const merchants = await merchantIds(context);
   // receipt → its journal entries, per merchant; and where each merchant's journal was read up to.
   const journals = new Map<string, Map<string, JournalMark[]>>();
@@ -201,13 +205,15 @@ export async function verify(context: AdminContext, options: VerifyOptions): Pro
         const result = await checkAccount(context, account, byReceipt);
         checked.accounts += 1;
         checked.postings += result.postings;
-        if (result.arrearsChecked) checked.accountsWithArrearsChecked += 1;
+        checked.bills += result.bills;
+        if (result.unchecked !== null) unchecked.push({ account, why: result.unchecked });
         discrepancies.push(...result.discrepancies);
       }),
     );
   }
 
-  return { ok: discrepancies.length === 0, checked, discrepancies };
+  unchecked.sort((x, y) => (x.account < y.account ? -1 : 1));
+  return { ok: discrepancies.length === 0 && unchecked.length === 0, checked, discrepancies, unchecked };
 }
 
 /** A merchant's journal summed up: what the float and the day counters must agree with. */
@@ -379,34 +385,71 @@ async function checkTransaction(
 }
 
 /**
- * One account's postings against the transactions, and its arrears: when the account was imported
- * before any posting (importedPostings 0), arrears = imported arrears − payments + reversals.
- * An account imported again after postings is not checked for arrears (its base is the billing
- * system's new figure, which already counts some of them).
+ * One account's postings against the transactions, and its bills against its postings: what each
+ * bill has paid must be what the payments cleared off it less what their reversals put back, a
+ * payment must clear exactly its amount and its reversal restore exactly that. The arrears are
+ * derived from the bills, so bills that agree with the postings prove the arrears.
  */
 async function checkAccount(
   context: AdminContext,
   account: string,
   byReceipt: Map<string, Hash>,
-): Promise<{ postings: number; arrearsChecked: boolean; discrepancies: string[] }> {
-  const [arrearsFen, importedArrears, importedPostings, rows] = (await ACCOUNT_BOOKS.run(
+): Promise<{ postings: number; bills: number; unchecked: string | null; discrepancies: string[] }> {
+  const [[stored, legacyArrears], billRecords, rows] = (await ACCOUNT_BOOKS.run(
     context.redis,
-    [keys.account(account), keys.postings(account)],
+    [keys.account(account), keys.bills(account), keys.postings(account)],
     [keys.posting(account, '')],
-  )) as [number, string | null, string | null, string[]];
+  )) as [[string, string], string[], string[]];
   const problems: string[] = [];
   const say = (text: string) => problems.push(`account ${account}: ${text}`);
-  let net = 0;
+  const postings = rows.length / 7;
+  const billCount = billRecords.length / 2;
+  if (stored === '') return { postings, bills: billCount, unchecked: 'in the accounts list but its account record is gone', discrepancies: problems };
+  if (legacyArrears !== '' && billCount === 0) {
+    return { postings, bills: 0, unchecked: 'holds an arrears number from before bills and no bill: import its bills', discrepancies: problems };
+  }
+  const bills = new Map<string, Bill>();
+  const unreadable: string[] = [];
+  for (let i = 0; i + 1 < billRecords.length; i += 2) {
+    const bill = parseBillRecord(billRecords[i]!, billRecords[i + 1]!);
+    if (bill === null) unreadable.push(billRecords[i]!);
+    else bills.set(bill.billId, bill);
+  }
+  if (unreadable.length > 0) {
+    return { postings, bills: billCount, unchecked: `the record of bill ${unreadable.sort().join(', ')} does not read`, discrepancies: problems };
+  }
+
+  // What the postings say each bill has paid, and each payment's clearances for its reversal.
+  const paidBy = new Map<string, number>();
+  const clearedBy = new Map<string, string>();
   const reversalsOf = new Map<string, number>();
-  for (let i = 0; i + 5 < rows.length; i += 6) {
-    const [receipt = '', kind, amount, result, original = ''] = rows.slice(i, i + 6);
+  const parsed: Array<{ receipt: string; kind: string; amountFen: number; original: string; cleared: string }> = [];
+  for (let i = 0; i + 6 < rows.length; i += 7) {
+    const [receipt = '', kind = '', amount, result, original = '', , cleared = ''] = rows.slice(i, i + 7);
     const amountFen = Number(amount);
+    if (result === '') {
+      say(`posting ${receipt} is listed but its record is gone`);
+      continue;
+    }
     if (result !== String(ResultCode.APPROVED)) say(`posting ${receipt} is listed but was not approved (result ${result})`);
-    if (kind === 'payment') net += amountFen;
-    else if (kind === 'reversal') {
-      net -= amountFen;
+    parsed.push({ receipt, kind, amountFen, original, cleared });
+    if (kind === 'payment') clearedBy.set(receipt, cleared);
+  }
+  for (const { receipt, kind, amountFen, original, cleared } of parsed) {
+    const clearances = parseCleared(cleared);
+    const total = clearances.reduce((sum, c) => sum + c.amountFen, 0);
+    if (kind === 'payment') {
+      if (total !== amountFen) say(`payment ${receipt} of ${formatYuan(amountFen)} cleared ${formatYuan(total)} off bills`);
+    } else if (kind === 'reversal') {
       reversalsOf.set(original, (reversalsOf.get(original) ?? 0) + 1);
+      if (clearedBy.get(original) !== cleared) say(`reversal ${receipt} put back ${cleared || 'nothing'}, but payment ${original} cleared ${clearedBy.get(original) || 'nothing'}`);
     } else say(`posting ${receipt} has unknown kind ${JSON.stringify(kind)}`);
+    const sign = kind === 'reversal' ? -1 : 1;
+    for (const c of clearances) {
+      if (!bills.has(c.billId)) say(`${kind} ${receipt} cleared ${formatYuan(c.amountFen)} off bill ${c.billId}, which the biller no longer holds`);
+      paidBy.set(c.billId, (paidBy.get(c.billId) ?? 0) + sign * c.amountFen);
+    }
+
     const txn = byReceipt.get(receipt) ?? (await readTransaction(context, receipt));
     const expectedKind = kind === 'payment' ? 'pay' : 'correct';
     if (txn === null) say(`${kind} ${receipt} of ${amountFen} fen matches no transaction`);
@@ -415,15 +458,13 @@ async function checkAccount(
     } else if (txn.state === 'declined') say(`${kind} ${receipt} is booked but its transaction was declined`);
   }
   for (const [original, count] of reversalsOf) if (count > 1) say(`payment ${original} is reversed ${count} times`);
-  const arrearsChecked = importedArrears !== null && importedPostings === '0';
-  if (arrearsChecked) {
-    const expected = Number(importedArrears) - net;
-    if (arrearsFen !== expected) {
-      say(`arrears are ${formatYuan(arrearsFen)} but imported ${formatYuan(Number(importedArrears))} − net postings ${formatYuan(net)} = ${formatYuan(expected)}`);
-    }
+  for (const bill of bills.values()) {
+    const fromPostings = paidBy.get(bill.billId) ?? 0;
+    if (bill.paidFen !== fromPostings) say(`bill ${bill.billId} shows ${formatYuan(bill.paidFen)} paid, its postings ${formatYuan(fromPostings)}`);
+    if (bill.paidFen > bill.amountFen) say(`bill ${bill.billId} is paid ${formatYuan(bill.paidFen)}, above its amount ${formatYuan(bill.amountFen)}`);
+    if (bill.status === 'cancelled' && bill.paidFen !== 0) say(`bill ${bill.billId} is cancelled with ${formatYuan(bill.paidFen)} paid against it`);
   }
-  if (arrearsFen < 0) say(`arrears are negative (${formatYuan(arrearsFen)})`);
-  return { postings: rows.length / 6, arrearsChecked, discrepancies: problems };
+  return { postings, bills: billCount, unchecked: null, discrepancies: problems };
 }
 
 /** A transaction not among those read (it may be newer), found through its terminal's merchant. */

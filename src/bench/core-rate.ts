@@ -59,11 +59,11 @@ export async function seedBenchNetwork(redis: Redis | Cluster, count: number): P
   await admin.addMerchant(merchantId, 'Benchmark shop');
   await admin.topUp(merchantId, FLOAT_FEN);
   const terminals: BenchTerminal[] = [];
-  const rows = ['account,name,arrears'];
+  const rows = ['account,name,bill_id,period,amount,issue_date,status'];
   for (let i = 0; i < count; i += 1) {
     const terminalId = ids.terminal(i);
     const account = ids.account(i);
-    rows.push(`${account},Holder ${i},${ARREARS_YUAN}`);
+    rows.push(`${account},Holder ${i},B1,202609,${ARREARS_YUAN},2026-09-05,open`);
     await admin.addTerminal(terminalId, merchantId);
     const connectionId = `bench-${ids.tag}-${i}`;
     await sessions.openSession({

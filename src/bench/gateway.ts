@@ -297,7 +297,7 @@ async function main(argv: string[]): Promise<void> {
   await admin.addMerchant(MERCHANT, 'Bench shop');
   await admin.topUp(MERCHANT, 100_000_000);
   const accounts = Array.from({ length: maxTerminals }, (_, i) => String(1_000_000_000 + i));
-  await admin.importAccounts(['account,name,arrears', ...accounts.map((a) => `${a},Wang Xiao Ming,120.50`)].join('\n'));
+  await admin.importAccounts(['account,name,bill_id,period,amount,issue_date,status', ...accounts.map((a) => `${a},Wang Xiao Ming,B1,202609,120.50,2026-09-05,open`)].join('\n'));
   const provision = async (prefix: string) => {
     const provisioned: Array<{ terminalId: string; key: Buffer; seq: number }> = [];
     for (let i = 0; i < maxTerminals; i++) {

@@ -1,33 +1,44 @@
-/** The embedded biller: billing accounts kept in Redis beside the gateway's own data (the default). */
+/** The embedded biller: billing accounts, their bills and postings kept in Redis beside the gateway's own data (the default). */
 import type { Cluster, Redis } from 'ioredis';
-import type { ResultCode } from '../../protocol/constants.js';
-import type { BillPeriod } from '../../protocol/messages.js';
+import { ResultCode } from '../../protocol/constants.js';
 import { keys } from '../store/keys.js';
 import { coalesceRedisWrites, type Script } from '../store/script.js';
-import type { Biller, BillingAccount, Posting, PostingResult, Reversal } from './biller.js';
+import { parseBillRecord, parseCleared } from './bill-record.js';
+import {
+  arrearsOf,
+  billOrder,
+  type Bill,
+  type Biller,
+  type BillingAccount,
+  type BookedPosting,
+  type Posting,
+  type PostingResult,
+  type Reversal,
+} from './biller.js';
 import { POST_PAYMENT, REVERSE_PAYMENT } from './lua.js';
 
 export const BILLER_SCRIPTS: Script[] = [POST_PAYMENT, REVERSE_PAYMENT];
+
+/** Posting records are read this many at a time for a day's file. */
+const BATCH = 500;
 
 export class RedisBiller implements Biller {
   constructor(private readonly redis: Redis | Cluster) {}
 
   async lookup(account: string): Promise<BillingAccount | null> {
     coalesceRedisWrites(this.redis);
-    const [name, status, arrears, periods] = await this.redis.hmget(
-      keys.account(account),
-      'name',
-      'status',
-      'arrearsFen',
-      'periods',
-    );
-    if (status === null) return null;
+    const [[name, status], records] = await Promise.all([
+      this.redis.hmget(keys.account(account), 'name', 'status'),
+      this.redis.hgetall(keys.bills(account)),
+    ]);
+    if (status === null || status === undefined) return null;
+    const bills = readBills(records);
     return {
       account,
       holderName: name ?? '',
       status: status === 'open' ? 'open' : 'closed',
-      arrearsFen: Number(arrears ?? 0),
-      periods: parsePeriods(periods),
+      arrearsFen: arrearsOf(bills),
+      bills,
     };
   }
 
@@ -35,47 +46,83 @@ export class RedisBiller implements Biller {
     const { account, receipt } = posting;
     const reply = await POST_PAYMENT.run(
       this.redis,
-      [keys.account(account), keys.posting(account, receipt), keys.postings(account)],
-      [receipt, posting.amountFen, posting.at],
+      [keys.account(account), keys.bills(account), keys.posting(account, receipt), keys.postings(account)],
+      [receipt, posting.amountFen, posting.at, posting.day],
     );
-    return postingResult(reply);
+    return this.filed(posting, postingResult(reply));
   }
 
   async reverse(reversal: Reversal): Promise<PostingResult> {
     const { account, receipt, originalReceipt } = reversal;
     const reply = await REVERSE_PAYMENT.run(
       this.redis,
-      [
-        keys.account(account),
-        keys.posting(account, receipt),
-        keys.postings(account),
-        keys.posting(account, originalReceipt),
-      ],
-      [receipt, originalReceipt, reversal.amountFen, reversal.at],
+      [keys.bills(account), keys.posting(account, receipt), keys.postings(account), keys.posting(account, originalReceipt)],
+      [receipt, originalReceipt, reversal.amountFen, reversal.at, reversal.day],
     );
-    return postingResult(reply);
+    return this.filed(reversal, postingResult(reply));
+  }
+
+  async posting(receipt: string, account: string): Promise<BookedPosting | null> {
+    coalesceRedisWrites(this.redis);
+    return bookedPosting(receipt, account, await this.redis.hgetall(keys.posting(account, receipt)));
+  }
+
+  async dayPostings(day: number): Promise<BookedPosting[]> {
+    const members = await this.redis.zrange(keys.billerDay(day), 0, -1);
+    const postings: BookedPosting[] = [];
+    for (let start = 0; start < members.length; start += BATCH) {
+      const batch = members.slice(start, start + BATCH).map((member) => {
+        const cut = member.indexOf(':');
+        return { account: member.slice(0, cut), receipt: member.slice(cut + 1) };
+      });
+      const hashes = await Promise.all(batch.map((p) => this.redis.hgetall(keys.posting(p.account, p.receipt))));
+      batch.forEach((p, i) => {
+        const booked = bookedPosting(p.receipt, p.account, hashes[i] ?? {});
+        if (booked !== null) postings.push(booked);
+      });
+    }
+    return postings;
+  }
+
+  /**
+   * Files an approved posting under its day. A repeat (recovery) files it again, which changes
+   * nothing, so a process that died between the two writes leaves no posting out of the day's file.
+   */
+  private async filed(posting: Posting, result: PostingResult): Promise<PostingResult> {
+    if (result.result === ResultCode.APPROVED) {
+      await this.redis.zadd(keys.billerDay(posting.day), 'NX', posting.at, `${posting.account}:${posting.receipt}`);
+    }
+    return result;
   }
 }
 
 function postingResult(reply: unknown): PostingResult {
-  const [result, arrearsFen] = reply as [number, number];
-  return { result: result as ResultCode, arrearsFen };
+  const [result, arrearsFen, cleared] = reply as [number, number, string];
+  return { result: result as ResultCode, arrearsFen, bills: parseCleared(cleared) };
 }
 
-/** Oldest first; a missing or malformed list reads as no periods (the arrears still stand). */
-function parsePeriods(json: string | null | undefined): BillPeriod[] {
-  if (!json) return [];
-  try {
-    const value: unknown = JSON.parse(json);
-    if (!Array.isArray(value)) return [];
-    return value
-      .filter(
-        (p): p is BillPeriod =>
-          typeof p === 'object' && p !== null && Number.isInteger(p.period) && Number.isInteger(p.amountFen),
-      )
-      .map((p) => ({ period: p.period, amountFen: p.amountFen }))
-      .sort((x, y) => x.period - y.period);
-  } catch {
-    return [];
+function bookedPosting(receipt: string, account: string, hash: Record<string, string>): BookedPosting | null {
+  if (hash.result === undefined) return null;
+  return {
+    receipt,
+    account,
+    kind: hash.kind === 'reversal' ? 'reversal' : 'payment',
+    amountFen: Number(hash.amountFen ?? 0),
+    original: hash.original ?? '',
+    result: Number(hash.result) as ResultCode,
+    arrearsFen: Number(hash.arrearsAfter ?? 0),
+    bills: parseCleared(hash.cleared),
+    at: Number(hash.at ?? 0),
+    day: Number(hash.day ?? 0),
+  };
+}
+
+/** Bills from their hash, oldest first; a record that does not read is left out (verify names its account). */
+export function readBills(records: Record<string, string>): Bill[] {
+  const bills: Bill[] = [];
+  for (const [billId, record] of Object.entries(records)) {
+    const bill = parseBillRecord(billId, record);
+    if (bill !== null) bills.push(bill);
   }
+  return bills.sort(billOrder);
 }

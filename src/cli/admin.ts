@@ -21,6 +21,7 @@ import {
   parseYuan,
   reportCsv,
   reportSummary,
+  type Account,
   type Admin,
   type AdminOptions,
   type AuditEntry,
@@ -251,25 +252,45 @@ function registerAccounts(program: Command): void {
   adminCommand(
     group,
     'import <file>',
-    'import accounts from CSV: header account,name,arrears[,status][,periods]; arrears in yuan; ' +
-      'status open|closed; periods like 202609:120.00;202610:80 adding up to the arrears. ' +
-      'Every row is checked first: one bad row (reported with its line number) and nothing is imported. ' +
-      'An account paid here since its last import keeps its arrears: a row that changes them is a conflict, ' +
-      'listed, and nothing is imported',
+    'import the billing system\'s bill extract (CSV, header account,name,bill_id,period,amount,issue_date,status ' +
+      '[,account_status]; one row per bill; amount in yuan; period YYYYMM; issue_date YYYY-MM-DD; status open|cancelled; ' +
+      'src/admin/README.md). Idempotent by bill id; every row is checked first: one bad row (reported with its line number) ' +
+      'and nothing is imported. A bill paid here whose amount the file changes, or which it cancels, is a conflict: ' +
+      'every one is listed, nothing is imported, exit 1',
     async (admin, [file = '']) => {
       const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
         throw new Error(`cannot read ${file}: ${error.code ?? error.message}`);
       });
-      const result = await admin.importAccounts(text);
-      return { json: result, text: `imported ${count(result.imported, 'account')}, ${count(result.unchanged, 'account')} unchanged (paid since their last import)` };
+      const r = await admin.importAccounts(text);
+      return {
+        json: r,
+        text:
+          `imported ${count(r.accounts, 'account')} (${r.newAccounts} new): ${count(r.billsAdded, 'bill')} added, ` +
+          `${r.billsChanged} changed, ${r.billsUnchanged} unchanged`,
+      };
     },
   );
 
-  adminCommand(group, 'show <account>', 'show an account: holder, status, arrears and bill periods', async (admin, [account = '']) => {
+  adminCommand(group, 'show <account>', 'show an account: holder, status, arrears, its bills and its postings with their receipts', async (admin, [account = '']) => {
     const a = await admin.showAccount(account);
-    const periods = a.periods.map((p) => `${p.period}:${formatYuan(p.amountFen)}`).join(' ');
-    return { json: a, text: `account ${a.account}  ${a.status}  arrears ${yuan(a.arrearsFen)} yuan  ${a.name}${periods ? `\nperiods ${periods}` : ''}` };
+    return { json: a, text: accountText(a) };
   });
+}
+
+function accountText(a: Account): string {
+  const time = (ms: number) => new Date(ms).toISOString();
+  const lines = [`account ${a.account}  ${a.status}  arrears ${yuan(a.arrearsFen)} yuan  ${a.name}`];
+  lines.push(a.bills.length === 0 ? 'no bills' : `${'bill'.padEnd(32)} ${'period'.padEnd(6)} ${'issued'.padEnd(10)} ${'status'.padEnd(9)} ${'amount'.padStart(12)} ${'paid'.padStart(12)}`);
+  for (const b of a.bills) {
+    lines.push(`${b.billId.padEnd(32)} ${String(b.period).padEnd(6)} ${b.issueDate.padEnd(10)} ${b.status.padEnd(9)} ${yuan(b.amountFen).padStart(12)} ${yuan(b.paidFen).padStart(12)}`);
+  }
+  lines.push(a.postings.length === 0 ? 'no postings' : 'postings (receipt, kind, amount, booked, bills)');
+  for (const p of a.postings) {
+    const link = p.kind === 'reversal' ? `  reverses ${p.original}` : p.reversedBy ? `  reversed by ${p.reversedBy}` : '';
+    const bills = p.bills.map((c) => `${c.billId}:${yuan(c.amountFen)}`).join(' ');
+    lines.push(`${p.receipt}  ${p.kind.padEnd(8)} ${yuan(p.amountFen).padStart(12)}  ${time(p.at)}  ${bills}${link}`);
+  }
+  return lines.join('\n');
 }
 
 function choice(name: string, value: string, allowed: readonly string[]): string {
@@ -348,11 +369,12 @@ function registerVerify(program: Command): void {
       }
       const summary =
         `${count(c.merchants, 'merchant')}, ${count(c.journalEntries, 'journal entry', 'journal entries')}, ` +
-        `${count(c.transactions, 'transaction')} (${c.pending} pending), ${count(c.accounts, 'account')}, ${count(c.postings, 'posting')}`;
+        `${count(c.transactions, 'transaction')} (${c.pending} pending), ${count(c.accounts, 'account')}, ${count(c.bills, 'bill')}, ${count(c.postings, 'posting')}`;
+      const uncheckedLines = result.unchecked.map((u) => `  account ${u.account} not checked: ${u.why}`);
       const text = result.ok
         ? `verify: OK (${summary})`
-        : `verify: ${count(result.discrepancies.length, 'discrepancy', 'discrepancies')} (${summary})\n` +
-          result.discrepancies.map((d) => `  ${d}`).join('\n');
+        : `verify: ${count(result.discrepancies.length, 'discrepancy', 'discrepancies')}, ${count(result.unchecked.length, 'account')} not checked (${summary})\n` +
+          [...result.discrepancies.map((d) => `  ${d}`), ...uncheckedLines].join('\n');
       return { json: result, text, exitCode: result.ok ? 0 : 1 };
     },
     {

@@ -76,6 +76,7 @@ export async function reverseCorrect(deps: CoreDeps, txn: PendingTransaction): P
       account: txn.account,
       amountFen: txn.amountFen,
       at: deps.now(),
+      day: txn.businessDay,
     }),
   );
 }

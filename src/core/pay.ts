@@ -72,7 +72,7 @@ export async function reservePay(deps: CoreDeps, ctx: RequestContext, req: PayRe
 
 export async function postPay(deps: CoreDeps, txn: PendingTransaction): Promise<PostingResult> {
   return deps.storeCall(
-    deps.biller.post({ receipt: txn.receipt, account: txn.account, amountFen: txn.amountFen, at: deps.now() }),
+    deps.biller.post({ receipt: txn.receipt, account: txn.account, amountFen: txn.amountFen, at: deps.now(), day: txn.businessDay }),
   );
 }
 

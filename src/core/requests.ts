@@ -10,6 +10,7 @@ import type {
   SignOutResponse,
   StatusRequest,
 } from '../../protocol/messages.js';
+import { unpaidPeriods } from '../biller/biller.js';
 import { keys } from '../store/keys.js';
 import { GUARD_ONLY, SETTLE, SIGN_OUT, STATUS } from '../store/lua/requests.js';
 import type { CoreDeps } from './deps.js';
@@ -53,7 +54,7 @@ export async function inquiry(deps: CoreDeps, ctx: RequestContext, req: InquiryR
       arrearsFen: account.arrearsFen,
       holderName: maskHolderName(account.holderName),
       // The oldest periods are the ones a customer is chased for; the arrears cover them all.
-      periods: account.periods.slice(0, MAX_BILL_PERIODS),
+      periods: unpaidPeriods(account.bills).slice(0, MAX_BILL_PERIODS),
     },
     replayed: false,
   };

@@ -4,7 +4,7 @@
  * Every key one script touches carries the same hash tag, so each script runs in one slot and the
  * same scripts run on a single Redis and on Redis Cluster:
  *   {m.<merchant>}  a merchant's float, terminals, sessions, sequence guard, transactions, journal
- *   {a.<account>}   one billing account at the embedded biller, with its postings
+ *   {a.<account>}   one billing account at the embedded biller, with its bills and postings
  * Keys without a tag are small indexes read on their own (sign-in lookup, listings, verify).
  */
 
@@ -93,20 +93,32 @@ export const keys = {
   /** Set of every account number held by the embedded biller. */
   accounts: () => `${PREFIX}:accounts`,
   /**
-   * Hash: account, name, status (open|closed), arrearsFen, periods (JSON [{period, amountFen}]);
-   * written by `accounts import` with importedArrearsFen, importedPostings (how many postings the
-   * account had then) and importedAt, from which verify checks arrears against later postings.
+   * Hash: account, name, status (open|closed), importedAt. No arrears: they are derived from the
+   * bills and the postings (src/biller/biller.ts).
    */
   account: (account: string) => `${a(account)}:account`,
   /**
-   * Hash: kind (payment|reversal), amountFen, original, arrearsAfter, result, at; a payment also
-   * has cleared (JSON [{period, amountFen}] it took off, which its reversal restores) and
-   * reversedBy. A declined payment (UNKNOWN_ACCOUNT, ACCOUNT_CLOSED, OVERPAYMENT) is recorded with
-   * its result, so a repeat gets the same answer (a decline is final), but is not in `postings`.
+   * Hash: bill id → `period|amountFen|issueDate|status|paidFen` (status open|cancelled; paidFen
+   * what postings cleared off it, written only by the post and reverse scripts). `accounts import`
+   * adds bills and changes only bills nothing was paid against (src/biller/bill-record.ts).
+   */
+  bills: (account: string) => `${a(account)}:bills`,
+  /**
+   * Hash: kind (payment|reversal), amountFen, original, arrearsAfter, result, at, day; an approved
+   * one has cleared (`billId:period:fen;...`: what a payment took off each bill, what a reversal
+   * put back), and a payment reversedBy. A declined payment (UNKNOWN_ACCOUNT, ACCOUNT_CLOSED,
+   * OVERPAYMENT) is recorded with its result, so a repeat gets the same answer (a decline is
+   * final), but is not in `postings`.
    */
   posting: (account: string, receipt: string) => `${a(account)}:posting:${receipt}`,
   /** Sorted set: receipts approved against the account (payments and reversals), scored by time (verify walks it). */
   postings: (account: string) => `${a(account)}:postings`,
+  /**
+   * Sorted set: `<account>:<receipt>` of every posting approved under one business day, scored by
+   * time: the embedded biller's daily postings file. Written right after the posting (another slot);
+   * a process that dies in between leaves the transaction pending, and recovery's repeat writes it.
+   */
+  billerDay: (day: number) => `${PREFIX}:biller-day:${day}`,
 
   /**
    * Stream, append-only: the audit log (src/admin/audit.ts): at, operator, action, target, before,

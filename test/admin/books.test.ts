@@ -23,6 +23,12 @@ class FlakyBiller implements Biller {
   reverse(reversal: Parameters<Biller['reverse']>[0]) {
     return this.inner.reverse(reversal);
   }
+  posting(receipt: string, account: string) {
+    return this.inner.posting(receipt, account);
+  }
+  dayPostings(day: number) {
+    return this.inner.dayPostings(day);
+  }
 }
 
 let net: Network;
@@ -39,6 +45,8 @@ beforeAll(async () => {
     lookup: (a) => inner!.lookup(a),
     post: (p) => inner!.post(p),
     reverse: (r) => inner!.reverse(r),
+    posting: (receipt, account) => inner!.posting(receipt, account),
+    dayPostings: (day) => inner!.dayPostings(day),
   });
   net = await startNetwork({ biller });
   inner = new RedisBiller(net.redis);
@@ -135,7 +143,8 @@ describe('books written by the core', () => {
     expect(result.discrepancies).toEqual([]);
     expect(result).toMatchObject({
       ok: true,
-      checked: { merchants: 3, journalEntries: 7, transactions: 6, pending: 0, accounts: 2, postings: 5, accountsWithArrearsChecked: 2 },
+      checked: { merchants: 3, journalEntries: 7, transactions: 6, pending: 0, accounts: 2, bills: 3, postings: 5 },
+      unchecked: [],
     });
   });
 
@@ -179,21 +188,57 @@ describe('books written by the core', () => {
         await net.redis.zrem(keys.postings('5000000002'), receipt);
       },
       new RegExp(`^account 5000000002: payment ${receipt} of 100 fen matches no transaction`),
-      /^account 5000000002: arrears are 110\.00 but imported 200\.00 − net postings 91\.00 = 109\.00$/,
+      new RegExp(`^account 5000000002: payment ${receipt} of 1\\.00 cleared 0\\.00 off bills$`),
     );
   });
 
-  it('catches arrears changed behind the postings, and day counters behind the journal', async () => {
+  it('catches the paid figure of a bill changed behind the postings, and day counters behind the journal', async () => {
+    const bills = keys.bills('5000000001');
+    const record = (await net.redis.hget(bills, 'B202609'))!;
     await expectCaught(
-      () => net.redis.hincrby(keys.account('5000000001'), 'arrearsFen', -5),
-      () => net.redis.hincrby(keys.account('5000000001'), 'arrearsFen', 5),
-      /^account 5000000001: arrears are 376\.50 but/,
+      () => net.redis.hset(bills, 'B202609', record.replace(/\|12345$/, '|12340')),
+      () => net.redis.hset(bills, 'B202609', record),
+      /^account 5000000001: bill B202609 shows 123\.40 paid, its postings 123\.45$/,
     );
     await expectCaught(
       () => net.redis.hincrby(keys.day('M1', today), 'payFen', 1),
       () => net.redis.hincrby(keys.day('M1', today), 'payFen', -1),
       new RegExp(`^merchant M1: day ${today} counters \\(payments 3/27346 fen`),
     );
+  });
+
+  it('names the account when a bill paid against or a posting is wiped in Redis', async () => {
+    const bills = keys.bills('5000000001');
+    const record = (await net.redis.hget(bills, 'B202609'))!;
+    await expectCaught(
+      () => net.redis.hdel(bills, 'B202609'),
+      () => net.redis.hset(bills, 'B202609', record),
+      new RegExp(`^account 5000000001: payment ${paid[0]} cleared 123\\.45 off bill B202609, which the biller no longer holds$`),
+    );
+    const posting = keys.posting('5000000001', paid[0]!);
+    const saved = await net.redis.hgetall(posting);
+    await expectCaught(
+      () => net.redis.del(posting),
+      () => net.redis.hset(posting, saved),
+      new RegExp(`^account 5000000001: posting ${paid[0]} is listed but its record is gone$`),
+      /^account 5000000001: bill B202609 shows 123\.45 paid, its postings 0\.00$/,
+    );
+  });
+
+  it('names each account it could not check, and why', async () => {
+    await net.redis.sadd(keys.accounts(), '5000000009');
+    const bills = keys.bills('5000000002');
+    const record = (await net.redis.hget(bills, 'B202609'))!;
+    await net.redis.hset(bills, 'B202609', 'garbage');
+    const result = await admin.verify();
+    expect(result.ok).toBe(false);
+    expect(result.unchecked).toEqual([
+      { account: '5000000002', why: 'the record of bill B202609 does not read' },
+      { account: '5000000009', why: 'in the accounts list but its account record is gone' },
+    ]);
+    await net.redis.srem(keys.accounts(), '5000000009');
+    await net.redis.hset(bills, 'B202609', record);
+    expect(await admin.verify()).toMatchObject({ ok: true, unchecked: [] });
   });
 
   it('catches a payment journaled twice', async () => {

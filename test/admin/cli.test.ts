@@ -173,21 +173,36 @@ describe('float topup', () => {
 });
 
 describe('accounts import', () => {
-  it('imports a good file', async () => {
+  const HEADER = 'account,name,bill_id,period,amount,issue_date,status';
+
+  it('imports a good file and shows an account with its bills', async () => {
     const file = join(dir, 'good.csv');
-    writeFileSync(file, 'account,name,arrears,status,periods\r\n6000000001,"Wang, Wu",300.00,open,202609:100;202610:200\r\n6000000002,Zhao Liu,80,,\r\n');
-    expect(await aircharge(['accounts', 'import', file])).toMatchObject({ code: 0, stdout: 'imported 2 accounts, 0 accounts unchanged (paid since their last import)\n' });
-    expect(json(await aircharge(['accounts', 'show', '6000000001', '--json']))).toMatchObject({ name: 'Wang, Wu', arrearsFen: 30_000 });
+    writeFileSync(
+      file,
+      `${HEADER}\r\n6000000001,"Wang, Wu",W-1,202609,100.00,2026-09-05,open\r\n6000000001,"Wang, Wu",W-2,202610,200,2026-10-05,open\r\n` +
+        '6000000002,Zhao Liu,Z-1,202609,80,2026-09-05,open\r\n',
+    );
+    expect(await aircharge(['accounts', 'import', file])).toMatchObject({ code: 0, stdout: 'imported 2 accounts (2 new): 3 bills added, 0 changed, 0 unchanged\n' });
+    expect(json(await aircharge(['accounts', 'show', '6000000001', '--json']))).toMatchObject({
+      name: 'Wang, Wu',
+      arrearsFen: 30_000,
+      bills: [
+        { billId: 'W-1', period: 202609, amountFen: 10_000, issueDate: '2026-09-05', status: 'open', paidFen: 0 },
+        { billId: 'W-2', period: 202610, amountFen: 20_000, issueDate: '2026-10-05', status: 'open', paidFen: 0 },
+      ],
+      postings: [],
+    });
+    expect((await aircharge(['accounts', 'show', '6000000001'])).stdout).toMatch(/^W-2 +202610 2026-10-05 open +200\.00 +0\.00$/m);
   });
 
   it('reports every bad row with its line number and imports nothing', async () => {
     const file = join(dir, 'bad.csv');
-    writeFileSync(file, 'account,name,arrears\n7000000001,Good,10\n70000,Short,10\n7000000003,Cheap,1.001\n');
+    writeFileSync(file, `${HEADER}\n7000000001,Good,G1,202609,10,2026-09-05,open\n70000,Short,G1,202609,10,2026-09-05,open\n7000000003,Cheap,G1,202609,1.001,2026-09-05,open\n`);
     const run = await aircharge(['accounts', 'import', file, '--json']);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('nothing imported');
     expect(run.stderr).toMatch(/^line 3: account "70000" is not 10 digits$/m);
-    expect(run.stderr).toMatch(/^line 4: arrears: not an amount in yuan: "1.001"/m);
+    expect(run.stderr).toMatch(/^line 4: amount: not an amount in yuan: "1.001"/m);
     expect((json(run).error as { details: string[] }).details).toHaveLength(2);
     expect(await net.redis.exists(keys.account('7000000001'))).toBe(0);
     expect(await net.redis.sismember(keys.accounts(), '7000000001')).toBe(0);
@@ -239,6 +254,19 @@ describe('report, journal and verify', () => {
     expect(future).toMatchObject({ code: 0, stdout: '' });
     expect(journalCsv.stdout.split('\n')[0]).toBe('merchant,id,kind,txn,original,terminal,amountFen,floatFen,day,ts');
     expect(verified).toMatchObject({ code: 0, stdout: expect.stringMatching(/^verify: OK \(2 merchants, 5 journal entries, 3 transactions/) });
+  });
+
+  it('shows the postings of an account with their receipts, and refuses an extract that would undo a payment (exit 1)', async () => {
+    const shown = json(await aircharge(['accounts', 'show', '6000000002', '--json'])) as { postings: Array<{ receipt: string; kind: string }> };
+    expect(shown.postings.map((p) => p.kind)).toEqual(['payment', 'reversal']);
+    const text = (await aircharge(['accounts', 'show', '6000000001'])).stdout;
+    expect(text).toMatch(/^TA000001\d+ +payment +150\.00 .* W-1:100\.00 W-2:50\.00$/m);
+    const file = join(dir, 'changed.csv');
+    writeFileSync(file, 'account,name,bill_id,period,amount,issue_date,status\n6000000001,"Wang, Wu",W-2,202610,180.00,2026-10-05,open\n');
+    const run = await aircharge(['accounts', 'import', file]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^account 6000000001 bill W-2: 50\.00 yuan paid against it here, and the file changes its amount/m);
+    expect(json(await aircharge(['accounts', 'show', '6000000001', '--json']))).toMatchObject({ arrearsFen: 15_000 });
   });
 
   it('fails verify, listing the discrepancy, once a float is changed behind the journal', async () => {

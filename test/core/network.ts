@@ -73,7 +73,10 @@ export interface ClusterNetwork extends Omit<Network, 'redis' | 'redisProcess'> 
   redis: Cluster;
 }
 
-/** One account row for accounts import: arrears in fen, periods as [YYYYMM, fen]. */
+/**
+ * One account for the bill extract: its bills as [YYYYMM, fen] periods (bill id `B<period>`, issued
+ * on the 5th), or, without periods, its arrears as one bill of period 202609 (none when 0).
+ */
 export interface AccountSeed {
   account: string;
   name: string;
@@ -84,17 +87,21 @@ export interface AccountSeed {
 
 const yuan = (fen: number) => `${Math.floor(fen / 100)}.${String(fen % 100).padStart(2, '0')}`;
 
+export function billExtract(accounts: AccountSeed[]): string {
+  const rows = accounts.flatMap((a) => {
+    const periods = a.periods ?? (a.arrearsFen > 0 ? [[202609, a.arrearsFen] as [number, number]] : []);
+    const head = [a.account, a.name];
+    const status = a.status ?? 'open';
+    if (periods.length === 0) return [[...head, '', '', '', '', '', status].join(',')];
+    return periods.map(([period, fen]) =>
+      [...head, `B${period}`, period, yuan(fen), `${String(period).slice(0, 4)}-${String(period).slice(4)}-05`, 'open', status].join(','),
+    );
+  });
+  return ['account,name,bill_id,period,amount,issue_date,status,account_status', ...rows].join('\n') + '\n';
+}
+
 export async function seedAccounts(admin: Admin, accounts: AccountSeed[]): Promise<void> {
-  const rows = accounts.map((a) =>
-    [
-      a.account,
-      a.name,
-      yuan(a.arrearsFen),
-      a.status ?? 'open',
-      (a.periods ?? []).map(([period, fen]) => `${period}:${yuan(fen)}`).join(';'),
-    ].join(','),
-  );
-  await admin.importAccounts(['account,name,arrears,status,periods', ...rows].join('\n') + '\n');
+  await admin.importAccounts(billExtract(accounts));
 }
 
 /** A merchant with a float and its terminals, all active. */

@@ -44,7 +44,7 @@ export async function startNetwork(start: () => Promise<RedisBackend> = startRed
   await admin.addMerchant(MERCHANT, 'Village shop');
   await admin.topUp(MERCHANT, FLOAT_FEN);
   await admin.importAccounts(
-    ['account,name,arrears', ...ACCOUNTS.map((account) => `${account},Zhang San Feng,300.00`)].join('\n'),
+    ['account,name,bill_id,period,amount,issue_date,status', ...ACCOUNTS.map((account) => `${account},Zhang San Feng,B1,202609,300.00,2026-09-05,open`)].join('\n'),
   );
   return {
     redis,

@@ -25,7 +25,7 @@ let smallShopTerminal: TestTerminal;
 
 beforeAll(async () => {
   network = await startNetwork();
-  await network.admin.importAccounts(`account,name,arrears,status\n${CLOSED_ACCOUNT},Closed Account,10.00,closed\n`);
+  await network.admin.importAccounts(`account,name,bill_id,period,amount,issue_date,status,account_status\n${CLOSED_ACCOUNT},Closed Account,B1,202609,10.00,2026-09-05,open,closed\n`);
   await network.admin.addMerchant(SMALL_SHOP, 'Shop with a small float');
   await network.admin.topUp(SMALL_SHOP, SMALL_FLOAT_FEN);
   const small = await network.admin.addTerminal('SMALL001', SMALL_SHOP);

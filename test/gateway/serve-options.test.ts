@@ -27,7 +27,7 @@ beforeAll(async () => {
   const admin = createAdmin({ redis: client, masterKey: MASTER_KEY, operator: 'test' });
   await admin.addMerchant('opt-shop', 'Shop');
   await admin.topUp('opt-shop', 100_000);
-  await admin.importAccounts('account,name,arrears\n1234567890,Li Si,50.00\n');
+  await admin.importAccounts('account,name,bill_id,period,amount,issue_date,status\n1234567890,Li Si,B1,202609,50.00,2026-09-05,open\n');
   terminalKey = Buffer.from((await admin.addTerminal('OPTS0001', 'opt-shop')).key, 'hex');
   await admin.addTerminal('OPTS0002', 'opt-shop');
 

@@ -27,7 +27,7 @@ beforeAll(async () => {
   const admin = createAdmin({ redis: client, masterKey: MASTER_KEY, operator: 'test' });
   await admin.addMerchant('serve-shop', 'Shop');
   await admin.topUp('serve-shop', 100_000);
-  await admin.importAccounts('account,name,arrears\n1234567890,Li Si,50.00\n');
+  await admin.importAccounts('account,name,bill_id,period,amount,issue_date,status\n1234567890,Li Si,B1,202609,50.00,2026-09-05,open\n');
   terminalKey = Buffer.from((await admin.addTerminal('SERVE001', 'serve-shop')).key, 'hex');
 
   // A payment a crashed gateway left half-done a minute ago: reserved, never completed.

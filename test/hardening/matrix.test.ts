@@ -77,7 +77,7 @@ beforeAll(async () => {
     await network.admin.addMerchant(id, name);
     await network.admin.topUp(id, FLOAT);
   }
-  await network.admin.importAccounts(`account,name,arrears\n${RICH_ACCOUNT},Wang Wu,20000.00\n${ACCOUNT},Li Si,300.00\n`);
+  await network.admin.importAccounts(`account,name,bill_id,period,amount,issue_date,status\n${RICH_ACCOUNT},Wang Wu,B1,202609,20000.00,2026-09-05,open\n${ACCOUNT},Li Si,B1,202609,300.00,2026-09-05,open\n`);
   gw = await startGateway(network);
 });
 afterAll(async () => {

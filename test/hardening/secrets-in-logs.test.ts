@@ -107,7 +107,7 @@ function encodings(bytes: Buffer): Record<string, string> {
 describe('no secret in any log', () => {
   it('a full flow at debug level: no key, session key or MAC in any line of the gateway or the admin CLI', async () => {
     // Provisioning through the CLI.
-    writeFileSync(join(dir, 'accounts.csv'), `account,name,arrears\n${ACCOUNT},Zhang San,500.00\n`);
+    writeFileSync(join(dir, 'accounts.csv'), `account,name,bill_id,period,amount,issue_date,status\n${ACCOUNT},Zhang San,B1,202609,500.00,2026-09-05,open\n`);
     cli(['merchant', 'add', 'shop-s', '--name', 'Secret shop']);
     cli(['float', 'topup', 'shop-s', '1000']);
     cli(['accounts', 'import', join(dir, 'accounts.csv')]);

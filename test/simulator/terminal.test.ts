@@ -53,7 +53,7 @@ beforeAll(async () => {
   await admin.addMerchant('TSHOP', 'Terminal test shop');
   await admin.topUp('TSHOP', 1_000_000);
   for (const id of ['TERM0001', 'TERM0002', 'TERM0003', 'TERM0004', 'TERM0005']) keys.set(id, Buffer.from((await admin.addTerminal(id, 'TSHOP')).key, 'hex'));
-  await admin.importAccounts(`account,name,arrears\n${ACCOUNT},Wang Wu,5000.00\n${FORGED_ACCOUNT},Zhou Qi,100.00\n`);
+  await admin.importAccounts(`account,name,bill_id,period,amount,issue_date,status\n${ACCOUNT},Wang Wu,B1,202609,5000.00,2026-09-05,open\n${FORGED_ACCOUNT},Zhou Qi,B1,202609,100.00,2026-09-05,open\n`);
   work = mkdtempSync(join(tmpdir(), 'aircharge-terminal-test-'));
   gateway = await startGateway({ redisUrl: redis.url, logFile: join(work, 'gateway.log'), args: ['--connection-rate', '0'] });
 }, 90_000);
