@@ -4,8 +4,9 @@
  * each business day's counters equal that day's journal; every transaction agrees with the journal
  * and with the embedded biller (each completed payment posted exactly once, each completed
  * correction reversed exactly once, nothing posted for a declined one); every posting at the biller
- * belongs to a payment or correction that completed or is still in flight; an account's arrears
- * equal its imported arrears less its payments plus its reversals; and no transaction has stayed
+ * belongs to a payment or correction that completed or is still in flight; every bill's paid
+ * figure equals what the account's postings cleared off it (the arrears are derived from the
+ * bills), and an account that cannot be checked is named with why; and no transaction has stayed
  * pending longer than the recovery bound.
  *
  * It may run beside live traffic. Each merchant's figures and each account's are a consistent
