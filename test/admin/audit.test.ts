@@ -67,7 +67,7 @@ describe('audit log', () => {
     ]) {
       expect(await aircharge(args, alice)).toMatchObject({ code: 0 });
     }
-    writeFileSync(join(dir, 'a.csv'), 'account,name,arrears\n0000000001,Zhang San,20.00\n');
+    writeFileSync(join(dir, 'a.csv'), 'account,name,bill_id,period,amount,issue_date,status\n0000000001,Zhang San,B1,202609,20.00,2026-09-05,open\n');
     expect((await aircharge(['accounts', 'import', join(dir, 'a.csv')], alice)).code).toBe(0);
 
     const entries = await audit();
@@ -87,7 +87,7 @@ describe('audit log', () => {
     expect(byAction.get('terminal.rotate-key')).toMatchObject({ before: { keyVersion: 1 }, after: { keyVersion: 2 } });
     expect(byAction.get('terminal.disable')).toMatchObject({ before: { status: 'active' }, after: { status: 'disabled' } });
     expect(byAction.get('merchant.disable')).toMatchObject({ before: { status: 'active' }, after: { status: 'disabled' } });
-    expect(byAction.get('accounts.import')).toMatchObject({ before: null, after: { imported: 1 } });
+    expect(byAction.get('accounts.import')).toMatchObject({ before: null, after: { accounts: 1, billsAdded: 1 } });
     expect(entries.every((e) => e.at > 0 && e.at <= Date.now())).toBe(true);
 
     // No form of either key is anywhere in the stream.
