@@ -12,7 +12,7 @@ import type { AdminContext } from './context.js';
 import { topUp, type TopUpResult } from './float.js';
 import { formatLocalTime } from './day.js';
 import { findTxns, showTxn, type FindPage, type FindQuery, type Txn, type TxnDetail } from './lookup.js';
-import { exportJournal, type JournalEntry } from './journal.js';
+import { exportJournal, type ExportedEntry, type JournalEntry } from './journal.js';
 import { addMerchant, listMerchants, setMerchantStatus, showMerchant, type Merchant } from './merchants.js';
 import { dailyReport, type DailyReport } from './report.js';
 import {
@@ -35,7 +35,7 @@ export { journalCsv, journalJsonLines } from './journal.js';
 export { txnCsv } from './lookup.js';
 export { reportCsv, reportSummary } from './report.js';
 export { parseTerminalKey } from './terminals.js';
-export type { FindPage, FindQuery, Txn, TxnDetail };
+export type { ExportedEntry, FindPage, FindQuery, Txn, TxnDetail };
 export type { Account, AuditEntry, AuditQuery, ImportResult, BusinessDayOptions, DailyReport, JournalEntry, Merchant, ProvisionedKey, Terminal, TopUpResult, VerifyResult };
 
 export interface AdminOptions {
@@ -83,7 +83,7 @@ export interface Admin {
   /** Per outlet and in total, a business day's (YYYYMMDD) payments, corrections and net; zeros for a quiet day. */
   dailyReport(businessDay: number): Promise<DailyReport>;
   /** Every merchant's journal entries whose business day is within [fromDay, toDay] (YYYYMMDD). */
-  exportJournal(fromDay?: number, toDay?: number): Promise<JournalEntry[]>;
+  exportJournal(fromDay?: number, toDay?: number): Promise<ExportedEntry[]>;
   /** Checks the books (verify.ts); `ok` false with one line per discrepancy. */
   verify(): Promise<VerifyResult>;
 

@@ -5,7 +5,9 @@
 import { keys } from '../store/keys.js';
 import type { AdminContext } from './context.js';
 import { csvLine } from './csv.js';
+import { formatLocalTime } from './day.js';
 import { merchantIds } from './merchants.js';
+import { formatYuan } from './money.js';
 
 export interface JournalEntry {
   merchant: string;
@@ -24,6 +26,16 @@ export interface JournalEntry {
   ts: number;
   /** For a correction: the receipt of the payment it undid. */
   original?: string;
+}
+
+/** An exported entry: the entry with the names and local time an operator reads beside it. */
+export interface ExportedEntry extends JournalEntry {
+  merchantName: string;
+  /** The transaction's account and its holder at the embedded biller; '' for a top-up. */
+  account: string;
+  accountName: string;
+  /** `ts` in local time by the business-day offset, e.g. `2026-12-03 16:05:09 +08:00`. */
+  localTime: string;
 }
 
 /** Entries are read this many at a time. */
@@ -61,22 +73,49 @@ function toEntry(merchant: string, id: string, fields: string[]): JournalEntry {
 
 /**
  * Every merchant's entries whose business day is within [fromDay, toDay] (either may be left
- * open), merchant by merchant in id order, each merchant's in the order they were written.
+ * open), merchant by merchant in id order, each merchant's in the order they were written, with
+ * the merchant's name, the transaction's account and holder, and the local time.
  */
-export async function exportJournal(context: AdminContext, fromDay?: number, toDay?: number): Promise<JournalEntry[]> {
-  const entries: JournalEntry[] = [];
+export async function exportJournal(context: AdminContext, fromDay?: number, toDay?: number): Promise<ExportedEntry[]> {
+  const entries: ExportedEntry[] = [];
+  const holders = new Map<string, Promise<string>>();
+  const holder = (account: string) => {
+    if (!holders.has(account)) holders.set(account, context.redis.hget(keys.account(account), 'name').then((n) => n ?? ''));
+    return holders.get(account)!;
+  };
   for (const merchant of await merchantIds(context)) {
+    const merchantName = (await context.redis.hget(keys.merchant(merchant), 'name')) ?? '';
+    const inRange: JournalEntry[] = [];
     for await (const entry of readJournal(context, merchant)) {
-      if ((fromDay === undefined || entry.day >= fromDay) && (toDay === undefined || entry.day <= toDay)) entries.push(entry);
+      if ((fromDay === undefined || entry.day >= fromDay) && (toDay === undefined || entry.day <= toDay)) inRange.push(entry);
     }
+    // The journal names the receipt; its account is in the transaction record.
+    const accounts = await Promise.all(inRange.map((e) => (e.txn === '' ? null : context.redis.hget(keys.transaction(merchant, e.txn), 'account'))));
+    const names = await Promise.all(accounts.map((a) => (a === null ? '' : holder(a))));
+    inRange.forEach((entry, i) =>
+      entries.push({
+        ...entry,
+        merchantName,
+        account: accounts[i] ?? '',
+        accountName: names[i] ?? '',
+        localTime: formatLocalTime(entry.ts, context.businessDay.utcOffsetMinutes),
+      }),
+    );
   }
   return entries;
 }
 
 const CSV_COLUMNS = ['merchant', 'id', 'kind', 'txn', 'original', 'terminal', 'amountFen', 'floatFen', 'day', 'ts'] as const;
+/** Added after the original columns, so a reader of the old ones keeps working. */
+const NAMED_COLUMNS = ['merchant_name', 'account', 'account_name', 'local_time', 'amount_yuan', 'float_yuan'] as const;
 
-export function journalCsv(entries: JournalEntry[]): string {
-  const lines = [csvLine([...CSV_COLUMNS]), ...entries.map((e) => csvLine(CSV_COLUMNS.map((c) => e[c] ?? '')))];
+export function journalCsv(entries: ExportedEntry[]): string {
+  const lines = [
+    csvLine([...CSV_COLUMNS, ...NAMED_COLUMNS]),
+    ...entries.map((e) =>
+      csvLine([...CSV_COLUMNS.map((c) => e[c] ?? ''), e.merchantName, e.account, e.accountName, e.localTime, formatYuan(e.amountFen), formatYuan(e.floatFen)]),
+    ),
+  ];
   return `${lines.join('\n')}\n`;
 }
 

@@ -252,7 +252,13 @@ describe('report, journal and verify', () => {
     const kinds = journal.stdout.trim().split('\n').map((line) => (JSON.parse(line) as { kind: string }).kind);
     expect(kinds).toEqual(['topup', 'topup', 'pay', 'pay', 'correct']);
     expect(future).toMatchObject({ code: 0, stdout: '' });
-    expect(journalCsv.stdout.split('\n')[0]).toBe('merchant,id,kind,txn,original,terminal,amountFen,floatFen,day,ts');
+    const csvRows = journalCsv.stdout.trim().split('\n');
+    expect(csvRows[0]).toBe('merchant,id,kind,txn,original,terminal,amountFen,floatFen,day,ts,merchant_name,account,account_name,local_time,amount_yuan,float_yuan');
+    // The names, the account and local time beside the receipt; fen kept, yuan added.
+    const payRow = csvRows.find((row) => row.includes(`,pay,${first.response.receipt},`));
+    expect(payRow).toMatch(/,15000,\d+,\d{8},\d+,Village Store A,6000000001,"Wang, Wu",\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \+08:00,150\.00,\d+\.\d{2}$/);
+    const firstLine = JSON.parse(journal.stdout.trim().split('\n')[2]!) as Record<string, unknown>;
+    expect(firstLine).toMatchObject({ kind: 'pay', account: '6000000001', merchantName: 'Village Store A', localTime: expect.stringMatching(/\+08:00$/) });
     expect(verified).toMatchObject({ code: 0, stdout: expect.stringMatching(/^verify: OK \(2 merchants, 5 journal entries, 3 transactions/) });
   });
 
