@@ -300,3 +300,39 @@ function resolveSettings(settings: readonly Setting[], flags: Record<string, unk
   }
   return values;
 }
+
+/** `aircharge console`: the operator's web console (src/console). */
+export interface ConsoleConfig {
+  port: number;
+  host: string;
+  redisUrl: string;
+  logLevel: LogLevel;
+  lowFloatFen: number;
+  businessDay: BusinessDayOptions;
+}
+
+const serveSetting = (name: string): Setting => SERVE_SETTINGS.find((s) => s.name === name)!;
+
+export const CONSOLE_SETTINGS: readonly Setting[] = [
+  { name: 'port', flag: '--port <port>', env: 'AIRCHARGE_CONSOLE_PORT', default: '8080',
+    description: 'HTTP port of the console (0: any free port)', parse: integer(0, 65535) },
+  { name: 'host', flag: '--host <address>', env: 'AIRCHARGE_CONSOLE_HOST', default: '127.0.0.1',
+    description: 'address to listen on; reach it from elsewhere through a TLS proxy (its cookies are Secure)', parse: nonEmpty('an address') },
+  serveSetting('redis'),
+  serveSetting('logLevel'),
+  { ...serveSetting('lowFloatFen'), description: 'a merchant float below this many fen is shown as low (the gateway\'s --low-float)' },
+  ...BUSINESS_DAY_SETTINGS,
+];
+
+export function resolveConsoleConfig(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): ConsoleConfig {
+  const values = resolveSettings(CONSOLE_SETTINGS, flags, env);
+  const get = <T>(name: string): T => values.get(name) as T;
+  return {
+    port: get('port'),
+    host: get('host'),
+    redisUrl: get('redis'),
+    logLevel: get('logLevel'),
+    lowFloatFen: get('lowFloatFen'),
+    businessDay: businessDayFrom(values),
+  };
+}

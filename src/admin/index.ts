@@ -5,14 +5,17 @@
  */
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import { businessDayOf, cutoffMinutes, DEFAULT_BUSINESS_DAY, type BusinessDayOptions } from '../core/business-day.js';
+import { businessDayBounds, businessDayOf, cutoffMinutes, DEFAULT_BUSINESS_DAY, type BusinessDayOptions } from '../core/business-day.js';
 import { importAccounts, showAccount, type Account, type ImportResult } from './accounts.js';
 import { audited, checkOperator, listAudit, requireOperator, type AuditEntry, type AuditQuery } from './audit.js';
 import type { AdminContext } from './context.js';
+import { addOperator, authenticate, findOperator, listOperators, removeOperator, type ConsoleOperator } from './console-operators.js';
 import { topUp, type TopUpResult } from './float.js';
 import { formatLocalTime } from './day.js';
 import { findTxns, showTxn, type FindPage, type FindQuery, type Txn, type TxnDetail } from './lookup.js';
-import { exportJournal, type ExportedEntry, type JournalEntry } from './journal.js';
+import { exportJournal, journalBetween, recentJournal, type ExportedEntry, type JournalEntry } from './journal.js';
+import { listPending, type PendingTransaction } from './pending.js';
+import { lastVerify, recordVerify, type VerifyRecord } from './verify-record.js';
 import { addMerchant, listMerchants, setMerchantStatus, showMerchant, type Merchant } from './merchants.js';
 import { dailyReport, type DailyReport } from './report.js';
 import {
@@ -36,7 +39,8 @@ export { txnCsv } from './lookup.js';
 export { reportCsv, reportSummary } from './report.js';
 export { parseTerminalKey } from './terminals.js';
 export type { ExportedEntry, FindPage, FindQuery, Txn, TxnDetail };
-export type { Account, AuditEntry, AuditQuery, ImportResult, BusinessDayOptions, DailyReport, JournalEntry, Merchant, ProvisionedKey, Terminal, TopUpResult, VerifyResult };
+export { ROLES, roleAtLeast, type Role } from './console-operators.js';
+export type { Account, AuditEntry, ConsoleOperator, AuditQuery, ImportResult, BusinessDayOptions, DailyReport, JournalEntry, Merchant, PendingTransaction, ProvisionedKey, Terminal, TopUpResult, VerifyRecord, VerifyResult };
 
 export interface AdminOptions {
   redis: Redis | Cluster;
@@ -84,8 +88,16 @@ export interface Admin {
   dailyReport(businessDay: number): Promise<DailyReport>;
   /** Every merchant's journal entries whose business day is within [fromDay, toDay] (YYYYMMDD). */
   exportJournal(fromDay?: number, toDay?: number): Promise<ExportedEntry[]>;
-  /** Checks the books (verify.ts); `ok` false with one line per discrepancy. */
+  /** Checks the books (verify.ts); `ok` false with one line per discrepancy. Its outcome is kept for lastVerify(). */
   verify(): Promise<VerifyResult>;
+  /** The outcome of the last verify() against this Redis (verify-record.ts), or null. */
+  lastVerify(): Promise<VerifyRecord | null>;
+  /** Transactions still pending (in flight, or in doubt until recovery settles them), oldest first. */
+  listPending(limit?: number): Promise<PendingTransaction[]>;
+  /** A merchant's last `count` journal entries, newest first. */
+  statement(merchantId: string, count: number): Promise<JournalEntry[]>;
+  /** Every merchant's journal entries of one business day (YYYYMMDD), found by time, not by reading the whole journal. */
+  journalOfDay(businessDay: number): Promise<JournalEntry[]>;
 
   /** Today's business day (YYYYMMDD) by the configured time zone and cut-off. */
   businessDay(epochMs?: number): number;
@@ -94,6 +106,14 @@ export interface Admin {
   showTxn(receipt: string): Promise<TxnDetail>;
   /** Transactions by account, terminal, merchant and/or business day, declines included, newest first, paged. */
   findTxns(query: FindQuery): Promise<FindPage>;
+  /** Adds a web console login (console-operators.ts), or with `replace` sets its role and password; audited without the password. */
+  addConsoleOperator(name: string, role: string, password: string, options?: { replace?: boolean }): Promise<ConsoleOperator>;
+  listConsoleOperators(): Promise<ConsoleOperator[]>;
+  removeConsoleOperator(name: string): Promise<ConsoleOperator>;
+  /** The console operator when the password matches, else null (as slow for an unknown name). */
+  authenticateConsoleOperator(name: string, password: string): Promise<ConsoleOperator | null>;
+  /** The console operator as stored now, or null. */
+  findConsoleOperator(name: string): Promise<ConsoleOperator | null>;
 
   /** An instant in the configured local time, e.g. `2026-12-03 16:05:09 +08:00`. */
   localTime(epochMs: number): string;
@@ -120,6 +140,10 @@ export function createAdmin(options: AdminOptions): Admin {
   };
   const terminalState = (id: string) => async () => terminalFacts(await showTerminal(context, id));
   const nothing = async () => null;
+  const consoleOperatorState = (name: string) => async () => {
+    const found = await findOperator(context, name);
+    return found === null ? null : { role: found.role };
+  };
   return {
     operator: context.operator,
     as: (operator) => createAdmin({ ...options, operator }),
@@ -156,10 +180,30 @@ export function createAdmin(options: AdminOptions): Admin {
     showAccount: (account) => showAccount(context, account),
     dailyReport: (businessDay) => dailyReport(context, businessDay),
     exportJournal: (fromDay, toDay) => exportJournal(context, fromDay, toDay),
-    verify: () => verify(context, { pendingBoundMs: options.pendingBoundMs ?? 60_000 }),
+    verify: async () => {
+      const result = await verify(context, { pendingBoundMs: options.pendingBoundMs ?? 60_000 });
+      await recordVerify(context, result);
+      return result;
+    },
+    lastVerify: () => lastVerify(context),
+    listPending: (limit) => listPending(context, limit),
+    statement: async (merchantId, count) => recentJournal(context, (await showMerchant(context, merchantId)).id, count),
+    journalOfDay: async (businessDay) => {
+      const { startMs, endMs } = businessDayBounds(businessDay, context.businessDay);
+      // Stream ids are the time of writing; the entry's own day field decides (a clock step at the edge).
+      return (await journalBetween(context, startMs - 60_000, endMs + 60_000)).filter((e) => e.day === businessDay);
+    },
     businessDay: (epochMs) => businessDayOf(epochMs ?? context.now(), context.businessDay),
     showTxn: (receipt) => showTxn(context, receipt),
     findTxns: (query) => findTxns(context, query),
+    addConsoleOperator: async (name, role, password, opts = {}) => {
+      return audited(context, 'console-operator.add', name, consoleOperatorState(name), () => addOperator(context, { name, role, password, ...opts }), (o) => ({ role: o.role }));
+    },
+    listConsoleOperators: () => listOperators(context),
+    removeConsoleOperator: (name) =>
+      audited(context, 'console-operator.remove', name, consoleOperatorState(name), () => removeOperator(context, name), () => null),
+    authenticateConsoleOperator: (name, password) => authenticate(context, name, password),
+    findConsoleOperator: (name) => findOperator(context, name),
     localTime: (epochMs) => formatLocalTime(epochMs, context.businessDay.utcOffsetMinutes),
     listAudit: (query) => listAudit(context, query),
   };

@@ -52,6 +52,24 @@ export async function* readJournal(context: AdminContext, merchant: string, star
   }
 }
 
+/** A merchant's last `count` entries, newest first: its statement. */
+export async function recentJournal(context: AdminContext, merchant: string, count: number): Promise<JournalEntry[]> {
+  const page = await context.redis.xrevrange(keys.journal(merchant), '+', '-', 'COUNT', count);
+  return page.map(([id, fields]) => toEntry(merchant, id, fields));
+}
+
+/**
+ * Every merchant's entries written between two instants (epoch ms, inclusive), found by the stream
+ * ids, which start with the time they were written: a day's entries without reading the rest.
+ */
+export async function journalBetween(context: AdminContext, fromMs: number, toMs: number): Promise<JournalEntry[]> {
+  const entries: JournalEntry[] = [];
+  for (const merchant of await merchantIds(context)) {
+    for await (const entry of readJournal(context, merchant, String(Math.max(0, Math.floor(fromMs))), String(Math.floor(toMs)))) entries.push(entry);
+  }
+  return entries;
+}
+
 function toEntry(merchant: string, id: string, fields: string[]): JournalEntry {
   const f = new Map<string, string>();
   for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i]!, fields[i + 1]!);

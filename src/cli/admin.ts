@@ -498,6 +498,48 @@ function registerAudit(program: Command): void {
     .option('--limit <n>', 'at most this many entries', '100');
 }
 
+/** The password of `operator add`: the file's content or standard input, less one trailing newline. */
+async function readPassword(file: string | undefined): Promise<string> {
+  let text: string;
+  if (file !== undefined) text = await readFile(file, 'utf8');
+  else {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    text = Buffer.concat(chunks).toString('utf8');
+  }
+  return text.replace(/\r?\n$/, '');
+}
+
+function registerConsoleOperator(program: Command): void {
+  const group = program
+    .command('operator')
+    .description('web console logins (aircharge console): add, list, remove; roles: viewer reads, operator also tops up, supervisor also approves');
+  adminCommand<{ role: string; passwordFile?: string; replace?: boolean }>(
+    group,
+    'add <name>',
+    'add a console login; its password (at least 12 characters) comes from --password-file or standard input and is stored only as a scrypt hash',
+    async (admin, [name = ''], { role, passwordFile, replace }) => {
+      const password = await readPassword(passwordFile);
+      const added = await admin.addConsoleOperator(name, role, password, { replace: replace === true });
+      return { json: added, text: `operator ${added.name} (${added.role}) can log in to the console` };
+    },
+  )
+    .requiredOption('--role <role>', 'viewer | operator | supervisor')
+    .option('--password-file <file>', 'read the password from this file instead of standard input')
+    .option('--replace', "an existing login's role and password are replaced instead of refused");
+
+  adminCommand(group, 'list', 'console logins and their roles (never passwords)', async (admin) => {
+    const operators = await admin.listConsoleOperators();
+    const lines = operators.map((o) => `${o.name}  ${o.role}  since ${admin.localTime(o.createdAt)}`);
+    return { json: { operators }, text: lines.length === 0 ? 'no console operators' : lines.join('\n') };
+  });
+
+  adminCommand(group, 'remove <name>', 'remove a console login; its open sessions end at their next request', async (admin, [name = '']) => {
+    const removed = await admin.removeConsoleOperator(name);
+    return { json: removed, text: `operator ${removed.name} removed` };
+  });
+}
+
 export function registerAdmin(program: Command): void {
   registerMerchant(program);
   registerTerminal(program);
@@ -508,4 +550,5 @@ export function registerAdmin(program: Command): void {
   registerVerify(program);
   registerAudit(program);
   registerTxn(program);
+  registerConsoleOperator(program);
 }

@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { versionLine } from '../build-info.js';
 import { registerServe } from './serve.js';
 import { registerAdmin } from './admin.js';
+import { registerConsole } from './console.js';
 
 const program = new Command('aircharge')
   .description('Gateway and admin tool for aircharge payment terminals')
@@ -15,5 +16,6 @@ const program = new Command('aircharge')
 
 registerServe(program);
 registerAdmin(program);
+registerConsole(program);
 
 await program.parseAsync(process.argv);

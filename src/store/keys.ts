@@ -128,4 +128,18 @@ export const keys = {
 
   /** Pub/sub channel on which a gateway instance hears "close this connection" (last sign-in wins). */
   kickChannel: (instanceId: string) => `${PREFIX}:kick:${instanceId}`,
+
+  /** String (JSON): the outcome of the last `verify` (src/admin/verify-record.ts): at, ok, checked, discrepancies. */
+  lastVerify: () => `${PREFIX}:verify:last`,
+  /** Set of the web console's operator names (src/console/operators.ts). */
+  consoleOperators: () => `${PREFIX}:console:operators`,
+  /** Hash: a console operator: name, role (viewer|operator|supervisor), password (scrypt, salted), createdAt. */
+  consoleOperator: (name: string) => `${PREFIX}:console:operator:${name}`,
+  /**
+   * Hash with expiry (the idle timeout, refreshed by each request): a console session, keyed by the
+   * SHA-256 of its cookie's id so a Redis dump holds no live cookie: operator, csrf, createdAt.
+   */
+  consoleSession: (idDigest: string) => `${PREFIX}:console:session:${idDigest}`,
+  /** Counter with expiry: failed console logins in the current window, per operator name or per client address. */
+  consoleLoginFailures: (who: string) => `${PREFIX}:console:login-fail:${who}`,
 } as const;

@@ -1,0 +1,132 @@
+/**
+ * Outlets: the list (float, today's takings) and a page per outlet answering "how is this shop
+ * doing": its float, today's figures, its statement (the journal, newest first), its terminals,
+ * and for an operator the top-up form, which goes through the admin API like `float topup`.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { parseYuan } from '../../admin/index.js';
+import type { JournalEntry, Merchant } from '../../admin/index.js';
+import { href, html, type Html } from '../html.js';
+import { csrfField, localTime, pill, table, yuan, type Viewer } from '../layout.js';
+import { roleAtLeast } from '../../admin/index.js';
+import type { ConsoleContext } from '../server.js';
+
+const STATEMENT_LENGTH = 50;
+const MERCHANT_PARAMS = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,32}$' } },
+} as const;
+const NOTICE_QUERY = {
+  type: 'object',
+  properties: { done: { type: 'string', enum: ['topup'] }, entry: { type: 'string', pattern: '^[0-9]{1,20}-[0-9]{1,20}$' } },
+  additionalProperties: false,
+} as const;
+const TOPUP_BODY = {
+  type: 'object',
+  required: ['amount', '_csrf'],
+  properties: {
+    amount: { type: 'string', minLength: 1, maxLength: 16 },
+    _csrf: { type: 'string', maxLength: 64 },
+  },
+  additionalProperties: false,
+} as const;
+
+export function registerOutlets(app: FastifyInstance, context: ConsoleContext): void {
+  app.get('/outlets', { preValidation: context.requires('viewer') }, async (request, reply) => {
+    const viewer = request.viewer!;
+    const admin = context.admin(viewer);
+    const [merchants, report] = await Promise.all([admin.listMerchants(), admin.dailyReport(admin.businessDay(viewer.now))]);
+    const today = new Map(report.outlets.map((o) => [o.merchant, o]));
+    const rows = merchants.map((m) => {
+      const t = today.get(m.id);
+      return html`<tr><td><a href="${href('outlets', m.id)}">${m.id}</a></td><td>${m.name}</td><td>${statusPill(m)}</td><td class="num">${floatCell(m, context.lowFloatFen)}</td><td class="num">${m.terminals.length}</td><td class="num">${t?.payments.count ?? 0}</td><td class="num">${yuan(t?.netFen ?? 0)}</td></tr>`;
+    });
+    const body = html`<section class="card">${table(['Outlet', 'Name', 'Status', 'Float', 'Terminals', 'Payments today', 'Collected today'], rows, 'No outlets yet: `aircharge merchant add` makes one.', { numeric: [3, 4, 5, 6] })}</section>`;
+    return context.render(reply, viewer, '/outlets', 'Outlets', body);
+  });
+
+  app.get(
+    '/outlets/:id',
+    { preValidation: context.requires('viewer'), schema: { params: MERCHANT_PARAMS, querystring: NOTICE_QUERY } },
+    async (request: FastifyRequest<{ Params: { id: string }; Querystring: { done?: string; entry?: string } }>, reply) => {
+      const viewer = request.viewer!;
+      const admin = context.admin(viewer);
+      const merchant = await admin.showMerchant(request.params.id);
+      const day = admin.businessDay(viewer.now);
+      const [statement, terminals, report] = await Promise.all([
+        admin.statement(merchant.id, STATEMENT_LENGTH),
+        admin.listTerminals(merchant.id),
+        admin.dailyReport(day),
+      ]);
+      const figures = report.outlets.find((o) => o.merchant === merchant.id);
+      const notice = request.query.done === 'topup' ? html`<p class="notice ok" role="status">Top-up recorded${request.query.entry === undefined ? '' : html` (journal entry <span class="mono">${request.query.entry}</span>)`}.</p>` : '';
+      const body = html`${notice}
+<div class="grid2">
+<section class="card"><h2>Balance</h2>
+<dl class="facts">
+<dt>Name</dt><dd>${merchant.name}</dd>
+<dt>Status</dt><dd>${statusPill(merchant)}</dd>
+<dt>Float</dt><dd>${floatCell(merchant, context.lowFloatFen)}</dd>
+<dt>Today (${report.date})</dt><dd>${figures?.payments.count ?? 0} payments ${yuan(figures?.payments.amountFen ?? 0)}, ${figures?.corrections.count ?? 0} corrections ${yuan(figures?.corrections.amountFen ?? 0)}, net ${yuan(figures?.netFen ?? 0)}</dd>
+</dl>
+${topUpForm(merchant, viewer)}
+</section>
+<section class="card"><h2>Terminals</h2>${table(
+        ['Terminal', 'Status', 'Key', 'Last seq'],
+        terminals.map((t) => html`<tr><td class="mono">${t.terminalId}</td><td>${t.status === 'active' ? pill('ok', 'active') : pill('bad', 'disabled')}</td><td>v${t.keyVersion}</td><td class="num">${t.hwm}</td></tr>`),
+        'No terminal provisioned for this outlet.',
+        { numeric: [3] },
+      )}</section>
+</div>
+<section class="card"><h2>Statement <span class="muted">(last ${STATEMENT_LENGTH} movements, newest first)</span></h2>${statementTable(statement, viewer)}</section>`;
+      return context.render(reply, viewer, '/outlets', `Outlet ${merchant.id}`, body);
+    },
+  );
+
+  app.post(
+    '/outlets/:id/topup',
+    { preValidation: context.requires('operator'), schema: { params: MERCHANT_PARAMS, body: TOPUP_BODY } },
+    async (request: FastifyRequest<{ Params: { id: string }; Body: { amount: string } }>, reply) => {
+      const viewer = request.viewer!;
+      const amountFen = parseYuan(request.body.amount.trim());
+      const result = await context.admin(viewer).topUp(request.params.id, amountFen);
+      request.log.info({ operator: viewer.operator, merchant: result.merchantId, amountFen, floatFen: result.floatFen }, 'console: float topped up');
+      return reply.redirect(`${href('outlets', result.merchantId)}?done=topup&entry=${encodeURIComponent(result.entry)}`, 303);
+    },
+  );
+}
+
+function statusPill(m: Merchant): Html {
+  return m.status === 'active' ? pill('ok', 'active') : pill('bad', 'disabled');
+}
+
+function floatCell(m: Merchant, lowFloatFen: number): Html {
+  if (m.floatFen <= 0) return pill('bad', yuan(m.floatFen));
+  if (m.floatFen < lowFloatFen) return pill('warn', yuan(m.floatFen));
+  return html`${yuan(m.floatFen)}`;
+}
+
+function topUpForm(merchant: Merchant, viewer: Viewer): Html {
+  if (!roleAtLeast(viewer.role, 'operator')) return html`<p class="muted">Top-ups need the operator role.</p>`;
+  return html`<h2>Top up the float</h2>
+<form method="post" action="${href('outlets', merchant.id, 'topup')}" class="inline">
+${csrfField(viewer)}
+<label>Amount (yuan) <input name="amount" inputmode="decimal" pattern="(0|[1-9][0-9]*)(\\.[0-9]{1,2})?" required maxlength="16" placeholder="5000.00"></label>
+<button class="primary" type="submit">Top up</button>
+</form>`;
+}
+
+const KIND_LABEL: Record<string, string> = { topup: 'top-up', pay: 'payment', correct: 'correction' };
+
+function statementTable(entries: JournalEntry[], viewer: Viewer): Html {
+  return table(
+    ['Time', 'Movement', 'Receipt', 'Terminal', 'Amount', 'Float after'],
+    entries.map((e) => {
+      const credit = e.kind !== 'pay';
+      return html`<tr><td>${localTime(e.ts, viewer.utcOffsetMinutes)}</td><td>${KIND_LABEL[e.kind] ?? e.kind}</td><td>${e.txn === '' ? '' : html`<a class="mono" href="${href('transactions', e.txn)}">${e.txn}</a>`}</td><td class="mono">${e.terminal}</td><td class="num">${credit ? '+' : '−'}${yuan(e.amountFen)}</td><td class="num">${yuan(e.floatFen)}</td></tr>`;
+    }),
+    'No movement yet.',
+    { numeric: [4, 5] },
+  );
+}
