@@ -51,5 +51,7 @@ export async function topUp(context: AdminContext, merchantId: string, amountFen
       `merchant ${merchantId}: float ${formatYuan(floatFen)} + ${formatYuan(amountFen)} would pass the limit of ${formatYuan(MAX_FEN)} yuan`,
     );
   }
+  // For aircharge_topups_total: top-ups happen here, in whichever process runs the admin API.
+  await context.redis.pipeline().hincrby(keys.topUpStats(), 'count', 1).hincrby(keys.topUpStats(), 'fen', amountFen).exec();
   return { merchantId, amountFen, floatFen, entry };
 }

@@ -60,7 +60,6 @@ async function serve(config: ServeConfig, masterKey: Buffer): Promise<void> {
   const metrics = config.metrics === null ? undefined : createMetrics();
   if (metrics !== undefined && config.metrics !== null) {
     instrumentRedis(redis, metrics);
-    metrics.watchStore(redis, { floatThresholdFen: config.metrics.lowFloatFen });
   }
   const keyChecked = await checkMasterKey(redis, masterKey).then(
     () => true,
@@ -120,6 +119,12 @@ async function serve(config: ServeConfig, masterKey: Buffer): Promise<void> {
     ready: () => gateway.accepting && redisHealth.reachable(),
   }).catch((err: unknown) => fail(err, 'metrics endpoint failed'));
   if (ops) logger.info({ port: ops.port, host: config.metrics?.host }, 'metrics listening');
+  // Fleet-wide gauges: one instance (the lease holder) walks the store for the whole fleet.
+  const fleet = config.metrics === null ? undefined : metrics?.watchFleet(redis, {
+    instanceId: config.instanceId,
+    floatThresholdFen: config.metrics.lowFloatFen,
+    onError: (err) => logger.warn({ err }, 'fleet gauges not refreshed'),
+  });
 
   const server = createServer({ allowHalfOpen: false }, gateway.handle);
   server.on('error', (err) => fail(err, 'listening socket failed'));
@@ -141,6 +146,7 @@ async function serve(config: ServeConfig, masterKey: Buffer): Promise<void> {
       process.exit(1);
     }, config.drainTimeoutMs + EXIT_GRACE_MS).unref();
     clearInterval(recoveryTimer);
+    fleet?.stop();
     redisHealth.stop();
     server.close();
     await gateway.drain(config.drainTimeoutMs);

@@ -359,6 +359,9 @@ export class Connection {
     }
     if (answer.local !== true) session.state.coreAnswered(frame.seq, answer.result, answer.replayed, now);
     this.send(handler.responseType, frame.terminalId, frame.seq, answer.payload, session.key);
+    if (answer.result === ResultCode.APPROVED && !answer.replayed && answer.amountFen !== undefined) {
+      this.host.metrics?.moneyMoved(frame.type, answer.amountFen);
+    }
     if (handler.endsSession === true && answer.result === ResultCode.APPROVED) this.close('sign_out');
     // The terminal signed in elsewhere, or was disabled, while this connection lived on (and the
     // kick did not reach this instance).

@@ -97,6 +97,8 @@ export class Gateway extends EventEmitter {
       metrics: options.metrics,
     };
 
+    options.metrics?.countSignedIn(() => this.signedInCount);
+
     this.subscriber = options.redis.duplicate();
     this.subscriber.on('error', (err: Error) => this.log.warn({ err }, 'kick subscriber error'));
     this.subscriber.on('message', (_channel: string, message: string) => {
@@ -113,6 +115,13 @@ export class Gateway extends EventEmitter {
 
   get connectionCount(): number {
     return this.connections.size;
+  }
+
+  /** Connections signed in as a terminal now (read at scrape time: a walk, not a counter to keep in step). */
+  get signedInCount(): number {
+    let count = 0;
+    for (const connection of this.connections.values()) if (connection.terminalId !== null) count += 1;
+    return count;
   }
 
   /** Takes one accepted socket. An arrow function, so `net.createServer(gateway.handle)` works. */

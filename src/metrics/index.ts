@@ -8,8 +8,8 @@ export {
   resultLabel,
   type CloseReason,
   type MetricsOptions,
-  type StoreGaugeOptions,
 } from './metrics.js';
+export { DEFAULT_FLEET_INTERVAL_MS, FleetGauges, type FleetGaugeOptions } from './fleet.js';
 export { instrumentRedis } from './redis.js';
 export { sampleStore, type StoreSample } from './store.js';
 export { startOpsServer, type OpsServer, type OpsServerOptions } from './server.js';

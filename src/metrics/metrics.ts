@@ -8,9 +8,10 @@
 import type { Cluster, Redis } from 'ioredis';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { MessageType, RESPONSE_BIT, RESULT_NAME } from '../../protocol/constants.js';
+import { FrameErrorCode } from '../../protocol/errors.js';
 import { buildInfo } from '../build-info.js';
 import { droppedLogLines } from '../log.js';
-import { sampleStore, type StoreSample } from './store.js';
+import { FleetGauges, type FleetGaugeOptions } from './fleet.js';
 
 /**
  * Why a terminal connection closed. The gateway reports exactly one reason per connection.
@@ -48,13 +49,6 @@ export const REQUEST_BUCKETS_SEC = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1
 /** Redis commands: well under a millisecond on a healthy local network. */
 export const REDIS_BUCKETS_SEC = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 1];
 
-export interface StoreGaugeOptions {
-  /** An active merchant whose float is below this many fen counts as low. */
-  floatThresholdFen: number;
-  /** Scrapes closer together than this reuse the last reading (several scrapers, one Redis walk). */
-  minIntervalMs?: number;
-}
-
 export interface MetricsOptions {
   /** Node.js process metrics (CPU, memory, event-loop lag, handles); on by default. */
   processMetrics?: boolean;
@@ -78,6 +72,9 @@ const REQUEST_TYPE_NAME: ReadonlyMap<number, string> = new Map(
 
 export class Metrics {
   readonly registry = new Registry();
+  private fleet: FleetGauges | null = null;
+  /** Counts this instance's connections that are signed in (the gateway sets it). */
+  private signedIn: () => number = () => 0;
 
   /** Terminal connections open now on this instance. */
   readonly connections = new Gauge({
@@ -124,6 +121,36 @@ export class Metrics {
     labelNames: ['type'] as const,
     buckets: REQUEST_BUCKETS_SEC,
     registers: [this.registry],
+  });
+
+  /** Business: money that moved through this instance (first answers only, never a retransmission). */
+  readonly payments = new Counter({
+    name: 'aircharge_payments_total',
+    help: 'Payments approved (PAY answered APPROVED the first time)',
+    registers: [this.registry],
+  });
+  readonly paymentsFen = new Counter({
+    name: 'aircharge_payments_fen_total',
+    help: 'Fen collected by approved payments',
+    registers: [this.registry],
+  });
+  readonly corrections = new Counter({
+    name: 'aircharge_corrections_total',
+    help: 'Corrections approved (CORRECT answered APPROVED the first time)',
+    registers: [this.registry],
+  });
+  readonly correctionsFen = new Counter({
+    name: 'aircharge_corrections_fen_total',
+    help: 'Fen given back to floats by approved corrections',
+    registers: [this.registry],
+  });
+  readonly terminalsSignedIn = new Gauge({
+    name: 'aircharge_terminals_signed_in',
+    help: 'Terminals signed in on this instance now (sum over instances for the fleet)',
+    registers: [this.registry],
+    collect: () => {
+      this.terminalsSignedIn.set(this.signedIn());
+    },
   });
 
   readonly logLinesDropped = new Counter({
@@ -176,6 +203,7 @@ export class Metrics {
     // Every reason and outcome is exported from the start at 0, so a rate() over a series that
     // has not happened yet is 0, not absent.
     for (const reason of CLOSE_REASONS) this.connectionsClosed.inc({ reason }, 0);
+    for (const code of Object.values(FrameErrorCode)) this.badFrames.inc({ code }, 0);
     this.recoveredTransactions.inc({ outcome: 'completed' }, 0);
     this.recoveredTransactions.inc({ outcome: 'rolled_back' }, 0);
     this.redisErrors.inc({ kind: 'reply' }, 0);
@@ -201,6 +229,22 @@ export class Metrics {
     if (replayed) this.retransmissions.inc({ type: typeName });
   }
 
+  /** A PAY or CORRECT approved the first time, for `amountFen`. */
+  moneyMoved(type: number, amountFen: number): void {
+    if (type === MessageType.PAY) {
+      this.payments.inc();
+      this.paymentsFen.inc(amountFen);
+    } else if (type === MessageType.CORRECT) {
+      this.corrections.inc();
+      this.correctionsFen.inc(amountFen);
+    }
+  }
+
+  /** The gateway says how to count its signed-in connections. */
+  countSignedIn(count: () => number): void {
+    this.signedIn = count;
+  }
+
   /** A frame the decoder refused; `code` is the FrameError's code. */
   badFrame(code: string): void {
     this.badFrames.inc({ code });
@@ -214,53 +258,19 @@ export class Metrics {
   }
 
   /**
-   * Exports the fleet-wide gauges of `store.ts` (pending transactions, oldest pending age, merchants
-   * with a low float), read from Redis when scraped. A failed reading leaves the last values; the
-   * failure itself shows in aircharge_redis_errors_total when the client is instrumented.
+   * Starts the fleet-wide gauges (fleet.ts): computed by the one instance holding the lease, every
+   * interval, and exported by it alone. Stop the returned FleetGauges on shutdown.
    */
-  watchStore(redis: Redis | Cluster, options: StoreGaugeOptions): void {
-    const minIntervalMs = options.minIntervalMs ?? 5_000;
-    let last: { at: number; sample: Promise<StoreSample> } | null = null;
-    const read = async (pick: (sample: StoreSample) => number, gauge: Gauge): Promise<void> => {
-      const now = Date.now();
-      if (last === null || now - last.at >= minIntervalMs) {
-        last = { at: now, sample: sampleStore(redis, { floatThresholdFen: options.floatThresholdFen, now }) };
-      }
-      try {
-        gauge.set(pick(await last.sample));
-      } catch {
-        last = null; // read again at the next scrape
-      }
-    };
-    new Gauge({
-      name: 'aircharge_pending_transactions',
-      help: 'Transactions pending in Redis (begun, not yet completed or rolled back), all merchants',
-      registers: [this.registry],
-      collect() {
-        return read((s) => s.pendingTransactions, this);
-      },
-    });
-    new Gauge({
-      name: 'aircharge_oldest_pending_transaction_seconds',
-      help: 'Age of the oldest pending transaction (0 when none); recovery should keep it low',
-      registers: [this.registry],
-      collect() {
-        return read((s) => s.oldestPendingSec, this);
-      },
-    });
-    new Gauge({
-      name: 'aircharge_merchants_float_below_threshold',
-      help: `Active merchants whose float is below ${options.floatThresholdFen} fen`,
-      registers: [this.registry],
-      collect() {
-        return read((s) => s.merchantsBelowFloat, this);
-      },
-    });
+  watchFleet(redis: Redis | Cluster, options: FleetGaugeOptions): FleetGauges {
+    this.fleet = new FleetGauges(redis, this.registry, options);
+    this.fleet.start();
+    return this.fleet;
   }
 
   /** The Prometheus text exposition of every metric in this registry. */
-  scrape(): Promise<string> {
-    return this.registry.metrics();
+  async scrape(): Promise<string> {
+    const [own, fleet] = await Promise.all([this.registry.metrics(), this.fleet?.exposition() ?? '']);
+    return own + fleet;
   }
 }
 

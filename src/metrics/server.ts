@@ -14,7 +14,7 @@ export interface OpsServerOptions {
   port: number;
   /** Default 127.0.0.1: metrics are for the operator's network, not the terminals'. */
   host?: string;
-  metrics: { registry: Registry };
+  metrics: { registry: Registry; scrape(): Promise<string> };
   ready: () => boolean;
 }
 
@@ -25,7 +25,7 @@ export interface OpsServer {
 }
 
 export async function startOpsServer(options: OpsServerOptions): Promise<OpsServer> {
-  const { registry } = options.metrics;
+  const { metrics } = options;
   const server = createServer((req, res) => {
     respond(req, res).catch((error: unknown) => {
       text(res, 500, `metrics failed: ${error instanceof Error ? error.message : String(error)}\n`);
@@ -37,8 +37,8 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
     const path = (req.url ?? '/').split('?', 1)[0];
     switch (path) {
       case '/metrics': {
-        const body = await registry.metrics();
-        res.writeHead(200, { 'content-type': registry.contentType });
+        const body = await metrics.scrape();
+        res.writeHead(200, { 'content-type': metrics.registry.contentType });
         res.end(req.method === 'HEAD' ? undefined : body);
         return;
       }

@@ -1,7 +1,7 @@
 /**
- * Fleet-wide gauges read from Redis at scrape time: pending transactions (recovery's backlog)
+ * The walk behind the fleet-wide gauges (fleet.ts): pending transactions (recovery's backlog)
  * and active merchants whose float is below a threshold (they will soon decline payments with
- * FLOAT_SHORT). Every gateway instance reports the same values; alert on max() across instances.
+ * FLOAT_SHORT). Run by the fleet lease holder only, once per interval.
  */
 import type { Cluster, Redis } from 'ioredis';
 import { keys } from '../store/keys.js';

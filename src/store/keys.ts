@@ -126,6 +126,14 @@ export const keys = {
    */
   audit: () => `${PREFIX}:audit`,
 
+  /**
+   * Hash: count, fen: top-ups applied since the Redis was created, for the metrics (written after
+   * each top-up, outside its script: a crash between the two loses one count, never money).
+   */
+  topUpStats: () => `${PREFIX}:stats:topups`,
+  /** String, with a TTL: the instance that computes and exports the fleet-wide gauges (metrics/fleet.ts). */
+  fleetMetricsLease: () => `${PREFIX}:metrics:fleet-lease`,
+
   /** Pub/sub channel on which a gateway instance hears "close this connection" (last sign-in wins). */
   kickChannel: (instanceId: string) => `${PREFIX}:kick:${instanceId}`,
 

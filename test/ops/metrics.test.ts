@@ -153,7 +153,7 @@ describe.each(REDIS_BACKENDS)('Redis metrics on $name', (backend) => {
     expect(valueOf(await metrics.scrape(), 'aircharge_redis_errors_total', { kind: 'unavailable' })).toBe(1);
   });
 
-  it('reads pending transactions and low floats from the store at scrape time', async () => {
+  it('reads pending transactions, low floats and top-ups from the store at each tick, not at each scrape', async () => {
     const metrics = createMetrics({ processMetrics: false });
     const redisClient = client();
     const now = Date.now();
@@ -165,20 +165,67 @@ describe.each(REDIS_BACKENDS)('Redis metrics on $name', (backend) => {
     await redisClient.zadd(keys.pending('G1'), now - 30_000, 'T00000010000000001', now - 1_000, 'T00000010000000002');
     await redisClient.zadd(keys.pending('G3'), now - 2_000, 'T00000030000000001');
 
-    metrics.watchStore(redisClient, { floatThresholdFen: 1_000, minIntervalMs: 0 });
-    let text = await metrics.scrape();
-    expect(valueOf(text, 'aircharge_pending_transactions')).toBe(3);
-    expect(valueOf(text, 'aircharge_merchants_float_below_threshold')).toBe(2); // G2, G4; G3 is disabled
-    const oldest = valueOf(text, 'aircharge_oldest_pending_transaction_seconds') ?? 0;
-    expect(oldest).toBeGreaterThanOrEqual(30);
-    expect(oldest).toBeLessThan(300);
+    await redisClient.hset(keys.topUpStats(), { count: 7, fen: 123_456 });
 
-    await redisClient.zrem(keys.pending('G1'), 'T00000010000000001', 'T00000010000000002');
-    await redisClient.zrem(keys.pending('G3'), 'T00000030000000001');
-    await redisClient.hset(keys.merchant('G2'), 'floatFen', 1_000);
-    text = await metrics.scrape();
-    expect(valueOf(text, 'aircharge_pending_transactions')).toBe(0);
-    expect(valueOf(text, 'aircharge_oldest_pending_transaction_seconds')).toBe(0);
-    expect(valueOf(text, 'aircharge_merchants_float_below_threshold')).toBe(1);
+    const fleet = metrics.watchFleet(redisClient, { instanceId: 'gw-a', floatThresholdFen: 1_000, intervalMs: 60_000 });
+    try {
+      await fleet.tick();
+      let text = await metrics.scrape();
+      expect(valueOf(text, 'aircharge_fleet_lease_held')).toBe(1);
+      expect(valueOf(text, 'aircharge_pending_transactions')).toBe(3);
+      expect(valueOf(text, 'aircharge_merchants_float_below_threshold')).toBe(2); // G2, G4; G3 is disabled
+      const oldest = valueOf(text, 'aircharge_oldest_pending_transaction_seconds') ?? 0;
+      expect(oldest).toBeGreaterThanOrEqual(30);
+      expect(oldest).toBeLessThan(300);
+      expect(valueOf(text, 'aircharge_topups_total')).toBe(7);
+      expect(valueOf(text, 'aircharge_topups_fen_total')).toBe(123_456);
+
+      await redisClient.zrem(keys.pending('G1'), 'T00000010000000001', 'T00000010000000002');
+      await redisClient.zrem(keys.pending('G3'), 'T00000030000000001');
+      await redisClient.hset(keys.merchant('G2'), 'floatFen', 1_000);
+      // A scrape reads the last walk: nothing changes until the next tick.
+      expect(valueOf(await metrics.scrape(), 'aircharge_pending_transactions')).toBe(3);
+      await fleet.tick();
+      text = await metrics.scrape();
+      expect(valueOf(text, 'aircharge_pending_transactions')).toBe(0);
+      expect(valueOf(text, 'aircharge_oldest_pending_transaction_seconds')).toBe(0);
+      expect(valueOf(text, 'aircharge_merchants_float_below_threshold')).toBe(1);
+    } finally {
+      fleet.stop();
+    }
+  });
+
+  it('exports the fleet gauges from one instance only, and another takes over when it stops', async () => {
+    const redisClient = client();
+    // The previous test's merchants and lease are still there: count on top of them, other instance ids.
+    await redisClient.del(keys.fleetMetricsLease());
+    await redisClient.sadd(keys.merchants(), 'H1');
+    await redisClient.hset(keys.merchant('H1'), { id: 'H1', status: 'active', floatFen: 5 });
+    const low = 2; // H1, and G4 from the previous test
+    const [a, b] = [createMetrics({ processMetrics: false }), createMetrics({ processMetrics: false })];
+    // A short interval: the lease (three intervals) lapses quickly once its holder stops renewing.
+    const options = { floatThresholdFen: 1_000, intervalMs: 200 };
+    const fleetA = a.watchFleet(redisClient, { ...options, instanceId: 'gw-c' });
+    await fleetA.tick();
+    const fleetB = b.watchFleet(redisClient, { ...options, instanceId: 'gw-d' });
+    try {
+      await fleetB.tick();
+      const [textA, textB] = [await a.scrape(), await b.scrape()];
+      expect(valueOf(textA, 'aircharge_fleet_lease_held')).toBe(1);
+      expect(valueOf(textA, 'aircharge_merchants_float_below_threshold')).toBe(low);
+      expect(valueOf(textB, 'aircharge_fleet_lease_held')).toBe(0);
+      expect(valueOf(textB, 'aircharge_merchants_float_below_threshold')).toBeUndefined();
+      expect(valueOf(textB, 'aircharge_pending_transactions')).toBeUndefined();
+
+      fleetA.stop();
+      const deadline = Date.now() + 10_000;
+      while (valueOf(await b.scrape(), 'aircharge_fleet_lease_held') !== 1 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(valueOf(await b.scrape(), 'aircharge_merchants_float_below_threshold')).toBe(low);
+    } finally {
+      fleetA.stop();
+      fleetB.stop();
+    }
   });
 });

@@ -15,6 +15,8 @@ export interface HandlerResult {
   replayed: boolean;
   /** True when the gateway answered without the core (so Redis confirmed nothing). */
   local?: boolean;
+  /** Fen the request moved (PAY, CORRECT), for the business counters when it is approved. */
+  amountFen?: number;
 }
 
 export interface Handler {
