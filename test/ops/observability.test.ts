@@ -111,7 +111,7 @@ describe('a live gateway exports every metric the rules and the dashboard use', 
       const admin = createAdmin({ redis: client, masterKey: MASTER_KEY, operator: 'test' });
       await admin.addMerchant('obs-shop', 'Shop');
       await admin.topUp('obs-shop', 100_000);
-      await admin.importAccounts('account,name,arrears\n5550001111,Li Si,80.00\n');
+      await admin.importAccounts('account,name,bill_id,period,amount,issue_date,status\n5550001111,Li Si,B1,202609,80.00,2026-09-05,open\n');
       terminalKey = Buffer.from((await admin.addTerminal('OBS00001', 'obs-shop')).key, 'hex');
     } finally {
       client.disconnect();
