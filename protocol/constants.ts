@@ -88,6 +88,12 @@ export const ResultCode = {
   SYSTEM_BUSY: 0x0a,
   SESSION_REPLACED: 0x0b,
   UNSUPPORTED_TYPE: 0x0c,
+  /** The terminal sends requests faster than its rate allows (§6.4); the request was not looked at. */
+  RATE_LIMITED: 0x0d,
+  /** The terminal's INQUIRY quota for the window is used up (§6.4): account enumeration. */
+  QUOTA_EXCEEDED: 0x0e,
+  /** The seq is more than MAX_SEQ_STEP above the high-water mark (§6.1); nothing applied. */
+  SEQ_OUT_OF_RANGE: 0x0f,
 
   UNKNOWN_ACCOUNT: 0x10,
   ACCOUNT_CLOSED: 0x11,
@@ -147,6 +153,15 @@ export const RECEIPT_PATTERN = /^[0-9A-Z]{8}[0-9]{10}$/;
 
 /** §5.2 Session-key derivation label. */
 export const SESSION_KEY_LABEL = Buffer.from('AC1-SESSION', 'ascii');
+/** §5.4 Refusal-key derivation label: the key of a sign-in refusal sent after the request's MAC verified. */
+export const REFUSAL_KEY_LABEL = Buffer.from('AC1-REFUSAL', 'ascii');
+
+/**
+ * §6.1 The most one request may move the terminal's sequence high-water mark: a request whose seq
+ * is further above it is refused with SEQ_OUT_OF_RANGE, so no single frame (a firmware fault, a
+ * counter restored from garbage) can use up the 2³²−1 numbers a terminal has.
+ */
+export const MAX_SEQ_STEP = 100_000;
 
 /** §6.3, §6.4 Defaults the gateway announces or enforces; the gateway's configuration may change them. */
 export const Defaults = {

@@ -7,6 +7,7 @@ import {
   MAC_SIZE,
   MAX_PAYLOAD_SIZE,
   NONCE_SIZE,
+  REFUSAL_KEY_LABEL,
   SESSION_KEY_LABEL,
   TERMINAL_ID_PATTERN,
   TERMINAL_KEY_SIZE,
@@ -52,6 +53,22 @@ export function deriveSessionKey(terminalKey: Buffer, terminalId: string, termin
     .update(Buffer.from(terminalId, 'ascii'))
     .update(terminalNonce)
     .update(gatewayNonce)
+    .digest();
+}
+
+/**
+ * Kr = HMAC-SHA256(Kt, "AC1-REFUSAL" || terminalId || terminalNonce) (§5.4): MACs a sign-in refusal
+ * sent after the request's MAC verified under Kt, so the terminal can believe its lastSeq and
+ * serverTime. No session is needed, and a refusal recorded for one nonce verifies for no other.
+ */
+export function deriveRefusalKey(terminalKey: Buffer, terminalId: string, terminalNonce: Buffer): Buffer {
+  if (terminalKey.length !== TERMINAL_KEY_SIZE) throw new RangeError(`terminal key must be ${TERMINAL_KEY_SIZE} bytes`);
+  if (!TERMINAL_ID_PATTERN.test(terminalId)) throw new RangeError('terminal id must be 8 characters [0-9A-Z]');
+  if (terminalNonce.length !== NONCE_SIZE) throw new RangeError(`the nonce must be ${NONCE_SIZE} bytes`);
+  return createHmac('sha256', terminalKey)
+    .update(REFUSAL_KEY_LABEL)
+    .update(Buffer.from(terminalId, 'ascii'))
+    .update(terminalNonce)
     .digest();
 }
 

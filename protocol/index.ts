@@ -3,7 +3,7 @@ export * from './constants.js';
 export type * from './messages.js';
 export { FRAME_ERROR_CODES, FrameError, FrameErrorCode, type FrameErrorHeader } from './errors.js';
 export { crc16 } from './crc.js';
-export { deriveSessionKey, hasZeroMac, requestFingerprint, verifyMac } from './crypto.js';
+export { deriveRefusalKey, deriveSessionKey, hasZeroMac, requestFingerprint, verifyMac } from './crypto.js';
 export { decodeFrame, encodeFrame, type FrameHeader } from './frame.js';
 export { FrameDecoder, type FrameDecoderOptions } from './decoder.js';
 export { decodePayload, emptyResponse, encodePayload, isMessageType } from './payloads.js';

@@ -10,10 +10,15 @@ export interface VectorKeys {
   terminalNonce: string;
   gatewayNonce: string;
   sessionKey: string;
+  /** Kr, derived from the terminal key and the terminal nonce (§5.4): MACs sign-in refusals. */
+  refusalKey: string;
 }
 
-/** Which key the MAC is computed with: the terminal key (SIGN_IN), the session key, or none (zero MAC). */
-export type MacKey = 'terminal' | 'session' | 'none';
+/**
+ * Which key the MAC is computed with: the terminal key (SIGN_IN), the session key, the refusal key
+ * (a sign-in refusal after the request's MAC verified), or none (zero MAC).
+ */
+export type MacKey = 'terminal' | 'session' | 'refusal' | 'none';
 
 export interface ValidVector {
   name: string;
@@ -52,4 +57,21 @@ export interface InvalidVector {
   recovers: boolean;
   keys?: VectorKeys;
   macKey?: MacKey;
+}
+
+/**
+ * A frame as someone on the carrier's network can send it, without the keys: well framed (good
+ * CRC), its payload of the right layout, but its MAC verifies under none of the scenario's keys.
+ * A terminal MUST NOT act on it as `rule` (a section of PROTOCOL.md §9) says.
+ */
+export interface ForgedVector {
+  name: string;
+  description: string;
+  hex: string;
+  header: ValidVector['header'];
+  payload: Record<string, unknown>;
+  /** What the terminal does on receiving it, in one sentence. */
+  terminal: string;
+  rule: string;
+  keys: VectorKeys;
 }

@@ -13,6 +13,7 @@ import {
   CRC_SIZE,
   Flag,
   HEADER_SIZE,
+  MAX_SEQ_STEP,
   MessageType,
   NoticeReason,
   ResultCode,
@@ -20,6 +21,7 @@ import {
   TRAILER_SIZE,
   TransactionState,
   crc16,
+  deriveRefusalKey,
   deriveSessionKey,
   emptyResponse,
   encodeFrame,
@@ -28,7 +30,7 @@ import {
   maskHolderName,
   type MessageMap,
 } from '../index.js';
-import type { InvalidVector, MacKey, ValidVector, VectorKeys } from './format.js';
+import type { ForgedVector, InvalidVector, MacKey, ValidVector, VectorKeys } from './format.js';
 
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
   process.stdout.write('usage: npm run vectors -- [VECTORS_DIR] [PROTOCOL_MD]   (protocol/vectors, protocol/PROTOCOL.md)\n' +
@@ -48,14 +50,17 @@ const terminalKey = bytesOf('aircharge vector terminal key AC000001', 32);
 const terminalNonce = bytesOf('aircharge vector terminal nonce', 16);
 const gatewayNonce = bytesOf('aircharge vector gateway nonce', 16);
 const sessionKey = deriveSessionKey(terminalKey, TERMINAL_ID, terminalNonce, gatewayNonce);
+const refusalKey = deriveRefusalKey(terminalKey, TERMINAL_ID, terminalNonce);
 const keys: VectorKeys = {
   terminalId: TERMINAL_ID,
   terminalKey: terminalKey.toString('hex'),
   terminalNonce: terminalNonce.toString('hex'),
   gatewayNonce: gatewayNonce.toString('hex'),
   sessionKey: sessionKey.toString('hex'),
+  refusalKey: refusalKey.toString('hex'),
 };
-const keyOf = (which: MacKey) => (which === 'terminal' ? terminalKey : which === 'session' ? sessionKey : null);
+const KEY_OF: Record<MacKey, Buffer | null> = { terminal: terminalKey, session: sessionKey, refusal: refusalKey, none: null };
+const keyOf = (which: MacKey) => KEY_OF[which];
 
 const T0 = 1_795_741_200; // 2026-11-27 09:00:00 +08:00
 const BUSINESS_DAY = 20261127;
@@ -203,24 +208,25 @@ add(
 );
 add(
   'sign-in-response-unknown-terminal',
-  'Sign-in refused: no session, so the MAC is all zero (advisory).',
+  'Sign-in refused before its MAC verified (unknown id, or not its key; a disabled terminal looks the same): all-zero MAC (advisory).',
   { type: MessageType.SIGN_IN_RESPONSE, seq: 1, timestamp: T0 + 1 },
   emptyResponse(MessageType.SIGN_IN_RESPONSE, R.UNKNOWN_TERMINAL),
   'none',
 );
 add(
   'sign-in-response-replay',
-  'REPLAY: the sign-in seq was not above the last accepted one; lastSeq tells the terminal where to continue.',
+  'REPLAY: the sign-in seq was not above the last accepted one; lastSeq tells the terminal where to continue. ' +
+    'MACed with the refusal key (the request MAC verified), so the terminal can believe lastSeq.',
   { type: MessageType.SIGN_IN_RESPONSE, seq: 1, timestamp: T0 + 1 },
   { ...emptyResponse(MessageType.SIGN_IN_RESPONSE, R.REPLAY), lastSeq: 41 },
-  'none',
+  'refusal',
 );
 add(
   'sign-in-response-clock-skew',
-  'CLOCK_SKEW: the terminal clock is outside the window; serverTime lets it correct.',
+  'CLOCK_SKEW: the terminal clock is outside the window; serverTime lets it correct. MACed with the refusal key.',
   { type: MessageType.SIGN_IN_RESPONSE, seq: 1, timestamp: T0 + 1 },
   { ...emptyResponse(MessageType.SIGN_IN_RESPONSE, R.CLOCK_SKEW), serverTime: T0 + 1 },
-  'none',
+  'refusal',
 );
 add(
   'inquiry-response-unknown-account',
@@ -299,6 +305,106 @@ add(
   { type: MessageType.REJECT, seq: 10, timestamp: T0 + 300 },
   { result: R.UNSUPPORTED_TYPE },
   'none',
+);
+add(
+  'sign-in-response-seq-out-of-range',
+  `SEQ_OUT_OF_RANGE: the sign-in seq is more than ${MAX_SEQ_STEP} above the mark (§6.1); lastSeq is the mark, and the terminal continues right above it. MACed with the refusal key.`,
+  { type: MessageType.SIGN_IN_RESPONSE, seq: 3_000_000_000, timestamp: T0 + 1 },
+  { ...emptyResponse(MessageType.SIGN_IN_RESPONSE, R.SEQ_OUT_OF_RANGE), lastSeq: 41 },
+  'refusal',
+);
+add(
+  'sign-in-response-terminal-disabled',
+  'TERMINAL_DISABLED, told only once the request MAC verified, and MACed with the refusal key: the terminal stops for 10 minutes on its word.',
+  { type: MessageType.SIGN_IN_RESPONSE, seq: 42, timestamp: T0 + 1 },
+  emptyResponse(MessageType.SIGN_IN_RESPONSE, R.TERMINAL_DISABLED),
+  'refusal',
+);
+
+// ---------------------------------------------------------------------------------------------
+// Forged vectors: what anyone on the carrier's network can send, and the terminal must not believe
+
+const forged: ForgedVector[] = [];
+
+function forge<T extends keyof MessageMap>(
+  name: string,
+  description: string,
+  header: Header & { type: T },
+  value: MessageMap[T],
+  mac: Buffer | 'zero',
+  terminal: string,
+  rule: string,
+): void {
+  const payload = encodePayload(header.type, value);
+  const frame = encodeFrame({ ...header, terminalId: TERMINAL_ID }, payload, mac === 'zero' ? null : mac);
+  forged.push({
+    name,
+    description,
+    hex: frame.toString('hex'),
+    header: { version: 1, type: header.type, typeName: TYPE_NAME.get(header.type)!, flags: header.flags ?? 0, terminalId: TERMINAL_ID, seq: header.seq, timestamp: header.timestamp },
+    payload: jsonOf(value),
+    terminal,
+    rule,
+    keys,
+  });
+}
+
+/** The refusal key of a sign-in made earlier with another nonce: what a recorded refusal carries. */
+const oldRefusalKey = deriveRefusalKey(terminalKey, TERMINAL_ID, bytesOf('aircharge vector earlier terminal nonce', 16));
+
+forge(
+  'pay-response-float-short-zero-mac',
+  'A FLOAT_SHORT decline to the PAY of seq 3 with an all-zero MAC, sent in place of its real APPROVED answer.',
+  { type: MessageType.PAY_RESPONSE, seq: 3, timestamp: T0 + 41 },
+  { ...emptyResponse(MessageType.PAY_RESPONSE, R.FLOAT_SHORT), floatFen: 0 },
+  'zero',
+  'Not an answer: keep the PAY in flash, retransmit it with the same seq (then STATUS); never record it declined.',
+  '§5.3, §9.1',
+);
+forge(
+  'correct-response-already-corrected-zero-mac',
+  'ALREADY_CORRECTED to the CORRECT of seq 4 with an all-zero MAC: the reversal did not happen.',
+  { type: MessageType.CORRECT_RESPONSE, seq: 4, timestamp: T0 + 121 },
+  emptyResponse(MessageType.CORRECT_RESPONSE, R.ALREADY_CORRECTED),
+  'zero',
+  'Not an answer: keep the CORRECT in flash and retransmit it with the same seq.',
+  '§5.3, §9.4',
+);
+forge(
+  'notice-terminal-disabled-garbage-mac',
+  'NOTICE TERMINAL_DISABLED, retryAfterSec 65535, MACed under a key that is none of the session\'s (a forger\'s guess).',
+  { type: MessageType.NOTICE, seq: 0, timestamp: T0 + 36_500 },
+  { reason: NoticeReason.TERMINAL_DISABLED, retryAfterSec: 65_535 },
+  Buffer.alloc(32, 0x5a),
+  'An unannounced drop: reconnect after at most 60 s; do not stop taking payments.',
+  '§9.5',
+);
+forge(
+  'sign-in-response-replay-zero-mac',
+  'REPLAY to a SIGN_IN with lastSeq 4294967294 and an all-zero MAC: followed, it would use up every number the terminal has.',
+  { type: MessageType.SIGN_IN_RESPONSE, seq: 1, timestamp: T0 + 1 },
+  { ...emptyResponse(MessageType.SIGN_IN_RESPONSE, R.REPLAY), lastSeq: 0xfffffffe },
+  'zero',
+  'Take neither lastSeq nor anything else from it: sign in again after a backoff with the next seq of its own counter.',
+  '§9.7',
+);
+forge(
+  'sign-in-response-clock-skew-zero-mac',
+  'CLOCK_SKEW to a SIGN_IN with a serverTime 50 years ahead and an all-zero MAC.',
+  { type: MessageType.SIGN_IN_RESPONSE, seq: 1, timestamp: T0 + 1 },
+  { ...emptyResponse(MessageType.SIGN_IN_RESPONSE, R.CLOCK_SKEW), serverTime: T0 + 50 * 365 * 86_400 },
+  'zero',
+  'Leave the clock alone: sign in again after a backoff.',
+  '§9.7',
+);
+forge(
+  'sign-in-response-replay-recorded',
+  'A REPLAY the gateway really sent, MACed with the refusal key of an earlier sign-in (another terminal nonce), replayed now: it does not verify under this sign-in\'s refusal key.',
+  { type: MessageType.SIGN_IN_RESPONSE, seq: 1, timestamp: T0 + 1 },
+  { ...emptyResponse(MessageType.SIGN_IN_RESPONSE, R.REPLAY), lastSeq: 4_000_000 },
+  oldRefusalKey,
+  'As any unauthenticated refusal: take nothing from it, sign in again after a backoff.',
+  '§5.4, §9.7',
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -557,12 +663,13 @@ function walkthrough(): string {
 // ---------------------------------------------------------------------------------------------
 // Write
 
-for (const dir of ['valid', 'invalid']) {
+for (const dir of ['valid', 'invalid', 'forged']) {
   mkdirSync(join(root, dir), { recursive: true });
   for (const file of readdirSync(join(root, dir))) if (file.endsWith('.json')) rmSync(join(root, dir, file));
 }
 for (const vector of valid) writeFileSync(join(root, 'valid', `${vector.name}.json`), `${JSON.stringify(vector, null, 2)}\n`);
 for (const vector of invalid) writeFileSync(join(root, 'invalid', `${vector.name}.json`), `${JSON.stringify(vector, null, 2)}\n`);
+for (const vector of forged) writeFileSync(join(root, 'forged', `${vector.name}.json`), `${JSON.stringify(vector, null, 2)}\n`);
 
 const BEGIN = '<!-- BEGIN GENERATED WALKTHROUGH (protocol/vectors/generate.ts) -->';
 const END = '<!-- END GENERATED WALKTHROUGH -->';
@@ -578,4 +685,4 @@ if (spec !== null) {
   if (begin < 0 || end < begin) throw new Error(`${specPath} has no walk-through markers`);
   writeFileSync(specPath, `${spec.slice(0, begin + BEGIN.length)}\n${walkthrough()}\n${spec.slice(end)}`);
 }
-console.log(`wrote ${valid.length} valid and ${invalid.length} invalid vectors to ${root}`);
+console.log(`wrote ${valid.length} valid, ${invalid.length} invalid and ${forged.length} forged vectors to ${root}`);

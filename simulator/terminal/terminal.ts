@@ -1,7 +1,7 @@
 /**
  * A terminal that behaves like field firmware on a flaky GPRS link:
  * - signs in (fresh nonce, session key), jumping past the gateway's lastSeq when told REPLAY and
- *   setting its clock when told CLOCK_SKEW;
+ *   setting its clock when told CLOCK_SKEW, by an answer MACed with the refusal key only;
  * - heartbeats while idle;
  * - sends one request at a time and waits for its answer with a timeout;
  * - keeps every PAY and CORRECT in flash until it has a final answer, retransmitting it with the
@@ -22,6 +22,7 @@ import {
   ResultCode,
   TransactionState,
   decodePayload,
+  deriveRefusalKey,
   deriveSessionKey,
   encodeFrame,
   encodePayload,
@@ -408,6 +409,12 @@ export class Terminal {
         await this.backoff(failures++, deadline);
         continue;
       }
+      if (code === ResultCode.SEQ_OUT_OF_RANGE && !transaction) {
+        // Our counter ran too far ahead: the next sign-in's answer says where the gateway is.
+        session.key = null;
+        failures += 1;
+        continue;
+      }
       if (code === ResultCode.CLOCK_SKEW) {
         // Our clock is off: a new sign-in tells us the server time.
         session.key = null;
@@ -469,6 +476,19 @@ export class Terminal {
       }
       if (outcome.type === MessageType.REJECT) throw new SignInRefused(outcome.payload[0] ?? -1);
       const answer = decodePayload(MessageType.SIGN_IN_RESPONSE, outcome.payload);
+      // A refusal is the gateway's word only when MACed with the refusal key (PROTOCOL.md §5.4):
+      // anyone on the carrier's network can send the rest, so no lastSeq or serverTime is taken
+      // from it and it stops nothing; the sign-in is tried again, as after a lost answer (§9.7).
+      if (answer.result !== ResultCode.APPROVED && !verifyMac(outcome, deriveRefusalKey(this.options.key, this.terminalId, nonce))) {
+        if (answer.result === ResultCode.UNKNOWN_TERMINAL || answer.result === ResultCode.BAD_FORMAT) {
+          // Never authenticated (the gateway could not verify the request): shown, not retried here.
+          this.dropSession();
+          throw new SignInRefused(answer.result);
+        }
+        this.dropSession();
+        await this.backoff(failures++, deadline);
+        continue;
+      }
       switch (answer.result) {
         case ResultCode.APPROVED: {
           const key = deriveSessionKey(this.options.key, this.terminalId, nonce, answer.nonce);
@@ -489,6 +509,12 @@ export class Terminal {
         case ResultCode.REPLAY:
           // Our counter is behind the gateway's (flash lost or restored): jump past it.
           this.state.nextSeq = Math.max(this.state.nextSeq, answer.lastSeq + 1);
+          this.save();
+          if (failures++ > 3) await this.backoff(failures, deadline);
+          continue;
+        case ResultCode.SEQ_OUT_OF_RANGE:
+          // Our counter is too far ahead of the gateway's (§6.1): continue right above its mark.
+          this.state.nextSeq = answer.lastSeq + 1;
           this.save();
           if (failures++ > 3) await this.backoff(failures, deadline);
           continue;

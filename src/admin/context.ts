@@ -26,3 +26,19 @@ export function int(hash: Record<string, string>, field: string): number {
   const value = hash[field];
   return value === undefined || value === '' ? 0 : Number(value);
 }
+
+/** Every key matching `pattern` (SCAN MATCH), on every master of a cluster or the one Redis. */
+export async function scanKeys(context: AdminContext, pattern: string): Promise<string[]> {
+  const { redis } = context;
+  const nodes = 'nodes' in redis && typeof redis.nodes === 'function' ? redis.nodes('master') : [redis];
+  const found: string[] = [];
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, batch] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      found.push(...batch);
+      cursor = next;
+    } while (cursor !== '0');
+  }
+  return found;
+}

@@ -28,6 +28,7 @@ import {
   type ProvisionedKey,
   type Terminal,
 } from './terminals.js';
+import { resetTerminalSeq, type SeqReset } from './terminal-seq.js';
 import { verify, type VerifyResult } from './verify.js';
 
 export { AdminError, AdminErrorCode } from './errors.js';
@@ -41,6 +42,7 @@ export { parseTerminalKey } from './terminals.js';
 export type { ExportedEntry, FindPage, FindQuery, Txn, TxnDetail };
 export { ROLES, roleAtLeast, type Role } from './console-operators.js';
 export type { Account, AuditEntry, ConsoleOperator, AuditQuery, ImportResult, BusinessDayOptions, DailyReport, JournalEntry, Merchant, PendingTransaction, ProvisionedKey, Terminal, TopUpResult, VerifyRecord, VerifyResult };
+export type { SeqReset };
 
 export interface AdminOptions {
   redis: Redis | Cluster;
@@ -78,6 +80,11 @@ export interface Admin {
   disableTerminal(id: string): Promise<Terminal>;
   enableTerminal(id: string): Promise<Terminal>;
   rotateTerminalKey(id: string, key?: Buffer): Promise<ProvisionedKey>;
+  /**
+   * Puts the terminal's sequence high-water mark back to `to` (default: the highest number that
+   * started one of its transactions, below which it may not go) and ends its session.
+   */
+  resetTerminalSeq(id: string, to?: number): Promise<SeqReset>;
 
   topUp(merchantId: string, amountFen: number): Promise<TopUpResult>;
 
@@ -163,6 +170,11 @@ export function createAdmin(options: AdminOptions): Admin {
     enableTerminal: (id) => audited(context, 'terminal.enable', id, terminalState(id), () => enableTerminal(context, id), terminalFacts),
     rotateTerminalKey: (id, key) =>
       audited(context, 'terminal.rotate-key', id, terminalState(id), () => rotateTerminalKey(context, id, key), (p) => ({ keyVersion: p.keyVersion })),
+    resetTerminalSeq: (id, to) =>
+      audited(context, 'terminal.reset-seq', id, async () => ({ hwm: (await showTerminal(context, id)).hwm }), () => resetTerminalSeq(context, id, to), (r) => ({
+        hwm: r.terminal.hwm,
+        requestsCleared: r.requestsCleared,
+      })),
     topUp: async (merchantId, amountFen) => {
       requireOperator(context);
       return audited(context, 'float.topup', merchantId, merchantState(merchantId), () => topUp(context, merchantId, amountFen), (r) => ({

@@ -19,7 +19,7 @@ import { parseReceipt } from '../../protocol/index.js';
 import { parseBillRecord, parseCleared } from '../biller/bill-record.js';
 import type { Bill } from '../biller/biller.js';
 import { keys } from '../store/keys.js';
-import { int, type AdminContext } from './context.js';
+import { int, scanKeys, type AdminContext } from './context.js';
 import { readJournal } from './journal.js';
 import { merchantIds } from './merchants.js';
 import { formatYuan } from './money.js';
@@ -288,16 +288,7 @@ async function readTransactions(
   const { redis } = context;
   const pattern = keys.transaction('*', '*');
   const shape = new RegExp(`^${escape(keys.transaction('\u0000', '\u0001')).replace('\u0000', '(.+)').replace('\u0001', '(.+)')}$`);
-  const nodes = 'nodes' in redis && typeof redis.nodes === 'function' ? redis.nodes('master') : [redis];
-  const found: string[] = [];
-  for (const node of nodes) {
-    let cursor = '0';
-    do {
-      const [next, batch] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      found.push(...batch);
-      cursor = next;
-    } while (cursor !== '0');
-  }
+  const found = await scanKeys(context, pattern);
   const transactions = new Map<string, Map<string, Hash>>();
   for (let start = 0; start < found.length; start += BATCH) {
     const batch = found.slice(start, start + BATCH);

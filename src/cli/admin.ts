@@ -182,7 +182,7 @@ function registerMerchant(program: Command): void {
 function registerTerminal(program: Command): void {
   const group = program
     .command('terminal')
-    .description('terminals: add, list, disable, enable, rotate-key (keys are stored encrypted under AIRCHARGE_MASTER_KEY)');
+    .description('terminals: add, list, disable, enable, rotate-key, reset-seq (keys are stored encrypted under AIRCHARGE_MASTER_KEY)');
   adminCommand<{ merchant: string; key?: string }>(
     group,
     'add <id>',
@@ -219,6 +219,22 @@ function registerTerminal(program: Command): void {
     const terminal = await admin.enableTerminal(id);
     return { json: terminal, text: `terminal ${terminal.terminalId} enabled` };
   });
+
+  adminCommand<{ to?: string }>(
+    group,
+    'reset-seq <id>',
+    "put a terminal's sequence high-water mark back (default: the highest number that started one of its " +
+      'transactions, the lowest allowed) and end its session; for a terminal whose counter was pushed too far',
+    async (admin, [id = ''], options) => {
+      const to = options.to === undefined ? undefined : /^[0-9]{1,10}$/.test(options.to) ? Number(options.to) : Number.NaN;
+      const reset = await admin.resetTerminalSeq(id, to);
+      return {
+        json: reset,
+        text: `terminal ${reset.terminal.terminalId}: last seq ${reset.previousHwm} -> ${reset.terminal.hwm}` +
+          ` (${reset.requestsCleared} request records above it cleared; its next frame must carry more than ${reset.terminal.hwm})`,
+      };
+    },
+  ).option('--to <seq>', 'the new mark (not below the highest number that started a transaction)');
 
   adminCommand(
     group,

@@ -71,6 +71,11 @@ const RETRY_AFTER_SEC: Record<NoticeReason, number> = {
   // The result code TERMINAL_DISABLED's "no more often than every 10 minutes" (PROTOCOL.md §4).
   [NoticeReason.TERMINAL_DISABLED]: 600,
 };
+/**
+ * What a refused sign-in counts as among bad frames (the metric's `code`, beside the frame error
+ * codes): the frame was well formed, the request was not (PROTOCOL.md §8).
+ */
+const SIGN_IN_REFUSED = 'SIGN_IN_REFUSED';
 const TYPE_NAME: ReadonlyMap<number, string> = new Map(
   Object.entries(MessageType).map(([name, type]) => [type, name]),
 );
@@ -403,6 +408,7 @@ export class Connection {
       return result;
     }
     const { response, replaced } = outcome;
+    if (outcome.storeError !== undefined) this.failureResult(outcome.storeError);
     // Field by field, not a spread: a spread gave every session object a hidden class of its own
     // (some 190 bytes per connection in a heap snapshot).
     const session: Session | null = outcome.session === null ? null : {
@@ -412,9 +418,13 @@ export class Connection {
       state: new SessionState(frame.seq, now, this.host.limits.heartbeatSec * 1000),
     };
     this.send(MessageType.SIGN_IN_RESPONSE, frame.terminalId, frame.seq,
-      encodePayload(MessageType.SIGN_IN_RESPONSE, response), session?.key ?? null);
-    if (outcome.badMac) this.countBadFrame(FrameErrorCode.MAC);
-    if (session === null) return response.result;
+      encodePayload(MessageType.SIGN_IN_RESPONSE, response), session?.key ?? outcome.refusalKey);
+    if (session === null) {
+      // Every refusal but our own failure counts (PROTOCOL.md §8): a peer without the key, or a
+      // terminal the operator disabled, gets a handful of answers on a connection, not a stream.
+      if (response.result !== ResultCode.SYSTEM_BUSY) this.countBadFrame(SIGN_IN_REFUSED);
+      return response.result;
+    }
 
     if (this.session === null) {
       // From now on the idle timeout governs, refreshed by every frame.
@@ -429,7 +439,7 @@ export class Connection {
     return response.result;
   }
 
-  private countBadFrame(code: FrameErrorCode): void {
+  private countBadFrame(code: FrameErrorCode | typeof SIGN_IN_REFUSED): void {
     this.host.metrics?.badFrame(code);
     this.badFrames += 1;
     if (this.badFrames >= this.host.limits.maxBadFrames) {

@@ -10,7 +10,7 @@
  * one a heartbeat used or one skipped below it, is a replay and is refused locally; only the
  * last heartbeat again is answered afresh, as the core answers read-only repeats.
  */
-import { ResultCode } from '../../protocol/index.js';
+import { MAX_SEQ_STEP, ResultCode } from '../../protocol/index.js';
 
 /**
  * Core answers given before the guard refreshed the session (or without the guard running at
@@ -26,6 +26,7 @@ const NOT_CONFIRMED: ReadonlySet<number> = new Set([
 /** Core answers given without the guard accepting the number as new. */
 const NOT_ACCEPTED: ReadonlySet<number> = new Set([
   ResultCode.REPLAY,
+  ResultCode.SEQ_OUT_OF_RANGE,
   ResultCode.IN_PROGRESS,
   ResultCode.SESSION_REPLACED,
   ResultCode.TERMINAL_DISABLED,
@@ -50,7 +51,8 @@ export class SessionState {
   /** True when this heartbeat may be answered without the core; records its number. */
   answerHeartbeatLocally(seq: number, now: number): boolean {
     if (seq === this.lastSeq && this.lastSeq > this.guardSeq) return true;
-    if (seq <= this.lastSeq || now - this.confirmedAt >= this.confirmForMs) return false;
+    // A number too far ahead goes to the guard, which refuses it (SEQ_OUT_OF_RANGE, §6.1).
+    if (seq <= this.lastSeq || seq - this.lastSeq > MAX_SEQ_STEP || now - this.confirmedAt >= this.confirmForMs) return false;
     this.lastSeq = seq;
     return true;
   }

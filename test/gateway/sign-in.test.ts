@@ -3,7 +3,7 @@
  * Cluster), real sockets.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Defaults, MessageType, NoticeReason, ResultCode, decodePayload, encodePayload, hasZeroMac } from '../../protocol/index.js';
+import { Defaults, MAX_SEQ_STEP, MessageType, NoticeReason, ResultCode, decodePayload, encodePayload, hasZeroMac } from '../../protocol/index.js';
 import { keys } from '../../src/store/keys.js';
 import { REDIS_BACKENDS, type RedisBackend } from '../helpers/cluster.js';
 import { nowSec } from '../helpers/terminal.js';
@@ -58,22 +58,22 @@ describe.each(REDIS_BACKENDS)('on $name', ({ start }) => {
       t.cut();
     });
 
-    it('refuses a disabled terminal', async () => {
+    it('refuses a disabled terminal, MACed with the refusal key once its MAC verified', async () => {
       const terminal = await network.addTerminal();
       await network.admin.disableTerminal(terminal.terminalId);
       const t = await gw.connect(terminal);
-      const { frame, response } = await t.signIn();
+      const { response, authenticated } = await t.signIn();
       expect(response.result).toBe(ResultCode.TERMINAL_DISABLED);
-      expect(hasZeroMac(frame)).toBe(true);
+      expect(authenticated).toBe(true);
       expect(await hwm(terminal.terminalId)).toBe(0);
       t.cut();
     });
 
-    it('refuses a bad MAC, counts it, and advances nothing', async () => {
+    it('refuses a bad MAC as it refuses an unknown terminal, counts it, and advances nothing', async () => {
       const terminal = await network.addTerminal();
       const t = await gw.connect(terminal);
       const { frame, response } = await t.signIn({ macKey: Buffer.alloc(32, 1) });
-      expect(response.result).toBe(ResultCode.BAD_MAC);
+      expect(response.result).toBe(ResultCode.UNKNOWN_TERMINAL);
       expect(hasZeroMac(frame)).toBe(true);
       expect(await network.client.hget(keys.terminal(MERCHANT, terminal.terminalId), 'badMacs')).toBe('1');
       expect(await hwm(terminal.terminalId)).toBe(0);
@@ -87,8 +87,10 @@ describe.each(REDIS_BACKENDS)('on $name', ({ start }) => {
     it('refuses a clock outside the window and tells the server time', async () => {
       const terminal = await network.addTerminal();
       const t = await gw.connect(terminal);
-      const { response } = await t.signIn({ timestamp: nowSec() - Defaults.CLOCK_WINDOW_SEC - 60 });
+      const { response, authenticated } = await t.signIn({ timestamp: nowSec() - Defaults.CLOCK_WINDOW_SEC - 60 });
       expect(response.result).toBe(ResultCode.CLOCK_SKEW);
+      // The terminal sets its clock from this answer only because it can check who sent it.
+      expect(authenticated).toBe(true);
       expect(Math.abs(response.serverTime - nowSec())).toBeLessThanOrEqual(2);
       expect(await hwm(terminal.terminalId)).toBe(0);
       t.cut();
@@ -100,9 +102,10 @@ describe.each(REDIS_BACKENDS)('on $name', ({ start }) => {
       expect((await first.signIn({ seq: 40 })).response.result).toBe(ResultCode.APPROVED);
       first.cut();
       const second = await gw.connect(terminal);
-      const { response } = await second.signIn({ seq: 40 });
+      const { response, authenticated } = await second.signIn({ seq: 40 });
       expect(response.result).toBe(ResultCode.REPLAY);
       expect(response.lastSeq).toBe(40);
+      expect(authenticated).toBe(true);
       second.cut();
     });
 
@@ -111,8 +114,51 @@ describe.each(REDIS_BACKENDS)('on $name', ({ start }) => {
       const provisioned = await network.admin.addTerminal('OFF00001', other.id);
       await network.admin.disableMerchant(other.id);
       const t = await gw.connect({ terminalId: 'OFF00001', key: Buffer.from(provisioned.key, 'hex') });
-      const { response } = await t.signIn();
+      const { response, authenticated } = await t.signIn();
       expect(response.result).toBe(ResultCode.MERCHANT_DISABLED);
+      expect(authenticated).toBe(true);
+      t.cut();
+    });
+
+    it('tells a keyless peer nothing: unknown, wrong key, disabled, merchant disabled all get the same zero-MAC UNKNOWN_TERMINAL', async () => {
+      const active = await network.addTerminal();
+      const disabled = await network.addTerminal();
+      await network.admin.disableTerminal(disabled.terminalId);
+      const other = await network.admin.addMerchant('shop-keyless', 'Closed shop');
+      await network.admin.addTerminal('KEYLESS1', other.id);
+      await network.admin.disableMerchant(other.id);
+      const guessedKey = Buffer.alloc(32, 9);
+      const payloads = new Set<string>();
+      for (const terminalId of ['ZZZZ0001', active.terminalId, disabled.terminalId, 'KEYLESS1']) {
+        const t = await gw.connect({ terminalId, key: guessedKey });
+        const { frame } = await t.signIn({ seq: 7 });
+        expect(hasZeroMac(frame)).toBe(true);
+        payloads.add(frame.payload.toString('hex'));
+        t.cut();
+      }
+      expect([...payloads]).toEqual([encodePayload(MessageType.SIGN_IN_RESPONSE, { result: ResultCode.UNKNOWN_TERMINAL, nonce: Buffer.alloc(16), serverTime: 0, heartbeatSec: 0, lastSeq: 0, businessDay: 0 }).toString('hex')]);
+    });
+
+    it('moves the mark by at most MAX_SEQ_STEP: a sign-in or a PAY further ahead is SEQ_OUT_OF_RANGE, authenticated, nothing applied', async () => {
+      const terminal = await network.addTerminal();
+      const t = await gw.connect(terminal);
+      const far = await t.signIn({ seq: MAX_SEQ_STEP + 1 });
+      expect(far.response.result).toBe(ResultCode.SEQ_OUT_OF_RANGE);
+      expect(far.response.lastSeq).toBe(0);
+      expect(far.authenticated).toBe(true);
+      expect(await hwm(terminal.terminalId)).toBe(0);
+      // One forged answer used to be enough for this: a jump to the last number a terminal has.
+      expect((await t.signIn({ seq: 0xffffffff })).response.result).toBe(ResultCode.SEQ_OUT_OF_RANGE);
+      expect((await t.signIn({ seq: MAX_SEQ_STEP })).response.result).toBe(ResultCode.APPROVED);
+      const pay = await t.request(MessageType.PAY, { account: ACCOUNTS[0]!, amountFen: 100 }, { seq: 2 * MAX_SEQ_STEP + 1 });
+      expect(pay.response.result).toBe(ResultCode.SEQ_OUT_OF_RANGE);
+      expect(t.macValid(pay.frame)).toBe(true);
+      expect(await floatFen(network)).toBe(FLOAT_FEN);
+      expect(await hwm(terminal.terminalId)).toBe(MAX_SEQ_STEP);
+      // A heartbeat that far ahead is not answered locally either: the guard refuses it.
+      const heartbeat = await t.request(MessageType.HEARTBEAT, {}, { seq: 2 * MAX_SEQ_STEP + 1 });
+      expect(heartbeat.response.result).toBe(ResultCode.SEQ_OUT_OF_RANGE);
+      expect((await t.request(MessageType.HEARTBEAT, {}, { seq: MAX_SEQ_STEP + 1 })).response.result).toBe(ResultCode.APPROVED);
       t.cut();
     });
 

@@ -12,6 +12,7 @@ import {
   MessageType,
   ResultCode,
   decodePayload,
+  deriveRefusalKey,
   deriveSessionKey,
   encodeFrame,
   encodePayload,
@@ -145,14 +146,18 @@ export class TestTerminal {
     return { frame, response: decodeResponse(type, frame) };
   }
 
-  /** Signs in with a fresh nonce; on APPROVED derives and keeps the session key. */
-  async signIn(options: SendOptions = {}): Promise<{ frame: Frame; response: SignInResponse }> {
+  /**
+   * Signs in with a fresh nonce; on APPROVED derives and keeps the session key. `authenticated`:
+   * the answer's MAC checks under the session key (APPROVED) or the refusal key (§5.4).
+   */
+  async signIn(options: SendOptions = {}): Promise<{ frame: Frame; response: SignInResponse; authenticated: boolean }> {
     const nonce = randomBytes(16);
     const answer = await this.request(MessageType.SIGN_IN, { nonce, firmware: 'TEST-1.0' }, options);
     if (answer.response.result === ResultCode.APPROVED) {
       this.sessionKey = deriveSessionKey(this.key, this.terminalId, nonce, answer.response.nonce);
+      return { ...answer, authenticated: verifyMac(answer.frame, this.sessionKey) };
     }
-    return answer;
+    return { ...answer, authenticated: verifyMac(answer.frame, deriveRefusalKey(this.key, this.terminalId, nonce)) };
   }
 
   /** True when the frame's MAC checks under the session key. */

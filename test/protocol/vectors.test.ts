@@ -8,8 +8,10 @@ import {
   FrameDecoder,
   FrameError,
   MessageType,
+  ResultCode,
   decodeFrame,
   decodePayload,
+  deriveRefusalKey,
   deriveSessionKey,
   encodeFrame,
   encodePayload,
@@ -18,7 +20,7 @@ import {
   type Frame,
   type MessageMap,
 } from '../../protocol/index.js';
-import { type DecoderOutput, type InvalidVector, invalidVectors, macKeyOf, messageOf, validVectors } from './vectors.js';
+import { type DecoderOutput, type ForgedVector, type InvalidVector, forgedVectors, invalidVectors, macKeyOf, messageOf, validVectors } from './vectors.js';
 
 const bytesOf = (vector: { hex: string }) => Buffer.from(vector.hex, 'hex');
 const isFrame = (item: Frame | FrameError): item is Frame => !(item instanceof FrameError);
@@ -189,6 +191,38 @@ describe('key material', () => {
       );
       expect(derived.toString('hex')).toBe(keys.sessionKey);
     }
+  });
+  it('derives each vector refusal key from its terminal key and terminal nonce (§5.4)', () => {
+    for (const { keys } of validVectors) {
+      const derived = deriveRefusalKey(Buffer.from(keys.terminalKey, 'hex'), keys.terminalId, Buffer.from(keys.terminalNonce, 'hex'));
+      expect(derived.toString('hex')).toBe(keys.refusalKey);
+    }
+  });
+  it('authenticates every sign-in refusal that follows a verified request MAC with the refusal key', () => {
+    const refusals = validVectors.filter((v) => v.header.type === MessageType.SIGN_IN_RESPONSE && v.payload.result !== ResultCode.APPROVED);
+    const authenticated = refusals.filter((v) => v.macKey === 'refusal').map((v) => v.payload.result);
+    expect(authenticated).toEqual(expect.arrayContaining([ResultCode.REPLAY, ResultCode.CLOCK_SKEW, ResultCode.SEQ_OUT_OF_RANGE, ResultCode.TERMINAL_DISABLED]));
+    // Only the refusal a keyless peer gets carries a zero MAC.
+    expect(refusals.filter((v) => v.macKey === 'none').map((v) => v.payload.result)).toEqual([ResultCode.UNKNOWN_TERMINAL]);
+  });
+});
+
+describe.each(forgedVectors.map((v) => [v.name, v] as const))('forged vector %s', (_name, vector: ForgedVector) => {
+  const frame = decodeFrame(Buffer.from(vector.hex, 'hex'));
+
+  it('is well framed, with a payload of its layout: only the MAC gives it away', () => {
+    expect({ type: frame.type, seq: frame.seq, terminalId: frame.terminalId, timestamp: frame.timestamp }).toEqual({
+      type: vector.header.type, seq: vector.header.seq, terminalId: vector.header.terminalId, timestamp: vector.header.timestamp,
+    });
+    expect(decodePayload(frame.type as keyof MessageMap, frame.payload)).toEqual(messageOf({ payload: vector.payload } as never));
+  });
+
+  it('verifies under none of the keys a terminal holds: terminal key, session key, this sign-in\'s refusal key', () => {
+    for (const key of [vector.keys.terminalKey, vector.keys.sessionKey, vector.keys.refusalKey]) {
+      expect(verifyMac(frame, Buffer.from(key, 'hex'))).toBe(false);
+    }
+    expect(vector.terminal.length).toBeGreaterThan(0);
+    expect(vector.rule).toMatch(/^§/);
   });
 });
 

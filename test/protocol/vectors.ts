@@ -2,9 +2,9 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { MessageMap } from '../../protocol/index.js';
-import type { InvalidVector, MacKey, ValidVector, VectorKeys } from '../../protocol/vectors/format.js';
+import type { ForgedVector, InvalidVector, MacKey, ValidVector, VectorKeys } from '../../protocol/vectors/format.js';
 
-export type { DecoderOutput, InvalidVector, ValidVector } from '../../protocol/vectors/format.js';
+export type { DecoderOutput, ForgedVector, InvalidVector, ValidVector } from '../../protocol/vectors/format.js';
 
 const dir = fileURLToPath(new URL('../../protocol/vectors/', import.meta.url));
 
@@ -17,6 +17,7 @@ function load<T>(sub: string): T[] {
 
 export const validVectors = load<ValidVector>('valid');
 export const invalidVectors = load<InvalidVector>('invalid');
+export const forgedVectors = load<ForgedVector>('forged');
 
 /** Byte fields are hex in the JSON. */
 const BYTE_FIELDS = new Set(['nonce', 'originalPayload']);
@@ -31,5 +32,6 @@ export function messageOf<T extends keyof MessageMap>(vector: ValidVector): Mess
 
 export function macKeyOf(vector: { macKey: MacKey; keys: VectorKeys }): Buffer | null {
   if (vector.macKey === 'none') return null;
-  return Buffer.from(vector.macKey === 'terminal' ? vector.keys.terminalKey : vector.keys.sessionKey, 'hex');
+  const hex = { terminal: vector.keys.terminalKey, session: vector.keys.sessionKey, refusal: vector.keys.refusalKey }[vector.macKey];
+  return Buffer.from(hex, 'hex');
 }

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
-import { FrameDecoder, FrameError, MessageType, NoticeReason, ResultCode, decodePayload, encodeFrame, encodePayload, type Frame } from '../../protocol/index.js';
+import { FrameDecoder, FrameError, MessageType, emptyResponse, NoticeReason, ResultCode, decodePayload, encodeFrame, encodePayload, type Frame } from '../../protocol/index.js';
 import { createAdmin, type Admin } from '../../src/admin/index.js';
 import { DEMO_MASTER_KEY } from '../../src/store/secrets.js';
 import { openLink, linkProfile, createRandom } from '../../simulator/link/index.js';
@@ -52,7 +52,7 @@ beforeAll(async () => {
   admin = createAdmin({ redis: client, masterKey: DEMO_MASTER_KEY, operator: 'test' });
   await admin.addMerchant('TSHOP', 'Terminal test shop');
   await admin.topUp('TSHOP', 1_000_000);
-  for (const id of ['TERM0001', 'TERM0002', 'TERM0003', 'TERM0004', 'TERM0005']) keys.set(id, Buffer.from((await admin.addTerminal(id, 'TSHOP')).key, 'hex'));
+  for (const id of ['TERM0001', 'TERM0002', 'TERM0003', 'TERM0004', 'TERM0005', 'TERM0006']) keys.set(id, Buffer.from((await admin.addTerminal(id, 'TSHOP')).key, 'hex'));
   await admin.importAccounts(`account,name,bill_id,period,amount,issue_date,status\n${ACCOUNT},Wang Wu,B1,202609,5000.00,2026-09-05,open\n${FORGED_ACCOUNT},Zhou Qi,B1,202609,100.00,2026-09-05,open\n`);
   work = mkdtempSync(join(tmpdir(), 'aircharge-terminal-test-'));
   gateway = await startGateway({ redisUrl: redis.url, logFile: join(work, 'gateway.log'), args: ['--connection-rate', '0'] });
@@ -152,6 +152,30 @@ describe('firmware-like terminal', () => {
       await sleep(300);
       expect(events).toContainEqual({ kind: 'notice', reason: NoticeReason.TERMINAL_DISABLED, retryAfterSec: UNAUTHENTICATED_NOTICE_MAX_SEC });
       expect((await t.pay(FORGED_ACCOUNT, 100)).code).toBe(ResultCode.APPROVED);
+      t.close();
+    } finally {
+      forger.server.close();
+    }
+  });
+
+  it('takes no lastSeq or serverTime from a forged sign-in refusal: its counter is not used up, and it signs in and pays', async () => {
+    // The first two sign-in answers are replaced by zero-MAC refusals, as anyone on the carrier's
+    // network can send: a REPLAY that names the last number a terminal has, and a CLOCK_SKEW.
+    let forged = 0;
+    const forger = await relay((frame) => {
+      if (frame.type !== MessageType.SIGN_IN_RESPONSE || forged >= 2) return frame.raw;
+      forged += 1;
+      const refusal = forged === 1
+        ? { ...emptyResponse(MessageType.SIGN_IN_RESPONSE, ResultCode.REPLAY), lastSeq: 0xfffffffe }
+        : { ...emptyResponse(MessageType.SIGN_IN_RESPONSE, ResultCode.CLOCK_SKEW), serverTime: 4_000_000_000 };
+      return zeroMac(frame, frame.type, encodePayload(MessageType.SIGN_IN_RESPONSE, refusal));
+    });
+    try {
+      const t = terminal('TERM0006', [], { gateway: { host: '127.0.0.1', port: forger.port } });
+      expect((await t.pay(FORGED_ACCOUNT, 100)).code).toBe(ResultCode.APPROVED);
+      expect(forged).toBe(2);
+      expect(t.snapshot.nextSeq).toBeLessThan(10);
+      expect((await admin.showTerminal('TERM0006')).hwm).toBeLessThan(10);
       t.close();
     } finally {
       forger.server.close();

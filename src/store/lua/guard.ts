@@ -9,7 +9,8 @@
  *
  * guard(txnKey) returns nil, merchant {status, floatFen} when the request is to be answered now (a
  * new sequence number, or a repeat of a read-only request), else the script's reply:
- *   {'code', result}  refused (session replaced, disabled, REPLAY, IN_PROGRESS): nothing applied
+ *   {'code', result}  refused (session replaced, disabled, REPLAY, IN_PROGRESS, SEQ_OUT_OF_RANGE):
+ *                     nothing applied
  *   {'stored', resp}  a repeat of a finished request: its response, sent again
  * txnKey is the transaction this sequence number starts (PAY, CORRECT): a repeat of a request whose
  * transaction has finished is answered from the transaction record, so completing a transaction
@@ -18,7 +19,7 @@
  * high-water mark, and the script must record it with recordRequest() before it returns, in one
  * write with everything it decided.
  */
-import { ResultCode as R } from '../../../protocol/constants.js';
+import { MAX_SEQ_STEP, ResultCode as R } from '../../../protocol/constants.js';
 import { REQUEST_RECORD } from './request-record.js';
 import { TXN_RESPONSE } from './response.js';
 
@@ -44,7 +45,10 @@ local function guard(txnKey)
     if session[2] then redis.call('EXPIRE', KEYS[1], session[2]) end
   end
   local readOnly = ARGV[7] == '1'
-  if tonumber(ARGV[2]) > (tonumber(terminal[2]) or 0) then
+  local hwm = tonumber(terminal[2]) or 0
+  if tonumber(ARGV[2]) > hwm then
+    -- One request moves the mark by at most MAX_SEQ_STEP (PROTOCOL.md §6.1).
+    if tonumber(ARGV[2]) - hwm > ${MAX_SEQ_STEP} then return {'code', ${R.SEQ_OUT_OF_RANGE}} end
     redis.call('HSET', KEYS[2], 'hwm', ARGV[2])
     if readOnly then recordRequest('done', '') end
     return nil, merchant

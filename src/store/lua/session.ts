@@ -1,10 +1,10 @@
 /** Sign-in and connection close, in the merchant's slot. */
-import { ResultCode as R } from '../../../protocol/constants.js';
+import { MAX_SEQ_STEP, ResultCode as R } from '../../../protocol/constants.js';
 import { Script } from '../script.js';
 
 /**
  * Opens a session: the last sign-in wins. Its sequence number must be new (it advances the
- * high-water mark like any frame); the replaced session's owner is returned so that the gateway
+ * high-water mark like any frame), and at most MAX_SEQ_STEP above the mark; the replaced session's owner is returned so that the gateway
  * can close that connection wherever it is.
  * KEYS[1] terminal, KEYS[2] merchant, KEYS[3] session
  * ARGV[1] seq, ARGV[2] connection id, ARGV[3] instance id, ARGV[4] sealed session key, ARGV[5] now,
@@ -18,6 +18,7 @@ local hwm = tonumber(terminal[2]) or 0
 if terminal[1] ~= 'active' then return {${R.TERMINAL_DISABLED}, hwm, '', ''} end
 if redis.call('HGET', KEYS[2], 'status') ~= 'active' then return {${R.MERCHANT_DISABLED}, hwm, '', ''} end
 if tonumber(ARGV[1]) <= hwm then return {${R.REPLAY}, hwm, '', ''} end
+if tonumber(ARGV[1]) - hwm > ${MAX_SEQ_STEP} then return {${R.SEQ_OUT_OF_RANGE}, hwm, '', ''} end
 redis.call('HSET', KEYS[1], 'hwm', ARGV[1])
 local old = redis.call('HMGET', KEYS[3], 'instance', 'conn')
 redis.call('DEL', KEYS[3])

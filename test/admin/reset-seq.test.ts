@@ -1,0 +1,67 @@
+/**
+ * `aircharge terminal reset-seq` as an operator runs it (the CLI as a process, real redis-server):
+ * a terminal whose mark was pushed to the last number a terminal has (what one forged REPLAY did
+ * before sign-in refusals were authenticated) is put back, never below a number that started a
+ * transaction, and signs in again.
+ */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ResultCode } from '../../protocol/constants.js';
+import { keys } from '../../src/store/keys.js';
+import { startNetwork, seedAccounts, seedMerchant, TerminalSession, type Network } from '../core/network.js';
+
+const MAIN = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
+let net: Network;
+
+function aircharge(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [MAIN, ...args], { env: { ...process.env, REDIS_URL: net.redisProcess.url, AIRCHARGE_MASTER_KEY: '' } },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }));
+  });
+}
+
+beforeAll(async () => {
+  net = await startNetwork();
+  await seedMerchant(net.admin, 'shop-seq', 100_000, ['SEQ00001', 'SEQ00002']);
+  await seedAccounts(net.admin, [{ account: '5500000001', name: 'Li Si', arrearsFen: 50_000 }]);
+});
+afterAll(async () => {
+  await net.stop();
+});
+
+describe('terminal reset-seq', () => {
+  it('puts a mark pushed to 2³²−1 back to the last transaction, clears the requests above it, and the terminal signs in again', async () => {
+    const t = new TerminalSession(net, 'SEQ00001', 'shop-seq');
+    expect((await t.signIn(1)).result).toBe(ResultCode.APPROVED);
+    expect((await t.pay('5500000001', 100, { seq: 5 })).response.result).toBe(ResultCode.APPROVED);
+    // Declined before any transaction started: only its request record holds number 9.
+    expect((await t.pay('5500000001', 600_000, { seq: 9 })).response.result).toBe(ResultCode.AMOUNT_OVER_LIMIT);
+    await net.redis.hset(keys.terminal('shop-seq', 'SEQ00001'), 'hwm', 0xffffffff);
+    const bricked = new TerminalSession(net, 'SEQ00001', 'shop-seq');
+    expect((await bricked.signIn(6)).result).toBe(ResultCode.REPLAY);
+
+    const run = await aircharge(['terminal', 'reset-seq', 'SEQ00001', '--json']);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ previousHwm: 0xffffffff, lowestAllowed: 5, requestsCleared: 1, terminal: { hwm: 5 } });
+    expect(await net.redis.exists(keys.request('shop-seq', 'SEQ00001', 9))).toBe(0);
+    expect(await net.redis.exists(keys.session('shop-seq', 'SEQ00001'))).toBe(0);
+    expect((await bricked.signIn(6)).result).toBe(ResultCode.APPROVED);
+    // Number 9 is new again: the decline recorded under it is gone.
+    expect((await bricked.pay('5500000001', 200, { seq: 9 })).response.result).toBe(ResultCode.APPROVED);
+  });
+
+  it('refuses a mark below a number that started a transaction, changing nothing', async () => {
+    const t = new TerminalSession(net, 'SEQ00002', 'shop-seq');
+    await t.signIn(1);
+    await t.pay('5500000001', 100, { seq: 3 });
+    const run = await aircharge(['terminal', 'reset-seq', 'SEQ00002', '--to', '2']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('cannot go below');
+    expect(await net.redis.hget(keys.terminal('shop-seq', 'SEQ00002'), 'hwm')).toBe('3');
+    const text = await aircharge(['terminal', 'reset-seq', 'SEQ00002', '--to', '40']);
+    expect(text).toMatchObject({ code: 0, stdout: expect.stringContaining('last seq 3 -> 40') });
+    expect((await aircharge(['terminal', 'reset-seq', 'ZZZZ0000'])).code).toBe(1);
+    expect((await aircharge(['terminal', 'reset-seq', 'SEQ00002', '--to', '-1'])).stderr).toContain('0..4294967295');
+  });
+});
