@@ -27,6 +27,7 @@ import {
   ResultCode,
   crc16,
   decodePayload,
+  deriveRefusalKey,
   deriveSessionKey,
   encodeFrame,
   encodePayload,
@@ -316,8 +317,10 @@ class FuzzSocket {
         const key = gatewayNonce === null ? undefined : signIns
           .map(({ nonce, terminal }) => deriveSessionKey(terminal.key, terminal.terminalId, nonce, gatewayNonce))
           .find((candidate) => verifyMac(frame, candidate));
+        // A refusal after the sign-in's MAC verified is MACed with that sign-in's refusal key (§5.4).
+        const refusal = signIns.some(({ nonce, terminal }) => verifyMac(frame, deriveRefusalKey(terminal.key, terminal.terminalId, nonce)));
         if (key !== undefined) this.sessionKey = key;
-        else this.onBadOutput(`frame type 0x${frame.type.toString(16)} seq ${frame.seq} has neither a zero MAC nor the session's MAC: ${frame.raw.toString('hex')}`);
+        else if (!refusal) this.onBadOutput(`frame type 0x${frame.type.toString(16)} seq ${frame.seq} has neither a zero MAC nor the session's MAC: ${frame.raw.toString('hex')}`);
       }
     }
   }

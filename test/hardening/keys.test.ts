@@ -108,7 +108,7 @@ describe('key rotation', () => {
     // The old key no longer signs in; the new one does, on a new connection.
     const old = await gw.connect(terminalA, a.seq);
     const refused = await old.signIn();
-    expect(refused.response.result).toBe(ResultCode.BAD_MAC);
+    expect(refused.response.result).toBe(ResultCode.UNKNOWN_TERMINAL);
     expect(hasZeroMac(refused.frame)).toBe(true);
     old.cut();
     const fresh = await gw.connect({ terminalId: terminalA.terminalId, key: newKey }, old.seq);

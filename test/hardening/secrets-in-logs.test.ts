@@ -144,9 +144,9 @@ describe('no secret in any log', () => {
       const b = await RecordedTerminal.connect(port, 'SEC00002', keyB, 0);
       expect(await b.signIn()).toBe(ResultCode.APPROVED);
       expect(await b.result(MessageType.PAY, { account: ACCOUNT, amountFen: 700 })).toBe(ResultCode.APPROVED);
-      // A sign-in under a wrong key: BAD_MAC, and that MAC too must not be logged.
+      // A sign-in under a wrong key: UNKNOWN_TERMINAL (as an unknown id), and that MAC too must not be logged.
       const stranger = await RecordedTerminal.connect(port, 'SEC00002', randomBytes(32), b.t.seq);
-      expect(await stranger.signIn()).toBe(ResultCode.BAD_MAC);
+      expect(await stranger.signIn()).toBe(ResultCode.UNKNOWN_TERMINAL);
       stranger.t.cut();
 
       // The operator's commands while terminals are connected, rotation included.
@@ -157,7 +157,7 @@ describe('no secret in any log', () => {
       }
       a.t.cut();
       const again = await RecordedTerminal.connect(port, 'SEC00001', rotated, a.t.seq);
-      expect(await again.signIn(keyA)).toBe(ResultCode.BAD_MAC);
+      expect(await again.signIn(keyA)).toBe(ResultCode.UNKNOWN_TERMINAL);
       expect(await again.signIn(rotated)).toBe(ResultCode.APPROVED);
       expect(await again.result(MessageType.PAY, { account: ACCOUNT, amountFen: 300 })).toBe(ResultCode.APPROVED);
       again.t.cut();
