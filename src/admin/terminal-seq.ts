@@ -3,8 +3,9 @@
  * counter was pushed too far (before sign-in refusals were authenticated, one forged REPLAY could
  * send a terminal to the last number it has, PROTOCOL.md §6.1).
  *
- * The mark never goes below a number that started a transaction: a transaction's receipt is its
- * terminal and seq (§7.4), so reusing such a number would give two payments one receipt. Request
+ * The mark never goes below a number that started a transaction or was declined as one: a
+ * receipt is the terminal and seq (§7.4), kept for good, so reusing such a number would give two
+ * payments one receipt. Request
  * records above the new mark (declines and read-only requests, kept for the replay retention) are
  * deleted, so the numbers above it are new again. The terminal's session ends: its connection
  * holds the old mark, and the terminal signs in again.
@@ -48,10 +49,15 @@ export async function resetTerminalSeq(context: AdminContext, terminalId: string
     throw new AdminError(AdminErrorCode.INVALID, 'a sequence number is an integer in 0..4294967295');
   }
   const merchantId = await merchantOfTerminal(context, terminalId);
-  const transactions = await scanKeys(context, keys.transaction(merchantId, `${terminalId}*`));
+  // Receipts of the terminal: its index (declines included), and the transaction records, which
+  // predate the index on older data.
+  const [indexed, transactions] = await Promise.all([
+    context.redis.zrange(keys.terminalTxns(merchantId, terminalId), 0, -1),
+    scanKeys(context, keys.transaction(merchantId, `${terminalId}*`)),
+  ]);
   let lowestAllowed = 0;
-  for (const key of transactions) {
-    const receipt = parseReceipt(key.slice(key.lastIndexOf(':') + 1));
+  for (const receiptText of [...indexed, ...transactions.map((key) => key.slice(key.lastIndexOf(':') + 1))]) {
+    const receipt = parseReceipt(receiptText);
     if (receipt !== null && receipt.terminalId === terminalId) lowestAllowed = Math.max(lowestAllowed, receipt.seq);
   }
   const mark = to ?? lowestAllowed;

@@ -31,23 +31,25 @@ afterAll(async () => {
 });
 
 describe('terminal reset-seq', () => {
-  it('puts a mark pushed to 2³²−1 back to the last transaction, clears the requests above it, and the terminal signs in again', async () => {
+  it('puts a mark pushed to 2³²−1 back to the last transaction or decline, clears the requests above it, and the terminal signs in again', async () => {
     const t = new TerminalSession(net, 'SEQ00001', 'shop-seq');
     expect((await t.signIn(1)).result).toBe(ResultCode.APPROVED);
     expect((await t.pay('5500000001', 100, { seq: 5 })).response.result).toBe(ResultCode.APPROVED);
-    // Declined before any transaction started: only its request record holds number 9.
-    expect((await t.pay('5500000001', 600_000, { seq: 9 })).response.result).toBe(ResultCode.AMOUNT_OVER_LIMIT);
+    // A decline is kept for good under its receipt, like a transaction: the mark stays above it.
+    expect((await t.pay('5500000001', 600_000, { seq: 7 })).response.result).toBe(ResultCode.AMOUNT_OVER_LIMIT);
+    // A sign-out leaves only a request record, for the replay retention.
+    expect((await t.signOut({ seq: 9 })).response.result).toBe(ResultCode.APPROVED);
     await net.redis.hset(keys.terminal('shop-seq', 'SEQ00001'), 'hwm', 0xffffffff);
     const bricked = new TerminalSession(net, 'SEQ00001', 'shop-seq');
-    expect((await bricked.signIn(6)).result).toBe(ResultCode.REPLAY);
+    expect((await bricked.signIn(8)).result).toBe(ResultCode.REPLAY);
 
     const run = await aircharge(['terminal', 'reset-seq', 'SEQ00001', '--json']);
     expect(run.code).toBe(0);
-    expect(JSON.parse(run.stdout)).toMatchObject({ previousHwm: 0xffffffff, lowestAllowed: 5, requestsCleared: 1, terminal: { hwm: 5 } });
+    expect(JSON.parse(run.stdout)).toMatchObject({ previousHwm: 0xffffffff, lowestAllowed: 7, requestsCleared: 1, terminal: { hwm: 7 } });
     expect(await net.redis.exists(keys.request('shop-seq', 'SEQ00001', 9))).toBe(0);
     expect(await net.redis.exists(keys.session('shop-seq', 'SEQ00001'))).toBe(0);
-    expect((await bricked.signIn(6)).result).toBe(ResultCode.APPROVED);
-    // Number 9 is new again: the decline recorded under it is gone.
+    expect((await bricked.signIn(8)).result).toBe(ResultCode.APPROVED);
+    // Number 9 is new again: the sign-out recorded under it is gone.
     expect((await bricked.pay('5500000001', 200, { seq: 9 })).response.result).toBe(ResultCode.APPROVED);
   });
 
