@@ -95,6 +95,19 @@ export interface BookedPosting extends PostingResult {
   day: number;
 }
 
+/** A line of the biller's daily postings file (postings-file.ts): an approved posting. */
+export interface DayPosting {
+  day: number;
+  receipt: string;
+  account: string;
+  kind: 'payment' | 'reversal';
+  amountFen: number;
+  /** A reversal's payment; '' for a payment. */
+  original: string;
+  /** Epoch milliseconds when the biller booked it. */
+  at: number;
+}
+
 export interface Biller {
   lookup(account: string): Promise<BillingAccount | null>;
   post(posting: Posting): Promise<PostingResult>;
@@ -105,8 +118,8 @@ export interface Biller {
    * biller keeps it; a biller that indexes receipts on their own may ignore it.
    */
   posting(receipt: string, account: string): Promise<BookedPosting | null>;
-  /** The approved postings filed under one business day, in the order they were booked. */
-  dayPostings(day: number): Promise<BookedPosting[]>;
+  /** The approved postings filed under one business day, in the order they were booked: its postings file. */
+  dayPostings(day: number): Promise<DayPosting[]>;
 }
 
 /** Bills oldest first: by period, then issue date, then bill id (the order payments clear them). */

@@ -28,7 +28,9 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { Pool } from 'undici';
 import { ResultCode, type ResultCode as Result } from '../../protocol/constants.js';
-import type { Biller, BillingAccount, Posting, PostingResult, Reversal } from './biller.js';
+import type { Biller, BillingAccount, BookedPosting, DayPosting, Posting, PostingResult, Reversal } from './biller.js';
+import { parsePostingsFile } from './postings-file.js';
+import { billOrder } from './biller.js';
 import { BillerError, BillerErrorCode } from './errors.js';
 import { authHeaders, type AuthMode } from './http-auth.js';
 import { ApiErrorCode, type ApiAccount, type ApiError, type ApiPosting, type ApiPostingRequest } from './http-api.js';
@@ -162,11 +164,35 @@ export class HttpBiller implements Biller {
     };
   }
 
+  /** The port's query by receipt: the posting the biller holds under it, or null. */
+  async posting(receipt: string): Promise<BookedPosting | null> {
+    const answer = await this.call('query', this.reads, 'GET', `/v1/postings/${encodeURIComponent(receipt)}`);
+    if (answer.status === 404 && answer.error?.code === ApiErrorCode.POSTING_NOT_FOUND) return null;
+    const p = expect<ApiPosting>('query', answer, 200);
+    return {
+      receipt: p.receipt,
+      account: p.account,
+      kind: p.kind,
+      amountFen: p.amountFen,
+      original: p.original ?? '',
+      ...postingResult(p),
+      at: Date.parse(p.bookedAt),
+      day: p.day,
+    };
+  }
+
   /** The biller's postings file of one day (CSV, API.md "The day's postings"), as text. */
-  async dayPostings(day: number): Promise<string> {
+  async dayPostingsFile(day: number): Promise<string> {
     const answer = await this.call('day_postings', this.reads, 'GET', `/v1/postings?day=${day}`);
     if (answer.status !== 200) expect('day_postings', answer, 200);
     return answer.text;
+  }
+
+  /** The day's postings file, read; a file that does not read is a bad response, never half taken. */
+  async dayPostings(day: number): Promise<DayPosting[]> {
+    const { postings, errors } = parsePostingsFile(await this.dayPostingsFile(day));
+    if (errors.length > 0) throw new BillerError(BillerErrorCode.BAD_RESPONSE, 'day_postings', `the postings file does not read: ${errors[0]}`, true);
+    return postings;
   }
 
   private async book(operation: Operation, receipt: string, request: ApiPostingRequest): Promise<PostingResult> {
@@ -261,25 +287,23 @@ const DECLINES: Record<string, Result> = {
   ORIGINAL_NOT_FOUND: ResultCode.ORIGINAL_NOT_FOUND,
 };
 
+/** The API does not say yet which bills a posting cleared: `bills` stays empty over HTTP. */
 function postingResult(p: ApiPosting): PostingResult {
-  if (p.status === 'booked') return { result: ResultCode.APPROVED, arrearsFen: p.arrearsFen };
+  if (p.status === 'booked') return { result: ResultCode.APPROVED, arrearsFen: p.arrearsFen, bills: [] };
   const result = DECLINES[p.reason ?? ''];
   if (result === undefined) throw new BillerError(BillerErrorCode.BAD_RESPONSE, 'posting', `unknown decline ${p.reason}`, true);
-  return { result, arrearsFen: p.arrearsFen };
+  return { result, arrearsFen: p.arrearsFen, bills: [] };
 }
 
-/** The port's account: unpaid amounts of open bills, summed per period, oldest first. */
+/** The port's account: the biller's bills as they are, oldest first. */
 function billingAccount(a: ApiAccount): BillingAccount {
-  const periods = new Map<number, number>();
-  for (const bill of a.bills) {
-    const unpaid = bill.status === 'open' ? bill.amountFen - bill.paidFen : 0;
-    if (unpaid > 0) periods.set(bill.period, (periods.get(bill.period) ?? 0) + unpaid);
-  }
   return {
     account: a.account,
     holderName: a.name,
     status: a.status,
     arrearsFen: a.arrearsFen,
-    periods: [...periods.entries()].sort(([x], [y]) => x - y).map(([period, amountFen]) => ({ period, amountFen })),
+    bills: a.bills
+      .map((b) => ({ billId: b.billId, period: b.period, amountFen: b.amountFen, issueDate: b.issueDate, status: b.status, paidFen: b.paidFen }))
+      .sort(billOrder),
   };
 }

@@ -11,6 +11,7 @@ import {
   type Biller,
   type BillingAccount,
   type BookedPosting,
+  type DayPosting,
   type Posting,
   type PostingResult,
   type Reversal,
@@ -67,9 +68,9 @@ export class RedisBiller implements Biller {
     return bookedPosting(receipt, account, await this.redis.hgetall(keys.posting(account, receipt)));
   }
 
-  async dayPostings(day: number): Promise<BookedPosting[]> {
+  async dayPostings(day: number): Promise<DayPosting[]> {
     const members = await this.redis.zrange(keys.billerDay(day), 0, -1);
-    const postings: BookedPosting[] = [];
+    const postings: DayPosting[] = [];
     for (let start = 0; start < members.length; start += BATCH) {
       const batch = members.slice(start, start + BATCH).map((member) => {
         const cut = member.indexOf(':');
@@ -78,7 +79,10 @@ export class RedisBiller implements Biller {
       const hashes = await Promise.all(batch.map((p) => this.redis.hgetall(keys.posting(p.account, p.receipt))));
       batch.forEach((p, i) => {
         const booked = bookedPosting(p.receipt, p.account, hashes[i] ?? {});
-        if (booked !== null) postings.push(booked);
+        if (booked !== null) {
+          const { receipt, account, kind, amountFen, original, at } = booked;
+          postings.push({ day: booked.day, receipt, account, kind, amountFen, original, at });
+        }
       });
     }
     return postings;

@@ -3,6 +3,7 @@
  * typed errors, reads retried and postings not, the breaker opening, failing fast and half-opening,
  * the metrics. No mock of HTTP anywhere.
  */
+import { unpaidPeriods } from '../../src/biller/biller.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -44,32 +45,31 @@ afterAll(async () => {
 describe('HttpBiller', () => {
   it('looks up, posts, reverses and queries by receipt as the port says', async () => {
     const biller = client();
-    expect(await biller.lookup('1000000001')).toEqual({
-      account: '1000000001', holderName: 'Zhang San', status: 'open', arrearsFen: 15_050,
-      periods: [{ period: 202510, amountFen: 10_000 }, { period: 202511, amountFen: 5_050 }],
-    });
+    const account = await biller.lookup('1000000001');
+    expect(account).toMatchObject({ account: '1000000001', holderName: 'Zhang San', status: 'open', arrearsFen: 15_050 });
+    expect(unpaidPeriods(account!.bills)).toEqual([{ period: 202510, amountFen: 10_000 }, { period: 202511, amountFen: 5_050 }]);
     expect(await biller.lookup('1999999999')).toBeNull();
-    expect(await biller.post({ receipt: 'H00000001', account: '1000000001', amountFen: 1_050, at: Date.now() }))
-      .toEqual({ result: ResultCode.APPROVED, arrearsFen: 14_000 });
-    expect(await biller.post({ receipt: 'H00000001', account: '1000000001', amountFen: 1_050, at: Date.now() }))
-      .toEqual({ result: ResultCode.APPROVED, arrearsFen: 14_000 });
-    expect(await biller.post({ receipt: 'H00000002', account: '1000000002', amountFen: 2_001, at: Date.now() }))
-      .toEqual({ result: ResultCode.OVERPAYMENT, arrearsFen: 2_000 });
-    expect(await biller.post({ receipt: 'H00000003', account: '1999999999', amountFen: 1, at: Date.now() }))
-      .toEqual({ result: ResultCode.UNKNOWN_ACCOUNT, arrearsFen: 0 });
-    expect(await biller.reverse({ receipt: 'H00000004', originalReceipt: 'H00000001', account: '1000000001', amountFen: 1_050, at: Date.now() }))
-      .toEqual({ result: ResultCode.APPROVED, arrearsFen: 15_050 });
+    expect(await biller.post({ receipt: 'H00000001', account: '1000000001', amountFen: 1_050, at: Date.now(), day: dayOfToday() }))
+      .toEqual({ result: ResultCode.APPROVED, arrearsFen: 14_000, bills: [] });
+    expect(await biller.post({ receipt: 'H00000001', account: '1000000001', amountFen: 1_050, at: Date.now(), day: dayOfToday() }))
+      .toEqual({ result: ResultCode.APPROVED, arrearsFen: 14_000, bills: [] });
+    expect(await biller.post({ receipt: 'H00000002', account: '1000000002', amountFen: 2_001, at: Date.now(), day: dayOfToday() }))
+      .toEqual({ result: ResultCode.OVERPAYMENT, arrearsFen: 2_000, bills: [] });
+    expect(await biller.post({ receipt: 'H00000003', account: '1999999999', amountFen: 1, at: Date.now(), day: dayOfToday() }))
+      .toEqual({ result: ResultCode.UNKNOWN_ACCOUNT, arrearsFen: 0, bills: [] });
+    expect(await biller.reverse({ receipt: 'H00000004', originalReceipt: 'H00000001', account: '1000000001', amountFen: 1_050, at: Date.now(), day: dayOfToday() }))
+      .toEqual({ result: ResultCode.APPROVED, arrearsFen: 15_050, bills: [] });
     expect(await biller.query('H00000001')).toMatchObject({ kind: 'payment', amountFen: 1_050, result: { result: ResultCode.APPROVED } });
     expect(await biller.query('H00000002')).toMatchObject({ result: { result: ResultCode.OVERPAYMENT } });
     expect(await biller.query('H99999999')).toBeNull();
-    const file = await biller.dayPostings((await biller.query('H00000001'))!.receipt === 'H00000001' ? dayOfToday() : 0);
+    const file = await biller.dayPostingsFile((await biller.query('H00000001'))!.receipt === 'H00000001' ? dayOfToday() : 0);
     expect(file.split('\n').filter((l) => l.includes('H0000000'))).toHaveLength(2);
   });
 
   it('refuses another amount under a booked receipt: ERR_BILLER_CONFLICT, nothing booked', async () => {
     const biller = client();
-    await biller.post({ receipt: 'H00000010', account: '1000000003', amountFen: 100, at: Date.now() });
-    const error = await failure(biller.post({ receipt: 'H00000010', account: '1000000003', amountFen: 200, at: Date.now() }));
+    await biller.post({ receipt: 'H00000010', account: '1000000003', amountFen: 100, at: Date.now(), day: dayOfToday() });
+    const error = await failure(biller.post({ receipt: 'H00000010', account: '1000000003', amountFen: 200, at: Date.now(), day: dayOfToday() }));
     expect(error.code).toBe('ERR_BILLER_CONFLICT');
     expect((await biller.lookup('1000000003'))!.arrearsFen).toBe(99_900);
   });
@@ -77,7 +77,7 @@ describe('HttpBiller', () => {
   it('a posting slower than the timeout is ERR_BILLER_TIMEOUT, in doubt, and the query tells what was booked', async () => {
     const biller = client({ timeoutMs: 300 });
     await faults({ latencyMs: 800 });
-    const error = await failure(biller.post({ receipt: 'H00000020', account: '1000000003', amountFen: 100, at: Date.now() }));
+    const error = await failure(biller.post({ receipt: 'H00000020', account: '1000000003', amountFen: 100, at: Date.now(), day: dayOfToday() }));
     expect(error.code).toBe('ERR_BILLER_TIMEOUT');
     expect(error.sent).toBe(true);
     await faults({ latencyMs: 0 });
@@ -88,9 +88,9 @@ describe('HttpBiller', () => {
   it('books and never answers: the caller times out, the query finds the posting booked', async () => {
     const biller = client({ timeoutMs: 500 });
     await faults({ bookNoAnswerRate: 1 });
-    const error = await failure(biller.post({ receipt: 'H00000030', account: '1000000003', amountFen: 100, at: Date.now() }));
+    const error = await failure(biller.post({ receipt: 'H00000030', account: '1000000003', amountFen: 100, at: Date.now(), day: dayOfToday() }));
     expect(error.code).toBe('ERR_BILLER_TIMEOUT');
-    expect((await biller.query('H00000030'))?.result).toEqual({ result: ResultCode.APPROVED, arrearsFen: expect.any(Number) });
+    expect((await biller.query('H00000030'))?.result).toEqual({ result: ResultCode.APPROVED, arrearsFen: expect.any(Number), bills: [] });
   });
 
   it('retries reads with backoff but never a posting; the breaker opens, fails fast, then half-opens to probe', async () => {
@@ -99,14 +99,14 @@ describe('HttpBiller', () => {
     await faults({ errorRate: 1 });
     // Two postings: two faults, not retried (retried, they alone would open the breaker at 5).
     for (const receipt of ['H00000040', 'H00000041']) {
-      expect((await failure(biller.post({ receipt, account: '1000000003', amountFen: 1, at: Date.now() }))).code).toBe('ERR_BILLER_UNAVAILABLE');
+      expect((await failure(biller.post({ receipt, account: '1000000003', amountFen: 1, at: Date.now(), day: dayOfToday() }))).code).toBe('ERR_BILLER_UNAVAILABLE');
     }
     expect(biller.available()).toBe(true);
     // One lookup: three attempts, three faults: the fifth opens the breaker.
     expect((await failure(biller.lookup('1000000001'))).code).toBe('ERR_BILLER_UNAVAILABLE');
     expect(biller.available()).toBe(false);
     const fast = performance.now();
-    const open = await failure(biller.post({ receipt: 'H00000042', account: '1000000003', amountFen: 1, at: Date.now() }));
+    const open = await failure(biller.post({ receipt: 'H00000042', account: '1000000003', amountFen: 1, at: Date.now(), day: dayOfToday() }));
     expect(open.code).toBe('ERR_BILLER_CIRCUIT_OPEN');
     expect(open.sent).toBe(false);
     expect(performance.now() - fast).toBeLessThan(50);
