@@ -286,9 +286,9 @@ add(
 );
 add(
   'notice-shutting-down-no-session',
-  'NOTICE on a connection with no session: zero MAC, terminal id 00000000; reconnect after 30 s.',
+  'NOTICE SHUTTING_DOWN on a connection with no session: zero MAC, terminal id 00000000; reconnect after 1 s (§3.9).',
   { type: MessageType.NOTICE, seq: 0, timestamp: T0 + 36_400 },
-  { reason: NoticeReason.SHUTTING_DOWN, retryAfterSec: 30 },
+  { reason: NoticeReason.SHUTTING_DOWN, retryAfterSec: 1 },
   'none',
   '00000000',
 );

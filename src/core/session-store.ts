@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { ResultCode } from '../../protocol/constants.js';
 import { keys } from '../store/keys.js';
 import { seal, unseal } from '../store/secrets.js';
-import { CLOSE_SESSION, OPEN_SESSION } from '../store/lua/session.js';
+import { CLOSE_SESSION, OPEN_SESSION, RAISE_MARK } from '../store/lua/session.js';
 import { storeCalls, type StoreCall } from './store-call.js';
 import type { OpenSessionInput, OpenSessionResult, SessionStore, TerminalRecord } from './types.js';
 
@@ -72,6 +72,10 @@ export class RedisSessionStore implements SessionStore {
     const [result, lastSeq, instanceId, connectionId] = reply;
     const replaced = connectionId !== '' && connectionId !== input.connectionId ? { instanceId, connectionId } : null;
     return { result, lastSeq, replaced };
+  }
+
+  async raiseMark(terminalId: string, merchantId: string, seq: number): Promise<void> {
+    await this.storeCall(RAISE_MARK.run(this.redis, [keys.terminal(merchantId, terminalId)], [seq]));
   }
 
   async closeSession(terminalId: string, merchantId: string, connectionId: string): Promise<boolean> {

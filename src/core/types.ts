@@ -81,6 +81,8 @@ export interface SessionStore {
   /** Counts a bad MAC against the terminal (it does not advance the terminal's state). */
   countBadMac(terminalId: string, merchantId: string): Promise<void>;
   openSession(input: OpenSessionInput): Promise<OpenSessionResult>;
+  /** Raises the sequence high-water mark to `seq` if it is higher (a heartbeat the gateway answered itself). */
+  raiseMark(terminalId: string, merchantId: string, seq: number): Promise<void>;
   /** Compare-and-delete: removes the session only if it still belongs to this connection. */
   closeSession(terminalId: string, merchantId: string, connectionId: string): Promise<boolean>;
 }

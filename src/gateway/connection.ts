@@ -126,6 +126,12 @@ export class Connection {
 
   // Session: set by an approved sign-in; every later frame is MACed with its key.
   private session: Session | null = null;
+  /**
+   * The stored mark, raised after each heartbeat answered here (raiseMark): true while a write is
+   * in flight, and the highest number that came meanwhile, written next. One write at a time.
+   */
+  private raisingMark = false;
+  private markPending = 0;
 
   // Flow: frames decoded but not yet handled, the one being handled, and why reading is paused.
   // The queue is the decoder's own list while it has frames, and none otherwise: an idle
@@ -363,6 +369,9 @@ export class Connection {
       return refuse(result, session.key, result === ResultCode.BAD_FORMAT ? FrameErrorCode.PAYLOAD : undefined);
     }
     if (answer.local !== true) session.state.coreAnswered(frame.seq, answer.result, answer.replayed, now);
+    // Issued before the answer goes out, so a sign-in this terminal sends after it (elsewhere, on
+    // a new connection) reaches Redis after the raise on this instance's connection to it.
+    else this.raiseMark(session, frame.seq);
     this.send(handler.responseType, frame.terminalId, frame.seq, answer.payload, session.key);
     if (answer.result === ResultCode.APPROVED && !answer.replayed && answer.amountFen !== undefined) {
       this.host.metrics?.moneyMoved(frame.type, answer.amountFen);
@@ -373,6 +382,26 @@ export class Connection {
     else if (answer.result === ResultCode.SESSION_REPLACED) this.kick('replaced');
     else if (answer.result === ResultCode.TERMINAL_DISABLED) this.kick('disabled');
     return { result: answer.result, replayed: answer.replayed };
+  }
+
+  /**
+   * Moves the stored mark up to a number a heartbeat answered here used (PROTOCOL.md §6.1): fire
+   * and forget, at most one write in flight per connection, the numbers that come meanwhile
+   * coalesced into the next.
+   */
+  private raiseMark(session: Session, seq: number): void {
+    if (this.raisingMark) {
+      this.markPending = Math.max(this.markPending, seq);
+      return;
+    }
+    this.raisingMark = true;
+    this.host.sessions.raiseMark(session.terminalId, session.merchantId, seq).catch((err: unknown) =>
+      this.logger.warn(this.line({ err }), 'could not raise the sequence mark')).finally(() => {
+      this.raisingMark = false;
+      const next = this.markPending;
+      this.markPending = 0;
+      if (next > seq && this.session === session) this.raiseMark(session, next);
+    });
   }
 
   /** A handler's failure as a result code: bad payload, or the store not answering. */

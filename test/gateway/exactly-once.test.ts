@@ -232,6 +232,25 @@ describe.each(REDIS_BACKENDS)('exactly once on $name', ({ start }) => {
       t.cut();
     });
 
+    it('a sign-in on another connection after a heartbeat answered here hears a lastSeq at or above it', async () => {
+      const terminal = await network.addTerminal();
+      const t = await signedIn(a, terminal);
+      const beat = await t.request(MessageType.HEARTBEAT, {}, { seq: t.seq + 1 });
+      expect(beat.response.result).toBe(ResultCode.APPROVED);
+      // Firmware that lost its counter signs in with 1 elsewhere and continues above lastSeq.
+      const other = await a.connect(terminal, 0);
+      const refused = await other.signIn({ seq: 1 });
+      expect(refused.response.result).toBe(ResultCode.REPLAY);
+      expect(refused.response.lastSeq).toBe(beat.frame.seq);
+      expect(Number(await network.client.hget(keys.terminal(MERCHANT, terminal.terminalId), 'hwm'))).toBe(beat.frame.seq);
+      // And on another instance too (it reads the same mark).
+      const elsewhere = await b.connect(terminal, 0);
+      expect((await elsewhere.signIn({ seq: beat.frame.seq })).response).toMatchObject({ result: ResultCode.REPLAY, lastSeq: beat.frame.seq });
+      t.cut();
+      other.cut();
+      elsewhere.cut();
+    });
+
     it('go through Redis once the last confirmation is a heartbeat interval old, refreshing the session', async () => {
       const gw = await startGateway(network, { limits: { heartbeatSec: 1, idleTimeoutMs: 10_000 } });
       try {

@@ -34,3 +34,18 @@ if redis.call('HGET', KEYS[1], 'conn') ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
 return 1
 `);
+
+/**
+ * Raises the terminal's high-water mark to a number a heartbeat answered by the gateway itself used
+ * (never lowers it, never past MAX_SEQ_STEP, never on a terminal that is gone), so a sign-in on
+ * another connection hears a lastSeq at or above it (PROTOCOL.md §6.1).
+ * KEYS[1] terminal; ARGV[1] seq → 1 when raised, else 0
+ */
+export const RAISE_MARK = new Script(`
+local hwm = tonumber(redis.call('HGET', KEYS[1], 'hwm'))
+if not hwm then return 0 end
+local seq = tonumber(ARGV[1])
+if seq <= hwm or seq - hwm > ${MAX_SEQ_STEP} then return 0 end
+redis.call('HSET', KEYS[1], 'hwm', ARGV[1])
+return 1
+`);
