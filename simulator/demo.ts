@@ -20,6 +20,7 @@ import { MissingRedisServer, startGateway, startRedisServer, type GatewayService
 import { Progress } from './report/progress.js';
 import { FileStateStore } from './terminal/index.js';
 import { parseScriptArgs } from '../src/cli/script-args.js';
+import { redactRedisUrl } from '../src/redis-url.js';
 
 const OUTLETS = [
   'Dongcun Grocery', 'Xiwan Supermarket', 'Nanshan General Store', 'Beiling Village Shop', 'Hetang Convenience',
@@ -62,7 +63,7 @@ async function main(): Promise<number> {
       redisUrl = redis.url;
       log(`redis-server (private, AOF everysec) on ${redisUrl}, data in ${redis.dir}`);
     } else {
-      log(`using REDIS_URL ${redisUrl}`);
+      log(`using REDIS_URL ${redactRedisUrl(redisUrl)}`);
     }
 
     const operator = openOperator(redisUrl, { demo: true });

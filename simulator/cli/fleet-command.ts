@@ -72,7 +72,7 @@ export function registerFleet(program: Command, run: (task: () => Promise<number
         } catch (error) {
           throw new UsageError((error as Error).message);
         }
-        const operator = openOperator(redisUrl(flags.redis), { demo: Boolean(flags.demo) });
+        const operator = openOperator(redisUrl(flags.redis, process.env, 'aircharge-sim fleet'), { demo: Boolean(flags.demo) });
         try {
           const network = await seedNetwork(operator.admin, {
             tag: runTag(seed),

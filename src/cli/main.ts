@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { versionLine } from '../build-info.js';
 import { registerServe } from './serve.js';
 import { registerAdmin } from './admin.js';
+import { registerOps } from './ops.js';
 import { registerConsole } from './console.js';
 
 const program = new Command('aircharge')
@@ -16,6 +17,7 @@ const program = new Command('aircharge')
 
 registerServe(program);
 registerAdmin(program);
+registerOps(program);
 registerConsole(program);
 
 await program.parseAsync(process.argv);

@@ -7,9 +7,19 @@ import { parseRedisUrl } from '../redis-url.js';
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
-/** `--redis` first, then REDIS_URL, then the local default. */
-export function redisUrl(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  return flag ?? (env.REDIS_URL || DEFAULT_REDIS_URL);
+/**
+ * `--redis` first, then REDIS_URL, then the local default, which is said on stderr: a forgotten
+ * REDIS_URL must not silently point a command at whatever Redis runs on this host.
+ */
+export function redisUrl(flag: string | undefined, env: NodeJS.ProcessEnv = process.env, program = 'aircharge'): string {
+  const given = flag ?? (env.REDIS_URL || undefined);
+  if (given !== undefined) return given;
+  warnDefaultRedis(program);
+  return DEFAULT_REDIS_URL;
+}
+
+export function warnDefaultRedis(program: string): void {
+  process.stderr.write(`${program}: no --redis and no REDIS_URL: using the default ${DEFAULT_REDIS_URL}\n`);
 }
 
 /**

@@ -16,7 +16,7 @@ import { createLogger } from '../log.js';
 import { createMetrics, instrumentRedis, startOpsServer } from '../metrics/index.js';
 import { checkMasterKey } from '../store/key-check.js';
 import { MasterKeyError, loadMasterKey } from '../store/secrets.js';
-import { connectRedis } from './redis.js';
+import { connectRedis, warnDefaultRedis } from './redis.js';
 
 /** Beyond the drain timeout, the time Redis gets to quit before the process exits anyway. */
 export const EXIT_GRACE_MS = 3000;
@@ -41,6 +41,7 @@ export function registerServe(program: Command): void {
       process.exitCode = 2;
       return;
     }
+    if (flags.redis === undefined && process.env.REDIS_URL === undefined) warnDefaultRedis('aircharge serve');
     await serve(config, masterKey);
   });
 }

@@ -51,13 +51,20 @@ export const DEFAULT_CHECK = { intervalMs: 2_000, fall: 2, rise: 2 };
  */
 export const DEFAULT_TIMEOUTS = { connectMs: 5_000, idleMs: (Defaults.IDLE_TIMEOUT_SEC + 60) * 1000 };
 
+/**
+ * HAProxy asks for two file descriptors per connection plus a few dozen of its own, and refuses to
+ * start when it cannot raise its limit that far: 9,000 connections fit a host (or a systemd unit)
+ * limited to 20,000 open files. Raise it with LimitNOFILE >= 2 x maxconn + 1,000.
+ */
+export const DEFAULT_HAPROXY_MAXCONN = 9_000;
+
 /** What `src/ops/haproxy.cfg` is rendered from: three gateways on one host, as the guide shows. */
 export const SHIPPED_HAPROXY_OPTIONS: HaproxyOptions = {
   bind: { host: '0.0.0.0', port: 7000 },
   gateways: [1, 2, 3].map((n) => ({ name: `gw${n}`, host: '127.0.0.1', port: 7000 + n, checkPort: 9100 + n })),
   stats: { host: '127.0.0.1', port: 8404 },
   adminSocket: '/run/haproxy/admin.sock',
-  maxConnections: 50_000,
+  maxConnections: DEFAULT_HAPROXY_MAXCONN,
   connectionsPer10sPerAddress: 500,
 };
 
@@ -65,13 +72,14 @@ export function renderHaproxyConfig(options: HaproxyOptions): string {
   if (options.gateways.length === 0) throw new Error('HAProxy needs at least one gateway');
   const check = options.check ?? DEFAULT_CHECK;
   const timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
-  const maxConnections = options.maxConnections ?? 10_000;
+  const maxConnections = options.maxConnections ?? DEFAULT_HAPROXY_MAXCONN;
   const lines: string[] = [];
   const add = (...more: string[]) => lines.push(...more);
 
   add(
     '# aircharge: HAProxy in TCP mode in front of the gateway instances.',
-    '# Rendered by src/ops/haproxy.ts (renderHaproxyConfig); README "Operations" explains each part.',
+    '# Rendered by `aircharge ops haproxy-config` (src/ops/haproxy.ts); src/ops/README.md explains each part.',
+    `# maxconn ${maxConnections}: HAProxy needs LimitNOFILE >= ${2 * maxConnections + 1000} (two descriptors a connection).`,
     '',
     'global',
     `    maxconn ${maxConnections}`,
