@@ -1,6 +1,7 @@
 /**
  * vitest global set-up: the suite runs real redis-server, redis-cli and haproxy processes, and
- * checks the shipped systemd units and alert rules with systemd-analyze and promtool. When
+ * checks the shipped systemd units and alert rules with systemd-analyze and promtool, and drives
+ * the web console in Debian's Chromium (/usr/bin/chromium, test/console/browser.test.ts). When
  * one is missing, say so in one line with how to install it, instead of dozens of
  * `spawn … ENOENT` stack traces from the tests that need it.
  */
@@ -12,6 +13,7 @@ const PROGRAMS: ReadonlyArray<{ program: string; debian: string }> = [
   { program: 'haproxy', debian: 'haproxy' },
   { program: 'systemd-analyze', debian: 'systemd' },
   { program: 'promtool', debian: 'prometheus' },
+  { program: 'chromium', debian: 'chromium' },
 ];
 
 function onPath(program: string): boolean {

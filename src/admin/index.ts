@@ -5,13 +5,13 @@
  */
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import { businessDayBounds, businessDayOf, cutoffMinutes, DEFAULT_BUSINESS_DAY, type BusinessDayOptions } from '../core/business-day.js';
+import { businessDayOf, cutoffMinutes, DEFAULT_BUSINESS_DAY, type BusinessDayOptions } from '../core/business-day.js';
 import { importAccounts, showAccount, type Account, type ImportResult } from './accounts.js';
 import { audited, checkOperator, listAudit, requireOperator, type AuditEntry, type AuditQuery } from './audit.js';
 import type { AdminContext } from './context.js';
 import { addOperator, authenticate, findOperator, listOperators, removeOperator, type ConsoleOperator } from './console-operators.js';
 import { topUp, type TopUpResult } from './float.js';
-import { formatLocalTime } from './day.js';
+import { businessDayRange, formatLocalTime } from './day.js';
 import { findTxns, showTxn, type FindPage, type FindQuery, type Txn, type TxnDetail } from './lookup.js';
 import { exportJournal, journalBetween, recentJournal, type ExportedEntry, type JournalEntry } from './journal.js';
 import { listPending, type PendingTransaction } from './pending.js';
@@ -34,7 +34,7 @@ import { verify, type VerifyResult } from './verify.js';
 export { AdminError, AdminErrorCode } from './errors.js';
 export { checkOperator, parseDuration, parseSince } from './audit.js';
 export { formatYuan, parseYuan } from './money.js';
-export { formatDate, formatLocalTime, parseDate } from './day.js';
+export { businessDayRange, formatDate, formatLocalTime, parseDate } from './day.js';
 export { journalCsv, journalJsonLines } from './journal.js';
 export { txnCsv } from './lookup.js';
 export { reportCsv, reportSummary } from './report.js';
@@ -201,9 +201,9 @@ export function createAdmin(options: AdminOptions): Admin {
     listPending: (limit) => listPending(context, limit),
     statement: async (merchantId, count) => recentJournal(context, (await showMerchant(context, merchantId)).id, count),
     journalOfDay: async (businessDay) => {
-      const { startMs, endMs } = businessDayBounds(businessDay, context.businessDay);
+      const [start, end] = businessDayRange(businessDay, context.businessDay);
       // Stream ids are the time of writing; the entry's own day field decides (a clock step at the edge).
-      return (await journalBetween(context, startMs - 60_000, endMs + 60_000)).filter((e) => e.day === businessDay);
+      return (await journalBetween(context, start - 60_000, end + 60_000)).filter((e) => e.day === businessDay);
     },
     businessDay: (epochMs) => businessDayOf(epochMs ?? context.now(), context.businessDay),
     showTxn: (receipt) => showTxn(context, receipt),

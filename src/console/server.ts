@@ -142,7 +142,7 @@ export async function buildConsole(options: ConsoleOptions): Promise<FastifyInst
   });
   app.setNotFoundHandler(async (request, reply) => {
     const viewer = await viewerOf(context, request);
-    if (viewer === null) return reply.redirect('/login', 303);
+    if (viewer === null) return reply.code(404).type('text/plain; charset=utf-8').send('not found');
     return context.render(reply, viewer, '', 'Not found', html`<p class="empty">No page here.</p>`, 404);
   });
 

@@ -29,15 +29,3 @@ export function businessDayOf(epochMs: number, options: BusinessDayOptions = DEF
   const local = new Date(epochMs + shiftMinutes * MINUTE_MS);
   return local.getUTCFullYear() * 10000 + (local.getUTCMonth() + 1) * 100 + local.getUTCDate();
 }
-
-/**
- * The instants a business day covers, [startMs, endMs): the inverse of businessDayOf. With a
- * cut-off of "23:00", business day 2026-12-03 runs from 12-02 23:00 to 12-03 23:00 local time.
- */
-export function businessDayBounds(businessDay: number, options: BusinessDayOptions = DEFAULT_BUSINESS_DAY): { startMs: number; endMs: number } {
-  const cutoff = cutoffMinutes(options.cutoff);
-  const date = Date.UTC(Math.floor(businessDay / 10000), (Math.floor(businessDay / 100) % 100) - 1, businessDay % 100);
-  const shiftMinutes = options.utcOffsetMinutes + (cutoff === 0 ? 0 : DAY_MINUTES - cutoff);
-  const startMs = date - shiftMinutes * MINUTE_MS;
-  return { startMs, endMs: startMs + DAY_MINUTES * MINUTE_MS };
-}

@@ -29,8 +29,10 @@ const LOGIN_BODY = {
 } as const;
 
 export function registerLogin(app: FastifyInstance, context: ConsoleContext): void {
-  const form = (reply: FastifyReply, next: string, problem: string | null, status = 200) => {
-    const token = loginToken();
+  const form = (request: FastifyRequest, reply: FastifyReply, next: string, problem: string | null, status = 200) => {
+    // One token per browser while it lasts, so two login tabs (or a reload) do not void each other.
+    const current = request.cookies[context.cookies.login];
+    const token = current !== undefined && /^[A-Za-z0-9_-]{32}$/.test(current) ? current : loginToken();
     void reply.setCookie(context.cookies.login, token, {
       path: '/',
       httpOnly: true,
@@ -60,7 +62,7 @@ ${problem === null ? '' : html`<p class="notice bad" role="alert">${problem}</p>
   };
 
   app.get('/login', { schema: { querystring: { type: 'object', properties: { next: { type: 'string', maxLength: 300 } } } } }, async (request, reply) =>
-    form(reply, safeNext((request.query as { next?: string }).next), null),
+    form(request, reply, safeNext((request.query as { next?: string }).next), null),
   );
 
   app.post('/login', { schema: { body: LOGIN_BODY } }, async (request: FastifyRequest<{ Body: LoginBody }>, reply) => {
@@ -69,19 +71,19 @@ ${problem === null ? '' : html`<p class="notice bad" role="alert">${problem}</p>
     const address = request.ip;
     if (!tokensMatch(token, request.cookies[context.cookies.login] ?? '')) {
       request.log.warn({ address }, 'console: login form without its token refused');
-      return form(reply, next, 'The login form expired or was not sent from this page. Try again.', 403);
+      return form(request, reply, next, 'The login form expired or was not sent from this page. Try again.', 403);
     }
     const blockedMs = await loginBlockedFor(context.redis, name, address, context.loginLimits);
     if (blockedMs > 0) {
       request.log.warn({ operator: name, address }, 'console: login refused, too many failures');
       void reply.header('retry-after', String(Math.ceil(blockedMs / 1000)));
-      return form(reply, next, `Too many failed logins. Try again in ${Math.ceil(blockedMs / 60_000)} min.`, 429);
+      return form(request, reply, next, `Too many failed logins. Try again in ${Math.ceil(blockedMs / 60_000)} min.`, 429);
     }
     const operator = await context.anonymous.authenticateConsoleOperator(name, password);
     if (operator === null) {
       await recordLoginFailure(context.redis, name, address, context.loginLimits);
       request.log.warn({ operator: name, address }, 'console: login failed');
-      return form(reply, next, 'Wrong operator name or password.', 401);
+      return form(request, reply, next, 'Wrong operator name or password.', 401);
     }
     await clearLoginFailures(context.redis, name);
     const session = await createSession(context.redis, operator.name, context.sessions, context.now());

@@ -3,8 +3,7 @@
  * a chart of what each outlet collected and one of payments per hour of the day.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { parseDate, reportCsv, reportSummary } from '../../admin/index.js';
-import { businessDayBounds } from '../../core/business-day.js';
+import { businessDayRange, parseDate, reportCsv, reportSummary } from '../../admin/index.js';
 import { columns, horizontalBars } from '../charts.js';
 import { href, html, query } from '../html.js';
 import { table, yuan } from '../layout.js';
@@ -31,7 +30,7 @@ export function registerReport(app: FastifyInstance, context: ConsoleContext): v
     const [report, journal] = await Promise.all([admin.dailyReport(day), admin.journalOfDay(day)]);
 
     // Payments per local hour since the business day began (its cut-off may not be midnight).
-    const { startMs } = businessDayBounds(day, context.businessDay);
+    const [startMs] = businessDayRange(day, context.businessDay);
     const hours = Array.from({ length: 24 }, () => ({ count: 0, fen: 0 }));
     for (const e of journal) {
       if (e.kind !== 'pay') continue;
