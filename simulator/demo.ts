@@ -132,7 +132,7 @@ async function main(): Promise<number> {
         if (receipt) log(`  npx aircharge-sim correct ${receipt.receipt} ${common}`);
         log(`  npx aircharge-sim settle ${common}`);
         log(`  npx aircharge report daily --redis ${redisUrl}`);
-        log(`  npx aircharge verify --redis ${redisUrl}`);
+        log(`  npx aircharge verify --demo --redis ${redisUrl}`);
         log(`Stop them with: kill ${gateway.pid}${redis ? ` ${redis.pid}` : ''}`);
       }
       process.stdout.write(`${JSON.stringify({ ...figures, report: report.total, summary: reportSummary(report) })}\n`);

@@ -309,6 +309,8 @@ export interface ConsoleConfig {
   logLevel: LogLevel;
   lowFloatFen: number;
   businessDay: BusinessDayOptions;
+  /** The public demo master key when AIRCHARGE_MASTER_KEY is unset. */
+  demo: boolean;
 }
 
 const serveSetting = (name: string): Setting => SERVE_SETTINGS.find((s) => s.name === name)!;
@@ -321,6 +323,7 @@ export const CONSOLE_SETTINGS: readonly Setting[] = [
   serveSetting('redis'),
   serveSetting('logLevel'),
   { ...serveSetting('lowFloatFen'), description: 'a merchant float below this many fen is shown as low (the gateway\'s --low-float)' },
+  serveSetting('demo'),
   ...BUSINESS_DAY_SETTINGS,
 ];
 
@@ -334,5 +337,6 @@ export function resolveConsoleConfig(flags: Record<string, unknown>, env: NodeJS
     logLevel: get('logLevel'),
     lowFloatFen: get('lowFloatFen'),
     businessDay: businessDayFrom(values),
+    demo: get('demo'),
   };
 }

@@ -163,7 +163,7 @@ export class ChaosStack {
     return new Promise((resolve) => {
       execFile(
         process.execPath,
-        [GATEWAY_BIN, 'verify', '--json', '--redis', this.operatorRedisUrl],
+        [GATEWAY_BIN, 'verify', '--json', '--demo', '--redis', this.operatorRedisUrl],
         { timeout: 60_000 },
         (error, stdout, stderr) => {
           const exitCode = error ? (typeof error.code === 'number' ? error.code : 1) : 0;

@@ -1,11 +1,15 @@
 /** What every module of the operator API works with: the store, the master key and the clock. */
 import type { Cluster, Redis } from 'ioredis';
 import type { BusinessDayOptions } from '../core/business-day.js';
+import { journalKey } from '../store/journal.js';
 import { AdminError, AdminErrorCode } from './errors.js';
 
 export interface AdminContext {
   redis: Redis | Cluster;
-  /** Seals terminal keys; null when the caller has none (every operation but adding or rotating keys). */
+  /**
+   * Seals terminal keys and, through the journal key derived from it, MACs the journal; null when
+   * the caller has none (then only the operations that do neither work).
+   */
   masterKey: Buffer | null;
   businessDay: BusinessDayOptions;
   /** Epoch milliseconds. */
@@ -14,11 +18,16 @@ export interface AdminContext {
   operator: string | null;
 }
 
-export function requireMasterKey(context: AdminContext): Buffer {
+export function requireMasterKey(context: AdminContext, why = 'stores a terminal key'): Buffer {
   if (context.masterKey === null) {
-    throw new AdminError(AdminErrorCode.MASTER_KEY, 'this operation stores a terminal key and needs the master key');
+    throw new AdminError(AdminErrorCode.MASTER_KEY, `this operation ${why} and needs the master key`);
   }
   return context.masterKey;
+}
+
+/** The journal key (src/store/journal.ts), for operations that write or check the journal. */
+export function requireJournalKey(context: AdminContext, why: string): Buffer {
+  return journalKey(requireMasterKey(context, why));
 }
 
 /** A hash as Redis returns it, with integer fields read back as numbers (absent → 0). */

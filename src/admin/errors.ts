@@ -19,6 +19,10 @@ export const AdminErrorCode = {
   OPERATOR: 'ERR_OPERATOR',
   /** The operation needs the master key and none was given. */
   MASTER_KEY: 'ERR_MASTER_KEY',
+  /** A journal does not verify (a MAC, the chain or the head): `details` names each problem. */
+  JOURNAL: 'ERR_JOURNAL',
+  /** A checkpoint file is malformed or does not verify under the master key. */
+  CHECKPOINT: 'ERR_CHECKPOINT',
 } as const;
 export type AdminErrorCode = (typeof AdminErrorCode)[keyof typeof AdminErrorCode];
 

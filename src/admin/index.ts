@@ -8,6 +8,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { businessDayOf, cutoffMinutes, DEFAULT_BUSINESS_DAY, type BusinessDayOptions } from '../core/business-day.js';
 import { importAccounts, showAccount, type Account, type ImportResult } from './accounts.js';
 import { audited, checkOperator, listAudit, requireOperator, type AuditEntry, type AuditQuery } from './audit.js';
+import { readCheckpoint, takeCheckpoint, type Checkpoint } from './checkpoint.js';
 import type { AdminContext } from './context.js';
 import { addOperator, authenticate, findOperator, listOperators, removeOperator, type ConsoleOperator } from './console-operators.js';
 import { topUp, type TopUpResult } from './float.js';
@@ -39,14 +40,14 @@ export { journalCsv, journalJsonLines } from './journal.js';
 export { txnCsv } from './lookup.js';
 export { reportCsv, reportSummary } from './report.js';
 export { parseTerminalKey } from './terminals.js';
-export type { ExportedEntry, FindPage, FindQuery, Txn, TxnDetail };
+export type { Checkpoint, ExportedEntry, FindPage, FindQuery, Txn, TxnDetail };
 export { ROLES, roleAtLeast, type Role } from './console-operators.js';
 export type { Account, AuditEntry, ConsoleOperator, AuditQuery, ImportResult, BusinessDayOptions, DailyReport, JournalEntry, Merchant, PendingTransaction, ProvisionedKey, Terminal, TopUpResult, VerifyRecord, VerifyResult };
 export type { SeqReset };
 
 export interface AdminOptions {
   redis: Redis | Cluster;
-  /** Seals terminal keys at rest. Needed only to add terminals and rotate keys. */
+  /** Seals terminal keys at rest and MACs the journal: needed to add terminals, rotate keys, top up, checkpoint and verify. */
   masterKey?: Buffer | null;
   /** Default: UTC+8, days change at midnight. */
   businessDay?: BusinessDayOptions;
@@ -95,8 +96,15 @@ export interface Admin {
   dailyReport(businessDay: number): Promise<DailyReport>;
   /** Every merchant's journal entries whose business day is within [fromDay, toDay] (YYYYMMDD). */
   exportJournal(fromDay?: number, toDay?: number): Promise<ExportedEntry[]>;
-  /** Checks the books (verify.ts); `ok` false with one line per discrepancy. Its outcome is kept for lastVerify(). */
-  verify(): Promise<VerifyResult>;
+  /**
+   * Checks the books (verify.ts); `ok` false with one line per discrepancy. With a checkpoint
+   * (readCheckpoint), also that no journal was rolled back or rewritten before it.
+   */
+  verify(options?: { checkpoint?: Checkpoint }): Promise<VerifyResult>;
+  /** Every journal's head and totals, MACed, to keep outside Redis (checkpoint.ts). */
+  checkpointJournal(): Promise<Checkpoint>;
+  /** A checkpoint file's text, checked under the master key. */
+  readCheckpoint(text: string): Checkpoint;
   /** The outcome of the last verify() against this Redis (verify-record.ts), or null. */
   lastVerify(): Promise<VerifyRecord | null>;
   /** Transactions still pending (in flight, or in doubt until recovery settles them), oldest first. */
@@ -192,8 +200,8 @@ export function createAdmin(options: AdminOptions): Admin {
     showAccount: (account) => showAccount(context, account),
     dailyReport: (businessDay) => dailyReport(context, businessDay),
     exportJournal: (fromDay, toDay) => exportJournal(context, fromDay, toDay),
-    verify: async () => {
-      const result = await verify(context, { pendingBoundMs: options.pendingBoundMs ?? 60_000 });
+    verify: async (more) => {
+      const result = await verify(context, { pendingBoundMs: options.pendingBoundMs ?? 60_000, ...more });
       await recordVerify(context, result);
       return result;
     },
@@ -205,6 +213,8 @@ export function createAdmin(options: AdminOptions): Admin {
       // Stream ids are the time of writing; the entry's own day field decides (a clock step at the edge).
       return (await journalBetween(context, start - 60_000, end + 60_000)).filter((e) => e.day === businessDay);
     },
+    checkpointJournal: () => takeCheckpoint(context),
+    readCheckpoint: (text) => readCheckpoint(context, text),
     businessDay: (epochMs) => businessDayOf(epochMs ?? context.now(), context.businessDay),
     showTxn: (receipt) => showTxn(context, receipt),
     findTxns: (query) => findTxns(context, query),

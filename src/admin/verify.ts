@@ -8,6 +8,8 @@
  * figure equals what the account's postings cleared off it (the arrears are derived from the
  * bills), and an account that cannot be checked is named with why; and no transaction has stayed
  * pending longer than the recovery bound.
+ * Every journal entry's MAC and the chain are checked (journal-proof.ts), and with a checkpoint,
+ * that no journal was rolled back or rewritten before it.
  *
  * It may run beside live traffic. Each merchant's figures and each account's are a consistent
  * snapshot (read in one script, the journal's settled part summed beforehand); the cross-checks between merchant, journal and biller
@@ -19,7 +21,9 @@ import { parseReceipt } from '../../protocol/index.js';
 import { parseBillRecord, parseCleared } from '../biller/bill-record.js';
 import type { Bill } from '../biller/biller.js';
 import { keys } from '../store/keys.js';
-import { int, scanKeys, type AdminContext } from './context.js';
+import type { Checkpoint } from './checkpoint.js';
+import { int, requireJournalKey, scanKeys, type AdminContext } from './context.js';
+import { walkJournal } from './journal-proof.js';
 import { readJournal } from './journal.js';
 import { merchantIds } from './merchants.js';
 import { formatYuan } from './money.js';
@@ -109,6 +113,8 @@ interface JournalMark {
 export interface VerifyOptions {
   /** A transaction pending for longer than this is a discrepancy (recovery should have finished it). */
   pendingBoundMs: number;
+  /** A checkpoint kept outside Redis (checkpoint.ts): the journals must still pass through it. */
+  checkpoint?: Checkpoint;
 }
 
 export async function verify(context: AdminContext, options: VerifyOptions): Promise<VerifyResult> {
@@ -123,7 +129,9 @@ export async function verify(context: AdminContext, options: VerifyOptions): Pro
     bills: 0,
   };
   const unchecked: VerifyResult['unchecked'] = [];
+  const key = requireJournalKey(context, 'checks the journal MACs');
   const merchants = await merchantIds(context);
+  discrepancies.push(...(await proveJournals(context, key, merchants, options.checkpoint)));
   // receipt → its journal entries, per merchant; and where each merchant's journal was read up to.
   const journals = new Map<string, Map<string, JournalMark[]>>();
   const lastIds = new Map<string, string>();
@@ -215,6 +223,24 @@ export async function verify(context: AdminContext, options: VerifyOptions): Pro
 
   unchecked.sort((x, y) => (x.account < y.account ? -1 : 1));
   return { ok: discrepancies.length === 0 && unchecked.length === 0, checked, discrepancies, unchecked };
+}
+
+/**
+ * Every merchant's journal walked (journal-proof.ts): MACs, chain, head, and with a checkpoint no
+ * rollback to before it and no history rewritten before it. A merchant in the checkpoint but not
+ * in Redis is a journal wiped whole.
+ */
+async function proveJournals(context: AdminContext, key: Buffer, merchants: string[], checkpoint?: Checkpoint): Promise<string[]> {
+  const problems: string[] = [];
+  const atCheckpoint = new Map((checkpoint?.merchants ?? []).map((state) => [state.merchant, state]));
+  for (const merchant of merchants) {
+    problems.push(...(await walkJournal(context, key, merchant, atCheckpoint.get(merchant))).discrepancies);
+    atCheckpoint.delete(merchant);
+  }
+  for (const lost of atCheckpoint.values()) {
+    if (lost.count > 0) problems.push(`merchant ${lost.merchant}: had ${lost.count} journal entries at the checkpoint of ${checkpoint?.at} and is gone`);
+  }
+  return problems;
 }
 
 /** A merchant's journal summed up: what the float and the day counters must agree with. */

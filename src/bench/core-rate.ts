@@ -8,7 +8,8 @@
  * Each of `concurrency` terminals keeps one payment in flight, as firmware does. The network it
  * pays through is its own: a merchant `core-rate-<tag>` with its terminals and accounts under a
  * random tag that collides with nothing already in that Redis. It is left in place afterwards
- * (its books balance like any other merchant's, so `aircharge verify` passes).
+ * (its books balance like any other merchant's, so `aircharge verify` passes when the network's
+ * master key is given: the journal entries are MACed under it; a random one otherwise).
  */
 import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
@@ -47,11 +48,10 @@ export interface BenchNetwork {
  * A merchant with a float, `count` signed-in terminals and one account per terminal, under a tag
  * none of whose terminal ids or accounts exist yet (an import would overwrite an account).
  */
-export async function seedBenchNetwork(redis: Redis | Cluster, count: number): Promise<BenchNetwork> {
+export async function seedBenchNetwork(redis: Redis | Cluster, count: number, masterKey: Buffer = randomBytes(32)): Promise<BenchNetwork> {
   if (!Number.isInteger(count) || count < 1 || count > MAX_TERMINALS) {
     throw new RangeError(`between 1 and ${MAX_TERMINALS} terminals, not ${count}`);
   }
-  const masterKey = randomBytes(32);
   const admin = createAdmin({ redis, masterKey, operator: 'bench' });
   const { sessions, core } = await createCore({ redis, masterKey });
   const ids = await freeIds(redis, count);
@@ -159,10 +159,12 @@ export async function measureCoreRate(options: {
   redisUrl: string;
   concurrency: number;
   seconds: number;
+  /** The network's master key, so that verify accepts the journal entries; default a random one. */
+  masterKey?: Buffer;
 }): Promise<{ perSec: number; p50Ms: number; p99Ms: number; payments: number }> {
   const redis = connectRedis(options.redisUrl);
   try {
-    const { core, terminals } = await seedBenchNetwork(redis, options.concurrency);
+    const { core, terminals } = await seedBenchNetwork(redis, options.concurrency, options.masterKey);
     await Promise.all(terminals.map((t) => benchPay(core, t)));
     const figures = await runLoops(options.concurrency, options.seconds, (worker) => benchPay(core, terminals[worker]!));
     return { perSec: figures.perSec, p50Ms: figures.p50Ms, p99Ms: figures.p99Ms, payments: figures.ops };

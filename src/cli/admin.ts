@@ -4,7 +4,7 @@
  * answer or, with --json, exactly one JSON object on stdout, and on failure exits 1 with the
  * reason on stderr (with --json, also `{"error": {code, message, details}}` on stdout).
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import {
   AdminError,
@@ -254,13 +254,19 @@ function registerTerminal(program: Command): void {
 
 function registerFloat(program: Command): void {
   const group = program.command('float').description("merchants' floats");
-  adminCommand(group, 'topup <merchant> <amount>', 'credit a merchant\'s float: AMOUNT in yuan, at most two decimals (e.g. 5000 or 1234.50)', async (admin, [merchantId = '', amount = '']) => {
-    const result = await admin.topUp(merchantId, parseYuan(amount));
-    return {
-      json: result,
-      text: `merchant ${result.merchantId}: float topped up by ${yuan(result.amountFen)} yuan, now ${yuan(result.floatFen)} yuan`,
-    };
-  });
+  adminCommand(
+    group,
+    'topup <merchant> <amount>',
+    'credit a merchant\'s float: AMOUNT in yuan, at most two decimals (e.g. 5000 or 1234.50)',
+    async (admin, [merchantId = '', amount = '']) => {
+      const result = await admin.topUp(merchantId, parseYuan(amount));
+      return {
+        json: result,
+        text: `merchant ${result.merchantId}: float topped up by ${yuan(result.amountFen)} yuan, now ${yuan(result.floatFen)} yuan`,
+      };
+    },
+    { masterKey: true },
+  );
 }
 
 function registerAccounts(program: Command): void {
@@ -274,10 +280,7 @@ function registerAccounts(program: Command): void {
       'and nothing is imported. A bill paid here whose amount the file changes, or which it cancels, is a conflict: ' +
       'every one is listed, nothing is imported, exit 1',
     async (admin, [file = '']) => {
-      const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-        throw new Error(`cannot read ${file}: ${error.code ?? error.message}`);
-      });
-      const r = await admin.importAccounts(text);
+      const r = await admin.importAccounts(await readText(file));
       return {
         json: r,
         text:
@@ -307,6 +310,12 @@ function accountText(a: Account): string {
     lines.push(`${p.receipt}  ${p.kind.padEnd(8)} ${yuan(p.amountFen).padStart(12)}  ${time(p.at)}  ${bills}${link}`);
   }
   return lines.join('\n');
+}
+
+function readText(file: string): Promise<string> {
+  return readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new Error(`cannot read ${file}: ${error.code ?? error.message}`);
+  });
 }
 
 function choice(name: string, value: string, allowed: readonly string[]): string {
@@ -366,16 +375,38 @@ function registerJournal(program: Command): void {
     .option('--from <YYYY-MM-DD>', 'first business day (default: the beginning)')
     .option('--to <YYYY-MM-DD>', 'last business day (default: the end)')
     .option('--format <format>', 'jsonl (one JSON object a line) or csv', 'jsonl');
+
+  adminCommand<{ out?: string }>(
+    group,
+    'checkpoint',
+    "every merchant's journal head and totals, MACed under the master key, to keep OUTSIDE Redis " +
+      '(verify --checkpoint FILE then finds a rollback or a rewritten history); refuses a journal that does not verify',
+    async (admin, _args, options) => {
+      const checkpoint = await admin.checkpointJournal();
+      const text = `${JSON.stringify(checkpoint, null, 2)}\n`;
+      if (options.out === undefined) return { json: checkpoint, text: text.trimEnd() };
+      await writeFile(options.out, text, { flag: 'wx' }).catch((error: NodeJS.ErrnoException) => {
+        throw new Error(`cannot write ${options.out}: ${error.code ?? error.message}`);
+      });
+      const entries = checkpoint.merchants.reduce((n, m) => n + m.count, 0);
+      return {
+        json: { out: options.out, at: checkpoint.at, merchants: checkpoint.merchants.length, entries },
+        text: `checkpoint of ${count(checkpoint.merchants.length, 'merchant')}, ${count(entries, 'journal entry', 'journal entries')} written to ${options.out}: keep it outside Redis`,
+      };
+    },
+    { masterKey: true },
+  ).option('--out <file>', 'write the checkpoint to this new file (default: print it)');
 }
 
 function registerVerify(program: Command): void {
-  adminCommand<{ pendingBound: string; allowEmpty?: boolean }>(
+  adminCommand<{ pendingBound: string; allowEmpty?: boolean; checkpoint?: string }>(
     program,
     'verify',
     'check the books: floats against the journal, transactions against the biller, no stale pending ' +
       'transactions; exits 1 listing every discrepancy, or when the Redis holds no aircharge data at all',
     async (admin, _args, options) => {
-      const result = await admin.verify();
+      const checkpoint = options.checkpoint === undefined ? undefined : admin.readCheckpoint(await readText(options.checkpoint));
+      const result = await admin.verify(checkpoint === undefined ? {} : { checkpoint });
       const c = result.checked;
       // An empty Redis balances trivially: most often it is the wrong one (a forgotten REDIS_URL).
       if (c.merchants === 0 && c.accounts === 0 && c.journalEntries === 0 && options.allowEmpty !== true) {
@@ -394,6 +425,7 @@ function registerVerify(program: Command): void {
       return { json: result, text, exitCode: result.ok ? 0 : 1 };
     },
     {
+      masterKey: true,
       businessDay: true,
       tune: (options) => {
         const seconds = Number(options.pendingBound);
@@ -405,7 +437,8 @@ function registerVerify(program: Command): void {
     },
   )
     .option('--pending-bound <seconds>', 'a transaction pending longer than this is a discrepancy', '60')
-    .option('--allow-empty', 'exit 0 on a Redis with no aircharge data (a network not yet provisioned)');
+    .option('--allow-empty', 'exit 0 on a Redis with no aircharge data (a network not yet provisioned)')
+    .option('--checkpoint <file>', 'a file from journal checkpoint: also find a journal rolled back or rewritten before it');
 }
 
 function txnText(t: TxnDetail): string {

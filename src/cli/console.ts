@@ -6,6 +6,8 @@
  */
 import type { Command } from 'commander';
 import { ConfigError, CONSOLE_SETTINGS, resolveConsoleConfig, type ConsoleConfig } from '../config.js';
+import { checkMasterKey } from '../store/key-check.js';
+import { loadMasterKey, MasterKeyError } from '../store/secrets.js';
 import { buildConsole } from '../console/server.js';
 import { createLogger } from '../log.js';
 import { connectRedis } from './redis.js';
@@ -18,23 +20,31 @@ export function registerConsole(program: Command): void {
   }
   command.action(async (flags: Record<string, unknown>) => {
     let config: ConsoleConfig;
+    let masterKey: Buffer;
     try {
       config = resolveConsoleConfig(flags, process.env);
+      masterKey = loadMasterKey(process.env, { demo: config.demo });
     } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
+      if (!(err instanceof ConfigError || err instanceof MasterKeyError)) throw err;
       process.stderr.write(`aircharge console: ${err.message}\n`);
       process.exitCode = 2;
       return;
     }
-    await run(config);
+    await run(config, masterKey);
   });
 }
 
-async function run(config: ConsoleConfig): Promise<void> {
+async function run(config: ConsoleConfig, masterKey: Buffer): Promise<void> {
   const logger = createLogger({ level: config.logLevel, name: 'console' });
   const redis = connectRedis(config.redisUrl);
   redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis error'));
-  const app = await buildConsole({ redis, businessDay: config.businessDay, lowFloatFen: config.lowFloatFen, logger });
+  try {
+    await checkMasterKey(redis, masterKey);
+  } catch (err) {
+    logger.fatal({ err }, 'cannot check the master key against Redis');
+    process.exit(1);
+  }
+  const app = await buildConsole({ redis, masterKey, businessDay: config.businessDay, lowFloatFen: config.lowFloatFen, logger });
   try {
     const address = await app.listen({ port: config.port, host: config.host });
     logger.info({ address, host: config.host, port: Number(new URL(address).port) }, 'console listening');

@@ -29,6 +29,8 @@ import { registerAudit } from './pages/audit.js';
 
 export interface ConsoleOptions {
   redis: Redis | Cluster;
+  /** Top-ups append MACed journal entries and verify checks them: both need the master key. */
+  masterKey: Buffer;
   /** The gateway's business-day rule: which day "today" is and the time zone pages show. */
   businessDay?: BusinessDayOptions;
   /** A float under this many fen is shown as low (the gateway's --low-float). Default 100000. */
@@ -86,7 +88,7 @@ export async function buildConsole(options: ConsoleOptions): Promise<FastifyInst
   await app.register(fastifyFormbody);
 
   const secure = options.secureCookies ?? true;
-  const base = createAdmin({ redis: options.redis, businessDay: options.businessDay ?? DEFAULT_BUSINESS_DAY, now: options.now ?? Date.now });
+  const base = createAdmin({ redis: options.redis, masterKey: options.masterKey, businessDay: options.businessDay ?? DEFAULT_BUSINESS_DAY, now: options.now ?? Date.now });
   const context: ConsoleContext = {
     redis: options.redis,
     businessDay: options.businessDay ?? DEFAULT_BUSINESS_DAY,

@@ -5,7 +5,7 @@
  * Firmware repeats a correction until it is acknowledged: a retransmission gets the stored answer,
  * and a new sequence number for an already corrected payment gets ALREADY_CORRECTED.
  */
-import { MessageType } from '../../protocol/constants.js';
+import { MessageType, ResultCode } from '../../protocol/constants.js';
 import type { CorrectRequest, CorrectResponse } from '../../protocol/messages.js';
 import type { PostingResult } from '../biller/biller.js';
 import { keys } from '../store/keys.js';
@@ -13,6 +13,7 @@ import { COMPLETE_CORRECT, RESERVE_CORRECT } from '../store/lua/correct.js';
 import { businessDayOf } from './business-day.js';
 import type { CoreDeps, PendingTransaction } from './deps.js';
 import { guardArgs, guardKeys, receiptOf } from './guard.js';
+import { reservedHead, transactionEntryArgs } from './journal-entry.js';
 import type { Completion } from './pay.js';
 import { parseTransactionResponse, reservationAnswer } from './responses.js';
 import type { Outcome, RequestContext } from './types.js';
@@ -39,6 +40,7 @@ export async function reserveCorrect(
         keys.terminalTxns(m, t),
         keys.accountTxns(m, req.account),
         keys.declinedTxns(m),
+        keys.journalHead(m),
       ],
       [
         ...guardArgs(ctx, MessageType.CORRECT, 'write', deps.replayRetentionSec),
@@ -64,6 +66,7 @@ export async function reserveCorrect(
       amountFen: req.amountFen,
       businessDay,
       original: req.receipt,
+      seen: reservedHead(reply),
     },
   };
 }
@@ -87,6 +90,8 @@ export async function completeCorrect(
   reversed: PostingResult,
 ): Promise<Completion> {
   const m = txn.merchantId;
+  const now = deps.now();
+  const entry = reversed.result === ResultCode.APPROVED ? transactionEntryArgs(deps, txn, now) : [];
   const reply = (await deps.storeCall(
     COMPLETE_CORRECT.run(
       deps.redis,
@@ -98,8 +103,9 @@ export async function completeCorrect(
         keys.day(m, txn.businessDay),
         keys.transaction(m, txn.original ?? ''),
         keys.declinedTxns(m),
+        keys.journalHead(m),
       ],
-      [txn.receipt, reversed.result, reversed.arrearsFen, deps.now()],
+      [txn.receipt, reversed.result, reversed.arrearsFen, now, ...entry],
     ),
   )) as [number, string | null];
   if (reply[1] === null) throw new Error(`no transaction ${txn.receipt} of merchant ${m}`);

@@ -2,11 +2,14 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Biller } from '../biller/biller.js';
+import type { JournalHead } from '../store/journal.js';
 import type { BusinessDayOptions } from './business-day.js';
 
 export interface CoreDeps {
   redis: Redis | Cluster;
   biller: Biller;
+  /** MACs journal entries (src/store/journal.ts); derived from the master key, never in Redis. */
+  journalKey: Buffer;
   maxPaymentFen: number;
   replayRetentionSec: number;
   recoveryAfterMs: number;
@@ -33,4 +36,6 @@ export interface PendingTransaction {
   businessDay: number;
   /** The corrected payment's receipt (corrections only). */
   original?: string;
+  /** The journal's head when the transaction was reserved: its journal entry vouches for it. */
+  seen: JournalHead;
 }

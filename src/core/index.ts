@@ -11,6 +11,7 @@ import { COMPLETE_CORRECT, RESERVE_CORRECT } from '../store/lua/correct.js';
 import { COMPLETE_PAY, RESERVE_PAY } from '../store/lua/pay.js';
 import { GUARD_ONLY, SETTLE, SIGN_OUT, STATUS } from '../store/lua/requests.js';
 import { CLOSE_SESSION, OPEN_SESSION } from '../store/lua/session.js';
+import { journalKey } from '../store/journal.js';
 import { preloadScripts } from '../store/script.js';
 import { cutoffMinutes, DEFAULT_BUSINESS_DAY, type BusinessDayOptions } from './business-day.js';
 import { RedisSessionStore } from './session-store.js';
@@ -33,7 +34,7 @@ export * from './types.js';
 export interface CoreOptions {
   /** ioredis client, passed in; the core never creates or closes it. */
   redis: Redis | Cluster;
-  /** 32 bytes; decrypts terminal keys at rest and seals session keys. */
+  /** 32 bytes; decrypts terminal keys at rest, seals session keys, and MACs the journal (its derived journal key). */
   masterKey: Buffer;
   /** Named in the core's log lines (recovery). */
   instanceId?: string;
@@ -80,6 +81,7 @@ export async function createCore(
   const deps = {
     redis: options.redis,
     biller: options.biller ?? new RedisBiller(options.redis),
+    journalKey: journalKey(options.masterKey),
     maxPaymentFen: positiveInteger('maxPaymentFen', options.maxPaymentFen ?? 500_000),
     replayRetentionSec: positiveInteger('replayRetentionSec', options.replayRetentionSec ?? 86_400),
     recoveryAfterMs: positiveInteger('recoveryAfterMs', options.recoveryAfterMs ?? 10_000),

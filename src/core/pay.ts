@@ -7,7 +7,7 @@
  * steps 2 and 3 (both idempotent), so nothing is lost, doubled or half-applied. The answer goes out
  * only after step 3, once the outcome is in Redis (AOF; src/core/README.md on durability).
  */
-import { MessageType } from '../../protocol/constants.js';
+import { MessageType, ResultCode } from '../../protocol/constants.js';
 import type { PayRequest, PayResponse } from '../../protocol/messages.js';
 import type { PostingResult } from '../biller/biller.js';
 import { keys } from '../store/keys.js';
@@ -15,6 +15,7 @@ import { COMPLETE_PAY, RESERVE_PAY } from '../store/lua/pay.js';
 import { businessDayOf } from './business-day.js';
 import type { CoreDeps, PendingTransaction } from './deps.js';
 import { guardArgs, guardKeys, receiptOf } from './guard.js';
+import { reservedHead, transactionEntryArgs } from './journal-entry.js';
 import { parseTransactionResponse, reservationAnswer } from './responses.js';
 import type { Outcome, RequestContext } from './types.js';
 
@@ -42,6 +43,7 @@ export async function reservePay(deps: CoreDeps, ctx: RequestContext, req: PayRe
         keys.terminalTxns(m, t),
         keys.accountTxns(m, req.account),
         keys.declinedTxns(m),
+        keys.journalHead(m),
       ],
       [
         ...guardArgs(ctx, MessageType.PAY, 'write', deps.replayRetentionSec),
@@ -66,6 +68,7 @@ export async function reservePay(deps: CoreDeps, ctx: RequestContext, req: PayRe
       account: req.account,
       amountFen: req.amountFen,
       businessDay,
+      seen: reservedHead(reply),
     },
   };
 }
@@ -78,6 +81,8 @@ export async function postPay(deps: CoreDeps, txn: PendingTransaction): Promise<
 
 export async function completePay(deps: CoreDeps, txn: PendingTransaction, posted: PostingResult): Promise<Completion> {
   const m = txn.merchantId;
+  const now = deps.now();
+  const entry = posted.result === ResultCode.APPROVED ? transactionEntryArgs(deps, txn, now) : [];
   const reply = (await deps.storeCall(
     COMPLETE_PAY.run(
       deps.redis,
@@ -88,8 +93,9 @@ export async function completePay(deps: CoreDeps, txn: PendingTransaction, poste
         keys.journal(m),
         keys.day(m, txn.businessDay),
         keys.declinedTxns(m),
+        keys.journalHead(m),
       ],
-      [txn.receipt, posted.result, posted.arrearsFen, deps.now()],
+      [txn.receipt, posted.result, posted.arrearsFen, now, ...entry],
     ),
   )) as [number, string | null];
   if (reply[1] === null) throw new Error(`no transaction ${txn.receipt} of merchant ${m}`);

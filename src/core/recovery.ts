@@ -5,6 +5,7 @@
  * instances at once: only a pending transaction completes, once.
  */
 import { ResultCode } from '../../protocol/constants.js';
+import { readJournalHead } from '../store/journal.js';
 import { keys } from '../store/keys.js';
 import { completeCorrect, reverseCorrect } from './correct.js';
 import type { CoreDeps, PendingTransaction } from './deps.js';
@@ -62,5 +63,7 @@ async function readPending(deps: CoreDeps, merchantId: string, receipt: string):
     amountFen: Number(hash.amountFen),
     businessDay: Number(hash.businessDay),
     ...(hash.original === undefined ? {} : { original: hash.original }),
+    // Any head read before the completion is one its journal entry may vouch for.
+    seen: await deps.storeCall(readJournalHead(deps.redis, merchantId)),
   };
 }

@@ -79,11 +79,16 @@ export const keys = {
    */
   pending: (merchantId: string) => `${m(merchantId)}:pending`,
   /**
-   * Stream, append-only: kind (topup|pay|correct), txn, terminal, amountFen, floatFen, day, ts;
-   * a correction also has original. Written when a payment or correction completes (declined ones
-   * leave no entry); floatFen is the float right after this movement's debit or credit.
+   * Stream, append-only: kind (topup|pay|correct), txn, terminal, amountFen, day, ts (a correction
+   * also original), seen, then mac, floatFen, chain (src/store/journal.ts: the fields before `mac`
+   * are MACed under the journal key, `seen` names an earlier entry whose chain the MAC vouches
+   * for, `chain` hashes the previous entry's chain and every field). Written when a payment or
+   * correction completes (declined ones leave no entry); floatFen is the float right after this
+   * movement's debit or credit.
    */
   journal: (merchantId: string) => `${m(merchantId)}:journal`,
+  /** Hash: id, chain, count of the journal's newest entry, written with it (src/store/journal.ts). */
+  journalHead: (merchantId: string) => `${m(merchantId)}:journal-head`,
   /**
    * Hash of one business day's counters: payCount, payFen, correctCount, correctFen, and the same
    * per terminal as `<terminal>:payCount` etc. (settle and the daily report read these).

@@ -8,7 +8,7 @@ import { ResultCode } from '../../protocol/constants.js';
 import { createAdmin, reportCsv, reportSummary, type Admin } from '../../src/admin/index.js';
 import { RedisBiller, type Biller } from '../../src/biller/index.js';
 import { keys } from '../../src/store/keys.js';
-import { seedAccounts, seedMerchant, startNetwork, TerminalSession, type Network } from '../core/network.js';
+import { MASTER_KEY, seedAccounts, seedMerchant, startNetwork, TerminalSession, type Network } from '../core/network.js';
 
 /** The embedded biller, except that posting can be made to fail, as a crashed step 2 would. */
 class FlakyBiller implements Biller {
@@ -50,7 +50,7 @@ beforeAll(async () => {
   });
   net = await startNetwork({ biller });
   inner = new RedisBiller(net.redis);
-  admin = createAdmin({ redis: net.redis, pendingBoundMs: 60_000 });
+  admin = createAdmin({ redis: net.redis, masterKey: MASTER_KEY, pendingBoundMs: 60_000 });
   today = admin.businessDay();
 });
 afterAll(async () => {

@@ -150,17 +150,17 @@ describe('terminal', () => {
 
 describe('float topup', () => {
   it('credits the float in exact fen', async () => {
-    expect(await aircharge(['float', 'topup', 'shop-a', '1000.10'])).toMatchObject({ code: 0, stdout: expect.stringContaining('now 1,000.10 yuan') });
-    const second = json(await aircharge(['float', 'topup', 'shop-a', '0.29', '--json']));
+    expect(await aircharge(['float', 'topup', 'shop-a', '1000.10'], withKey)).toMatchObject({ code: 0, stdout: expect.stringContaining('now 1,000.10 yuan') });
+    const second = json(await aircharge(['float', 'topup', 'shop-a', '0.29', '--json'], withKey));
     expect(second).toMatchObject({ merchantId: 'shop-a', amountFen: 29, floatFen: 100_039 });
   });
 
   it('rejects bad amounts (every rejection of parseYuan is unit-tested) and unknown merchants, leaving floats alone', async () => {
     const runs = await Promise.all([
-      aircharge(['float', 'topup', 'shop-a', '1.234']),
-      aircharge(['float', 'topup', 'shop-a', '1e3']),
-      aircharge(['float', 'topup', 'shop-a', '0']),
-      aircharge(['float', 'topup', 'nobody', '10']),
+      aircharge(['float', 'topup', 'shop-a', '1.234'], withKey),
+      aircharge(['float', 'topup', 'shop-a', '1e3'], withKey),
+      aircharge(['float', 'topup', 'shop-a', '0'], withKey),
+      aircharge(['float', 'topup', 'nobody', '10'], withKey),
     ]);
     expect(runs.map((r) => r.code)).toEqual([1, 1, 1, 1]);
     expect(runs[0]!.stderr).toBe('aircharge: not an amount in yuan: "1.234" (digits with at most two decimals, like 120 or 35.50)\n');
@@ -243,7 +243,7 @@ describe('report, journal and verify', () => {
       aircharge(['journal', 'export']),
       aircharge(['journal', 'export', '--from', '2099-01-01']),
       aircharge(['journal', 'export', '--format', 'csv']),
-      aircharge(['verify']),
+      aircharge(['verify'], withKey),
     ]);
     expect(csv.code).toBe(0);
     expect(csv.stdout).toMatch(/^\d{4}-\d{2}-\d{2},shop-a,2,175\.50,1,25\.50,150\.00$/m);
@@ -277,14 +277,14 @@ describe('report, journal and verify', () => {
 
   it('fails verify, listing the discrepancy, once a float is changed behind the journal', async () => {
     await net.redis.hincrby(keys.merchant('shop-a'), 'floatFen', -100);
-    const [run, asJson] = await Promise.all([aircharge(['verify']), aircharge(['verify', '--json'])]);
+    const [run, asJson] = await Promise.all([aircharge(['verify'], withKey), aircharge(['verify', '--json'], withKey)]);
     expect(run.code).toBe(1);
     expect(run.stdout).toContain('verify: 1 discrepancy');
     expect(run.stdout).toMatch(/merchant shop-a: float is 849\.39 but .* = 850\.39$/m);
     expect(asJson.code).toBe(1);
     expect(json(asJson)).toMatchObject({ ok: false, discrepancies: [expect.stringContaining('merchant shop-a: float is 849.39')] });
     await net.redis.hincrby(keys.merchant('shop-a'), 'floatFen', 100);
-    expect((await aircharge(['verify'])).code).toBe(0);
+    expect((await aircharge(['verify'], withKey)).code).toBe(0);
   });
 
   it('takes --redis over REDIS_URL and names an unreachable Redis', async () => {

@@ -45,7 +45,8 @@ afterAll(async () => {
 
 function aircharge(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, ...args, '--redis', cluster.url], (error, stdout, stderr) =>
+    const env = { ...process.env, AIRCHARGE_MASTER_KEY: MASTER_KEY.toString('hex') };
+    execFile(process.execPath, [MAIN, ...args, '--redis', cluster.url], { env }, (error, stdout, stderr) =>
       resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
     );
   });

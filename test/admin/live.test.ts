@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ResultCode } from '../../protocol/constants.js';
 import { createAdmin } from '../../src/admin/index.js';
-import { seedAccounts, seedMerchant, startNetwork, TerminalSession, type Network } from '../core/network.js';
+import { MASTER_KEY, seedAccounts, seedMerchant, startNetwork, TerminalSession, type Network } from '../core/network.js';
 
 let net: Network;
 
@@ -22,7 +22,7 @@ beforeAll(async () => {
 afterAll(() => net.stop());
 
 it('finds no discrepancy while payments and corrections complete during the check', async () => {
-  const admin = createAdmin({ redis: net.redis });
+  const admin = createAdmin({ redis: net.redis, masterKey: MASTER_KEY });
   let running = true;
   let approved = 0;
   const terminals = [

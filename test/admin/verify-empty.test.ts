@@ -3,15 +3,19 @@
  * OK and exit 0. Now it says the Redis is empty and exits 1, unless told --allow-empty.
  */
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type RedisProcess } from '../helpers/redis.js';
 
 const MAIN = new URL('../../dist/src/cli/main.js', import.meta.url).pathname;
+/** verify checks the journal's MACs, so it needs the master key. */
+const MASTER_KEY = randomBytes(32).toString('hex');
 let redis: RedisProcess;
 
 function verify(args: string[]): Promise<{ code: number; stdout: string }> {
+  const env = { ...process.env, AIRCHARGE_MASTER_KEY: MASTER_KEY };
   return new Promise((resolve) =>
-    execFile(process.execPath, [MAIN, 'verify', '--redis', redis.url, ...args], (error, stdout) =>
+    execFile(process.execPath, [MAIN, 'verify', '--redis', redis.url, ...args], { env }, (error, stdout) =>
       resolve({ code: error ? Number(error.code) : 0, stdout })),
   );
 }

@@ -65,7 +65,7 @@ beforeAll(async () => {
   await admin.addConsoleOperator('otto', 'operator', PASSWORD);
   await admin.addConsoleOperator('sue', 'supervisor', PASSWORD);
   await admin.addConsoleOperator('lock', 'viewer', PASSWORD);
-  app = await buildConsole({ redis: client, now: () => clock, sessions: { idleMs: 30 * 60_000, maxAgeMs: 3_600_000 } });
+  app = await buildConsole({ redis: client, masterKey: DEMO_MASTER_KEY, now: () => clock, sessions: { idleMs: 30 * 60_000, maxAgeMs: 3_600_000 } });
 }, 60_000);
 
 afterAll(async () => {

@@ -50,8 +50,9 @@ describe('pay', () => {
       { period: 202610, amountFen: 8_000 },
     ]);
     const entry = (await net.redis.xrange(keys.journal('M1'), '-', '+')).at(-1)?.[1] ?? [];
-    expect(entry).toEqual(['kind', 'pay', 'txn', receipt, 'terminal', 'P0000001', 'amountFen', '15000', 'floatFen', '85000',
-      'day', String(businessDay), 'ts', expect.stringMatching(/^\d+$/)]);
+    expect(entry).toEqual(['kind', 'pay', 'txn', receipt, 'terminal', 'P0000001', 'amountFen', '15000', 'day', String(businessDay),
+      'ts', expect.stringMatching(/^\d+$/), 'seen', expect.stringMatching(/^\d+-\d+$/), 'mac', expect.stringMatching(/^[0-9a-f]{32}$/),
+      'floatFen', '85000', 'chain', expect.stringMatching(/^[0-9a-f]{40}$/)]);
     expect(await net.redis.hmget(keys.day('M1', businessDay), 'payCount', 'payFen', 'P0000001:payCount', 'P0000001:payFen'))
       .toEqual(['1', '15000', '1', '15000']);
     expect(await net.redis.zcard(keys.pending('M1'))).toBe(0);

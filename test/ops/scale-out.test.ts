@@ -110,7 +110,7 @@ describe('three gateways on a Redis Cluster behind HAProxy', () => {
     expect(figures.reconciliation.unfinished).toBe(0);
     expect(figures.refused).toEqual([]);
     expect(figures.counts.pay.APPROVED).toBeGreaterThan(0);
-    const verify = await run(GATEWAY_BIN, ['verify', '--redis', cluster.url], 30_000);
+    const verify = await run(GATEWAY_BIN, ['verify', '--demo', '--redis', cluster.url], 30_000);
     expect(verify.stdout + verify.stderr).toMatch(/verify: OK/);
     expect(verify.code).toBe(0);
     return figures;

@@ -6,6 +6,7 @@
  * exist, so it is ORIGINAL_NOT_FOUND like any unknown receipt: nothing about it leaks.
  */
 import { ResultCode as R } from '../../../protocol/constants.js';
+import { JOURNAL_APPEND } from '../journal.js';
 import { Script } from '../script.js';
 import { DAY_COUNTERS } from './day.js';
 import { GUARD } from './guard.js';
@@ -14,10 +15,11 @@ import { TXN_RESPONSE } from './response.js';
 
 /**
  * KEYS[1..4] guard, KEYS[5] correction transaction, KEYS[6] original transaction, KEYS[7] pending set,
- * KEYS[8] decline record, KEYS[9] terminal's index, KEYS[10] account's index, KEYS[11] declined index
+ * KEYS[8] decline record, KEYS[9] terminal's index, KEYS[10] account's index, KEYS[11] declined index,
+ * KEYS[12] journal head
  * ARGV[1..7] guard, ARGV[8] amount, ARGV[9] account, ARGV[10] correction receipt,
  * ARGV[11] original receipt, ARGV[12] business day (now), ARGV[13] terminal id
- * → guard reply | {'declined', resp} | {'reserved'}
+ * → guard reply | {'declined', resp} | {'reserved', 0, head id, head chain} (as RESERVE_PAY)
  */
 export const RESERVE_CORRECT = new Script(`${GUARD}${LOOKUP_INDEX}
 local refused = guard(KEYS[5])
@@ -46,7 +48,8 @@ redis.call('HSET', KEYS[5], 'receipt', ARGV[10], 'kind', 'correct', 'terminal', 
 redis.call('ZADD', KEYS[7], ARGV[5], ARGV[10])
 indexTxn(KEYS[9], KEYS[10], ARGV[5], ARGV[10])
 recordRequest('pending', ARGV[10])
-return {'reserved'}
+local head = redis.call('HMGET', KEYS[12], 'id', 'chain')
+return {'reserved', 0, head[1] or '', head[2] or ''}
 `);
 
 /**
@@ -54,12 +57,14 @@ return {'reserved'}
  * entry, day counters; refused → the original is free to be corrected again. Only a pending
  * correction changes (see COMPLETE_PAY).
  * KEYS[1] correction transaction, KEYS[2] pending set, KEYS[3] merchant,
- * KEYS[4] journal, KEYS[5] day counters, KEYS[6] original transaction, KEYS[7] declined index
- * ARGV[1] correction receipt, ARGV[2] biller result, ARGV[3] arrears after the restore, ARGV[4] now
+ * KEYS[4] journal, KEYS[5] day counters, KEYS[6] original transaction, KEYS[7] declined index,
+ * KEYS[8] journal head
+ * ARGV[1] correction receipt, ARGV[2] biller result, ARGV[3] arrears after the restore, ARGV[4] now,
+ * ARGV[5..] the journal entry (journalEntryArgs; only when approved)
  * → {applied 0|1, resp}
  */
-export const COMPLETE_CORRECT = new Script(`${TXN_RESPONSE}${DAY_COUNTERS}
-local txn = hmgetTxn(KEYS[1], 'amountFen', 'terminal', 'original')
+export const COMPLETE_CORRECT = new Script(`${TXN_RESPONSE}${DAY_COUNTERS}${JOURNAL_APPEND}
+local txn = hmgetTxn(KEYS[1], 'amountFen', 'terminal')
 if txn[1] ~= 'pending' then return {0, responseOf(txn)} end
 local amount, terminal, day = txn[7], txn[8], txn[6]
 local result = tonumber(ARGV[2])
@@ -67,8 +72,7 @@ local resp
 if result == ${R.APPROVED} then
   local floatFen = redis.call('HINCRBY', KEYS[3], 'floatFen', amount)
   resp = txnResponse(result, ARGV[1], ARGV[3], floatFen, day)
-  redis.call('XADD', KEYS[4], '*', 'kind', 'correct', 'txn', ARGV[1], 'original', txn[9], 'terminal', terminal,
-    'amountFen', amount, 'floatFen', floatFen, 'day', day, 'ts', ARGV[4])
+  journalAppend(KEYS[4], KEYS[8], 5, {'floatFen', floatFen})
   countOnDay(KEYS[5], terminal, 'correctCount', 'correctFen', tonumber(amount))
   redis.call('HSET', KEYS[1], 'state', 'complete', 'result', result, 'arrearsAfter', ARGV[3], 'floatAfter', floatFen,
     'completedAt', ARGV[4])

@@ -4,6 +4,7 @@
  * merchant's pending set, which recovery walks.
  */
 import { ResultCode as R } from '../../../protocol/constants.js';
+import { JOURNAL_APPEND } from '../journal.js';
 import { Script } from '../script.js';
 import { DAY_COUNTERS } from './day.js';
 import { GUARD } from './guard.js';
@@ -12,10 +13,12 @@ import { TXN_RESPONSE } from './response.js';
 
 /**
  * KEYS[1..4] guard, KEYS[5] transaction, KEYS[6] pending set, KEYS[7] decline record,
- * KEYS[8] terminal's index, KEYS[9] account's index, KEYS[10] declined index (lookup-index.ts)
+ * KEYS[8] terminal's index, KEYS[9] account's index, KEYS[10] declined index (lookup-index.ts),
+ * KEYS[11] journal head
  * ARGV[1..7] guard, ARGV[8] amount, ARGV[9] maximum payment, ARGV[10] receipt, ARGV[11] account,
  * ARGV[12] business day, ARGV[13] terminal id
- * → guard reply | {'declined', resp} (decided here, stored) | {'reserved', float left}
+ * → guard reply | {'declined', resp} (decided here, stored) | {'reserved', float left, head id, head chain}
+ *   (the journal's head, which the completion's journal entry vouches for: src/store/journal.ts)
  */
 export const RESERVE_PAY = new Script(`${GUARD}${LOOKUP_INDEX}
 local refused, merchant = guard(KEYS[5])
@@ -40,7 +43,8 @@ redis.call('HSET', KEYS[5], 'receipt', ARGV[10], 'kind', 'pay', 'terminal', ARGV
 redis.call('ZADD', KEYS[6], ARGV[5], ARGV[10])
 indexTxn(KEYS[8], KEYS[9], ARGV[5], ARGV[10])
 recordRequest('pending', ARGV[10])
-return {'reserved', floatFen}
+local head = redis.call('HMGET', KEYS[11], 'id', 'chain')
+return {'reserved', floatFen, head[1] or '', head[2] or ''}
 `);
 
 /**
@@ -48,11 +52,12 @@ return {'reserved', floatFen}
  * declined → the float is credited back. Only a pending transaction changes, so the live path and
  * recovery may both call this: the second call gets the response and applied = 0.
  * KEYS[1] transaction, KEYS[2] pending set, KEYS[3] merchant, KEYS[4] journal,
- * KEYS[5] day counters, KEYS[6] declined index
- * ARGV[1] receipt, ARGV[2] biller result, ARGV[3] arrears (left, or owed on OVERPAYMENT), ARGV[4] now
+ * KEYS[5] day counters, KEYS[6] declined index, KEYS[7] journal head
+ * ARGV[1] receipt, ARGV[2] biller result, ARGV[3] arrears (left, or owed on OVERPAYMENT), ARGV[4] now,
+ * ARGV[5..] the journal entry (journalEntryArgs; only when approved)
  * → {applied 0|1, resp (false when there is no such transaction)}
  */
-export const COMPLETE_PAY = new Script(`${TXN_RESPONSE}${DAY_COUNTERS}
+export const COMPLETE_PAY = new Script(`${TXN_RESPONSE}${DAY_COUNTERS}${JOURNAL_APPEND}
 local txn = hmgetTxn(KEYS[1], 'amountFen', 'terminal')
 if txn[1] ~= 'pending' then return {0, responseOf(txn)} end
 local amount, terminal, floatFen, day = txn[7], txn[8], txn[5], txn[6]
@@ -60,8 +65,7 @@ local result = tonumber(ARGV[2])
 local resp
 if result == ${R.APPROVED} then
   resp = txnResponse(result, ARGV[1], ARGV[3], floatFen, day)
-  redis.call('XADD', KEYS[4], '*', 'kind', 'pay', 'txn', ARGV[1], 'terminal', terminal, 'amountFen', amount,
-    'floatFen', floatFen, 'day', day, 'ts', ARGV[4])
+  journalAppend(KEYS[4], KEYS[7], 5, {'floatFen', floatFen})
   countOnDay(KEYS[5], terminal, 'payCount', 'payFen', tonumber(amount))
   redis.call('HSET', KEYS[1], 'state', 'complete', 'result', result, 'arrearsAfter', ARGV[3], 'completedAt', ARGV[4])
 else

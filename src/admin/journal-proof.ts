@@ -1,0 +1,147 @@
+/**
+ * The journal's proof (src/store/journal.ts): each merchant's stream walked from its first entry,
+ * every MAC checked under the journal key and the chain recomputed, the head key compared with the
+ * last entry, and the totals per kind summed. `verify` reports what it finds; `journal checkpoint`
+ * exports the heads and totals to keep outside Redis, and `verify --checkpoint` finds a rollback to
+ * before that checkpoint or a history rewritten before it.
+ *
+ * Beside live traffic: every entry is checked, and entries appended during the walk are walked too
+ * before the head record is compared.
+ */
+import { journalScope, nextChain, recordMac } from '../store/journal.js';
+import { keys } from '../store/keys.js';
+import type { AdminContext } from './context.js';
+
+/** Count and fen of one kind of entry. */
+export interface KindTotal {
+  count: number;
+  fen: number;
+}
+
+/** A journal's state at its head: what a checkpoint keeps per merchant. */
+export interface JournalState {
+  merchant: string;
+  /** Stream id of the newest entry ('' for an empty journal). */
+  id: string;
+  chain: string;
+  count: number;
+  /** By kind (topup, pay, correct, and whatever kinds are added). */
+  totals: Record<string, KindTotal>;
+}
+
+export interface JournalWalk {
+  state: JournalState;
+  discrepancies: string[];
+}
+
+/** A merchant's lines beyond this many are summed up in one line. */
+const MAX_LINES = 10;
+const PAGE = 1000;
+
+/**
+ * Walks one merchant's journal up to its head. With `checkpoint` (that merchant's state at an
+ * earlier checkpoint), also checks that the journal still passes through it unchanged.
+ */
+export async function walkJournal(
+  context: AdminContext,
+  key: Buffer,
+  merchant: string,
+  checkpoint?: JournalState,
+): Promise<JournalWalk> {
+  const problems: string[] = [];
+  const say = (text: string) => problems.push(`merchant ${merchant}: journal ${text}`);
+  const state: JournalState = { merchant, id: '', chain: '', count: 0, totals: {} };
+  const chains = new Map<string, string>([['', '']]);
+  /** MAC → the entry that carries it: a second one is a copy (same fields, same entry vouched for). */
+  const macs = new Map<string, string>();
+  let reachedCheckpoint = checkpoint === undefined || checkpoint.count === 0;
+
+  const check = (id: string, flat: string[]) => {
+    const entry = parseEntry(flat);
+    const label = `entry ${id} (${entry.field('kind') ?? '?'} ${entry.field('amountFen') ?? '?'} fen)`;
+    if (entry.mac === undefined || entry.chain === undefined) say(`${label} has no MAC or chain: written without the journal key`);
+    else {
+      if (nextChain(state.chain, entry.chained) !== entry.chain) {
+        say(`${label}: the chain breaks here (an entry before it removed, inserted or reordered, or this one edited)`);
+      }
+      const seen = entry.field('seen') ?? '';
+      const seenChain = chains.get(seen);
+      if (seenChain === undefined) say(`${label} vouches for ${seen}, which is no earlier entry`);
+      else if (recordMac(key, journalScope(merchant, { id: seen, chain: seenChain }), entry.maced) !== entry.mac) {
+        say(`${label}: MAC does not verify (forged or edited, or the history it vouches for was rewritten)`);
+      } else if (macs.has(entry.mac)) say(`${label} repeats entry ${macs.get(entry.mac)}: a genuine entry copied`);
+      else macs.set(entry.mac, id);
+    }
+    state.id = id;
+    state.chain = entry.chain ?? '';
+    state.count += 1;
+    chains.set(id, state.chain);
+    const total = (state.totals[entry.field('kind') ?? ''] ??= { count: 0, fen: 0 });
+    total.count += 1;
+    total.fen += Number(entry.field('amountFen') ?? 0);
+    if (checkpoint !== undefined && id === checkpoint.id) {
+      reachedCheckpoint = true;
+      if (state.chain !== checkpoint.chain || state.count !== checkpoint.count || !sameTotals(state.totals, checkpoint.totals)) {
+        say(`differs from the checkpoint at ${id} (chain, count ${state.count} against ${checkpoint.count}, or totals): history before the checkpoint was rewritten`);
+      }
+    }
+  };
+
+  // Every entry is walked, then the head read: when entries were appended meanwhile, the walk goes
+  // on from where it stopped (each append writes its entry and the head in one step).
+  let head: Record<string, string> = {};
+  for (let round = 0; round < 10; round++) {
+    let from = state.id === '' ? '-' : `(${state.id}`;
+    for (;;) {
+      const page = await context.redis.xrange(keys.journal(merchant), from, '+', 'COUNT', PAGE);
+      for (const [id, flat] of page) check(id, flat);
+      if (page.length < PAGE) break;
+      from = `(${page[page.length - 1]![0]}`;
+    }
+    head = await context.redis.hgetall(keys.journalHead(merchant));
+    if (!(Number(head.count) > state.count)) break;
+  }
+
+  if (head.id === undefined) {
+    if (state.count > 0) say(`has ${state.count} entries but no head record`);
+  } else if (head.id !== state.id || head.chain !== state.chain || Number(head.count) !== state.count) {
+    say(`head record (${head.id}, ${head.count} entries) does not match its last entry (${state.id || 'none'}, ${state.count} entries)`);
+  }
+  if (!reachedCheckpoint && checkpoint !== undefined) {
+    say(
+      state.count < checkpoint.count
+        ? `has ${state.count} entries, fewer than the ${checkpoint.count} at the checkpoint: rolled back to before it`
+        : `no longer holds the checkpoint's entry ${checkpoint.id}: history before the checkpoint was rewritten`,
+    );
+  }
+  const discrepancies = problems.length <= MAX_LINES ? problems : [...problems.slice(0, MAX_LINES), `merchant ${merchant}: journal has ${problems.length - MAX_LINES} more problems`];
+  return { state, discrepancies };
+}
+
+function sameTotals(a: Record<string, KindTotal>, b: Record<string, KindTotal>): boolean {
+  const kinds = new Set([...Object.keys(a), ...Object.keys(b)]);
+  return [...kinds].every((k) => a[k]?.count === b[k]?.count && a[k]?.fen === b[k]?.fen);
+}
+
+/** A stored entry cut into what the MAC covers, the MAC, and what the chain covers. */
+function parseEntry(flat: string[]) {
+  const at = (name: string) => {
+    for (let i = 0; i + 1 < flat.length; i += 2) if (flat[i] === name) return i;
+    return -1;
+  };
+  const macAt = at('mac');
+  const chainAt = at('chain');
+  const maced: Array<[string, string]> = [];
+  for (let i = 0; i + 1 < (macAt < 0 ? 0 : macAt); i += 2) maced.push([flat[i]!, flat[i + 1]!]);
+  return {
+    maced,
+    mac: macAt < 0 ? undefined : flat[macAt + 1],
+    chain: chainAt < 0 ? undefined : flat[chainAt + 1],
+    /** Every field but the chain itself, in order. */
+    chained: chainAt < 0 ? flat : [...flat.slice(0, chainAt), ...flat.slice(chainAt + 2)],
+    field: (name: string) => {
+      const i = at(name);
+      return i < 0 ? undefined : flat[i + 1];
+    },
+  };
+}

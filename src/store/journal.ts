@@ -1,0 +1,108 @@
+/**
+ * The journal's tamper evidence (issue 13 finding 8; src/core/README.md "The journal").
+ *
+ * Every entry carries
+ * - `mac`: HMAC-SHA256 (128 bits, hex) under the journal key, computed here in Node over the
+ *   entry's caller-supplied fields in the order they are stored, the merchant, and the chain value
+ *   of an earlier entry the appender saw (`seen`, its stream id). The journal key is derived from
+ *   the master key and never reaches Redis, so someone who can write to Redis can neither forge nor
+ *   edit an entry; and because each MAC vouches for an earlier chain value, removing, inserting or
+ *   reordering entries and then recomputing the (keyless) chain breaks the MAC of every later entry
+ *   that saw past the change. The newest entries, which no later one vouches for yet, are covered
+ *   by a checkpoint kept outside Redis (`aircharge journal checkpoint`).
+ * - `chain`: sha1hex over the previous entry's chain and all of this entry's fields (the MAC and
+ *   what the script computed, such as floatFen), computed by JOURNAL_APPEND in the same script as
+ *   the movement. The head (id, chain, count) is kept in the merchant's slot (keys.journalHead).
+ *
+ * recordMac is generic: other books (bills, postings) MAC their records with it under their own scope.
+ */
+import { createHash, createHmac } from 'node:crypto';
+import type { Cluster, Redis } from 'ioredis';
+import { keys } from './keys.js';
+
+const JOURNAL_KEY_LABEL = 'aircharge journal key v1';
+
+/** The key that MACs the books: derived from the master key, never stored anywhere. */
+export function journalKey(masterKey: Buffer): Buffer {
+  return createHmac('sha256', masterKey).update(JOURNAL_KEY_LABEL).digest();
+}
+
+/** A stored entry or record: field names and values, in the order they are written. */
+export type RecordFields = ReadonlyArray<readonly [string, string | number]>;
+
+/**
+ * The MAC of a record under the journal key: `scope` names what the record is and where it belongs
+ * (a copy moved to another merchant, account or position does not verify there), `fields` are
+ * MACed in their order. The encoding (a JSON array of strings) has one reading only.
+ */
+export function recordMac(key: Buffer, scope: string, fields: RecordFields): string {
+  const text = JSON.stringify([scope, ...fields.flatMap(([name, value]) => [name, String(value)])]);
+  return createHmac('sha256', key).update(text).digest('hex').slice(0, 32);
+}
+
+/** The newest entry of a merchant's journal when it was read: its stream id and chain ('' for none). */
+export interface JournalHead {
+  id: string;
+  chain: string;
+}
+
+export const EMPTY_HEAD: JournalHead = { id: '', chain: '' };
+
+export function journalScope(merchantId: string, seen: JournalHead): string {
+  return `journal|${merchantId}|${seen.id}|${seen.chain}`;
+}
+
+/**
+ * The arguments JOURNAL_APPEND reads from its `at`-th ARGV: the field count, the fields with
+ * `seen` last, and their MAC.
+ */
+export function journalEntryArgs(key: Buffer, merchantId: string, seen: JournalHead, fields: RecordFields): string[] {
+  const all: RecordFields = [...fields, ['seen', seen.id]];
+  return [String(all.length), ...all.flatMap(([name, value]) => [name, String(value)]), recordMac(key, journalScope(merchantId, seen), all)];
+}
+
+export async function readJournalHead(redis: Redis | Cluster, merchantId: string): Promise<JournalHead> {
+  const [id, chain] = await redis.hmget(keys.journalHead(merchantId), 'id', 'chain');
+  return { id: id ?? '', chain: chain ?? '' };
+}
+
+/** One step of the chain, as JOURNAL_APPEND computes it: each part length-prefixed (bytes). */
+export function nextChain(previous: string, parts: readonly string[]): string {
+  const hash = createHash('sha1');
+  for (const part of [previous, ...parts]) hash.update(`${Buffer.byteLength(part)}:${part}`);
+  return hash.digest('hex');
+}
+
+/**
+ * Lua: `journalAppend(stream, head, at, derived)` appends one entry. ARGV[at] is the number of
+ * caller fields n, ARGV[at+1 .. at+2n] the fields, ARGV[at+2n+1] their MAC (journalEntryArgs);
+ * `derived` is a flat {name, value, ...} list of fields the script computed (not MACed, chained).
+ * Returns the entry's stream id. Every journal append goes through it.
+ */
+export const JOURNAL_APPEND = `
+local function journalAppend(stream, head, at, derived)
+  local n = tonumber(ARGV[at])
+  local entry = {}
+  for i = at + 1, at + 2 * n do entry[#entry + 1] = ARGV[i] end
+  entry[#entry + 1] = 'mac'
+  entry[#entry + 1] = ARGV[at + 2 * n + 1]
+  for _, v in ipairs(derived) do
+    if type(v) == 'number' then v = string.format('%d', v) end
+    entry[#entry + 1] = v
+  end
+  local h = redis.call('HMGET', head, 'chain', 'count')
+  local prev = h[1] or ''
+  local text = { #prev, ':', prev }
+  for _, v in ipairs(entry) do
+    text[#text + 1] = #v
+    text[#text + 1] = ':'
+    text[#text + 1] = v
+  end
+  local chain = redis.sha1hex(table.concat(text))
+  entry[#entry + 1] = 'chain'
+  entry[#entry + 1] = chain
+  local id = redis.call('XADD', stream, '*', unpack(entry))
+  redis.call('HSET', head, 'id', id, 'chain', chain, 'count', (tonumber(h[2]) or 0) + 1)
+  return id
+end
+`;
