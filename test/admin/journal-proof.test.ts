@@ -200,6 +200,7 @@ describe('checkpoint', () => {
   });
 });
 
+// Several CLI processes each, on a shared machine: more than the default 30 s.
 describe('the CLI', () => {
   function aircharge(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     const env = { ...process.env, REDIS_URL: net.redisProcess.url, AIRCHARGE_MASTER_KEY: MASTER_KEY.toString('hex') };
@@ -227,7 +228,7 @@ describe('the CLI', () => {
     const forged = join(dir, `forged-${Date.now()}.json`);
     writeFileSync(forged, readFileSync(file, 'utf8').replace('"count": 4', '"count": 3'));
     expect(await aircharge(['verify', '--checkpoint', forged])).toMatchObject({ code: 1, stderr: expect.stringContaining('does not verify under this master key') });
-  });
+  }, 120_000);
 
   it('verify and top-ups need the master key', async () => {
     const env = { ...process.env, REDIS_URL: net.redisProcess.url, AIRCHARGE_MASTER_KEY: '' };
@@ -238,5 +239,5 @@ describe('the CLI', () => {
     for (const args of [['verify'], ['float', 'topup', 'M1', '1'], ['journal', 'checkpoint']]) {
       expect(await run(args)).toMatchObject({ code: 1, stderr: expect.stringContaining('AIRCHARGE_MASTER_KEY is not set') });
     }
-  });
+  }, 120_000);
 });
