@@ -52,7 +52,7 @@ function run(file: string, args: string[], input?: string): Promise<{ code: numb
 /** `aircharge console` on a free port; resolves once it logs "console listening". */
 async function startConsole(redisUrl: string): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [GATEWAY_BIN, 'console', '--port', String(port), '--redis', redisUrl], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [GATEWAY_BIN, 'console', '--demo', '--port', String(port), '--redis', redisUrl], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout!.on('data', (chunk: Buffer) => (log += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
