@@ -76,6 +76,8 @@ const RETRY_AFTER_SEC: Record<NoticeReason, number> = {
  * codes): the frame was well formed, the request was not (PROTOCOL.md §8).
  */
 const SIGN_IN_REFUSED = 'SIGN_IN_REFUSED';
+/** A request other than SIGN_IN before sign-in, counted the same way. */
+const NOT_SIGNED_IN = 'NOT_SIGNED_IN';
 const TYPE_NAME: ReadonlyMap<number, string> = new Map(
   Object.entries(MessageType).map(([name, type]) => [type, name]),
 );
@@ -281,11 +283,14 @@ export class Connection {
     }
   }
 
-  /** One log line and one metric per request answered. */
+  /**
+   * One log line and one metric per request answered. Before sign-in a refused request writes no
+   * line of its own: the close line counts them (badFrames), one line per connection.
+   */
   private report(frame: Frame, result: number, started: number, replayed: boolean): void {
     const seconds = (performance.now() - started) / 1000;
     this.host.metrics?.requestAnswered(frame.type, result, seconds, replayed);
-    if (!this.logger.isLevelEnabled('info')) return;
+    if (!this.logger.isLevelEnabled('info') || (this.session === null && !this.logger.isLevelEnabled('debug'))) return;
     // One object, not line(): this is the line every request writes.
     this.logger.info({
       conn: this.id,
@@ -300,7 +305,10 @@ export class Connection {
   }
 
   private onFrameError(error: FrameError): void {
-    this.logger.warn(this.line({ code: error.code, type: error.header?.type, seq: error.header?.seq }), 'bad frame');
+    // Before sign-in the peer may be anyone: its bad frames are summed up in the line the
+    // connection's close writes, not logged one by one (a keyless flood would fill the disk).
+    if (this.session !== null) this.logger.warn(this.line({ code: error.code, type: error.header?.type, seq: error.header?.seq }), 'bad frame');
+    else if (this.logger.isLevelEnabled('debug')) this.logger.debug(this.line({ code: error.code, type: error.header?.type, seq: error.header?.seq }), 'bad frame');
     if (error.fatal) {
       this.host.metrics?.badFrame(error.code);
       this.close('fatal_frame');
@@ -308,6 +316,10 @@ export class Connection {
     }
     // Answers to frames whose MAC was never checked carry a zero MAC (PROTOCOL.md §2).
     const header = error.header;
+    if (header !== undefined && this.session === null && header.type !== MessageType.SIGN_IN) {
+      this.refuseBeforeSignIn(header.type, header.terminalId, header.seq);
+      return;
+    }
     if (header !== undefined && error.code === FrameErrorCode.TYPE) {
       this.send(MessageType.REJECT, header.terminalId, header.seq,
         encodePayload(MessageType.REJECT, { result: ResultCode.UNSUPPORTED_TYPE }), null);
@@ -322,6 +334,7 @@ export class Connection {
     if (frame.type === MessageType.SIGN_IN) return { result: await this.signIn(frame), replayed: false };
     const handler = handlers.get(frame.type);
     const session = this.session;
+    if (session === null) return this.refuseBeforeSignIn(frame.type, frame.terminalId, frame.seq);
     const refuse = (result: number, macKey: Buffer | null, badFrame?: FrameErrorCode) => {
       this.answerEmpty(handler?.responseType ?? MessageType.REJECT, frame.terminalId, frame.seq, result, macKey);
       if (badFrame !== undefined) this.countBadFrame(badFrame);
@@ -329,8 +342,7 @@ export class Connection {
     };
     // A type the gateway does not serve (a response type sent back, say).
     if (handler === undefined) return refuse(ResultCode.UNSUPPORTED_TYPE, null, FrameErrorCode.TYPE);
-    // Not signed in as this terminal on this connection: nothing is looked at, nothing applied.
-    if (session === null) return refuse(ResultCode.NOT_SIGNED_IN, null);
+    // Signed in as another terminal on this connection: nothing is looked at, nothing applied.
     if (frame.terminalId !== session.terminalId) return refuse(ResultCode.NOT_SIGNED_IN, null, FrameErrorCode.MAC);
     if (!verifyMac(frame, session.key)) {
       await this.host.sessions.countBadMac(session.terminalId, session.merchantId).catch((err: unknown) =>
@@ -404,6 +416,21 @@ export class Connection {
     });
   }
 
+  /**
+   * Before sign-in only SIGN_IN is served (PROTOCOL.md §8): anything else gets its one refusal,
+   * zero-MACed (NOT_SIGNED_IN, or REJECT for a type the gateway does not serve), counted as a bad
+   * frame, and the connection is closed, so a peer without a key gets one answer, not a stream.
+   */
+  private refuseBeforeSignIn(type: number, terminalId: string, seq: number): { result: number; replayed: boolean } {
+    const handler = handlers.get(type);
+    const result = handler === undefined ? ResultCode.UNSUPPORTED_TYPE : ResultCode.NOT_SIGNED_IN;
+    this.answerEmpty(handler?.responseType ?? MessageType.REJECT, terminalId, seq, result, null);
+    this.host.metrics?.badFrame(handler === undefined ? FrameErrorCode.TYPE : NOT_SIGNED_IN);
+    this.badFrames += 1;
+    this.close('not_signed_in');
+    return { result, replayed: false };
+  }
+
   /** A handler's failure as a result code: bad payload, or the store not answering. */
   private failureResult(err: unknown): number {
     if (err instanceof FrameError && err.code === FrameErrorCode.PAYLOAD) return ResultCode.BAD_FORMAT;
@@ -468,7 +495,7 @@ export class Connection {
     return response.result;
   }
 
-  private countBadFrame(code: FrameErrorCode | typeof SIGN_IN_REFUSED): void {
+  private countBadFrame(code: FrameErrorCode | typeof SIGN_IN_REFUSED | typeof NOT_SIGNED_IN): void {
     this.host.metrics?.badFrame(code);
     this.badFrames += 1;
     if (this.badFrames >= this.host.limits.maxBadFrames) {
@@ -534,7 +561,7 @@ export class Connection {
     this.accepting = false;
     this.closing = true;
     this.closeReason ??= 'peer_closed';
-    this.logger.info(this.line({ terminal: this.terminalId, reason: this.closeReason }), 'connection closed');
+    this.logger.info(this.line({ terminal: this.terminalId, reason: this.closeReason, badFrames: this.badFrames }), 'connection closed');
     this.host.forget(this);
     if (this.session !== null) this.closeSessionOf(this.session);
   }

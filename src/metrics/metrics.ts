@@ -23,6 +23,7 @@ import { FleetGauges, type FleetGaugeOptions } from './fleet.js';
  * - `session_replaced`: the terminal signed in on another connection (NOTICE SESSION_REPLACED).
  * - `terminal_disabled`: an operator disabled the terminal while it was connected (NOTICE TERMINAL_DISABLED).
  * - `bad_frames`: too many bad frames (NOTICE TOO_MANY_BAD_FRAMES).
+ * - `not_signed_in`: a request other than SIGN_IN before sign-in: answered once, then closed.
  * - `fatal_frame`: a frame error that closes at once (length outside limits, unknown version).
  * - `internal_error`: the gateway hit a bug handling the connection (logged as an error).
  * - `over_limit`: refused on accept (max connections or the per-address connection rate).
@@ -37,6 +38,7 @@ export const CLOSE_REASONS = [
   'session_replaced',
   'terminal_disabled',
   'bad_frames',
+  'not_signed_in',
   'fatal_frame',
   'internal_error',
   'over_limit',

@@ -9,7 +9,9 @@ import { createAdmin, type Admin } from '../../src/admin/index.js';
 import { createCore } from '../../src/core/index.js';
 import type { BusinessDayOptions } from '../../src/core/business-day.js';
 import { Gateway, type GatewayLimits } from '../../src/gateway/index.js';
+import type { DestinationStream } from 'pino';
 import { createLogger, type LogLevel } from '../../src/log.js';
+import type { Metrics } from '../../src/metrics/index.js';
 import type { RedisBackend } from '../helpers/cluster.js';
 import { startRedis, type RedisProcess } from '../helpers/redis.js';
 import { TestTerminal } from '../helpers/terminal.js';
@@ -75,11 +77,19 @@ export interface RunningGateway {
 
 export async function startGateway(
   network: Network<RedisBackend>,
-  options: { instanceId?: string; limits?: Partial<GatewayLimits>; logLevel?: LogLevel; businessDay?: BusinessDayOptions } = {},
+  options: {
+    instanceId?: string;
+    limits?: Partial<GatewayLimits>;
+    logLevel?: LogLevel;
+    businessDay?: BusinessDayOptions;
+    /** Where log lines go (a test that counts them); default stdout. */
+    logTo?: DestinationStream;
+    metrics?: Metrics;
+  } = {},
 ): Promise<RunningGateway> {
   const redis = network.redis.client();
   redis.on('error', () => {}); // a test may stop Redis on purpose; the gateway answers SYSTEM_BUSY
-  const logger = createLogger({ level: options.logLevel ?? (process.env.TEST_LOG_LEVEL as LogLevel | undefined) ?? 'silent' });
+  const logger = createLogger({ level: options.logLevel ?? (process.env.TEST_LOG_LEVEL as LogLevel | undefined) ?? 'silent' }, options.logTo);
   const businessDay = options.businessDay === undefined ? {} : { businessDay: options.businessDay };
   const { sessions, core } = await createCore({ redis, masterKey: MASTER_KEY, logger, ...businessDay });
   const gateway = new Gateway({
@@ -91,6 +101,7 @@ export async function startGateway(
     // Tests open many connections from 127.0.0.1: no rate limit unless a test asks for one.
     limits: { connectionRatePerSec: 0, ...options.limits },
     ...businessDay,
+    ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
   });
   await gateway.ready();
   const server = createServer(gateway.handle);

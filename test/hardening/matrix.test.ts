@@ -20,7 +20,7 @@
  * | unknown type                                 | this › refusals › an unknown type …; gateway/lifecycle › answers an unknown message type with REJECT … |
  * | unknown version                              | this › framing › an unknown version closes …; gateway/lifecycle › closes at once on an unknown protocol version |
  * | unknown or disabled terminal                 | this › refusals › unknown and disabled terminals …; gateway/sign-in › refuses an unknown terminal / a disabled terminal |
- * | business frames before sign-in               | this › refusals › every business type before sign-in …; gateway/sign-in › answers a business frame before sign-in … |
+ * | business frames before sign-in               | this › refusals › every business type before sign-in …; gateway/sign-in › answers a business frame before sign-in …; hardening/pre-auth |
  * | timestamp too old / too far ahead            | this › refusals › timestamps just outside the window …; gateway/exactly-once › a timestamp outside the window …; gateway/sign-in › refuses a clock outside the window … |
  * | replayed sequence number, same body          | this › refusals › the same number and the same body …                            |
  * | replayed sequence number, another body       | this › refusals › the same number with another body …; gateway/exactly-once › the same number with another body gets REPLAY; a stale number gets REPLAY |
@@ -325,9 +325,8 @@ describe('refusals', () => {
     expect(Number(await network.client.hget(keys.terminal(SHOP_A, disabled.terminalId), 'hwm'))).toBe(0);
   });
 
-  it('every business type before sign-in gets NOT_SIGNED_IN with a zero MAC and applies nothing', async () => {
+  it('every business type before sign-in gets NOT_SIGNED_IN with a zero MAC, the connection is closed, and nothing is applied', async () => {
     const terminal = await provision();
-    const t = await gw.connect(terminal);
     const before = await books(terminal);
     const requests = [
       [MessageType.HEARTBEAT, {}],
@@ -339,13 +338,14 @@ describe('refusals', () => {
       [MessageType.SIGN_OUT, {}],
     ] as const;
     for (const [type, value] of requests) {
+      // One refusal a connection (PROTOCOL.md §8): each type on a connection of its own.
+      const t = await gw.connect(terminal);
       const { frame, response } = await t.request(type, value as never, { macKey: terminal.key });
       expect((response as { result: number }).result).toBe(ResultCode.NOT_SIGNED_IN);
       expect(hasZeroMac(frame)).toBe(true);
+      await t.closed;
     }
-    expect(t.isClosed).toBe(false);
     expect(await books(terminal)).toEqual(before);
-    t.cut();
   });
 
   it('timestamps just outside the window, behind and ahead: CLOCK_SKEW, nothing applied, the number unused', async () => {
