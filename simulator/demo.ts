@@ -116,6 +116,8 @@ async function main(): Promise<number> {
       log('');
       log(`Daily report ${report.date}: ${reportSummary(report)}`);
       log(`  payments ${report.total.payments.count} (¥${formatYuan(report.total.payments.amountFen, { grouped: true })}), corrections ${report.total.corrections.count} (¥${formatYuan(report.total.corrections.amountFen, { grouped: true })})`);
+      const biller = reconciliation.biller;
+      log(`biller: ${biller.ok ? `ok, its ${biller.matched} postings of the day match the journal` : `${biller.breaks} breaks against the journal (aircharge reconcile biller --day ${day} --fetch)`}`);
       log(`verify: ${reconciliation.verify.ok ? 'ok, the books balance' : `FAILED\n  ${reconciliation.verify.discrepancies.join('\n  ')}`}`);
 
       if (keep) {
@@ -133,6 +135,7 @@ async function main(): Promise<number> {
         log(`  npx aircharge-sim settle ${common}`);
         log(`  npx aircharge report daily --redis ${redisUrl}`);
         log(`  npx aircharge verify --demo --redis ${redisUrl}`);
+        log(`  npx aircharge reconcile biller --day ${day} --fetch --redis ${redisUrl}`);
         log(`Stop them with: kill ${gateway.pid}${redis ? ` ${redis.pid}` : ''}`);
       }
       process.stdout.write(`${JSON.stringify({ ...figures, report: report.total, summary: reportSummary(report) })}\n`);

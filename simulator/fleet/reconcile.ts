@@ -3,9 +3,12 @@
  * correction a terminal saw approved is in the journal exactly once with its amount; every journal
  * entry of these terminals is known to the terminal that made it (a lost response must have been
  * learned by STATUS or retransmission before the end); the day's report moved by exactly the
- * ledgers' totals for the fleet's outlets; and verify passes.
+ * ledgers' totals for the fleet's outlets; the biller's postings of the day match the journal
+ * receipt by receipt (`aircharge reconcile biller`: the third leg beside SETTLE and the journal);
+ * and verify passes.
  */
-import type { Admin } from '../../src/admin/index.js';
+import type { Admin, BillerReconciliation } from '../../src/admin/index.js';
+import type { DayPosting } from '../../src/biller/index.js';
 import type { Ledger } from './fleet.js';
 
 type DailyReport = Awaited<ReturnType<Admin['dailyReport']>>;
@@ -24,6 +27,8 @@ export interface Reconciliation {
   /** Transactions still unfinished in some terminal's flash at the end. */
   unfinished: number;
   verify: { ok: boolean; discrepancies: string[] };
+  /** The journal against the biller's postings of the day (every merchant's, not only the fleet's). */
+  biller: Pick<BillerReconciliation, 'ok' | 'matched' | 'breaks' | 'byKind'>;
   mismatches: string[];
 }
 
@@ -48,7 +53,8 @@ export function reportBefore(admin: Admin, day: number): Promise<DailyReport> {
 
 /**
  * `settleDisagreements`: what the terminals' own SETTLE found (fresh terminals' ledgers are their
- * whole day, so any disagreement is a mismatch too).
+ * whole day, so any disagreement is a mismatch too). `billerPostings`: the biller's postings of
+ * the day, when the gateway posted to a biller on the network; by default the embedded biller's.
  */
 export async function reconcile(
   admin: Admin,
@@ -56,6 +62,7 @@ export async function reconcile(
   day: number,
   before: DailyReport,
   settleDisagreements: string[] = [],
+  billerPostings?: DayPosting[],
 ): Promise<Reconciliation> {
   const mismatches: string[] = [...settleDisagreements];
   const terminals = new Set(ledgers.map((l) => l.terminalId));
@@ -111,7 +118,11 @@ export async function reconcile(
     }
   }
 
+  const billerLeg = await admin.reconcileBiller(day, billerPostings);
+  for (const l of billerLeg.lines) if (l.status !== 'matched') mismatches.push(`biller: ${l.status} ${l.receipt}: ${l.detail}`);
+  const { ok, matched, breaks, byKind } = billerLeg;
+
   const verify = await admin.verify();
   if (!verify.ok) mismatches.push(...verify.discrepancies.map((d) => `verify: ${d}`));
-  return { ok: mismatches.length === 0, ledger, journal, unfinished, verify, mismatches };
+  return { ok: mismatches.length === 0, ledger, journal, unfinished, verify, biller: { ok, matched, breaks, byKind }, mismatches };
 }

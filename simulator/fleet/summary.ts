@@ -20,6 +20,7 @@ export function fleetFigures(result: FleetResult, reconciliation: Reconciliation
       journal: reconciliation.journal,
       unfinished: reconciliation.unfinished,
       verify: reconciliation.verify.ok,
+      biller: reconciliation.biller,
       mismatches: reconciliation.mismatches,
     },
   };
@@ -42,7 +43,8 @@ export function fleetText(figures: ReturnType<typeof fleetFigures>): string {
       `journal: ${r.journal.payments} payments ${r.journal.paymentsFen} fen, ${r.journal.corrections} corrections ${r.journal.correctionsFen} fen`,
   );
   if (figures.settle.ran) lines.push(`settle: ${figures.settle.balanced} of ${figures.settle.of} terminals balanced with the gateway`);
-  lines.push(r.ok ? 'reconciliation: ok (ledgers = journal = report, verify ok)' : `reconciliation: ${r.mismatches.length} MISMATCH(ES)`);
+  lines.push(`biller: ${r.biller.matched} postings matched the journal, ${r.biller.breaks} breaks`);
+  lines.push(r.ok ? 'reconciliation: ok (ledgers = journal = report = the biller\'s postings, verify ok)' : `reconciliation: ${r.mismatches.length} MISMATCH(ES)`);
   for (const m of r.mismatches.slice(0, 20)) lines.push(`  ${m}`);
   return lines.join('\n');
 }

@@ -6,7 +6,10 @@
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { businessDayOf, cutoffMinutes, DEFAULT_BUSINESS_DAY, type BusinessDayOptions } from '../core/business-day.js';
+import type { DayPosting } from '../biller/biller.js';
+import { RedisBiller } from '../biller/redis-biller.js';
 import { importAccounts, showAccount, type Account, type ImportResult } from './accounts.js';
+import { reconcileBiller, type BillerReconciliation } from './reconcile.js';
 import { audited, checkOperator, listAudit, requireOperator, type AuditEntry, type AuditQuery } from './audit.js';
 import { readCheckpoint, takeCheckpoint, type Checkpoint } from './checkpoint.js';
 import type { AdminContext } from './context.js';
@@ -39,6 +42,7 @@ export { businessDayRange, formatDate, formatLocalTime, parseDate } from './day.
 export { journalCsv, journalJsonLines } from './journal.js';
 export { txnCsv } from './lookup.js';
 export { reportCsv, reportSummary } from './report.js';
+export { BREAK_KINDS, reconcileCsv, reconcileText, type BillerReconciliation, type BreakKind, type ReconcileLine } from './reconcile.js';
 export { parseTerminalKey } from './terminals.js';
 export type { Checkpoint, ExportedEntry, FindPage, FindQuery, Txn, TxnDetail };
 export { ROLES, roleAtLeast, type Role } from './console-operators.js';
@@ -116,6 +120,11 @@ export interface Admin {
 
   /** Today's business day (YYYYMMDD) by the configured time zone and cut-off. */
   businessDay(epochMs?: number): number;
+
+  /** The embedded biller's postings of one business day: its daily postings file. */
+  billerPostings(businessDay: number): Promise<DayPosting[]>;
+  /** Our journal of one business day against the biller's postings of it (reconcile.ts); default: the embedded biller's. */
+  reconcileBiller(businessDay: number, postings?: DayPosting[]): Promise<BillerReconciliation>;
 
   /** Every fact of one transaction (or early decline) by receipt (lookup.ts); NOT_FOUND otherwise. */
   showTxn(receipt: string): Promise<TxnDetail>;
@@ -216,6 +225,9 @@ export function createAdmin(options: AdminOptions): Admin {
     checkpointJournal: () => takeCheckpoint(context),
     readCheckpoint: (text) => readCheckpoint(context, text),
     businessDay: (epochMs) => businessDayOf(epochMs ?? context.now(), context.businessDay),
+    billerPostings: (businessDay) => new RedisBiller(context.redis).dayPostings(businessDay),
+    reconcileBiller: async (businessDay, postings) =>
+      reconcileBiller(context, businessDay, postings ?? (await new RedisBiller(context.redis).dayPostings(businessDay))),
     showTxn: (receipt) => showTxn(context, receipt),
     findTxns: (query) => findTxns(context, query),
     addConsoleOperator: async (name, role, password, opts = {}) => {

@@ -1,5 +1,5 @@
 /**
- * The operator's commands: `aircharge merchant|terminal|float|accounts|report|journal|verify ...`.
+ * The operator's commands: `aircharge merchant|terminal|float|accounts|report|journal|verify|biller|reconcile ...`.
  * Each command talks to Redis through the operator API (src/admin), prints a human-readable
  * answer or, with --json, exactly one JSON object on stdout, and on failure exits 1 with the
  * reason on stderr (with --json, also `{"error": {code, message, details}}` on stdout).
@@ -19,6 +19,8 @@ import {
   parseTerminalKey,
   parseSince,
   parseYuan,
+  reconcileCsv,
+  reconcileText,
   reportCsv,
   reportSummary,
   type Account,
@@ -31,6 +33,8 @@ import {
   type Merchant,
   type Terminal,
 } from '../admin/index.js';
+import type { DayPosting } from '../biller/biller.js';
+import { formatPostingsFile, parsePostingsFile } from '../biller/postings-file.js';
 import { BUSINESS_DAY_SETTINGS, resolveBusinessDay } from '../config.js';
 import { checkMasterKey } from '../store/key-check.js';
 import { loadMasterKey, MasterKeyError } from '../store/secrets.js';
@@ -589,6 +593,67 @@ function registerConsoleOperator(program: Command): void {
   });
 }
 
+/** `--day YYYYMMDD`, a real date. */
+function parseDay(text: string | undefined): number {
+  const match = /^(\d{4})(\d{2})(\d{2})$/.exec(text ?? '');
+  if (match === null) throw new AdminError(AdminErrorCode.INVALID, `--day must be a business day YYYYMMDD, not ${JSON.stringify(text ?? '')}`);
+  return parseDate(`${match[1]}-${match[2]}-${match[3]}`);
+}
+
+function registerBiller(program: Command): void {
+  const group = program.command('biller').description('the embedded biller');
+  adminCommand<{ day?: string }>(
+    group,
+    'postings',
+    "the embedded biller's postings of a business day as its daily postings file (CSV: " +
+      'day,receipt,account,kind,amount,original,booked_at; src/biller/README.md), the biller leg of reconcile biller',
+    async (admin, _args, options) => {
+      const day = parseDay(options.day);
+      const postings = await admin.billerPostings(day);
+      return { json: { day, postings }, text: formatPostingsFile(postings, resolveBusinessDay(options, process.env).utcOffsetMinutes).trimEnd() };
+    },
+    { businessDay: true },
+  ).requiredOption('--day <YYYYMMDD>', 'the business day');
+}
+
+function registerReconcile(program: Command): void {
+  const group = program.command('reconcile').description('reconciliation against the other legs');
+  adminCommand<{ day?: string; file?: string; fetch?: boolean; format?: string }>(
+    group,
+    'biller',
+    "our journal of a business day against the biller's postings of it, receipt by receipt: matched, missing at the " +
+      'biller, missing here, amount or account differs, reversed on one side only. The biller\'s side from a postings ' +
+      'file (--file) or fetched from the embedded biller (--fetch). Exits 1 on any break',
+    async (admin, _args, options) => {
+      const day = parseDay(options.day);
+      if ((options.file === undefined) === (options.fetch !== true)) {
+        throw new AdminError(AdminErrorCode.INVALID, 'give exactly one of --file FILE and --fetch');
+      }
+      let postings: DayPosting[] | undefined;
+      if (options.file !== undefined) {
+        const file = options.file;
+        const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+          throw new Error(`cannot read ${file}: ${error.code ?? error.message}`);
+        });
+        const parsed = parsePostingsFile(text);
+        const otherDay = parsed.postings.filter((p) => p.day !== day).map((p) => `${p.receipt}: day ${p.day}`);
+        const errors = [...parsed.errors, ...(otherDay.length > 0 ? [`rows of another day than ${day}: ${otherDay.slice(0, 5).join(', ')}${otherDay.length > 5 ? ', ...' : ''}`] : [])];
+        if (errors.length > 0) throw new AdminError(AdminErrorCode.CSV, `the postings file ${file} does not read, nothing reconciled:\n${errors.join('\n')}`, errors);
+        postings = parsed.postings;
+      }
+      const result = await admin.reconcileBiller(day, postings);
+      const format = choice('--format', options.format ?? (options.json ? 'json' : 'text'), ['text', 'json', 'csv']);
+      const text = format === 'csv' ? reconcileCsv(result).trimEnd() : format === 'json' ? JSON.stringify(result) : reconcileText(result);
+      return { json: result, text, exitCode: result.ok ? 0 : 1 };
+    },
+    { businessDay: true },
+  )
+    .requiredOption('--day <YYYYMMDD>', 'the business day')
+    .option('--file <postings.csv>', "the biller's postings file of that day")
+    .option('--fetch', 'take the postings from the embedded biller')
+    .option('--format <format>', 'text, json or csv (default text; json with --json)');
+}
+
 export function registerAdmin(program: Command): void {
   registerMerchant(program);
   registerTerminal(program);
@@ -597,6 +662,8 @@ export function registerAdmin(program: Command): void {
   registerReport(program);
   registerJournal(program);
   registerVerify(program);
+  registerBiller(program);
+  registerReconcile(program);
   registerAudit(program);
   registerTxn(program);
   registerConsoleOperator(program);

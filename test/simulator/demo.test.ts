@@ -21,6 +21,7 @@ describe('npm run demo', () => {
     expect(stdout).toMatch(/seeded 22 outlets .* and 1000 billing accounts/);
     expect(stdout).toMatch(/Daily report \d{4}-\d{2}-\d{2}: \d+ outlets?, [\d,]+ payments?, ¥[\d,]+\.\d{2} collected/);
     expect(stdout).toContain('verify: ok, the books balance');
+    expect(stdout).toMatch(/^biller: ok, its [1-9]\d* postings of the day match the journal$/m);
     expect(stdout).toContain('reconciliation: ok');
     const figures = JSON.parse(stdout.trim().split('\n').pop()!) as { terminals: number; reconciliation: { ok: boolean }; report: { payments: { count: number } } };
     expect(figures.terminals).toBe(22);
