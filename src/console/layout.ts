@@ -88,6 +88,29 @@ export function ago(epochMs: number, now: number): string {
   return `${Math.round(s / 86400)} d ago`;
 }
 
+/** "1 payment", "2 payments". */
+export function count(n: number, one: string, many = `${one}s`): string {
+  return `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
+}
+
+/**
+ * A stored state (audit before/after, a biller posting) as name-value lines, money read in yuan:
+ * a field named …Fen holds fen, `at` an instant.
+ */
+export function facts(value: unknown, utcOffsetMinutes: number): Html {
+  if (value === null || value === undefined) return html`<span class="muted">—</span>`;
+  if (typeof value !== 'object') return html`${String(value)}`;
+  return html`<dl class="kv">${Object.entries(value as Record<string, unknown>).map(
+    ([name, v]) => html`<dt>${name.endsWith('Fen') ? name.slice(0, -3) : name}</dt><dd class="mono">${readable(name, v, utcOffsetMinutes)}</dd>`,
+  )}</dl>`;
+}
+
+function readable(name: string, value: unknown, utcOffsetMinutes: number): string {
+  if (name.endsWith('Fen') && Number.isSafeInteger(Number(value)) && value !== '') return yuan(Number(value));
+  if (name === 'at' && Number.isSafeInteger(Number(value))) return localTime(Number(value), utcOffsetMinutes);
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
+
 /** A coloured label: ok (green), warn (amber), bad (red), off (grey). */
 export function pill(kind: 'ok' | 'warn' | 'bad' | 'off', text: string): Html {
   return html`<span class="pill ${kind}">${text}</span>`;
@@ -130,10 +153,10 @@ h1 { font-size:22px; margin:4px 0 16px; } h2 { font-size:16px; margin:24px 0 8px
 footer { max-width:1280px; margin:0 auto; padding:0 24px 24px; color:var(--muted); font-size:12px; }
 section.card { background:var(--card); border:1px solid var(--line); border-radius:6px; padding:12px 16px; margin-bottom:16px; }
 section.card > h2:first-child { margin-top:0; }
-.tiles { display:grid; grid-template-columns:repeat(auto-fit, minmax(190px, 1fr)); gap:12px; margin-bottom:16px; }
+.tiles { display:grid; grid-template-columns:repeat(auto-fit, minmax(150px, 1fr)); gap:12px; margin-bottom:16px; }
 .tile { background:var(--card); border:1px solid var(--line); border-left:4px solid var(--line); border-radius:6px; padding:10px 14px; }
 .tile .label { color:var(--muted); font-size:12px; text-transform:uppercase; letter-spacing:.04em; }
-.tile .value { font-size:24px; font-weight:650; margin:2px 0; font-variant-numeric:tabular-nums; }
+.tile .value { font-size:22px; white-space:nowrap; font-weight:650; margin:2px 0; font-variant-numeric:tabular-nums; }
 .tile .detail { color:var(--muted); font-size:12px; min-height:1em; }
 .tile.ok { border-left-color:var(--ok); } .tile.warn { border-left-color:#d9a21b; } .tile.bad { border-left-color:var(--bad); }
 table { width:100%; border-collapse:collapse; background:var(--card); font-variant-numeric:tabular-nums; }
@@ -149,8 +172,12 @@ code, .mono { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, mono
 .grid2 { display:grid; grid-template-columns:1fr 1fr; gap:16px; } @media (max-width: 900px) { .grid2 { grid-template-columns:1fr; } }
 dl.facts { display:grid; grid-template-columns:max-content 1fr; gap:4px 16px; margin:0; }
 dl.facts dt { color:var(--muted); } dl.facts dd { margin:0; }
-form.inline { display:flex; flex-wrap:wrap; gap:8px; align-items:flex-end; }
+dl.kv { display:grid; grid-template-columns:max-content 1fr; gap:0 8px; margin:0; font-size:13px; }
+dl.kv dt { color:var(--muted); } dl.kv dd { margin:0; }
+form.inline { display:flex; flex-wrap:wrap; gap:8px; align-items:flex-end; margin-bottom:16px; }
 label { display:flex; flex-direction:column; gap:2px; font-size:12px; color:var(--muted); }
+label.check { flex-direction:row; align-items:center; gap:6px; padding-bottom:8px; font-size:13px; }
+label.check input { min-width:0; }
 input, select { font:inherit; padding:6px 8px; border:1px solid #b9c2cc; border-radius:4px; background:#fff; color:var(--ink); min-width:120px; }
 button.primary { font:inherit; font-weight:600; padding:7px 14px; border:0; border-radius:4px; background:var(--accent); color:#fff; cursor:pointer; }
 .notice { padding:8px 12px; border-radius:4px; margin-bottom:16px; border:1px solid; }

@@ -200,14 +200,22 @@ describe('the console in a real browser', () => {
     expect((await admin.showMerchant('XICUN')).floatFen).toBe(before);
   });
 
+  it('runs verify from the dashboard: the books balance after the payment and the top-up', async () => {
+    await page.goto(`${consoleUrl}/`);
+    await page.click('form[action="/verify"] button');
+    await expect(tileValue('Books')).resolves.toBe('balance');
+    await expect(page.locator('section.card', { hasText: 'The books' }).textContent()).resolves.toContain('the books balance');
+    await shot('08-dashboard-verified');
+  });
+
   it('draws the daily report and the fleet', async () => {
     await page.goto(`${consoleUrl}/report`);
     await expect(page.locator('p.summary').textContent()).resolves.toContain('1 outlet, 1 payment, ¥35.50 collected');
     expect(await page.locator('svg.chart').count()).toBe(2);
-    await shot('08-report');
+    await shot('09-report');
     await page.goto(`${consoleUrl}/terminals`);
     await expect(page.locator('table').textContent()).resolves.toContain(TERMINAL);
-    await shot('09-terminals');
+    await shot('10-terminals');
   });
 
   it('logs out: the session cookie no longer opens a page', async () => {

@@ -5,7 +5,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { parseSince, type AuditEntry } from '../../admin/index.js';
 import { html, query, type Html } from '../html.js';
-import { localTime, table } from '../layout.js';
+import { facts, localTime, table } from '../layout.js';
 import type { ConsoleContext } from '../server.js';
 
 interface AuditQuerystring {
@@ -57,11 +57,4 @@ export function registerAudit(app: FastifyInstance, context: ConsoleContext): vo
 }
 
 const row = (utcOffsetMinutes: number) => (e: AuditEntry): Html =>
-  html`<tr><td>${localTime(e.at, utcOffsetMinutes)}</td><td>${e.operator === '' ? html`<span class="muted">unnamed</span>` : e.operator}</td><td class="mono">${e.action}</td><td class="mono">${e.target}</td><td>${facts(e.before)}</td><td>${facts(e.after)}</td><td>${e.reason}</td><td>${e.ticket}</td></tr>`;
-
-/** A state as `name value` lines; money fields (…Fen) read in yuan by the name too. */
-function facts(value: unknown): Html {
-  if (value === null || value === undefined) return html`<span class="muted">—</span>`;
-  if (typeof value !== 'object') return html`${String(value)}`;
-  return html`${Object.entries(value as Record<string, unknown>).map(([k, v]) => html`<div><span class="muted">${k}</span> <span class="mono">${typeof v === 'object' ? JSON.stringify(v) : String(v)}</span></div>`)}`;
-}
+  html`<tr><td>${localTime(e.at, utcOffsetMinutes)}</td><td>${e.operator === '' ? html`<span class="muted">unnamed</span>` : e.operator}</td><td class="mono">${e.action}</td><td class="mono">${e.target}</td><td>${facts(e.before, utcOffsetMinutes)}</td><td>${facts(e.after, utcOffsetMinutes)}</td><td>${e.reason}</td><td>${e.ticket}</td></tr>`;

@@ -3,9 +3,9 @@
  * outlets running out of float, transactions not settled, and when the books were last proved.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Merchant, PendingTransaction, VerifyRecord } from '../../admin/index.js';
+import type { JournalEntry, Merchant, PendingTransaction, VerifyRecord } from '../../admin/index.js';
 import { href, html, type Html } from '../html.js';
-import { ago, csrfField, localTime, pill, table, tile, yuan, type Viewer } from '../layout.js';
+import { ago, count, csrfField, localTime, pill, table, tile, yuan, type Viewer } from '../layout.js';
 import { roleAtLeast } from '../../admin/index.js';
 import type { ConsoleContext } from '../server.js';
 
@@ -36,7 +36,7 @@ export function registerDashboard(app: FastifyInstance, context: ConsoleContext)
 ${tile('Terminals', terminals.length, `${terminals.length - disabled} active, ${disabled} disabled`)}
 ${tile("Today's payments", total.payments.count.toLocaleString('en-US'), `${report.date} · ${total.outlets} of ${merchants.length} outlets`)}
 ${tile('Collected today', yuan(total.netFen), `${yuan(total.payments.amountFen)} paid, ${yuan(total.corrections.amountFen)} corrected`)}
-${tile('Last hour', `${lastHour.length} payments`, yuan(lastHour.reduce((sum, e) => sum + e.amountFen, 0)))}
+${tile('Last hour', count(lastHour.length, 'payment'), `${yuan(lastHour.reduce((sum, e) => sum + e.amountFen, 0))} collected`)}
 ${tile('Low floats', low.length, `under ${yuan(context.lowFloatFen)}`, low.length > 0 ? 'warn' : 'ok')}
 ${tile('Pending', pending.length, `${inDoubt.length} in doubt`, inDoubt.length > 0 ? 'bad' : pending.length > 0 ? 'warn' : 'ok')}
 ${verifyTile(verify, viewer.now)}
@@ -45,6 +45,7 @@ ${verifyTile(verify, viewer.now)}
 <section class="card"><h2>Low floats</h2>${lowFloats(low)}</section>
 <section class="card"><h2>Pending and in-doubt transactions</h2>${pendingTable(pending, viewer)}</section>
 </div>
+<section class="card"><h2>Latest payments and corrections</h2>${latest(journal, viewer)}</section>
 <section class="card"><h2>The books</h2>${verifySection(verify, viewer)}</section>`;
     return context.render(reply, viewer, '/', 'Dashboard', body);
   });
@@ -55,8 +56,23 @@ ${verifyTile(verify, viewer.now)}
   });
 }
 
+const LATEST = 10;
+
+function latest(journal: JournalEntry[], viewer: Viewer): Html {
+  const moves = journal.filter((e) => e.kind === 'pay' || e.kind === 'correct').sort((x, y) => y.ts - x.ts).slice(0, LATEST);
+  return table(
+    ['Time', 'Receipt', 'Kind', 'Outlet', 'Terminal', 'Amount'],
+    moves.map(
+      (e) =>
+        html`<tr><td title="${ago(e.ts, viewer.now)}">${localTime(e.ts, viewer.utcOffsetMinutes)}</td><td><a class="mono" href="${href('transactions', e.txn)}">${e.txn}</a></td><td>${e.kind === 'pay' ? 'payment' : 'correction'}</td><td><a href="${href('outlets', e.merchant)}">${e.merchant}</a></td><td class="mono">${e.terminal}</td><td class="num">${e.kind === 'pay' ? '' : '−'}${yuan(e.amountFen)}</td></tr>`,
+    ),
+    'No payment yet today.',
+    { numeric: [5] },
+  );
+}
+
 function verifyTile(verify: VerifyRecord | null, now: number): Html {
-  if (verify === null) return tile('Books', 'not verified', 'verify has never run here', 'warn');
+  if (verify === null) return tile('Books', 'unchecked', 'verify has never run here', 'warn');
   if (verify.ok) return tile('Books', 'balance', `verified ${ago(verify.at, now)}`, 'ok');
   return tile('Books', `${verify.discrepancyCount} discrepancies`, `verified ${ago(verify.at, now)}`, 'bad');
 }

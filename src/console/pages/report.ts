@@ -51,10 +51,8 @@ export function registerReport(app: FastifyInstance, context: ConsoleContext): v
 <a href="${query('/report.csv', { date: report.date })}">Download CSV</a>
 </form>
 <p class="summary"><strong>Daily report ${report.date}: ${reportSummary(report)}</strong>${report.total.corrections.count > 0 ? html` (after ${report.total.corrections.count} corrections, ${yuan(report.total.corrections.amountFen)})` : ''}.</p>
-<div class="grid2">
 <section class="card"><h2>Collected per outlet</h2>${outletBars.length === 0 ? html`<p class="empty">No payments on this day.</p>` : horizontalBars(`Net collected per outlet on ${report.date}`, outletBars)}</section>
 <section class="card"><h2>Payments per hour</h2>${columns(`Payments per hour on ${report.date}`, hourBars)}</section>
-</div>
 <section class="card"><h2>Per outlet</h2>${table(
       ['Outlet', 'Payments', 'Paid', 'Corrections', 'Corrected', 'Net'],
       [

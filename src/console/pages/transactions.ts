@@ -5,7 +5,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { formatDate, parseDate, type Txn, type TxnDetail } from '../../admin/index.js';
 import { href, html, query, type Html } from '../html.js';
-import { pill, table, yuan } from '../layout.js';
+import { facts, pill, table, yuan } from '../layout.js';
 import type { ConsoleContext } from '../server.js';
 
 interface SearchQuery {
@@ -58,7 +58,7 @@ export function registerTransactions(app: FastifyInstance, context: ConsoleConte
   app.get('/transactions/:receipt', { preValidation: context.requires('viewer'), schema: { params: RECEIPT_PARAMS } }, async (request: FastifyRequest<{ Params: { receipt: string } }>, reply) => {
     const viewer = request.viewer!;
     const txn = await context.admin(viewer).showTxn(request.params.receipt);
-    const body = html`${searchForm({})}${detail(txn)}`;
+    const body = html`${searchForm({})}${detail(txn, viewer.utcOffsetMinutes)}`;
     return context.render(reply, viewer, '/transactions', `Transaction ${txn.receipt}`, body);
   });
 }
@@ -97,8 +97,8 @@ function txnTable(txns: Txn[]): Html {
 const receiptLink = (receipt: string | null): Html | string => (receipt === null ? '—' : html`<a class="mono" href="${href('transactions', receipt)}">${receipt}</a>`);
 const money = (fen: number | null): string => (fen === null ? '—' : yuan(fen));
 
-function detail(t: TxnDetail): Html {
-  const facts: Array<[string, Html | string]> = [
+function detail(t: TxnDetail, utcOffsetMinutes: number): Html {
+  const lines: Array<[string, Html | string]> = [
     ['State', html`${statePill(t)} ${t.result === null ? '' : html`<span class="mono">${t.result.name}</span>`}${t.declinedEarly ? ' (declined before it became a transaction)' : ''}`],
     ['Kind', `${t.kind}${t.origin === 'terminal' ? '' : ` (${t.origin})`}`],
     ['Amount', yuan(t.amountFen)],
@@ -111,13 +111,13 @@ function detail(t: TxnDetail): Html {
     ['Float after', money(t.floatAfterFen)],
     ['Arrears after', money(t.arrearsAfterFen)],
   ];
-  if (t.original !== null) facts.push(['Original payment', receiptLink(t.original)]);
-  if (t.correctedBy !== null) facts.push(['Corrected by', receiptLink(t.correctedBy)]);
-  if (t.reversedBy !== null) facts.push(['Reversed by', receiptLink(t.reversedBy)]);
-  if (t.operator !== null) facts.push(['Operator', `${t.operator.name}: ${t.operator.reason}${t.operator.ticket === '' ? '' : ` (ticket ${t.operator.ticket})`}`]);
-  const posting = t.posting === null ? html`<p class="empty">No posting at the embedded biller for this receipt.</p>` : html`<dl class="facts">${Object.entries(t.posting).map(([k, v]) => html`<dt>${k}</dt><dd class="mono">${String(v)}</dd>`)}</dl>`;
+  if (t.original !== null) lines.push(['Original payment', receiptLink(t.original)]);
+  if (t.correctedBy !== null) lines.push(['Corrected by', receiptLink(t.correctedBy)]);
+  if (t.reversedBy !== null) lines.push(['Reversed by', receiptLink(t.reversedBy)]);
+  if (t.operator !== null) lines.push(['Operator', `${t.operator.name}: ${t.operator.reason}${t.operator.ticket === '' ? '' : ` (ticket ${t.operator.ticket})`}`]);
+  const posting = t.posting === null ? html`<p class="empty">No posting at the embedded biller for this receipt.</p>` : facts(t.posting, utcOffsetMinutes);
   return html`<div class="grid2">
-<section class="card"><h2>Transaction</h2><dl class="facts">${facts.map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}</dl></section>
+<section class="card"><h2>Transaction</h2><dl class="facts">${lines.map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}</dl></section>
 <section class="card"><h2>At the biller</h2>${posting}
 <h2>Terminal's request record</h2>${t.request === null ? html`<p class="empty">Past the replay retention (the transaction record above is kept for good).</p>` : html`<p>state <span class="mono">${t.request.state}</span>, message type ${t.request.type}</p>`}</section>
 </div>`;
