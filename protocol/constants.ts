@@ -101,6 +101,8 @@ export const ResultCode = {
   AMOUNT_INVALID: 0x13,
   AMOUNT_OVER_LIMIT: 0x14,
   OVERPAYMENT: 0x15,
+  /** The billing system cannot be reached (its breaker is open) and the gateway declines rather than queue (§4). */
+  BILLER_UNAVAILABLE: 0x19,
 
   ORIGINAL_NOT_FOUND: 0x20,
   WRONG_TERMINAL: 0x21,

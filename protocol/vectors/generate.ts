@@ -250,6 +250,13 @@ add(
   'session',
 );
 add(
+  'pay-response-biller-unavailable',
+  'BILLER_UNAVAILABLE: the billing system cannot be reached and the gateway declines; nothing applied.',
+  { type: MessageType.PAY_RESPONSE, seq: 3, timestamp: T0 + 41 },
+  emptyResponse(MessageType.PAY_RESPONSE, R.BILLER_UNAVAILABLE),
+  'session',
+);
+add(
   'pay-response-bad-mac',
   'BAD_MAC: the gateway would not authenticate the request, so it does not MAC its answer.',
   { type: MessageType.PAY_RESPONSE, seq: 3, timestamp: T0 + 41 },

@@ -15,6 +15,7 @@ import type { CoreDeps, PendingTransaction } from './deps.js';
 import { guardArgs, guardKeys, receiptOf } from './guard.js';
 import { reservedHead, transactionEntryArgs } from './journal-entry.js';
 import type { Completion } from './pay.js';
+import { settleLive } from './in-doubt.js';
 import { parseTransactionResponse, reservationAnswer } from './responses.js';
 import type { Outcome, RequestContext } from './types.js';
 
@@ -119,7 +120,6 @@ export async function correct(
 ): Promise<Outcome<CorrectResponse>> {
   const reservation = await reserveCorrect(deps, ctx, req);
   if ('answered' in reservation) return reservation.answered;
-  const reversed = await reverseCorrect(deps, reservation.pending);
-  const { response } = await completeCorrect(deps, reservation.pending, reversed);
-  return { response, replayed: false };
+  const { completion } = await settleLive(deps, reservation.pending);
+  return { response: completion.response, replayed: false };
 }

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Biller } from '../biller/biller.js';
 import type { JournalHead } from '../store/journal.js';
 import type { BusinessDayOptions } from './business-day.js';
+import type { BillerDownPolicy } from './in-doubt.js';
 
 export interface CoreDeps {
   redis: Redis | Cluster;
@@ -13,6 +14,8 @@ export interface CoreDeps {
   maxPaymentFen: number;
   replayRetentionSec: number;
   recoveryAfterMs: number;
+  /** With the biller's breaker open: decline PAY (BILLER_UNAVAILABLE) or approve and queue the posting. */
+  billerDown: BillerDownPolicy;
   /** Every Redis and biller call: its failure, or no answer in time, as StoreUnavailableError. */
   storeCall<T>(call: Promise<T>): Promise<T>;
   businessDay: BusinessDayOptions;

@@ -13,6 +13,7 @@ import { GUARD_ONLY, SETTLE, SIGN_OUT, STATUS } from '../store/lua/requests.js';
 import { CLOSE_SESSION, OPEN_SESSION } from '../store/lua/session.js';
 import { journalKey } from '../store/journal.js';
 import { preloadScripts } from '../store/script.js';
+import type { BillerDownPolicy } from './in-doubt.js';
 import { cutoffMinutes, DEFAULT_BUSINESS_DAY, type BusinessDayOptions } from './business-day.js';
 import { RedisSessionStore } from './session-store.js';
 import { storeCalls } from './store-call.js';
@@ -25,6 +26,7 @@ export { businessDayOf, type BusinessDayOptions } from './business-day.js';
  */
 export { SESSION_REFRESH_MS } from '../store/lua/guard.js';
 export type { CoreDeps, PendingTransaction } from './deps.js';
+export { QUEUED_ARREARS, TRANSITIONS, transition, type BillerDownPolicy, type BillerEvent, type Move, type TxnState } from './in-doubt.js';
 export { RedisSessionStore } from './session-store.js';
 export { RedisTransactionCore, type TransactionSteps } from './transaction-core.js';
 export type { Completion, Reservation } from './pay.js';
@@ -54,6 +56,11 @@ export interface CoreOptions {
   storeTimeoutMs?: number;
   /** Default: the embedded Redis biller on the same client. */
   biller?: Biller;
+  /**
+   * With the biller's breaker open: 'decline' (default) answers PAY BILLER_UNAVAILABLE before the
+   * float is touched; 'accept' approves against the float and queues the posting (biller-queue.ts).
+   */
+  billerDown?: BillerDownPolicy;
   logger?: Logger;
 }
 
@@ -85,6 +92,7 @@ export async function createCore(
     maxPaymentFen: positiveInteger('maxPaymentFen', options.maxPaymentFen ?? 500_000),
     replayRetentionSec: positiveInteger('replayRetentionSec', options.replayRetentionSec ?? 86_400),
     recoveryAfterMs: positiveInteger('recoveryAfterMs', options.recoveryAfterMs ?? 10_000),
+    billerDown: options.billerDown ?? 'decline',
     storeCall: storeCalls(storeTimeoutMs),
     businessDay,
     logger: options.instanceId === undefined || options.logger === undefined ? options.logger : instanceLogger(options.logger, options.instanceId),

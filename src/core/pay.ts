@@ -16,6 +16,7 @@ import { businessDayOf } from './business-day.js';
 import type { CoreDeps, PendingTransaction } from './deps.js';
 import { guardArgs, guardKeys, receiptOf } from './guard.js';
 import { reservedHead, transactionEntryArgs } from './journal-entry.js';
+import { billerRefusesNow, settleLive } from './in-doubt.js';
 import { parseTransactionResponse, reservationAnswer } from './responses.js';
 import type { Outcome, RequestContext } from './types.js';
 
@@ -53,6 +54,7 @@ export async function reservePay(deps: CoreDeps, ctx: RequestContext, req: PayRe
         req.account,
         businessDay,
         t,
+        billerRefusesNow(deps) ? 1 : 0,
       ],
     ),
   )) as unknown[];
@@ -79,7 +81,16 @@ export async function postPay(deps: CoreDeps, txn: PendingTransaction): Promise<
   );
 }
 
-export async function completePay(deps: CoreDeps, txn: PendingTransaction, posted: PostingResult): Promise<Completion> {
+/**
+ * Step 3. `queued`: approved against the float while the biller is unreachable (policy accept); the
+ * posting goes into the merchant's biller queue in the same script, so it cannot be lost.
+ */
+export async function completePay(
+  deps: CoreDeps,
+  txn: PendingTransaction,
+  posted: PostingResult,
+  options: { queued?: boolean } = {},
+): Promise<Completion> {
   const m = txn.merchantId;
   const now = deps.now();
   const entry = posted.result === ResultCode.APPROVED ? transactionEntryArgs(deps, txn, now) : [];
@@ -94,8 +105,9 @@ export async function completePay(deps: CoreDeps, txn: PendingTransaction, poste
         keys.day(m, txn.businessDay),
         keys.declinedTxns(m),
         keys.journalHead(m),
+        keys.billerQueue(m),
       ],
-      [txn.receipt, posted.result, posted.arrearsFen, now, ...entry],
+      [txn.receipt, posted.result, posted.arrearsFen, now, options.queued === true ? 1 : 0, ...entry],
     ),
   )) as [number, string | null];
   if (reply[1] === null) throw new Error(`no transaction ${txn.receipt} of merchant ${m}`);
@@ -105,7 +117,6 @@ export async function completePay(deps: CoreDeps, txn: PendingTransaction, poste
 export async function pay(deps: CoreDeps, ctx: RequestContext, req: PayRequest): Promise<Outcome<PayResponse>> {
   const reservation = await reservePay(deps, ctx, req);
   if ('answered' in reservation) return reservation.answered;
-  const posted = await postPay(deps, reservation.pending);
-  const { response } = await completePay(deps, reservation.pending, posted);
-  return { response, replayed: false };
+  const { completion } = await settleLive(deps, reservation.pending);
+  return { response: completion.response, replayed: false };
 }

@@ -7,17 +7,19 @@
 import { ResultCode } from '../../protocol/constants.js';
 import { readJournalHead } from '../store/journal.js';
 import { keys } from '../store/keys.js';
-import { completeCorrect, reverseCorrect } from './correct.js';
 import type { CoreDeps, PendingTransaction } from './deps.js';
-import { completePay, postPay, type Completion } from './pay.js';
+import { settle } from './in-doubt.js';
+import type { Completion } from './pay.js';
 
 export interface RecoveryResult {
   completed: number;
   rolledBack: number;
+  /** Still pending: the biller could not say what it holds under the receipt; asked again next pass. */
+  inDoubt: number;
 }
 
 export async function recover(deps: CoreDeps, now: number): Promise<RecoveryResult> {
-  const totals: RecoveryResult = { completed: 0, rolledBack: 0 };
+  const totals: RecoveryResult = { completed: 0, rolledBack: 0, inDoubt: 0 };
   const merchants = await deps.storeCall(deps.redis.smembers(keys.merchants()));
   for (const merchantId of merchants) {
     const receipts = await deps.storeCall(
@@ -27,6 +29,10 @@ export async function recover(deps: CoreDeps, now: number): Promise<RecoveryResu
       const txn = await readPending(deps, merchantId, receipt);
       if (txn === null) continue;
       const finished = await finish(deps, txn);
+      if (finished === null) {
+        totals.inDoubt += 1;
+        continue;
+      }
       if (!finished.applied) continue;
       if (finished.response.result === ResultCode.APPROVED) totals.completed += 1;
       else totals.rolledBack += 1;
@@ -39,11 +45,14 @@ export async function recover(deps: CoreDeps, now: number): Promise<RecoveryResu
   return totals;
 }
 
-/** Steps 2 and 3 of a pending transaction, both idempotent. */
-export function finish(deps: CoreDeps, txn: PendingTransaction): Promise<Completion> {
-  return txn.kind === 'pay'
-    ? postPay(deps, txn).then((posted) => completePay(deps, txn, posted))
-    : reverseCorrect(deps, txn).then((reversed) => completeCorrect(deps, txn, reversed));
+/**
+ * Settles a transaction that may have been posted already: the biller is asked what it holds under
+ * the receipt, then the same transitions as the live path (in-doubt.ts). Null while still in doubt.
+ * The query is the biller's own retried read (bounded attempts with jittered backoff): the budget of
+ * one pass; the next pass, `--recovery-interval` later, asks again.
+ */
+export async function finish(deps: CoreDeps, txn: PendingTransaction): Promise<Completion | null> {
+  return (await settle(deps, txn, 'in_doubt')).completion;
 }
 
 async function readPending(deps: CoreDeps, merchantId: string, receipt: string): Promise<PendingTransaction | null> {

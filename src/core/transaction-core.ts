@@ -75,7 +75,7 @@ export class RedisTransactionCore implements TransactionCore {
     return signOut(this.deps, ctx);
   }
 
-  recover(now: number): Promise<{ completed: number; rolledBack: number }> {
+  recover(now: number): Promise<{ completed: number; rolledBack: number; inDoubt: number }> {
     return recover(this.deps, now);
   }
 }

@@ -97,7 +97,7 @@ export interface TransactionCore {
   settle(ctx: RequestContext, req: SettleRequest): Promise<Outcome<SettleResponse>>;
   signOut(ctx: RequestContext): Promise<Outcome<SignOutResponse>>;
   /** Finishes or rolls back every pending transaction older than the bound; returns how many. */
-  recover(now: number): Promise<{ completed: number; rolledBack: number }>;
+  recover(now: number): Promise<{ completed: number; rolledBack: number; inDoubt: number }>;
 }
 
 /** Thrown when Redis cannot be reached or times out; answered with SYSTEM_BUSY. */

@@ -79,6 +79,14 @@ export const keys = {
    */
   pending: (merchantId: string) => `${m(merchantId)}:pending`,
   /**
+   * Sorted set by approval time: receipts of payments approved while the biller was unreachable
+   * (`--biller-down accept`), their postings not yet booked; forwarded in this order
+   * (src/core/biller-queue.ts). The transaction's `billerQueue` field says queued/posted/failed.
+   */
+  billerQueue: (merchantId: string) => `${m(merchantId)}:biller-queue`,
+  /** Sorted set by failure time: queued postings that expired, ran out of tries, or were declined. */
+  billerFailed: (merchantId: string) => `${m(merchantId)}:biller-failed`,
+  /**
    * Stream, append-only: kind (topup|pay|correct), txn, terminal, amountFen, day, ts (a correction
    * also original), seen, then mac, floatFen, chain (src/store/journal.ts: the fields before `mac`
    * are MACed under the journal key, `seen` names an earlier entry whose chain the MAC vouches

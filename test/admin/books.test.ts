@@ -262,7 +262,7 @@ describe('books written by the core', () => {
     const stale = await admin.verify();
     expect(stale.checked.pending).toBe(1);
     expect(stale.discrepancies).toEqual([expect.stringMatching(/^merchant M1: pay A0000001\d{10} has been pending for 1[12]\d s \(bound 60 s\)/)]);
-    expect(await net.core.recover(Date.now())).toEqual({ completed: 1, rolledBack: 0 });
+    expect(await net.core.recover(Date.now())).toEqual({ completed: 1, rolledBack: 0, inDoubt: 0 });
     expect(await admin.verify()).toMatchObject({ ok: true, checked: { pending: 0, transactions: 7 } });
   });
 });

@@ -46,7 +46,7 @@ describe('on Redis Cluster', () => {
     const req = { account: '7000000001', amountFen: 2_000 };
     const reserved = await net.core.steps.reservePay(t.ctx(MessageType.PAY, req), req);
     expect('pending' in reserved).toBe(true);
-    expect(await net.core.recover(Date.now() + 2_000)).toEqual({ completed: 1, rolledBack: 0 });
+    expect(await net.core.recover(Date.now() + 2_000)).toEqual({ completed: 1, rolledBack: 0, inDoubt: 0 });
     expect((await net.admin.showAccount('7000000001')).arrearsFen).toBe(48_000);
     expect((await books(net, 'CB')).balanced).toBe(true);
   });

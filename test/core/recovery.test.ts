@@ -53,9 +53,9 @@ describe('recover', () => {
     const txn = await reservePay(t, '5000000001', 1_000);
     expect(await float('R1')).toBe(floatBefore - 1_000);
     expect((await books(net, 'R1')).balanced).toBe(true); // the pending payment holds the debit
-    expect(await net.core.recover(Date.now())).toEqual({ completed: 0, rolledBack: 0 }); // not older than the bound
-    expect(await net.core.recover(later())).toEqual({ completed: 1, rolledBack: 0 });
-    expect(await net.core.recover(later())).toEqual({ completed: 0, rolledBack: 0 });
+    expect(await net.core.recover(Date.now())).toEqual({ completed: 0, rolledBack: 0, inDoubt: 0 }); // not older than the bound
+    expect(await net.core.recover(later())).toEqual({ completed: 1, rolledBack: 0, inDoubt: 0 });
+    expect(await net.core.recover(later())).toEqual({ completed: 0, rolledBack: 0, inDoubt: 0 });
     expect(await float('R1')).toBe(floatBefore - 1_000);
     expect(await arrears('5000000001')).toBe(999_000);
     expect(await postings('5000000001')).toBe(1);
@@ -69,7 +69,7 @@ describe('recover', () => {
     const txn = await reservePay(t, '5000000002', 2_000);
     const posted = await net.core.steps.postPay(txn);
     expect(posted).toMatchObject({ result: ResultCode.APPROVED, arrearsFen: 998_000 });
-    expect(await net.core.recover(later())).toEqual({ completed: 1, rolledBack: 0 });
+    expect(await net.core.recover(later())).toEqual({ completed: 1, rolledBack: 0, inDoubt: 0 });
     expect(await arrears('5000000002')).toBe(998_000);
     expect(await postings('5000000002')).toBe(1);
     expect((await books(net, 'R1')).balanced).toBe(true);
@@ -79,7 +79,7 @@ describe('recover', () => {
     const floatBefore = await float('R1');
     const paymentsBefore = (await books(net, 'R1')).paymentCount;
     const txn = await reservePay(t, '5000000003', 60); // more than the 50 owed
-    expect(await net.core.recover(later())).toEqual({ completed: 0, rolledBack: 1 });
+    expect(await net.core.recover(later())).toEqual({ completed: 0, rolledBack: 1, inDoubt: 0 });
     expect(await float('R1')).toBe(floatBefore);
     expect(await arrears('5000000003')).toBe(50);
     expect(await books(net, 'R1')).toMatchObject({ paymentCount: paymentsBefore, pendingPayments: 0, balanced: true });
@@ -95,7 +95,7 @@ describe('recover', () => {
     const stoppedAfterTwo = await reserveCorrect(t, second.response.receipt, '5000000004', 4_000);
     await net.core.steps.reverseCorrect(stoppedAfterTwo);
     expect(await float('R1')).toBe(floatBefore); // a pending correction has not credited yet
-    expect(await net.core.recover(later())).toEqual({ completed: 2, rolledBack: 0 });
+    expect(await net.core.recover(later())).toEqual({ completed: 2, rolledBack: 0, inDoubt: 0 });
     expect(await float('R1')).toBe(floatBefore + 7_000);
     expect(await arrears('5000000004')).toBe(1_000_000);
     expect(await postings('5000000004')).toBe(4); // two payments, two reversals
@@ -130,7 +130,7 @@ describe('recover', () => {
       if (i % 3 >= 1) await net.core.steps.postPay(txn); // stopped after step 2
       if (i % 3 === 2) await net.core.steps.postPay(txn); // the biller step repeated: still once
     }
-    expect(await net.core.recover(later())).toEqual({ completed: 30, rolledBack: 0 });
+    expect(await net.core.recover(later())).toEqual({ completed: 30, rolledBack: 0, inDoubt: 0 });
     expect(await arrears('5000000002')).toBe(accountBefore - amount);
     expect(await postings('5000000002')).toBe(postingsBefore + 30);
     expect(await books(net, 'R1')).toMatchObject({ pendingPayments: 0, balanced: true });
@@ -166,7 +166,7 @@ describe('recover', () => {
     await expect(core.pay(ctx, req)).rejects.toBeInstanceOf(StoreUnavailableError);
     expect((await core.pay(ctx, req)).response.result).toBe(ResultCode.IN_PROGRESS);
     reachable = true;
-    expect(await core.recover(later())).toEqual({ completed: 1, rolledBack: 0 });
+    expect(await core.recover(later())).toEqual({ completed: 1, rolledBack: 0, inDoubt: 0 });
     expect((await core.pay(ctx, req)).response.result).toBe(ResultCode.APPROVED);
     expect((await books(net, 'R1')).balanced).toBe(true);
   });
@@ -182,7 +182,7 @@ describe('store unavailable', () => {
     await expect(core.pay(ctx, req)).rejects.toBeInstanceOf(StoreUnavailableError);
     pauser.disconnect();
     // The reservation ran once Redis woke up: the payment is in progress until recovery finishes it.
-    expect(await net.core.recover(later())).toEqual({ completed: 1, rolledBack: 0 });
+    expect(await net.core.recover(later())).toEqual({ completed: 1, rolledBack: 0, inDoubt: 0 });
     expect((await core.pay(ctx, req)).response.result).toBe(ResultCode.APPROVED);
     expect((await books(net, 'R1')).balanced).toBe(true);
   });

@@ -16,7 +16,7 @@ import { TXN_RESPONSE } from './response.js';
  * KEYS[8] terminal's index, KEYS[9] account's index, KEYS[10] declined index (lookup-index.ts),
  * KEYS[11] journal head
  * ARGV[1..7] guard, ARGV[8] amount, ARGV[9] maximum payment, ARGV[10] receipt, ARGV[11] account,
- * ARGV[12] business day, ARGV[13] terminal id
+ * ARGV[12] business day, ARGV[13] terminal id, ARGV[14] 1 when the biller is unavailable (policy decline)
  * → guard reply | {'declined', resp} (decided here, stored) | {'reserved', float left, head id, head chain}
  *   (the journal's head, which the completion's journal entry vouches for: src/store/journal.ts)
  */
@@ -34,6 +34,7 @@ end
 local amount = tonumber(ARGV[8])
 if amount <= 0 then return decline(${R.AMOUNT_INVALID}, 0) end
 if amount > tonumber(ARGV[9]) then return decline(${R.AMOUNT_OVER_LIMIT}, 0) end
+if ARGV[14] == '1' then return decline(${R.BILLER_UNAVAILABLE}, 0) end
 local floatFen = tonumber(merchant[2]) or 0
 if floatFen < amount then return decline(${R.FLOAT_SHORT}, floatFen) end
 floatFen = redis.call('HINCRBY', KEYS[3], 'floatFen', -amount)
@@ -52,9 +53,10 @@ return {'reserved', floatFen, head[1] or '', head[2] or ''}
  * declined → the float is credited back. Only a pending transaction changes, so the live path and
  * recovery may both call this: the second call gets the response and applied = 0.
  * KEYS[1] transaction, KEYS[2] pending set, KEYS[3] merchant, KEYS[4] journal,
- * KEYS[5] day counters, KEYS[6] declined index, KEYS[7] journal head
+ * KEYS[5] day counters, KEYS[6] declined index, KEYS[7] journal head, KEYS[8] biller queue
  * ARGV[1] receipt, ARGV[2] biller result, ARGV[3] arrears (left, or owed on OVERPAYMENT), ARGV[4] now,
- * ARGV[5..] the journal entry (journalEntryArgs; only when approved)
+ * ARGV[5] 1 when approved with the posting queued for the biller (policy accept),
+ * ARGV[6..] the journal entry (journalEntryArgs; only when approved)
  * → {applied 0|1, resp (false when there is no such transaction)}
  */
 export const COMPLETE_PAY = new Script(`${TXN_RESPONSE}${DAY_COUNTERS}${JOURNAL_APPEND}
@@ -65,9 +67,13 @@ local result = tonumber(ARGV[2])
 local resp
 if result == ${R.APPROVED} then
   resp = txnResponse(result, ARGV[1], ARGV[3], floatFen, day)
-  journalAppend(KEYS[4], KEYS[7], 5, {'floatFen', floatFen})
+  journalAppend(KEYS[4], KEYS[7], 6, {'floatFen', floatFen})
   countOnDay(KEYS[5], terminal, 'payCount', 'payFen', tonumber(amount))
   redis.call('HSET', KEYS[1], 'state', 'complete', 'result', result, 'arrearsAfter', ARGV[3], 'completedAt', ARGV[4])
+  if ARGV[5] == '1' then
+    redis.call('HSET', KEYS[1], 'billerQueue', 'queued')
+    redis.call('ZADD', KEYS[8], ARGV[4], ARGV[1])
+  end
 else
   local owed = 0
   if result == ${R.OVERPAYMENT} then owed = ARGV[3] end
