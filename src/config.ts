@@ -44,6 +44,23 @@ export interface ServeConfig {
   /** The /metrics /health /ready endpoint; none when no port is configured. */
   metrics: { port: number; host: string; lowFloatFen: number } | null;
   limits: GatewayLimits;
+  /** The billing system over HTTP; null: the embedded biller in the gateway's Redis (the default). */
+  biller: BillerConfig | null;
+  /** With the biller's breaker open: decline PAY (BILLER_UNAVAILABLE) or approve and queue the posting. */
+  billerDown: 'decline' | 'accept';
+  /** Queued postings (policy accept): how long one may wait, and how many times it is sent, before it fails. */
+  billerQueue: { expiryMs: number; maxTries: number };
+}
+
+export interface BillerConfig {
+  url: string;
+  /** File holding the shared secret; else AIRCHARGE_BILLER_SECRET; else none (unauthenticated). */
+  secretFile: string | undefined;
+  auth: 'hmac' | 'bearer';
+  caFile: string | undefined;
+  timeoutMs: number;
+  breakerThreshold: number;
+  breakerCooldownMs: number;
 }
 
 type Parser = (text: string) => unknown;
@@ -128,6 +145,26 @@ function redisUrl(text: string): string {
 function logLevel(text: string): LogLevel {
   if (!(LOG_LEVELS as readonly string[]).includes(text)) throw new Error(`one of ${LOG_LEVELS.join(', ')}`);
   return text as LogLevel;
+}
+
+function oneOf<T extends string>(...values: T[]): Parser {
+  return (text) => {
+    if (!(values as string[]).includes(text)) throw new Error(`one of ${values.join(', ')}`);
+    return text as T;
+  };
+}
+
+/** An http(s) URL; credentials in it are refused (the secret goes in a file). */
+function billerUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new Error('an http:// or https:// URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('an http:// or https:// URL');
+  if (url.username !== '' || url.password !== '') throw new Error('a URL without credentials (use --biller-secret-file)');
+  return text;
 }
 
 function boolean(text: string): boolean {
@@ -220,6 +257,33 @@ export const SERVE_SETTINGS: readonly Setting[] = [
     parse: seconds(0.1, 3600) },
   { name: 'lowFloatFen', flag: '--low-float <fen>', env: 'AIRCHARGE_LOW_FLOAT_FEN', default: '100000',
     description: 'a merchant float below this many fen counts as low in the metrics', parse: integer(0, 0xffffffff) },
+  { name: 'biller', flag: '--biller <url>', env: 'AIRCHARGE_BILLER_URL', default: undefined,
+    description: 'the billing system over HTTP (src/biller/API.md), http:// or https:// (default: the embedded biller in Redis)',
+    parse: billerUrl },
+  { name: 'billerSecretFile', flag: '--biller-secret-file <file>', env: 'AIRCHARGE_BILLER_SECRET_FILE', default: undefined,
+    description: "file holding the biller's shared secret (or the secret itself in AIRCHARGE_BILLER_SECRET); never logged",
+    parse: nonEmpty('a file name') },
+  { name: 'billerAuth', flag: '--biller-auth <mode>', env: 'AIRCHARGE_BILLER_AUTH', default: 'hmac',
+    description: 'hmac (signed requests) or bearer (the secret as a token; https only)', parse: oneOf('hmac', 'bearer') },
+  { name: 'billerCaFile', flag: '--biller-ca-file <file>', env: 'AIRCHARGE_BILLER_CA_FILE', default: undefined,
+    description: "PEM file of the CA that signed an https biller's certificate (default: the system's CAs)",
+    parse: nonEmpty('a file name') },
+  { name: 'billerTimeout', flag: '--biller-timeout <sec>', env: 'AIRCHARGE_BILLER_TIMEOUT', default: '1.5',
+    description: 'seconds a biller call may take; a posting without an answer by then is in doubt (pending until recovery asks)',
+    parse: seconds(0.05, 60) },
+  { name: 'billerBreakerThreshold', flag: '--biller-breaker-threshold <n>', env: 'AIRCHARGE_BILLER_BREAKER_THRESHOLD', default: '5',
+    description: 'consecutive biller faults (timeouts, connection failures, 5xx) that open its circuit breaker',
+    parse: integer(1, 1000) },
+  { name: 'billerBreakerCooldown', flag: '--biller-breaker-cooldown <sec>', env: 'AIRCHARGE_BILLER_BREAKER_COOLDOWN', default: '10',
+    description: 'seconds the open breaker fails fast before one call probes the biller', parse: seconds(0.1, 3600) },
+  { name: 'billerDown', flag: '--biller-down <policy>', env: 'AIRCHARGE_BILLER_DOWN', default: 'decline',
+    description: 'with the breaker open: decline (PAY answered BILLER_UNAVAILABLE, float untouched) or accept (approved, posting queued)',
+    parse: oneOf('decline', 'accept') },
+  { name: 'billerQueueExpiry', flag: '--biller-queue-expiry <sec>', env: 'AIRCHARGE_BILLER_QUEUE_EXPIRY', default: String(DAY_SEC),
+    description: 'seconds a queued posting may wait for the biller before it is listed as failed (aircharge biller failed)',
+    parse: integer(1, 30 * DAY_SEC) },
+  { name: 'billerQueueTries', flag: '--biller-queue-tries <n>', env: 'AIRCHARGE_BILLER_QUEUE_TRIES', default: '20',
+    description: 'times a queued posting is sent without an answer before it is listed as failed', parse: integer(1, 1000) },
   { name: 'drainTimeout', flag: '--drain-timeout <sec>', env: 'AIRCHARGE_DRAIN_TIMEOUT', default: '10',
     description: 'on SIGTERM/SIGINT, seconds to finish requests in flight before connections are cut',
     parse: seconds(0, 3600) },
@@ -241,6 +305,11 @@ export function resolveServeConfig(flags: Record<string, unknown>, env: NodeJS.P
         'or every quiet terminal is cut between two heartbeats',
     );
   }
+  const billerAuth = get<string>('billerAuth');
+  const biller = get<string | undefined>('biller');
+  if (biller !== undefined && billerAuth === 'bearer' && new URL(biller).protocol !== 'https:' && !isLoopback(new URL(biller).hostname)) {
+    throw new ConfigError('--biller-auth bearer sends the secret itself: it needs an https:// --biller URL (or a loopback address)');
+  }
   return {
     port: get('port'),
     host: get('host'),
@@ -259,6 +328,19 @@ export function resolveServeConfig(flags: Record<string, unknown>, env: NodeJS.P
     metrics: values.has('metricsPort')
       ? { port: get('metricsPort'), host: get('metricsHost'), lowFloatFen: get('lowFloatFen') }
       : null,
+    biller: values.has('biller')
+      ? {
+          url: get('biller'),
+          secretFile: get<string | undefined>('billerSecretFile'),
+          auth: get('billerAuth'),
+          caFile: get<string | undefined>('billerCaFile'),
+          timeoutMs: get('billerTimeout'),
+          breakerThreshold: get('billerBreakerThreshold'),
+          breakerCooldownMs: get('billerBreakerCooldown'),
+        }
+      : null,
+    billerDown: get('billerDown'),
+    billerQueue: { expiryMs: get<number>('billerQueueExpiry') * 1000, maxTries: get('billerQueueTries') },
     limits: {
       maxConnections: get('maxConnections'),
       maxFrameSize: get('maxFrameSize'),
@@ -271,6 +353,10 @@ export function resolveServeConfig(flags: Record<string, unknown>, env: NodeJS.P
       connectionBurst: get('connectionBurst'),
     },
   };
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '[::1]' || host.startsWith('127.');
 }
 
 /** The business-day rule from commander's flags and the environment (admin commands). Throws ConfigError. */

@@ -250,13 +250,6 @@ add(
   'session',
 );
 add(
-  'pay-response-biller-unavailable',
-  'BILLER_UNAVAILABLE: the billing system cannot be reached and the gateway declines; nothing applied.',
-  { type: MessageType.PAY_RESPONSE, seq: 3, timestamp: T0 + 41 },
-  emptyResponse(MessageType.PAY_RESPONSE, R.BILLER_UNAVAILABLE),
-  'session',
-);
-add(
   'pay-response-bad-mac',
   'BAD_MAC: the gateway would not authenticate the request, so it does not MAC its answer.',
   { type: MessageType.PAY_RESPONSE, seq: 3, timestamp: T0 + 41 },
@@ -326,6 +319,22 @@ add(
   { type: MessageType.SIGN_IN_RESPONSE, seq: 42, timestamp: T0 + 1 },
   emptyResponse(MessageType.SIGN_IN_RESPONSE, R.TERMINAL_DISABLED),
   'refusal',
+);
+
+// Issue 11 (biller-http): appended so the vectors before keep their numbers.
+add(
+  'pay-response-biller-unavailable',
+  'BILLER_UNAVAILABLE: the billing system cannot be reached and the gateway declines; nothing applied.',
+  { type: MessageType.PAY_RESPONSE, seq: 3, timestamp: T0 + 41 },
+  emptyResponse(MessageType.PAY_RESPONSE, R.BILLER_UNAVAILABLE),
+  'session',
+);
+add(
+  'pay-response-approved-queued',
+  'APPROVED while the billing system is down (policy accept): arrearsFen 0xFFFFFFFF, the balance to follow (§9.8).',
+  { type: MessageType.PAY_RESPONSE, seq: 3, timestamp: T0 + 41 },
+  { ...payApproved, arrearsFen: 0xffffffff },
+  'session',
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -413,7 +422,6 @@ forge(
   'As any unauthenticated refusal: take nothing from it, sign in again after a backoff.',
   '§5.4, §9.7',
 );
-
 // ---------------------------------------------------------------------------------------------
 // Invalid vectors: bytes and what each must produce
 

@@ -16,6 +16,7 @@ import type { AdminContext } from './context.js';
 import { addOperator, authenticate, findOperator, listOperators, removeOperator, type ConsoleOperator } from './console-operators.js';
 import { topUp, type TopUpResult } from './float.js';
 import { businessDayRange, formatLocalTime } from './day.js';
+import { listBillerPostings, type QueuedPosting } from './biller-queue.js';
 import { findTxns, showTxn, type FindPage, type FindQuery, type Txn, type TxnDetail } from './lookup.js';
 import { exportJournal, journalBetween, recentJournal, type ExportedEntry, type JournalEntry } from './journal.js';
 import { listPending, type PendingTransaction } from './pending.js';
@@ -44,7 +45,7 @@ export { txnCsv } from './lookup.js';
 export { reportCsv, reportSummary } from './report.js';
 export { BREAK_KINDS, reconcileCsv, reconcileText, type BillerReconciliation, type BreakKind, type ReconcileLine } from './reconcile.js';
 export { parseTerminalKey } from './terminals.js';
-export type { Checkpoint, ExportedEntry, FindPage, FindQuery, Txn, TxnDetail };
+export type { Checkpoint, ExportedEntry, FindPage, FindQuery, QueuedPosting, Txn, TxnDetail };
 export { ROLES, roleAtLeast, type Role } from './console-operators.js';
 export type { Account, AuditEntry, ConsoleOperator, AuditQuery, ImportResult, BusinessDayOptions, DailyReport, JournalEntry, Merchant, PendingTransaction, ProvisionedKey, Terminal, TopUpResult, VerifyRecord, VerifyResult };
 export type { SeqReset };
@@ -143,6 +144,8 @@ export interface Admin {
   localTime(epochMs: number): string;
   /** The audit log, newest first (audit.ts). */
   listAudit(query?: AuditQuery): Promise<AuditEntry[]>;
+  /** Postings approved while the biller was down (policy accept): still queued, or failed (biller-queue.ts). */
+  billerPostings(which: 'queue' | 'failed'): Promise<QueuedPosting[]>;
   /** The same API acting as another operator (the console: one Admin per logged-in operator). */
   as(operator: string): Admin;
   /** Who this Admin acts as; null when unnamed. */
@@ -240,6 +243,7 @@ export function createAdmin(options: AdminOptions): Admin {
     findConsoleOperator: (name) => findOperator(context, name),
     localTime: (epochMs) => formatLocalTime(epochMs, context.businessDay.utcOffsetMinutes),
     listAudit: (query) => listAudit(context, query),
+    billerPostings: (which) => listBillerPostings(context, which),
   };
 }
 

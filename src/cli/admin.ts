@@ -29,6 +29,7 @@ import {
   type AuditEntry,
   type Txn,
   type TxnDetail,
+  type QueuedPosting,
   type DailyReport,
   type Merchant,
   type Terminal,
@@ -521,6 +522,32 @@ function registerTxn(program: Command): void {
     .option('--csv', 'CSV (receipt, local_time, kind, state, result, merchant, terminal, seq, account, amount_fen, amount_yuan, ...)');
 }
 
+function queuedLine(p: QueuedPosting, admin: Admin): string {
+  const tail = p.failure === null ? `tries ${p.tries}` : `${p.failure}${p.failedAt === null ? '' : ` at ${admin.localTime(p.failedAt)}`}`;
+  return [admin.localTime(p.approvedAt), p.receipt, p.merchantId, p.terminalId, p.account, yuan(p.amountFen).padStart(12), tail].join('  ');
+}
+
+function registerBiller(program: Command): void {
+  const group = program
+    .command('biller')
+    .description('postings approved while the billing system was down (--biller-down accept): queued, or failed for good');
+  for (const which of ['queue', 'failed'] as const) {
+    adminCommand(
+      group,
+      which,
+      which === 'queue'
+        ? 'postings waiting for the biller, oldest first: forwarded in order once it answers'
+        : 'postings that expired, ran out of tries or were declined by the biller: money taken, not booked; settle each with the billing department',
+      async (admin) => {
+        const postings = await admin.billerPostings(which);
+        const none = which === 'queue' ? 'no postings queued' : 'no failed postings';
+        return { json: { postings }, text: postings.length === 0 ? none : postings.map((p) => queuedLine(p, admin)).join('\n') };
+      },
+      { businessDay: true },
+    );
+  }
+}
+
 function registerAudit(program: Command): void {
   const group = program.command('audit').description('the append-only audit log of admin actions');
   adminCommand<{ since?: string; action?: string; target?: string; limit: string }>(
@@ -667,4 +694,5 @@ export function registerAdmin(program: Command): void {
   registerAudit(program);
   registerTxn(program);
   registerConsoleOperator(program);
+  registerBiller(program);
 }

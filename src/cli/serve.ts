@@ -4,19 +4,59 @@
  * Exit codes: 0 after a graceful drain, 1 on a runtime failure (Redis, port in use), 2 on bad
  * configuration.
  */
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import type { Logger } from 'pino';
+import type { Pool } from 'undici';
+import { billerPool, HttpBiller } from '../biller/http-biller.js';
 import type { Command } from 'commander';
 import { buildInfo } from '../build-info.js';
 import { ConfigError, SERVE_SETTINGS, resolveServeConfig } from '../config.js';
-import type { ServeConfig } from '../config.js';
+import type { BillerConfig, ServeConfig } from '../config.js';
 import { createCore } from '../core/index.js';
 import { Gateway } from '../gateway/index.js';
 import { RedisHealth } from '../gateway/redis-health.js';
 import { createLogger } from '../log.js';
-import { createMetrics, instrumentRedis, startOpsServer } from '../metrics/index.js';
+import { createMetrics, instrumentRedis, startOpsServer, type Metrics } from '../metrics/index.js';
 import { checkMasterKey } from '../store/key-check.js';
 import { MasterKeyError, loadMasterKey } from '../store/secrets.js';
 import { connectRedis, warnDefaultRedis } from './redis.js';
+
+/** How often postings queued while the biller was down are forwarded (only queued ones cost a call). */
+const BILLER_QUEUE_INTERVAL_MS = 2_000;
+
+/**
+ * HttpBiller over one keep-alive pool; the secret from --biller-secret-file or
+ * AIRCHARGE_BILLER_SECRET, read once and never logged.
+ */
+function createBiller(config: BillerConfig, metrics: Metrics | undefined, logger: Logger): { biller: HttpBiller; pool: Pool } {
+  const secretText = config.secretFile === undefined ? process.env.AIRCHARGE_BILLER_SECRET : readable(config.secretFile, '--biller-secret-file');
+  if (config.caFile !== undefined) readable(config.caFile, '--biller-ca-file');
+  const secret = secretText === undefined || secretText.trim() === '' ? null : Buffer.from(secretText.trim(), 'utf8');
+  if (secret === null) logger.warn('no biller secret (--biller-secret-file or AIRCHARGE_BILLER_SECRET): requests to the biller are not authenticated');
+  const pool = billerPool(config.url, config.caFile === undefined ? {} : { caFile: config.caFile });
+  const biller = new HttpBiller({
+    url: config.url,
+    pool,
+    secret,
+    auth: config.auth,
+    timeoutMs: config.timeoutMs,
+    breakerThreshold: config.breakerThreshold,
+    breakerCooldownMs: config.breakerCooldownMs,
+    logger,
+    ...(metrics === undefined ? {} : { registry: metrics.registry }),
+  });
+  logger.info({ biller: new URL(config.url).origin, auth: secret === null ? 'none' : config.auth }, 'billing system over HTTP');
+  return { biller, pool };
+}
+
+function readable(file: string, flag: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${flag}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
 
 /** Beyond the drain timeout, the time Redis gets to quit before the process exits anyway. */
 export const EXIT_GRACE_MS = 3000;
@@ -62,6 +102,13 @@ async function serve(config: ServeConfig, masterKey: Buffer): Promise<void> {
   if (metrics !== undefined && config.metrics !== null) {
     instrumentRedis(redis, metrics);
   }
+  let biller: ReturnType<typeof createBiller> | null = null;
+  try {
+    biller = config.biller === null ? null : createBiller(config.biller, metrics, logger);
+  } catch (err) {
+    process.stderr.write(`aircharge serve: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
   const keyChecked = await checkMasterKey(redis, masterKey).then(
     () => true,
     (err: unknown) => fail(err, 'cannot check the master key against Redis'),
@@ -76,6 +123,14 @@ async function serve(config: ServeConfig, masterKey: Buffer): Promise<void> {
     recoveryAfterMs: config.recoveryAfterMs,
     maxPaymentFen: config.maxPaymentFen,
     replayRetentionSec: config.replayRetentionSec,
+    billerDown: config.billerDown,
+    ...(biller === null
+      ? {}
+      : {
+          biller: biller.biller,
+          // The biller's own timeout decides a posting's fate; the core's deadline stays behind it.
+          storeTimeoutMs: Math.max(2_000, (config.biller?.timeoutMs ?? 0) + 500),
+        }),
   })
     .catch((err: unknown) => fail(err, 'cannot start the core: is Redis reachable at --redis?'));
   if (!created) return;
@@ -98,6 +153,15 @@ async function serve(config: ServeConfig, masterKey: Buffer): Promise<void> {
   // Transactions left pending by a crash are settled before the first terminal is served.
   await recover();
   const recoveryTimer = setInterval(() => void recover(), config.recoveryIntervalMs);
+  let forwarding = false;
+  const forwardTimer = setInterval(() => {
+    if (forwarding) return;
+    forwarding = true;
+    core
+      .forwardBillerQueue(config.billerQueue, Date.now())
+      .catch((err: unknown) => logger.warn({ err }, 'biller queue pass failed; retried at the next one'))
+      .finally(() => (forwarding = false));
+  }, BILLER_QUEUE_INTERVAL_MS);
 
   const gateway = new Gateway({
     sessions,
@@ -148,11 +212,13 @@ async function serve(config: ServeConfig, masterKey: Buffer): Promise<void> {
     }, config.drainTimeoutMs + EXIT_GRACE_MS).unref();
     clearInterval(recoveryTimer);
     fleet?.stop();
+    clearInterval(forwardTimer);
     redisHealth.stop();
     server.close();
     await gateway.drain(config.drainTimeoutMs);
     await ops?.close();
     await redis.quit().catch(() => redis.disconnect());
+    await biller?.pool.close();
     logger.info('stopped');
     process.exit(0);
   };

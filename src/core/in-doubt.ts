@@ -188,7 +188,7 @@ export function billerRefusesNow(deps: CoreDeps): boolean {
 
 /**
  * The arrears an approval carries when its posting is queued (policy accept): not known until the
- * biller books it. PROTOCOL.md §9.7: the terminal prints "balance to follow".
+ * biller books it. PROTOCOL.md §9.8: the terminal prints "balance to follow".
  */
 export const QUEUED_ARREARS = 0xffffffff;
 

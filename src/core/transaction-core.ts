@@ -17,6 +17,7 @@ import { completeCorrect, correct, reserveCorrect, reverseCorrect, type Correcti
 import type { CoreDeps, PendingTransaction } from './deps.js';
 import { completePay, pay, postPay, reservePay, type Completion, type Reservation } from './pay.js';
 import { recover } from './recovery.js';
+import { forwardQueued, type ForwardResult, type QueueOptions } from './biller-queue.js';
 import { heartbeat, inquiry, settle, signOut, status } from './requests.js';
 import type { Outcome, RequestContext, StatusResult, TransactionCore } from './types.js';
 
@@ -73,6 +74,11 @@ export class RedisTransactionCore implements TransactionCore {
 
   signOut(ctx: RequestContext): Promise<Outcome<SignOutResponse>> {
     return signOut(this.deps, ctx);
+  }
+
+  /** Forwards the postings queued while the biller was down (policy accept), in order. */
+  forwardBillerQueue(options: QueueOptions, now: number): Promise<ForwardResult> {
+    return forwardQueued(this.deps, options, now);
   }
 
   recover(now: number): Promise<{ completed: number; rolledBack: number; inDoubt: number }> {

@@ -26,7 +26,9 @@ export interface Network {
   stop(): Promise<void>;
 }
 
-export async function startNetwork(options: { recoveryAfterMs?: number; biller?: Biller } = {}): Promise<Network> {
+export async function startNetwork(
+  options: { recoveryAfterMs?: number; biller?: Biller; billerDown?: 'decline' | 'accept'; storeTimeoutMs?: number } = {},
+): Promise<Network> {
   const redisProcess = await startRedis();
   const redis = redisProcess.client();
   const admin = createAdmin({ redis, masterKey: MASTER_KEY, operator: 'test' });
@@ -35,6 +37,8 @@ export async function startNetwork(options: { recoveryAfterMs?: number; biller?:
     masterKey: MASTER_KEY,
     recoveryAfterMs: options.recoveryAfterMs ?? 10_000,
     ...(options.biller ? { biller: options.biller } : {}),
+    ...(options.billerDown ? { billerDown: options.billerDown } : {}),
+    ...(options.storeTimeoutMs ? { storeTimeoutMs: options.storeTimeoutMs } : {}),
   });
   const network: Network = {
     redisProcess,
