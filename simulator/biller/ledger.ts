@@ -26,7 +26,6 @@ export interface BillRecord {
 export interface PostingRecord {
   t: 'posting';
   posting: ApiPosting;
-  cleared: Array<{ billId: string; amountFen: number }>;
 }
 
 export type LedgerRecord = BillRecord | PostingRecord;
@@ -38,12 +37,6 @@ interface Bill extends BillRecord {
 interface Account {
   name: string;
   bills: Map<string, Bill>;
-}
-
-/** The biller's business day: its local date, UTC+8. */
-export function billerDay(epochMs: number): number {
-  const d = new Date(epochMs + 8 * 3_600_000);
-  return d.getUTCFullYear() * 10_000 + (d.getUTCMonth() + 1) * 100 + d.getUTCDate();
 }
 
 export class ImportConflictError extends Error {
@@ -101,12 +94,11 @@ export class Ledger {
       amountFen: request.amountFen,
       ...(request.original === undefined ? {} : { original: request.original }),
       bookedAt: new Date(now).toISOString(),
-      day: billerDay(now),
+      day: request.day,
     };
     const declined = (reason: DeclineReason, arrearsFen = 0): PostingRecord => ({
       t: 'posting',
-      posting: { ...base, status: 'declined', reason, arrearsFen },
-      cleared: [],
+      posting: { ...base, status: 'declined', reason, arrearsFen, bills: [] },
     });
     const account = this.accounts.get(request.account);
     if (request.kind === 'reversal') {
@@ -120,24 +112,23 @@ export class Ledger {
       }
       return {
         t: 'posting',
-        posting: { ...base, status: 'booked', arrearsFen: arrearsOf(account) + request.amountFen },
-        cleared: original!.cleared,
+        posting: { ...base, status: 'booked', arrearsFen: arrearsOf(account) + request.amountFen, bills: o.bills },
       };
     }
     if (account === undefined) return declined('UNKNOWN_ACCOUNT');
     const arrears = arrearsOf(account);
     if (request.amountFen > arrears) return declined('OVERPAYMENT', arrears);
-    const cleared: PostingRecord['cleared'] = [];
+    const cleared: ApiPosting['bills'] = [];
     let left = request.amountFen;
     for (const bill of this.sortedBills(account)) {
       if (left === 0) break;
       if (bill.status !== 'open') continue;
       const take = Math.min(left, bill.amountFen - bill.paidFen);
       if (take <= 0) continue;
-      cleared.push({ billId: bill.billId, amountFen: take });
+      cleared.push({ billId: bill.billId, period: bill.period, amountFen: take });
       left -= take;
     }
-    return { t: 'posting', posting: { ...base, status: 'booked', arrearsFen: arrears - request.amountFen }, cleared };
+    return { t: 'posting', posting: { ...base, status: 'booked', arrearsFen: arrears - request.amountFen, bills: cleared } };
   }
 
   /**
@@ -190,7 +181,7 @@ export class Ledger {
     if (posting.status !== 'booked') return;
     const account = this.accounts.get(posting.account);
     const sign = posting.kind === 'payment' ? 1 : -1;
-    for (const c of record.cleared) {
+    for (const c of posting.bills) {
       const bill = account?.bills.get(c.billId);
       if (bill !== undefined) bill.paidFen += sign * c.amountFen;
     }

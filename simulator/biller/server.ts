@@ -86,7 +86,7 @@ export async function startBillerServer(options: BillerServerOptions): Promise<B
       throw new HttpError(409, ApiErrorCode.RECEIPT_CONFLICT, `receipt ${receipt} was posted with another ${known.kind}, account or amount`);
     }
     await durable.get(receipt);
-    return { record: { t: 'posting', posting: known, cleared: [] }, created: false };
+    return { record: { t: 'posting', posting: known }, created: false };
   }
 
   async function route(req: IncomingMessage, res: ServerResponse, url: URL, body: Buffer): Promise<void> {
@@ -253,19 +253,20 @@ function parsePostingRequest(body: Buffer): ApiPostingRequest {
   const value = parseJson(body) as Record<string, unknown> | null;
   const bad = (why: string) => new HttpError(400, ApiErrorCode.BAD_REQUEST, why);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad('the body must be a JSON object');
-  const { kind, account, amountFen, original, at } = value;
+  const { kind, account, amountFen, original, at, day } = value;
   if (kind !== 'payment' && kind !== 'reversal') throw bad('kind must be payment or reversal');
   if (typeof account !== 'string' || !ACCOUNT_PATTERN.test(account)) throw bad('bad account');
   if (typeof amountFen !== 'number' || !Number.isSafeInteger(amountFen) || amountFen < 1 || amountFen > 0xffffffff) {
     throw bad('amountFen must be a whole number of fen from 1 to 4294967295');
   }
   if (typeof at !== 'number' || !Number.isSafeInteger(at) || at < 0) throw bad('at must be epoch milliseconds');
+  if (typeof day !== 'number' || !Number.isSafeInteger(day) || day < 19000101 || day > 99991231) throw bad('day must be YYYYMMDD');
   if (kind === 'reversal' && (typeof original !== 'string' || !RECEIPT_PATTERN.test(original))) throw bad('a reversal needs its original receipt');
   if (kind === 'payment' && original !== undefined) throw bad('a payment has no original');
   for (const key of Object.keys(value)) {
-    if (!['kind', 'account', 'amountFen', 'original', 'at'].includes(key)) throw bad(`unknown field ${key}`);
+    if (!['kind', 'account', 'amountFen', 'original', 'at', 'day'].includes(key)) throw bad(`unknown field ${key}`);
   }
-  return { kind, account, amountFen, at, ...(kind === 'reversal' ? { original: original as string } : {}) };
+  return { kind, account, amountFen, at, day, ...(kind === 'reversal' ? { original: original as string } : {}) };
 }
 
 function json(res: ServerResponse, status: number, value: unknown): void {

@@ -60,6 +60,15 @@ export interface ApiPostingRequest {
   original?: string;
   /** When the gateway took the payment, epoch ms. */
   at: number;
+  /** The business day (YYYYMMDD) the gateway counts it in: the postings file it is filed under. */
+  day: number;
+}
+
+/** What a booked posting cleared off (payment) or put back on (reversal) one bill. */
+export interface ApiClearance {
+  billId: string;
+  period: number;
+  amountFen: number;
 }
 
 export interface ApiPosting {
@@ -74,8 +83,10 @@ export interface ApiPosting {
   arrearsFen: number;
   /** When the biller decided, ISO 8601 UTC. */
   bookedAt: string;
-  /** The biller's business day of bookedAt, YYYYMMDD. */
+  /** The business day it is filed under (the request's), YYYYMMDD. */
   day: number;
+  /** Booked: the bills it cleared or restored, oldest first; declined: empty. */
+  bills: ApiClearance[];
 }
 
 export interface ApiImportResult {

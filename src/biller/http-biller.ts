@@ -28,9 +28,8 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { Pool } from 'undici';
 import { ResultCode, type ResultCode as Result } from '../../protocol/constants.js';
-import type { Biller, BillingAccount, BookedPosting, DayPosting, Posting, PostingResult, Reversal } from './biller.js';
+import { arrearsOf, billOrder, type Biller, type BillingAccount, type BookedPosting, type DayPosting, type Posting, type PostingResult, type Reversal } from './biller.js';
 import { parsePostingsFile } from './postings-file.js';
-import { billOrder } from './biller.js';
 import { BillerError, BillerErrorCode } from './errors.js';
 import { authHeaders, type AuthMode } from './http-auth.js';
 import { ApiErrorCode, type ApiAccount, type ApiError, type ApiPosting, type ApiPostingRequest } from './http-api.js';
@@ -56,17 +55,6 @@ export interface HttpBillerOptions {
   logger?: Logger;
 }
 
-/** What the biller holds under a receipt (the in-doubt query). */
-export interface PostingRecord {
-  receipt: string;
-  kind: 'payment' | 'reversal';
-  account: string;
-  amountFen: number;
-  original?: string;
-  /** The biller's answer to it, as the port's post/reverse would have returned it. */
-  result: PostingResult;
-}
-
 /** A keep-alive Pool to a biller URL, with a CA file for a private TLS chain. */
 export function billerPool(url: string, options: { caFile?: string; connections?: number } = {}): Pool {
   const origin = new URL(url);
@@ -79,7 +67,7 @@ export function billerPool(url: string, options: { caFile?: string; connections?
   });
 }
 
-type Operation = 'lookup' | 'post' | 'reverse' | 'query' | 'day_postings';
+type Operation = 'lookup' | 'post' | 'reverse' | 'posting' | 'day_postings';
 
 export class HttpBiller implements Biller {
   private readonly prefix: string;
@@ -139,49 +127,24 @@ export class HttpBiller implements Biller {
 
   async post(posting: Posting): Promise<PostingResult> {
     return this.book('post', posting.receipt, {
-      kind: 'payment', account: posting.account, amountFen: posting.amountFen, at: posting.at,
+      kind: 'payment', account: posting.account, amountFen: posting.amountFen, at: posting.at, day: posting.day,
     });
   }
 
   async reverse(reversal: Reversal): Promise<PostingResult> {
     return this.book('reverse', reversal.receipt, {
-      kind: 'reversal', account: reversal.account, amountFen: reversal.amountFen, original: reversal.originalReceipt, at: reversal.at,
+      kind: 'reversal', account: reversal.account, amountFen: reversal.amountFen, original: reversal.originalReceipt, at: reversal.at, day: reversal.day,
     });
   }
 
-  /** What the biller holds under a receipt; null when it has nothing (never booked). */
-  async query(receipt: string): Promise<PostingRecord | null> {
-    const answer = await this.call('query', this.reads, 'GET', `/v1/postings/${encodeURIComponent(receipt)}`);
+  /** What the biller decided under a receipt; null when it holds nothing (never reached it). Receipts are indexed on their own there: the account is not needed. */
+  async posting(receipt: string, _account?: string): Promise<BookedPosting | null> {
+    const answer = await this.call('posting', this.reads, 'GET', `/v1/postings/${encodeURIComponent(receipt)}`);
     if (answer.status === 404 && answer.error?.code === ApiErrorCode.POSTING_NOT_FOUND) return null;
-    const p = expect<ApiPosting>('query', answer, 200);
-    return {
-      receipt: p.receipt,
-      kind: p.kind,
-      account: p.account,
-      amountFen: p.amountFen,
-      ...(p.original === undefined ? {} : { original: p.original }),
-      result: postingResult(p),
-    };
+    return bookedPosting(expect<ApiPosting>('posting', answer, 200));
   }
 
-  /** The port's query by receipt: the posting the biller holds under it, or null. */
-  async posting(receipt: string): Promise<BookedPosting | null> {
-    const answer = await this.call('query', this.reads, 'GET', `/v1/postings/${encodeURIComponent(receipt)}`);
-    if (answer.status === 404 && answer.error?.code === ApiErrorCode.POSTING_NOT_FOUND) return null;
-    const p = expect<ApiPosting>('query', answer, 200);
-    return {
-      receipt: p.receipt,
-      account: p.account,
-      kind: p.kind,
-      amountFen: p.amountFen,
-      original: p.original ?? '',
-      ...postingResult(p),
-      at: Date.parse(p.bookedAt),
-      day: p.day,
-    };
-  }
-
-  /** The biller's postings file of one day (CSV, API.md "The day's postings"), as text. */
+  /** The biller's postings file of one day (CSV, API.md "The day's postings file"), as text. */
   async dayPostingsFile(day: number): Promise<string> {
     const answer = await this.call('day_postings', this.reads, 'GET', `/v1/postings?day=${day}`);
     if (answer.status !== 200) expect('day_postings', answer, 200);
@@ -223,7 +186,7 @@ export class HttpBiller implements Biller {
 
   private async send(operation: Operation, method: string, path: string, body: string, signal: AbortSignal): Promise<Answer> {
     const fullPath = `${this.prefix}${path}`;
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = {};
     if (body !== '') headers['content-type'] = 'application/json';
     if (this.options.secret !== null) Object.assign(headers, authHeaders(this.auth, this.options.secret, method, fullPath, body, Date.now()));
     let response;
@@ -287,23 +250,31 @@ const DECLINES: Record<string, Result> = {
   ORIGINAL_NOT_FOUND: ResultCode.ORIGINAL_NOT_FOUND,
 };
 
-/** The API does not say yet which bills a posting cleared: `bills` stays empty over HTTP. */
 function postingResult(p: ApiPosting): PostingResult {
-  if (p.status === 'booked') return { result: ResultCode.APPROVED, arrearsFen: p.arrearsFen, bills: [] };
+  if (p.status === 'booked') return { result: ResultCode.APPROVED, arrearsFen: p.arrearsFen, bills: p.bills };
   const result = DECLINES[p.reason ?? ''];
   if (result === undefined) throw new BillerError(BillerErrorCode.BAD_RESPONSE, 'posting', `unknown decline ${p.reason}`, true);
   return { result, arrearsFen: p.arrearsFen, bills: [] };
 }
 
-/** The port's account: the biller's bills as they are, oldest first. */
-function billingAccount(a: ApiAccount): BillingAccount {
+function bookedPosting(p: ApiPosting): BookedPosting {
   return {
-    account: a.account,
-    holderName: a.name,
-    status: a.status,
-    arrearsFen: a.arrearsFen,
-    bills: a.bills
-      .map((b) => ({ billId: b.billId, period: b.period, amountFen: b.amountFen, issueDate: b.issueDate, status: b.status, paidFen: b.paidFen }))
-      .sort(billOrder),
+    ...postingResult(p),
+    receipt: p.receipt,
+    account: p.account,
+    kind: p.kind,
+    amountFen: p.amountFen,
+    original: p.original ?? '',
+    at: Date.parse(p.bookedAt),
+    day: p.day,
   };
+}
+
+/** The port's account; its arrears are derived from the bills, as the port says, and checked against the biller's figure. */
+function billingAccount(a: ApiAccount): BillingAccount {
+  const bills = a.bills.map((b) => ({ ...b })).sort(billOrder);
+  if (arrearsOf(bills) !== a.arrearsFen) {
+    throw new BillerError(BillerErrorCode.BAD_RESPONSE, 'lookup', `account ${a.account}: arrears ${a.arrearsFen} are not its bills' ${arrearsOf(bills)}`, true);
+  }
+  return { account: a.account, holderName: a.name, status: a.status, arrearsFen: a.arrearsFen, bills };
 }

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { Logger } from 'pino';
 import type { Pool } from 'undici';
-import { billerPool, HttpBiller } from '../biller/http-biller.js';
+import type { HttpBiller } from '../biller/http-biller.js';
 import type { Command } from 'commander';
 import { buildInfo } from '../build-info.js';
 import { ConfigError, SERVE_SETTINGS, resolveServeConfig } from '../config.js';
@@ -29,7 +29,9 @@ const BILLER_QUEUE_INTERVAL_MS = 2_000;
  * HttpBiller over one keep-alive pool; the secret from --biller-secret-file or
  * AIRCHARGE_BILLER_SECRET, read once and never logged.
  */
-function createBiller(config: BillerConfig, metrics: Metrics | undefined, logger: Logger): { biller: HttpBiller; pool: Pool } {
+async function createBiller(config: BillerConfig, metrics: Metrics | undefined, logger: Logger): Promise<{ biller: HttpBiller; pool: Pool }> {
+  // Loaded only when asked for: every admin command starts through the same CLI, and undici is heavy.
+  const { billerPool, HttpBiller } = await import('../biller/http-biller.js');
   const secretText = config.secretFile === undefined ? process.env.AIRCHARGE_BILLER_SECRET : readable(config.secretFile, '--biller-secret-file');
   if (config.caFile !== undefined) readable(config.caFile, '--biller-ca-file');
   const secret = secretText === undefined || secretText.trim() === '' ? null : Buffer.from(secretText.trim(), 'utf8');
@@ -102,9 +104,9 @@ async function serve(config: ServeConfig, masterKey: Buffer): Promise<void> {
   if (metrics !== undefined && config.metrics !== null) {
     instrumentRedis(redis, metrics);
   }
-  let biller: ReturnType<typeof createBiller> | null = null;
+  let biller: Awaited<ReturnType<typeof createBiller>> | null = null;
   try {
-    biller = config.biller === null ? null : createBiller(config.biller, metrics, logger);
+    biller = config.biller === null ? null : await createBiller(config.biller, metrics, logger);
   } catch (err) {
     process.stderr.write(`aircharge serve: ${(err as Error).message}\n`);
     process.exit(2);

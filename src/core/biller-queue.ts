@@ -54,7 +54,7 @@ export async function forwardQueued(deps: CoreDeps, options: QueueOptions, now: 
       try {
         answer = eventOf({
           result: await deps.storeCall(
-            deps.biller.post({ receipt, account: txn.account ?? '', amountFen: Number(txn.amountFen), at: Number(txn.createdAt ?? now) }),
+            deps.biller.post({ receipt, account: txn.account ?? '', amountFen: Number(txn.amountFen), at: Number(txn.createdAt ?? now), day: Number(txn.businessDay) }),
           ),
         });
       } catch (error) {

@@ -99,15 +99,6 @@ export function eventOf(answer: { result: PostingResult } | { error: unknown } |
   return { event: 'no_answer' };
 }
 
-/** What a biller that can be asked about a receipt offers (HttpBiller; the embedded biller repeats the post instead). */
-export interface ReceiptQuery {
-  query(receipt: string): Promise<{ kind: string; account: string; amountFen: number; original?: string; result: PostingResult } | null>;
-}
-
-function canQuery(biller: unknown): biller is ReceiptQuery {
-  return typeof (biller as Partial<ReceiptQuery>).query === 'function';
-}
-
 /** Sends the transaction's posting (post or reverse) and returns the biller's answer as an event. */
 async function send(deps: CoreDeps, txn: PendingTransaction) {
   try {
@@ -119,14 +110,14 @@ async function send(deps: CoreDeps, txn: PendingTransaction) {
 }
 
 /** Asks the biller what it holds under the receipt; a body that differs from ours is a conflict. */
-async function ask(deps: CoreDeps, txn: PendingTransaction, biller: ReceiptQuery) {
+async function ask(deps: CoreDeps, txn: PendingTransaction) {
   try {
-    const held = await deps.storeCall(biller.query(txn.receipt));
+    const held = await deps.storeCall(deps.biller.posting(txn.receipt, txn.account));
     if (held === null) return eventOf({ nothing: true });
     const same = held.kind === (txn.kind === 'pay' ? 'payment' : 'reversal') && held.account === txn.account &&
-      held.amountFen === txn.amountFen && (held.original ?? '') === (txn.original ?? '');
+      held.amountFen === txn.amountFen && held.original === (txn.original ?? '');
     if (!same) return { event: 'conflict' as const };
-    return eventOf({ result: held.result });
+    return eventOf({ result: { result: held.result, arrearsFen: held.arrearsFen, bills: held.bills } });
   } catch (error) {
     return { ...eventOf({ error }), error };
   }
@@ -146,7 +137,7 @@ export interface Settled {
 export async function settle(deps: CoreDeps, txn: PendingTransaction, from: 'pending' | 'in_doubt'): Promise<Settled> {
   let state: Unsettled = from;
   for (;;) {
-    const asked = state === 'in_doubt' && canQuery(deps.biller) ? await ask(deps, txn, deps.biller) : await send(deps, txn);
+    const asked = state === 'in_doubt' ? await ask(deps, txn) : await send(deps, txn);
     const [move, next] = transition(state, asked.event, deps.billerDown, txn.kind);
     if (asked.event === 'conflict') {
       deps.logger?.error({ merchant: txn.merchantId, txn: txn.receipt }, 'the biller holds this receipt with another body: left pending for the operator');
@@ -156,9 +147,9 @@ export async function settle(deps: CoreDeps, txn: PendingTransaction, from: 'pen
       case 'roll_back':
         return { state: next, completion: await complete(deps, txn, asked.result!), event: asked.event };
       case 'decline_unavailable':
-        return { state: next, completion: await complete(deps, txn, { result: ResultCode.BILLER_UNAVAILABLE, arrearsFen: 0 }), event: asked.event };
+        return { state: next, completion: await complete(deps, txn, { result: ResultCode.BILLER_UNAVAILABLE, arrearsFen: 0, bills: [] }), event: asked.event };
       case 'queue':
-        return { state: next, completion: await completePay(deps, txn, { result: ResultCode.APPROVED, arrearsFen: QUEUED_ARREARS }, { queued: true }), event: asked.event };
+        return { state: next, completion: await completePay(deps, txn, { result: ResultCode.APPROVED, arrearsFen: QUEUED_ARREARS, bills: [] }, { queued: true }), event: asked.event };
       case 'send':
         state = 'resending';
         continue;

@@ -190,7 +190,7 @@ describe('in doubt, over HTTP to the reference biller', () => {
     const req = { account: '1000000003', amountFen: 400 };
     const ctx = t.ctx(0x04, req);
     const receipt = `D0000001${String(ctx.seq).padStart(10, '0')}`;
-    await signed(fx.biller.url, 'PUT', `/v1/postings/${receipt}`, JSON.stringify({ kind: 'payment', account: '1000000003', amountFen: 999, at: Date.now() }));
+    await signed(fx.biller.url, 'PUT', `/v1/postings/${receipt}`, JSON.stringify({ kind: 'payment', account: '1000000003', amountFen: 999, at: Date.now(), day: 20261203 }));
     const reserved = await net.core.steps.reservePay(ctx, req);
     expect('pending' in reserved).toBe(true);
     expect(await net.core.recover(later())).toEqual({ completed: 0, rolledBack: 0, inDoubt: 1 });

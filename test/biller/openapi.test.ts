@@ -28,10 +28,12 @@ function deref(node: any): any {
 }
 
 /** The answer must be declared for the operation, with a body valid by its schema. */
-function conforms(id: string, answer: { status: number; json: unknown; text: string }): void {
+function conforms(id: string, answer: { status: number; json: unknown; text: string; headers: Record<string, unknown> }): void {
   const response = deref(operation(id).responses[String(answer.status)]);
   expect(response, `${id} does not declare status ${answer.status}`).toBeDefined();
-  const [type, media] = Object.entries<any>(response.content)[0]!;
+  const type = String(answer.headers['content-type'] ?? '').split(';')[0]!;
+  const media = response.content[type];
+  expect(media, `${id} ${answer.status} does not declare ${type}`).toBeDefined();
   const errors = validateRef(media.schema, type === 'application/json' ? answer.json : answer.text);
   expect(errors, `${id} ${answer.status}: ${answer.text}`).toEqual([]);
 }
@@ -55,6 +57,7 @@ function requestBody(id: string, body: unknown): string {
 let fx: BillerFixture;
 let url: string;
 const now = Date.now();
+const DAY = 20261203;
 
 beforeAll(async () => {
   fx = await startBillerFixture();
@@ -80,17 +83,21 @@ describe('the reference biller against openapi.yaml', () => {
   });
 
   it('books a payment once by receipt, answers a repeat with the first answer, refuses another amount under it', async () => {
-    const body = requestBody('putPosting', { kind: 'payment', account: '1000000001', amountFen: 12_000, at: now });
+    const body = requestBody('putPosting', { kind: 'payment', account: '1000000001', amountFen: 12_000, at: now, day: DAY });
     const first = await signed(url, 'PUT', '/v1/postings/T000000010000000001', body);
     conforms('putPosting', first);
     expect(first.status).toBe(201);
     // Oldest period first: 100.00 of 202510, then 20.00 of 202511.
-    expect(first.json).toMatchObject({ status: 'booked', arrearsFen: 3_050, kind: 'payment' });
+    expect(first.json).toMatchObject({ status: 'booked', arrearsFen: 3_050, kind: 'payment', day: DAY });
+    expect(first.json.bills).toEqual([
+      { billId: 'B-1-202510', period: 202510, amountFen: 10_000 },
+      { billId: 'B-1-202511', period: 202511, amountFen: 2_000 },
+    ]);
     const again = await signed(url, 'PUT', '/v1/postings/T000000010000000001', body);
     conforms('putPosting', again);
     expect(again.status).toBe(200);
     expect(again.json).toEqual(first.json);
-    const other = requestBody('putPosting', { kind: 'payment', account: '1000000001', amountFen: 12_001, at: now });
+    const other = requestBody('putPosting', { kind: 'payment', account: '1000000001', amountFen: 12_001, at: now, day: DAY });
     const conflict = await signed(url, 'PUT', '/v1/postings/T000000010000000001', other);
     conforms('putPosting', conflict);
     expect(conflict.status).toBe(409);
@@ -108,24 +115,24 @@ describe('the reference biller against openapi.yaml', () => {
 
   it('declines for good: overpayment with what is owed, unknown account; a declined receipt stays declined', async () => {
     const over = await signed(url, 'PUT', '/v1/postings/T000000010000000002',
-      requestBody('putPosting', { kind: 'payment', account: '1000000002', amountFen: 2_001, at: now }));
+      requestBody('putPosting', { kind: 'payment', account: '1000000002', amountFen: 2_001, at: now, day: DAY }));
     conforms('putPosting', over);
     expect(over.json).toMatchObject({ status: 'declined', reason: 'OVERPAYMENT', arrearsFen: 2_000 });
     const unknown = await signed(url, 'PUT', '/v1/postings/T000000010000000003',
-      requestBody('putPosting', { kind: 'payment', account: '1999999999', amountFen: 100, at: now }));
+      requestBody('putPosting', { kind: 'payment', account: '1999999999', amountFen: 100, at: now, day: DAY }));
     conforms('putPosting', unknown);
     expect(unknown.json).toMatchObject({ status: 'declined', reason: 'UNKNOWN_ACCOUNT' });
     // The account gets a bill big enough now; the declined receipt is still declined.
     const again = await signed(url, 'PUT', '/v1/postings/T000000010000000002',
-      JSON.stringify({ kind: 'payment', account: '1000000002', amountFen: 2_001, at: now }));
+      JSON.stringify({ kind: 'payment', account: '1000000002', amountFen: 2_001, at: now, day: DAY }));
     expect(again.json.status).toBe('declined');
   });
 
   it('reverses exactly what a payment cleared, once', async () => {
     const pay = await signed(url, 'PUT', '/v1/postings/T000000010000000004',
-      requestBody('putPosting', { kind: 'payment', account: '1000000003', amountFen: 30_000, at: now }));
+      requestBody('putPosting', { kind: 'payment', account: '1000000003', amountFen: 30_000, at: now, day: DAY }));
     expect(pay.json.arrearsFen).toBe(70_000);
-    const reversal = { kind: 'reversal', account: '1000000003', amountFen: 30_000, original: 'T000000010000000004', at: now };
+    const reversal = { kind: 'reversal', account: '1000000003', amountFen: 30_000, original: 'T000000010000000004', at: now, day: DAY };
     const reversed = await signed(url, 'PUT', '/v1/postings/T000000010000000005', requestBody('putPosting', reversal));
     conforms('putPosting', reversed);
     expect(reversed.json).toMatchObject({ status: 'booked', arrearsFen: 100_000, original: 'T000000010000000004' });
@@ -135,6 +142,7 @@ describe('the reference biller against openapi.yaml', () => {
 
   it("serves the day's postings file: booked postings only, in booking order", async () => {
     const day = (await signed(url, 'GET', '/v1/postings/T000000010000000001')).json.day as number;
+    expect(day).toBe(DAY);
     const file = await signed(url, 'GET', `/v1/postings?day=${day}`);
     conforms('dayPostings', file);
     const lines = file.text.trim().split('\n');
@@ -166,7 +174,7 @@ describe('the reference biller against openapi.yaml', () => {
 
   it('refuses an attacker: no signature, another secret, a body swapped under a signature, an old signature', async () => {
     const path = '/v1/postings/T000000010000000007';
-    const body = JSON.stringify({ kind: 'payment', account: '1000000002', amountFen: 100, at: now });
+    const body = JSON.stringify({ kind: 'payment', account: '1000000002', amountFen: 100, at: now, day: DAY });
     for (const headers of [
       {},
       authHeaders('hmac', Buffer.from('another-secret-0123456789'), 'PUT', path, body, Date.now()),
@@ -191,9 +199,9 @@ describe('the reference biller against openapi.yaml', () => {
   });
 
   it('answers malformed requests with BAD_REQUEST and oversized ones with PAYLOAD_TOO_LARGE', async () => {
-    for (const body of ['{', '[]', JSON.stringify({ kind: 'payment', account: '1000000001', amountFen: 1.5, at: now }),
+    for (const body of ['{', '[]', JSON.stringify({ kind: 'payment', account: '1000000001', amountFen: 1.5, at: now, day: DAY }),
       JSON.stringify({ kind: 'payment', account: '1000000001', amountFen: 1, at: now, extra: 1 }),
-      JSON.stringify({ kind: 'reversal', account: '1000000001', amountFen: 1, at: now })]) {
+      JSON.stringify({ kind: 'reversal', account: '1000000001', amountFen: 1, at: now, day: DAY })]) {
       const answer = await signed(url, 'PUT', '/v1/postings/T000000010000000009', body);
       conforms('putPosting', answer);
       expect(answer.json.code).toBe('BAD_REQUEST');
@@ -230,10 +238,10 @@ describe('the reference biller against openapi.yaml', () => {
     expect(kept.json).toMatchObject({ status: 'booked', amountFen: 12_000 });
     expect((await signed(url, 'GET', '/v1/accounts/1000000001')).json.arrearsFen).toBe(3_050);
     const conflict = await signed(url, 'PUT', '/v1/postings/T000000010000000001',
-      JSON.stringify({ kind: 'payment', account: '1000000001', amountFen: 1, at: now }));
+      JSON.stringify({ kind: 'payment', account: '1000000001', amountFen: 1, at: now, day: DAY }));
     expect(conflict.json.code).toBe('RECEIPT_CONFLICT');
     expect((await signed(url, 'PUT', '/v1/postings/T000000010000000006',
-      JSON.stringify({ kind: 'reversal', account: '1000000003', amountFen: 30_000, original: 'T000000010000000004', at: now }))).json.reason)
+      JSON.stringify({ kind: 'reversal', account: '1000000003', amountFen: 30_000, original: 'T000000010000000004', at: now, day: DAY }))).json.reason)
       .toBe('ORIGINAL_NOT_FOUND');
   });
 });
