@@ -23,6 +23,7 @@ import { formatYuan, parseYuan } from '../../src/admin/index.js';
 import { openLink, type CutMoment, type FaultPlan, type LinkProxy, linkProfile } from '../link/index.js';
 import { createRandom } from '../link/prng.js';
 import { FileStateStore, GatewayUnreachable, SignInRefused, Terminal, type Answer } from '../terminal/index.js';
+import { readTerminalKey } from '../../src/admin/keys-file.js';
 
 export const EXIT_APPROVED = 0;
 export const EXIT_DECLINED = 1;
@@ -36,6 +37,7 @@ export interface TerminalFlags {
   port: string;
   terminal?: string;
   key?: string;
+  keysFile?: string;
   state: string;
   seq?: string;
   link?: string;
@@ -53,6 +55,7 @@ export function addTerminalFlags(command: Command): Command {
     .option('--port <port>', 'gateway port', process.env.AIRCHARGE_PORT ?? '7000')
     .option('--terminal <id>', 'terminal id, 8 characters [0-9A-Z] (or AIRCHARGE_TERMINAL)', process.env.AIRCHARGE_TERMINAL)
     .option('--key <hex>', 'terminal key, 64 hex digits (or AIRCHARGE_TERMINAL_KEY)', process.env.AIRCHARGE_TERMINAL_KEY)
+    .option('--keys-file <file>', "read the terminal's key from the keys file of `aircharge terminal import --keys-out`")
     .option('--state <dir>', "the terminal's flash: next seq, unfinished transactions, receipts", process.env.AIRCHARGE_SIM_STATE ?? join(homedir(), '.aircharge-sim'))
     .option('--seq <n>', 'send the request under this sequence number (testing)')
     .option('--link <profile>', 'emulate a link: good, gprs or bad')
@@ -103,8 +106,19 @@ export interface OpenedTerminal {
 export async function openTerminal(flags: TerminalFlags, faultType: number | null): Promise<OpenedTerminal> {
   const terminalId = flags.terminal;
   if (!terminalId || !TERMINAL_ID_PATTERN.test(terminalId)) throw new UsageError('--terminal must be 8 characters [0-9A-Z]');
-  if (!flags.key || !/^[0-9a-fA-F]+$/.test(flags.key) || flags.key.length !== TERMINAL_KEY_SIZE * 2) {
-    throw new UsageError(`--key must be ${TERMINAL_KEY_SIZE * 2} hex digits`);
+  if (flags.keysFile !== undefined && flags.key !== undefined && flags.key !== process.env.AIRCHARGE_TERMINAL_KEY) {
+    throw new UsageError('give --key or --keys-file, not both');
+  }
+  let hexKey = flags.key;
+  if (flags.keysFile !== undefined) {
+    try {
+      hexKey = readTerminalKey(flags.keysFile, terminalId).toString('hex');
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  }
+  if (!hexKey || !/^[0-9a-fA-F]+$/.test(hexKey) || hexKey.length !== TERMINAL_KEY_SIZE * 2) {
+    throw new UsageError(`--key must be ${TERMINAL_KEY_SIZE * 2} hex digits (or give --keys-file)`);
   }
   const port = integer(flags.port, '--port', 1)!;
   const seed = integer(flags.seed, '--seed')!;
@@ -129,7 +143,7 @@ export async function openTerminal(flags: TerminalFlags, faultType: number | nul
   }
   const terminal = new Terminal({
     terminalId,
-    key: Buffer.from(flags.key, 'hex'),
+    key: Buffer.from(hexKey, 'hex'),
     gateway,
     store: new FileStateStore(flags.state, terminalId),
     responseTimeoutMs: integer(flags.timeout, '--timeout', 1)!,

@@ -10,6 +10,7 @@ import type { DayPosting } from '../biller/biller.js';
 import { RedisBiller } from '../biller/redis-biller.js';
 import { importAccounts, showAccount, type Account, type ImportResult } from './accounts.js';
 import { reconcileBiller, type BillerReconciliation } from './reconcile.js';
+import { importTerminals, type NewTerminalKey, type TerminalImport } from './provision.js';
 import { audited, checkOperator, listAudit, requireOperator, type AuditEntry, type AuditQuery } from './audit.js';
 import { readCheckpoint, takeCheckpoint, type Checkpoint } from './checkpoint.js';
 import type { AdminContext } from './context.js';
@@ -45,6 +46,7 @@ export { txnCsv } from './lookup.js';
 export { reportCsv, reportSummary } from './report.js';
 export { BREAK_KINDS, reconcileCsv, reconcileText, type BillerReconciliation, type BreakKind, type ReconcileLine } from './reconcile.js';
 export { parseTerminalKey } from './terminals.js';
+export { TERMINALS_CSV_HEADER, type NewTerminalKey, type TerminalImport } from './provision.js';
 export type { Checkpoint, ExportedEntry, FindPage, FindQuery, QueuedPosting, Txn, TxnDetail };
 export { ROLES, roleAtLeast, type Role } from './console-operators.js';
 export type { Account, AuditEntry, ConsoleOperator, AuditQuery, ImportResult, BusinessDayOptions, DailyReport, JournalEntry, Merchant, PendingTransaction, ProvisionedKey, Terminal, TopUpResult, VerifyRecord, VerifyResult };
@@ -80,6 +82,11 @@ export interface Admin {
 
   /** Returns the clear key once, as hex; it is stored only sealed under the master key. */
   addTerminal(id: string, merchantId: string, key?: Buffer): Promise<ProvisionedKey>;
+  /**
+   * Merchants and terminals from one CSV file (provision.ts); new terminals' clear keys are handed
+   * to `persistKeys` before anything is written, and never returned.
+   */
+  importTerminals(csvText: string, persistKeys: (created: NewTerminalKey[]) => Promise<void>): Promise<TerminalImport>;
   listTerminals(merchantId?: string): Promise<Terminal[]>;
   showTerminal(id: string): Promise<Terminal>;
   /** Disables the terminal, ends its session and closes its connection wherever it is. */
@@ -202,6 +209,10 @@ export function createAdmin(options: AdminOptions): Admin {
         amountFen: r.amountFen,
         entry: r.entry,
       }));
+    },
+    importTerminals: (csvText, persistKeys) => {
+      const digest = `sha256:${createHash('sha256').update(csvText).digest('hex').slice(0, 16)}`;
+      return audited(context, 'terminal.import', digest, nothing, () => importTerminals(context, csvText, persistKeys), (r) => ({ ...r }));
     },
     importAccounts: async (csvText) => {
       // The billing system's extract, not an operator's movement of money: logged, operator optional.

@@ -17,7 +17,7 @@ export interface Merchant {
 const MAX_NAME_LENGTH = 64;
 
 /** Creates the merchant with an empty float unless it exists: an existing float is never reset. */
-const CREATE_MERCHANT = new Script(`
+export const CREATE_MERCHANT = new Script(`
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'id', ARGV[1], 'name', ARGV[2], 'status', 'active', 'floatFen', 0, 'createdAt', ARGV[3])
 return 1
@@ -29,7 +29,7 @@ export function checkMerchantId(id: string): void {
   }
 }
 
-function checkName(name: string): void {
+export function checkName(name: string): void {
   // eslint-disable-next-line no-control-regex
   if (name.trim() === '' || [...name].length > MAX_NAME_LENGTH || /[\u0000-\u001f\u007f]/.test(name)) {
     throw new AdminError(AdminErrorCode.INVALID, `bad merchant name: 1 to ${MAX_NAME_LENGTH} characters, no control characters`);

@@ -31,7 +31,7 @@ export interface ProvisionedKey {
 }
 
 /** Creates the terminal and adds it to its merchant, unless it exists. */
-const CREATE_TERMINAL = new Script(`
+export const CREATE_TERMINAL = new Script(`
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'id', ARGV[1], 'merchant', ARGV[2], 'status', 'active', 'keyEnc', ARGV[3],
   'keyVersion', 1, 'hwm', 0, 'badMacs', 0, 'createdAt', ARGV[4])

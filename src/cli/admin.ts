@@ -33,9 +33,11 @@ import {
   type DailyReport,
   type Merchant,
   type Terminal,
+  TERMINALS_CSV_HEADER,
 } from '../admin/index.js';
 import type { DayPosting } from '../biller/biller.js';
 import { formatPostingsFile, parsePostingsFile } from '../biller/postings-file.js';
+import { KeysFile } from '../admin/keys-file.js';
 import { BUSINESS_DAY_SETTINGS, resolveBusinessDay } from '../config.js';
 import { checkMasterKey } from '../store/key-check.js';
 import { loadMasterKey, MasterKeyError } from '../store/secrets.js';
@@ -204,6 +206,31 @@ function registerTerminal(program: Command): void {
   )
     .requiredOption('--merchant <id>', 'the merchant it belongs to')
     .option('--key <hex>', 'use this key (64 hex digits) instead of a new random one');
+
+  adminCommand<{ keysOut: string }>(
+    group,
+    'import <file>',
+    `provision merchants and terminals from a CSV file (${TERMINALS_CSV_HEADER.join(',')}); new keys go to --keys-out only`,
+    async (admin, [file = ''], options) => {
+      const csvText = await readFile(file, 'utf8');
+      const keysFile = KeysFile.create(options.keysOut);
+      let result;
+      try {
+        result = await admin.importTerminals(csvText, async (created) => keysFile.write(created));
+      } finally {
+        keysFile.discardIfEmpty();
+      }
+      const { merchants, terminals } = result;
+      return {
+        json: { ...result, keysFile: options.keysOut },
+        text: `${count(result.rows, 'row')}: ${count(merchants.created, 'merchant')} added (${merchants.existing} already there), ` +
+          `${count(terminals.created, 'terminal')} added (${terminals.existing} already there, keys unchanged)
+` +
+          `keys of the ${count(terminals.created, 'new terminal')} in ${options.keysOut} (mode 0600): load them into the terminals, then keep the file offline`,
+      };
+    },
+    { masterKey: true },
+  ).requiredOption('--keys-out <file>', 'new file (mode 0600, never overwritten) for the new terminals\' keys: terminal_id,merchant_id,key');
 
   adminCommand<{ merchant?: string }>(group, 'list', 'list terminals (never their keys)', async (admin, _args, options) => {
     const terminals = await admin.listTerminals(options.merchant);
