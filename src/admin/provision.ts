@@ -15,6 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { TERMINAL_KEY_SIZE } from '../../protocol/constants.js';
 import { keys } from '../store/keys.js';
+import { coalesceRedisWrites } from '../store/script.js';
 import { seal } from '../store/secrets.js';
 import { requireMasterKey, type AdminContext } from './context.js';
 import { parseCsv } from './csv.js';
@@ -102,6 +103,8 @@ export async function importTerminals(
   const masterKey = requireMasterKey(context);
   const rows = parseRows(csvText);
   const { redis } = context;
+  // Each batch's commands leave in a few socket writes instead of one write a command.
+  coalesceRedisWrites(redis);
 
   // What Redis holds already, read in batches.
   const merchantNames = new Map<string, string>();

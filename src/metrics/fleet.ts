@@ -110,8 +110,9 @@ export class FleetGauges {
 
   private async round(): Promise<void> {
     try {
-      this.holder = (await LEASE.run(this.redis, [keys.fleetMetricsLease()], [this.options.instanceId, this.leaseMs])) === 1;
-      if (!this.holder) {
+      const held = (await LEASE.run(this.redis, [keys.fleetMetricsLease()], [this.options.instanceId, this.leaseMs])) === 1;
+      if (!held) {
+        this.holder = false;
         this.sample = null;
         return;
       }
@@ -119,7 +120,9 @@ export class FleetGauges {
         sampleStore(this.redis, { floatThresholdFen: this.options.floatThresholdFen, now: Date.now() }),
         this.redis.hmget(keys.topUpStats(), 'count', 'fen'),
       ]);
+      // Holder and its values change together: a scrape never sees the one without the other.
       this.sample = { ...store, topUps: Number(stats[0] ?? 0), topUpFen: Number(stats[1] ?? 0) };
+      this.holder = true;
     } catch (err) {
       // No fresh reading, no export: another instance may take the lease meanwhile.
       this.holder = false;

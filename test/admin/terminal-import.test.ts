@@ -175,5 +175,5 @@ describe('aircharge terminal import', () => {
     } finally {
       await gateway?.stop();
     }
-  });
+  }, 120_000);
 });
