@@ -35,6 +35,8 @@ export interface ServeConfig {
   maxPaymentFen: number;
   /** How long a request's fingerprint and stored answer are kept for retransmissions. */
   replayRetentionSec: number;
+  /** INQUIRY quota per terminal and window (0: none). */
+  inquiryQuota: { perWindow: number; windowSec: number };
   drainTimeoutMs: number;
   /** /ready answers 503 once Redis has not answered for this long. */
   unreadyAfterMs: number;
@@ -208,6 +210,9 @@ export const SERVE_SETTINGS: readonly Setting[] = [
     description: 'use the public demo master key when AIRCHARGE_MASTER_KEY is unset (never for money)', parse: boolean },
   { name: 'maxConnections', flag: '--max-connections <n>', env: 'AIRCHARGE_MAX_CONNECTIONS', default: '10000',
     description: 'connections held at once; more are closed on accept', parse: integer(1, 1_000_000) },
+  { name: 'maxConnectionsPerAddress', flag: '--max-connections-per-address <n>', env: 'AIRCHARGE_MAX_CONNECTIONS_PER_ADDRESS',
+    default: '256', description: 'connections held at once from one address, IPv6 by /64 (0: no cap; terminals behind one carrier NAT share an address)',
+    parse: integer(0, 1_000_000) },
   { name: 'maxFrameSize', flag: '--max-frame-size <bytes>', env: 'AIRCHARGE_MAX_FRAME_SIZE',
     default: String(MAX_FRAME_SIZE), description: 'largest frame accepted; a longer length field closes the connection',
     parse: integer(MIN_FRAME_SIZE, MAX_FRAME_SIZE) },
@@ -231,6 +236,17 @@ export const SERVE_SETTINGS: readonly Setting[] = [
     parse: integer(0, 1_000_000) },
   { name: 'connectionBurst', flag: '--connection-burst <n>', env: 'AIRCHARGE_CONNECTION_BURST', default: '20',
     description: 'new connections one address may open at once', parse: integer(1, 1_000_000) },
+  { name: 'requestRate', flag: '--request-rate <per-sec>', env: 'AIRCHARGE_REQUEST_RATE', default: '50',
+    description: 'requests per second one terminal may send (0: no limit); beyond it RATE_LIMITED, counted as a bad frame',
+    parse: integer(0, 1_000_000) },
+  { name: 'requestBurst', flag: '--request-burst <n>', env: 'AIRCHARGE_REQUEST_BURST', default: '100',
+    description: 'requests one terminal may send at once', parse: integer(1, 1_000_000) },
+  { name: 'inquiryQuota', flag: '--inquiry-quota <n>', env: 'AIRCHARGE_INQUIRY_QUOTA', default: '1000',
+    description: 'inquiries one terminal may make per --inquiry-window, against account enumeration (0: no quota); beyond it QUOTA_EXCEEDED',
+    parse: integer(0, 1_000_000_000) },
+  { name: 'inquiryWindow', flag: '--inquiry-window <sec>', env: 'AIRCHARGE_INQUIRY_WINDOW', default: '3600',
+    description: 'seconds of one inquiry-quota window (windows are aligned to the epoch: 86400 is a UTC day)',
+    parse: integer(1, 30 * DAY_SEC) },
   { name: 'recoveryInterval', flag: '--recovery-interval <sec>', env: 'AIRCHARGE_RECOVERY_INTERVAL', default: '30',
     description: 'seconds between recovery passes over pending transactions (one also runs at start-up)',
     parse: seconds(0.1, DAY_SEC) },
@@ -343,6 +359,7 @@ export function resolveServeConfig(flags: Record<string, unknown>, env: NodeJS.P
     billerQueue: { expiryMs: get<number>('billerQueueExpiry') * 1000, maxTries: get('billerQueueTries') },
     limits: {
       maxConnections: get('maxConnections'),
+      maxConnectionsPerAddress: get('maxConnectionsPerAddress'),
       maxFrameSize: get('maxFrameSize'),
       signInTimeoutMs: get('signInTimeout'),
       heartbeatSec,
@@ -351,7 +368,10 @@ export function resolveServeConfig(flags: Record<string, unknown>, env: NodeJS.P
       maxBadFrames: get('maxBadFrames'),
       connectionRatePerSec: get('connectionRate'),
       connectionBurst: get('connectionBurst'),
+      requestRatePerSec: get('requestRate'),
+      requestBurst: get('requestBurst'),
     },
+    inquiryQuota: { perWindow: get('inquiryQuota'), windowSec: get('inquiryWindow') },
   };
 }
 

@@ -125,6 +125,7 @@ async function serve(config: ServeConfig, masterKey: Buffer): Promise<void> {
     recoveryAfterMs: config.recoveryAfterMs,
     maxPaymentFen: config.maxPaymentFen,
     replayRetentionSec: config.replayRetentionSec,
+    inquiryQuota: config.inquiryQuota,
     billerDown: config.billerDown,
     ...(biller === null
       ? {}

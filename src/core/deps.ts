@@ -13,6 +13,8 @@ export interface CoreDeps {
   journalKey: Buffer;
   maxPaymentFen: number;
   replayRetentionSec: number;
+  /** INQUIRY quota per terminal against account enumeration: so many per window (0: none). */
+  inquiryQuota: { perWindow: number; windowSec: number };
   recoveryAfterMs: number;
   /** With the biller's breaker open: decline PAY (BILLER_UNAVAILABLE) or approve and queue the posting. */
   billerDown: BillerDownPolicy;

@@ -9,7 +9,7 @@ import type { Biller } from '../biller/biller.js';
 import { instanceLogger } from '../log.js';
 import { COMPLETE_CORRECT, RESERVE_CORRECT } from '../store/lua/correct.js';
 import { COMPLETE_PAY, RESERVE_PAY } from '../store/lua/pay.js';
-import { GUARD_ONLY, SETTLE, SIGN_OUT, STATUS } from '../store/lua/requests.js';
+import { GUARD_ONLY, INQUIRY_GUARD, SETTLE, SIGN_OUT, STATUS } from '../store/lua/requests.js';
 import { CLOSE_SESSION, OPEN_SESSION } from '../store/lua/session.js';
 import { journalKey } from '../store/journal.js';
 import { preloadScripts } from '../store/script.js';
@@ -48,6 +48,8 @@ export interface CoreOptions {
   replayRetentionSec?: number;
   /** A pending transaction older than this is recovered; default 10000. */
   recoveryAfterMs?: number;
+  /** INQUIRY quota per terminal (QUOTA_EXCEEDED beyond); default none. `aircharge serve` sets 1,000 an hour. */
+  inquiryQuota?: { perWindow: number; windowSec: number };
   /**
    * A Redis or biller call that has not answered in this time fails with StoreUnavailableError
    * (SYSTEM_BUSY), whatever the client's own retry settings; default 2000. Checked every quarter
@@ -68,6 +70,7 @@ export const CORE_SCRIPTS = [
   OPEN_SESSION,
   CLOSE_SESSION,
   GUARD_ONLY,
+  INQUIRY_GUARD,
   STATUS,
   SETTLE,
   SIGN_OUT,
@@ -91,6 +94,10 @@ export async function createCore(
     journalKey: journalKey(options.masterKey),
     maxPaymentFen: positiveInteger('maxPaymentFen', options.maxPaymentFen ?? 500_000),
     replayRetentionSec: positiveInteger('replayRetentionSec', options.replayRetentionSec ?? 86_400),
+    inquiryQuota: {
+      perWindow: options.inquiryQuota?.perWindow ?? 0,
+      windowSec: positiveInteger('inquiryQuota.windowSec', options.inquiryQuota?.windowSec ?? 3_600),
+    },
     recoveryAfterMs: positiveInteger('recoveryAfterMs', options.recoveryAfterMs ?? 10_000),
     billerDown: options.billerDown ?? 'decline',
     storeCall: storeCalls(storeTimeoutMs),

@@ -12,7 +12,7 @@ import type {
 } from '../../protocol/messages.js';
 import { unpaidPeriods } from '../biller/biller.js';
 import { keys } from '../store/keys.js';
-import { GUARD_ONLY, SETTLE, SIGN_OUT, STATUS } from '../store/lua/requests.js';
+import { GUARD_ONLY, INQUIRY_GUARD, SETTLE, SIGN_OUT, STATUS } from '../store/lua/requests.js';
 import type { CoreDeps } from './deps.js';
 import { guardArgs, guardKeys, isGuardReply, receiptOf, type GuardReply } from './guard.js';
 import { parseTransactionResponse } from './responses.js';
@@ -40,8 +40,13 @@ export async function heartbeat(deps: CoreDeps, ctx: RequestContext): Promise<Ou
 export async function inquiry(deps: CoreDeps, ctx: RequestContext, req: InquiryRequest): Promise<Outcome<InquiryResponse>> {
   // The guard and the lookup are independent: issue both at once (one round trip of latency); the
   // account is shown only if the guard lets the request through.
+  const { perWindow, windowSec } = deps.inquiryQuota;
   const [refused, account] = await Promise.all([
-    guardOnly(deps, ctx, MessageType.INQUIRY),
+    deps.storeCall(INQUIRY_GUARD.run(deps.redis, guardKeys(ctx), [
+      ...guardArgs(ctx, MessageType.INQUIRY, 'read', deps.replayRetentionSec),
+      perWindow,
+      Math.floor(ctx.now / 1000 / windowSec),
+    ])).then((reply) => (isGuardReply(reply as unknown[]) ? refusal(reply as GuardReply) : null)),
     deps.storeCall(deps.biller.lookup(req.account)),
   ]);
   const refuse = (result: ResultCode) => ({ response: emptyResponse(MessageType.INQUIRY_RESPONSE, result), replayed: false });

@@ -48,6 +48,8 @@ export interface ConnectionHost {
   /** Closes the replaced session's connection, on whichever instance holds it. */
   kick(replaced: { instanceId: string; connectionId: string }): void;
   forget(connection: Connection): void;
+  /** The connection's first sign-in was approved: it is no longer among the first to be evicted. */
+  signedIn(connection: Connection): void;
   readonly metrics: Metrics | undefined;
 }
 
@@ -78,6 +80,8 @@ const RETRY_AFTER_SEC: Record<NoticeReason, number> = {
 const SIGN_IN_REFUSED = 'SIGN_IN_REFUSED';
 /** A request other than SIGN_IN before sign-in, counted the same way. */
 const NOT_SIGNED_IN = 'NOT_SIGNED_IN';
+/** A request beyond the terminal's rate, counted the same way. */
+const RATE_LIMITED = 'RATE_LIMITED';
 const TYPE_NAME: ReadonlyMap<number, string> = new Map(
   Object.entries(MessageType).map(([name, type]) => [type, name]),
 );
@@ -134,6 +138,9 @@ export class Connection {
    */
   private raisingMark = false;
   private markPending = 0;
+  /** The terminal's request token bucket (limits.requestRatePerSec): tokens left, and when counted. */
+  private tokens: number;
+  private tokensAt: number;
 
   // Flow: frames decoded but not yet handled, the one being handled, and why reading is paused.
   // The queue is the decoder's own list while it has frames, and none otherwise: an idle
@@ -156,11 +163,15 @@ export class Connection {
     private readonly socket: Socket,
     id: string,
     logger: Logger,
+    /** The peer's address group (limits.ts addressGroup): what per-address limits count under. */
+    readonly addressGroup: string,
   ) {
     this.id = id;
     this.peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     this.logger = logger;
     this.decoder = new FrameDecoder({ maxFrameSize: host.limits.maxFrameSize });
+    this.tokens = host.limits.requestBurst;
+    this.tokensAt = 0;
     this.timer = setTimeout(closeAfterSignInTimeout, host.limits.signInTimeoutMs, this);
 
     socket.setNoDelay(true);
@@ -356,6 +367,12 @@ export class Connection {
       });
       return { result: ResultCode.CLOCK_SKEW, replayed: false };
     }
+    if (!this.takeRequestToken(now)) {
+      // Past its rate (PROTOCOL.md §6.4): not looked at, and counted, so a flood ends in a close.
+      this.answerEmpty(handler.responseType, frame.terminalId, frame.seq, ResultCode.RATE_LIMITED, session.key);
+      this.countBadFrame(RATE_LIMITED);
+      return { result: ResultCode.RATE_LIMITED, replayed: false };
+    }
     // A heartbeat answered here used this number or a higher one, which the stored mark has not
     // seen: the number is not new, whatever the request (a lower heartbeat included).
     if (session.state.behindLocalHeartbeat(frame.seq, frame.type === MessageType.HEARTBEAT)) {
@@ -394,6 +411,17 @@ export class Connection {
     else if (answer.result === ResultCode.SESSION_REPLACED) this.kick('replaced');
     else if (answer.result === ResultCode.TERMINAL_DISABLED) this.kick('disabled');
     return { result: answer.result, replayed: answer.replayed };
+  }
+
+  /** Takes one token from the terminal's request bucket; false when it is over its rate. */
+  private takeRequestToken(now: number): boolean {
+    const { requestRatePerSec: rate, requestBurst: burst } = this.host.limits;
+    if (rate <= 0) return true;
+    this.tokens = Math.min(burst, this.tokens + ((now - this.tokensAt) / 1000) * rate);
+    this.tokensAt = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
   }
 
   /**
@@ -483,6 +511,7 @@ export class Connection {
     }
 
     if (this.session === null) {
+      this.host.signedIn(this);
       // From now on the idle timeout governs, refreshed by every frame.
       clearTimeout(this.timer);
       this.timer = setTimeout(closeAfterIdleTimeout, this.host.limits.idleTimeoutMs, this);
@@ -495,7 +524,7 @@ export class Connection {
     return response.result;
   }
 
-  private countBadFrame(code: FrameErrorCode | typeof SIGN_IN_REFUSED | typeof NOT_SIGNED_IN): void {
+  private countBadFrame(code: FrameErrorCode | typeof SIGN_IN_REFUSED | typeof NOT_SIGNED_IN | typeof RATE_LIMITED): void {
     this.host.metrics?.badFrame(code);
     this.badFrames += 1;
     if (this.badFrames >= this.host.limits.maxBadFrames) {

@@ -26,7 +26,7 @@ import { kickMessage, parseKickMessage, type KickReason } from '../store/kick.js
 import { keys } from '../store/keys.js';
 import { Connection } from './connection.js';
 import type { ConnectionHost } from './connection.js';
-import { ConnectionRateLimiter, DEFAULT_LIMITS } from './limits.js';
+import { AddressSlots, ConnectionRateLimiter, DEFAULT_LIMITS, addressGroup } from './limits.js';
 import type { GatewayLimits } from './limits.js';
 
 export { DEFAULT_LIMITS } from './limits.js';
@@ -58,6 +58,10 @@ export class Gateway extends EventEmitter {
   private readonly host: ConnectionHost;
   private readonly connections = new Map<string, Connection>();
   private readonly rateLimiter: ConnectionRateLimiter;
+  /** Connections held per address group (limits.maxConnectionsPerAddress). */
+  private readonly addressSlots: AddressSlots;
+  /** Connections not signed in yet, oldest first: the first to go when the instance is full. */
+  private readonly unauthenticated = new Set<Connection>();
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly subscriber: Redis | Cluster;
   private readonly subscribed: Promise<void>;
@@ -78,6 +82,7 @@ export class Gateway extends EventEmitter {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.log = instanceLogger(options.logger, options.instanceId);
     this.rateLimiter = new ConnectionRateLimiter(this.limits.connectionRatePerSec, this.limits.connectionBurst);
+    this.addressSlots = new AddressSlots(this.limits.maxConnectionsPerAddress);
     this.sweepTimer = setInterval(() => this.rateLimiter.sweep(Date.now()), RATE_SWEEP_MS);
     this.sweepTimer.unref();
 
@@ -94,6 +99,7 @@ export class Gateway extends EventEmitter {
       businessDayOf: (ms) => businessDayOf(ms, options.businessDay),
       kick: (replaced) => this.kick(replaced),
       forget: (connection) => this.forget(connection),
+      signedIn: (connection) => this.unauthenticated.delete(connection),
       metrics: options.metrics,
     };
 
@@ -127,18 +133,23 @@ export class Gateway extends EventEmitter {
   /** Takes one accepted socket. An arrow function, so `net.createServer(gateway.handle)` works. */
   readonly handle = (socket: Socket): void => {
     const address = socket.remoteAddress ?? 'unknown';
+    const group = addressGroup(address);
     if (this.draining) {
       this.refuse(socket, 'drain');
-    } else if (!this.rateLimiter.take(address, Date.now())) {
+    } else if (!this.rateLimiter.take(group, Date.now())) {
       this.log.warn({ address }, 'connection rate limit: connection refused');
       this.refuse(socket, 'over_limit');
-    } else if (this.connections.size >= this.limits.maxConnections) {
+    } else if (this.connections.size >= this.limits.maxConnections && !this.evictUnauthenticated()) {
       this.log.warn({ address, max: this.limits.maxConnections }, 'connection limit: connection refused');
+      this.refuse(socket, 'over_limit');
+    } else if (!this.addressSlots.take(group)) {
+      this.log.warn({ address, max: this.limits.maxConnectionsPerAddress }, 'per-address connection limit: connection refused');
       this.refuse(socket, 'over_limit');
     } else {
       this.connectionCounter += 1;
-      const connection = new Connection(this.host, socket, `${this.instanceId}-${this.runId}-${this.connectionCounter}`, this.log);
+      const connection = new Connection(this.host, socket, `${this.instanceId}-${this.runId}-${this.connectionCounter}`, this.log, group);
       this.connections.set(connection.id, connection);
+      this.unauthenticated.add(connection);
       this.options.metrics?.connectionOpened();
       this.emit('connection', connection.id);
     }
@@ -192,8 +203,24 @@ export class Gateway extends EventEmitter {
     this.connections.get(connectionId)?.kick(reason);
   }
 
+  /**
+   * Full: the oldest connection that has not signed in gives its slot to the new one, so peers
+   * that connect and never sign in cannot keep a real terminal out. False when every connection
+   * is signed in.
+   */
+  private evictUnauthenticated(): boolean {
+    for (const connection of this.unauthenticated) {
+      this.unauthenticated.delete(connection);
+      connection.close('evicted');
+      return true;
+    }
+    return false;
+  }
+
   private forget(connection: Connection): void {
     this.connections.delete(connection.id);
+    this.unauthenticated.delete(connection);
+    this.addressSlots.release(connection.addressGroup);
     this.options.metrics?.connectionClosed(connection.closeReason ?? 'peer_closed');
     this.emit('disconnect', connection.id);
     if (this.connections.size === 0) this.onEmpty?.();

@@ -7,7 +7,7 @@
  */
 import type { Cluster, Redis } from 'ioredis';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { MessageType, RESPONSE_BIT, RESULT_NAME } from '../../protocol/constants.js';
+import { MessageType, RESPONSE_BIT, RESULT_NAME, ResultCode } from '../../protocol/constants.js';
 import { FrameErrorCode } from '../../protocol/errors.js';
 import { buildInfo } from '../build-info.js';
 import { droppedLogLines } from '../log.js';
@@ -26,7 +26,8 @@ import { FleetGauges, type FleetGaugeOptions } from './fleet.js';
  * - `not_signed_in`: a request other than SIGN_IN before sign-in: answered once, then closed.
  * - `fatal_frame`: a frame error that closes at once (length outside limits, unknown version).
  * - `internal_error`: the gateway hit a bug handling the connection (logged as an error).
- * - `over_limit`: refused on accept (max connections or the per-address connection rate).
+ * - `over_limit`: refused on accept (max connections, the per-address cap or connection rate).
+ * - `evicted`: not signed in yet when the instance was full: its slot went to a new connection.
  * - `drain`: the gateway is shutting down (NOTICE SHUTTING_DOWN, or refused on accept).
  */
 export const CLOSE_REASONS = [
@@ -42,6 +43,7 @@ export const CLOSE_REASONS = [
   'fatal_frame',
   'internal_error',
   'over_limit',
+  'evicted',
   'drain',
 ] as const;
 export type CloseReason = (typeof CLOSE_REASONS)[number];
@@ -115,6 +117,16 @@ export class Metrics {
     name: 'aircharge_bad_frames_total',
     help: 'Bad frames received, by frame error code',
     labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+  /**
+   * Answers of UNKNOWN_ACCOUNT (INQUIRY, PAY): against aircharge_frames_total of the same types,
+   * the ratio an alert watches for account enumeration (src/ops/README.md).
+   */
+  readonly unknownAccountAnswers = new Counter({
+    name: 'aircharge_unknown_account_answers_total',
+    help: 'Requests answered UNKNOWN_ACCOUNT, by message type (INQUIRY, PAY): account-number enumeration shows here',
+    labelNames: ['type'] as const,
     registers: [this.registry],
   });
   readonly requestDuration = new Histogram({
@@ -210,6 +222,7 @@ export class Metrics {
     this.recoveredTransactions.inc({ outcome: 'rolled_back' }, 0);
     this.redisErrors.inc({ kind: 'reply' }, 0);
     this.redisErrors.inc({ kind: 'unavailable' }, 0);
+    for (const type of ['INQUIRY', 'PAY']) this.unknownAccountAnswers.inc({ type }, 0);
   }
 
   connectionOpened(): void {
@@ -227,6 +240,7 @@ export class Metrics {
   requestAnswered(type: number, result: number, seconds: number, replayed = false): void {
     const typeName = messageTypeLabel(type);
     this.frames.inc({ type: typeName, result: resultLabel(result) });
+    if (result === ResultCode.UNKNOWN_ACCOUNT) this.unknownAccountAnswers.inc({ type: typeName });
     this.requestDuration.observe({ type: typeName }, seconds);
     if (replayed) this.retransmissions.inc({ type: typeName });
   }

@@ -30,7 +30,9 @@ export const keys = {
   terminals: (merchantId: string) => `${m(merchantId)}:terminals`,
   /**
    * Hash: id, merchant, status (active|disabled), keyEnc (terminal key under the master key),
-   * keyVersion, hwm (sequence high-water mark), badMacs, createdAt.
+   * keyVersion, hwm (sequence high-water mark), badMacs, createdAt; lastRead (`seq:fp` of the last
+   * read-only request, answered afresh when sent again: read-only requests keep no record of their
+   * own), inqWindow and inqUsed (the INQUIRY quota's current window and its count).
    */
   terminal: (merchantId: string, terminalId: string) => `${m(merchantId)}:terminal:${terminalId}`,
   /**
@@ -45,7 +47,8 @@ export const keys = {
    * for good, its answer being the transaction's (rebuilt from the transaction record, so
    * completing one never touches this record). Declined before a transaction, and SIGN_OUT:
    * `done|fp|type|response` (PAY and CORRECT responses as `result:receipt:arrearsFen:floatFen:
-   * businessDay`). Read-only requests (heartbeat, inquiry, status, settle): `done|fp|type|`.
+   * businessDay`). Read-only requests (heartbeat, inquiry, status, settle) have none (the terminal's
+   * `lastRead` field stands in).
    */
   request: (merchantId: string, terminalId: string, seq: number) =>
     `${m(merchantId)}:request:${terminalId}:${seq}`,

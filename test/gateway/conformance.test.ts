@@ -96,11 +96,13 @@ describe('NOTICE retry delays (§3.9)', () => {
   it('TOO_MANY_BAD_FRAMES 30 s, SESSION_REPLACED 0 s, SHUTTING_DOWN 1 s', async () => {
     const terminal = await network.addTerminal();
     const noisy = await gw.connect(terminal);
+    await noisy.signIn();
     for (let i = 0; i < Defaults.MAX_BAD_FRAMES; i++) noisy.sendRaw(noisy.encode(0x42, Buffer.alloc(0)));
     let frame = await noisy.read();
     while (frame.type === MessageType.REJECT) frame = await noisy.read();
     expect(noticeOf(frame)).toEqual({ reason: NoticeReason.TOO_MANY_BAD_FRAMES, retryAfterSec: 30 });
 
+    await noisy.closed;
     const first = await gw.connect(terminal, noisy.seq);
     await first.signIn();
     const second = await gw.connect(terminal, first.seq);

@@ -85,21 +85,24 @@ export async function startGateway(
     /** Where log lines go (a test that counts them); default stdout. */
     logTo?: DestinationStream;
     metrics?: Metrics;
+    /** The core's INQUIRY quota per terminal (default none). */
+    inquiryQuota?: { perWindow: number; windowSec: number };
   } = {},
 ): Promise<RunningGateway> {
   const redis = network.redis.client();
   redis.on('error', () => {}); // a test may stop Redis on purpose; the gateway answers SYSTEM_BUSY
   const logger = createLogger({ level: options.logLevel ?? (process.env.TEST_LOG_LEVEL as LogLevel | undefined) ?? 'silent' }, options.logTo);
   const businessDay = options.businessDay === undefined ? {} : { businessDay: options.businessDay };
-  const { sessions, core } = await createCore({ redis, masterKey: MASTER_KEY, logger, ...businessDay });
+  const quota = options.inquiryQuota === undefined ? {} : { inquiryQuota: options.inquiryQuota };
+  const { sessions, core } = await createCore({ redis, masterKey: MASTER_KEY, logger, ...businessDay, ...quota });
   const gateway = new Gateway({
     sessions,
     core,
     redis,
     instanceId: options.instanceId ?? `gw${randomBytes(3).toString('hex')}`,
     logger,
-    // Tests open many connections from 127.0.0.1: no rate limit unless a test asks for one.
-    limits: { connectionRatePerSec: 0, ...options.limits },
+    // Tests open many connections from 127.0.0.1 and send bursts: no rate limit unless a test asks for one.
+    limits: { connectionRatePerSec: 0, requestRatePerSec: 0, ...options.limits },
     ...businessDay,
     ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
   });

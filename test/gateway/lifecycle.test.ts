@@ -188,13 +188,14 @@ describe('bad frames', () => {
 });
 
 describe('limits', () => {
-  it('closes connections beyond the maximum at once', async () => {
+  it('closes connections beyond the maximum at once when every one held is signed in', async () => {
     const gw = await gateway({ limits: { maxConnections: 2 } });
     const [x, y] = [await gw.connect(await network.addTerminal()), await gw.connect(await network.addTerminal())];
-    const z = await gw.connect(await network.addTerminal());
-    await z.closed;
     expect((await x.signIn()).response.result).toBe(ResultCode.APPROVED);
     expect((await y.signIn()).response.result).toBe(ResultCode.APPROVED);
+    const z = await gw.connect(await network.addTerminal());
+    await z.closed;
+    expect((await x.request(MessageType.HEARTBEAT, {})).response.result).toBe(ResultCode.APPROVED);
     x.cut();
     y.cut();
   });

@@ -15,9 +15,13 @@
  * txnKey is the transaction this sequence number starts (PAY, CORRECT): a repeat of a request whose
  * transaction has finished is answered from the transaction record, so completing a transaction
  * never has to touch the request record.
- * A new read-only request is recorded by the guard itself. A new write request advances the
- * high-water mark, and the script must record it with recordRequest() before it returns, in one
- * write with everything it decided.
+ * A read-only request leaves no record of its own (issue 13: one terminal's inquiries filled
+ * Redis): the terminal hash keeps the last one's number and fingerprint (`lastRead`), so only
+ * that one, sent again, is answered afresh. A new write request advances the high-water mark,
+ * and the script must record it with recordRequest() before it returns, in one write with
+ * everything it decided.
+ * admit(), when given, is asked before a new number is taken; false refuses the request with
+ * QUOTA_EXCEEDED and leaves the number unused.
  */
 import { MAX_SEQ_STEP, ResultCode as R } from '../../../protocol/constants.js';
 import { REQUEST_RECORD } from './request-record.js';
@@ -31,10 +35,10 @@ export const GUARD = `${REQUEST_RECORD}${TXN_RESPONSE}
 local function recordRequest(state, value)
   redis.call('SET', KEYS[4], requestRecord(state, ARGV[3], ARGV[4], value), 'EX', ARGV[6])
 end
-local function guard(txnKey)
+local function guard(txnKey, admit)
   -- Disabling a terminal also deletes its session: checked first, so a connection that missed its
   -- kick hears TERMINAL_DISABLED, not SESSION_REPLACED.
-  local terminal = redis.call('HMGET', KEYS[2], 'status', 'hwm')
+  local terminal = redis.call('HMGET', KEYS[2], 'status', 'hwm', 'lastRead')
   if terminal[1] ~= 'active' then return {'code', ${R.TERMINAL_DISABLED}} end
   local session = redis.call('HMGET', KEYS[1], 'conn', 'ttl', 'lastSeen')
   if session[1] ~= ARGV[1] then return {'code', ${R.SESSION_REPLACED}} end
@@ -49,14 +53,22 @@ local function guard(txnKey)
   if tonumber(ARGV[2]) > hwm then
     -- One request moves the mark by at most MAX_SEQ_STEP (PROTOCOL.md §6.1).
     if tonumber(ARGV[2]) - hwm > ${MAX_SEQ_STEP} then return {'code', ${R.SEQ_OUT_OF_RANGE}} end
-    redis.call('HSET', KEYS[2], 'hwm', ARGV[2])
-    if readOnly then recordRequest('done', '') end
+    if admit and not admit() then return {'code', ${R.QUOTA_EXCEEDED}} end
+    if readOnly then
+      redis.call('HSET', KEYS[2], 'hwm', ARGV[2], 'lastRead', ARGV[2] .. ':' .. ARGV[3])
+    else
+      redis.call('HSET', KEYS[2], 'hwm', ARGV[2])
+    end
     return nil, merchant
   end
-  -- Not new: only a repeat of the very same request (same fingerprint) is answered.
+  -- Not new: the last read-only request again is answered afresh; a write, only when it repeats
+  -- the stored request (same fingerprint).
+  if readOnly then
+    if tonumber(ARGV[2]) == hwm and terminal[3] == ARGV[2] .. ':' .. ARGV[3] then return nil, merchant end
+    return {'code', ${R.REPLAY}}
+  end
   local state, fp, _, value = parseRequest(redis.call('GET', KEYS[4]))
   if fp ~= ARGV[3] then return {'code', ${R.REPLAY}} end
-  if readOnly then return nil, merchant end
   if state == 'done' then return {'stored', value} end
   -- A request that started a transaction is answered by the transaction, once it is finished.
   if txnKey then

@@ -3,9 +3,29 @@ import { MessageType, ResultCode } from '../../../protocol/constants.js';
 import { Script } from '../script.js';
 import { GUARD } from './guard.js';
 
-/** HEARTBEAT and INQUIRY (the account itself is the biller's): the guard alone. → guard reply | {'ok'} */
+/** HEARTBEAT (when the gateway does not answer it itself): the guard alone. → guard reply | {'ok'} */
 export const GUARD_ONLY = new Script(`${GUARD}
 local refused = guard()
+if refused then return refused end
+return {'ok'}
+`);
+
+/**
+ * INQUIRY (the account itself is the biller's): the guard, with the terminal's inquiry quota
+ * against enumeration (PROTOCOL.md §6.4), counted in the terminal hash (no key per request).
+ * ARGV[8] inquiries allowed per window (0: no quota), ARGV[9] the current window's number
+ * → guard reply | {'ok'}
+ */
+export const INQUIRY_GUARD = new Script(`${GUARD}
+local function admit()
+  local quota = tonumber(ARGV[8])
+  if quota <= 0 then return true end
+  if redis.call('HGET', KEYS[2], 'inqWindow') ~= ARGV[9] then
+    redis.call('HSET', KEYS[2], 'inqWindow', ARGV[9], 'inqUsed', 0)
+  end
+  return redis.call('HINCRBY', KEYS[2], 'inqUsed', 1) <= quota
+end
+local refused = guard(nil, admit)
 if refused then return refused end
 return {'ok'}
 `);
