@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { TERMINAL_ID_PATTERN, TERMINAL_KEY_SIZE } from '../../protocol/constants.js';
 import { kickMessage } from '../store/kick.js';
 import { keys } from '../store/keys.js';
-import { seal } from '../store/secrets.js';
+import { seal, terminalKeyAad } from '../store/secrets.js';
 import { int, requireMasterKey, type AdminContext } from './context.js';
 import { AdminError, AdminErrorCode } from './errors.js';
 import { merchantIds, showMerchant } from './merchants.js';
@@ -39,9 +39,16 @@ redis.call('SADD', KEYS[2], ARGV[1])
 return 1
 `);
 
-/** Replaces the sealed key; the session signed in under the old key is left alone. */
+/**
+ * Replaces the sealed key, which was sealed for the next key version (its associated data names
+ * it), only if the version is still the one it was sealed after; the session signed in under the
+ * old key is left alone. ARGV[1] sealed key, ARGV[2] the version it replaces
+ * → the new version, 0 for no such terminal, -1 when another rotation came first.
+ */
 const ROTATE_KEY = new Script(`
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local version = redis.call('HGET', KEYS[1], 'keyVersion')
+if not version then return 0 end
+if version ~= ARGV[2] then return -1 end
 redis.call('HSET', KEYS[1], 'keyEnc', ARGV[1])
 return redis.call('HINCRBY', KEYS[1], 'keyVersion', 1)
 `);
@@ -107,7 +114,7 @@ export async function addTerminal(
   const created = await CREATE_TERMINAL.run(
     redis,
     [keys.terminal(merchantId, terminalId), keys.terminals(merchantId)],
-    [terminalId, merchantId, seal(masterKey, clear), context.now()],
+    [terminalId, merchantId, seal(masterKey, clear, terminalKeyAad(merchantId, terminalId, 1)), context.now()],
   );
   if (created === 0) throw new AdminError(AdminErrorCode.EXISTS, `terminal ${terminalId} already exists`);
   return { terminalId, merchantId, key: clear.toString('hex'), keyVersion: 1 };
@@ -187,7 +194,12 @@ export async function rotateTerminalKey(context: AdminContext, terminalId: strin
     throw new AdminError(AdminErrorCode.INVALID, `a terminal key is ${TERMINAL_KEY_SIZE} bytes`);
   }
   const clear = key ?? randomBytes(TERMINAL_KEY_SIZE);
-  const version = await ROTATE_KEY.run(context.redis, [keys.terminal(merchantId, terminalId)], [seal(masterKey, clear)]);
-  if (version === 0) throw new AdminError(AdminErrorCode.NOT_FOUND, `unknown terminal ${terminalId}`);
-  return { terminalId, merchantId, key: clear.toString('hex'), keyVersion: Number(version) };
+  const record = keys.terminal(merchantId, terminalId);
+  for (;;) {
+    const current = Number(await context.redis.hget(record, 'keyVersion'));
+    const sealed = seal(masterKey, clear, terminalKeyAad(merchantId, terminalId, current + 1));
+    const version = Number(await ROTATE_KEY.run(context.redis, [record], [sealed, current]));
+    if (version === 0) throw new AdminError(AdminErrorCode.NOT_FOUND, `unknown terminal ${terminalId}`);
+    if (version > 0) return { terminalId, merchantId, key: clear.toString('hex'), keyVersion: version };
+  }
 }

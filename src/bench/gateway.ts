@@ -336,7 +336,7 @@ async function main(argv: string[]): Promise<void> {
     for (const t of [...bareTerminals, ...relayTerminals]) t.sessionKey = randomBytes(32);
     await Promise.all(direct.slice(0, size).map((t) => sessions.openSession({
       terminalId: t.terminalId, merchantId: MERCHANT, seq: ++t.seq, connectionId: directConnection(t.terminalId),
-      instanceId: 'direct', peer: 'bench', sessionKey: randomBytes(32), now: Date.now(), ttlSec: 600 })));
+      instanceId: 'direct', peer: 'bench', now: Date.now(), ttlSec: 600 })));
 
     const approved = (terminals: BenchTerminal[], type: number, payload: (i: number) => Buffer): Worker =>
       async (i) => resultOf(await terminals[i]!.request(type, payload(i))) === ResultCode.APPROVED;

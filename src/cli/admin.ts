@@ -40,7 +40,7 @@ import { formatPostingsFile, parsePostingsFile } from '../biller/postings-file.j
 import { KeysFile } from '../admin/keys-file.js';
 import { BUSINESS_DAY_SETTINGS, resolveBusinessDay } from '../config.js';
 import { checkMasterKey } from '../store/key-check.js';
-import { loadMasterKey, MasterKeyError } from '../store/secrets.js';
+import { MasterKeyError, takeMasterKey } from '../store/secrets.js';
 import { redactRedisUrl } from '../redis-url.js';
 import { connectRedis, redisUrl } from './redis.js';
 
@@ -100,7 +100,7 @@ function adminCommand<O>(
     const args = self.processedArgs as string[];
     let redis: ReturnType<typeof connectRedis> | undefined;
     try {
-      const masterKey = needs.masterKey ? loadMasterKey(process.env, { demo: options.demo === true }) : null;
+      const masterKey = needs.masterKey ? takeMasterKey({ demo: options.demo === true }) : null;
       const url = redisUrl(options.redis);
       redis = connectRedis(url, { failFast: true });
       // A failed connection surfaces as the command's error below, explained with this cause.

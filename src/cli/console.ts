@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { ConfigError, CONSOLE_SETTINGS, resolveConsoleConfig, type ConsoleConfig } from '../config.js';
 import { checkMasterKey } from '../store/key-check.js';
-import { loadMasterKey, MasterKeyError } from '../store/secrets.js';
+import { MasterKeyError, takeMasterKey } from '../store/secrets.js';
 import { buildConsole } from '../console/server.js';
 import { createLogger } from '../log.js';
 import { connectRedis } from './redis.js';
@@ -23,7 +23,7 @@ export function registerConsole(program: Command): void {
     let masterKey: Buffer;
     try {
       config = resolveConsoleConfig(flags, process.env);
-      masterKey = loadMasterKey(process.env, { demo: config.demo });
+      masterKey = takeMasterKey({ demo: config.demo });
     } catch (err) {
       if (!(err instanceof ConfigError || err instanceof MasterKeyError)) throw err;
       process.stderr.write(`aircharge console: ${err.message}\n`);

@@ -19,7 +19,7 @@ import { RedisHealth } from '../gateway/redis-health.js';
 import { createLogger } from '../log.js';
 import { createMetrics, instrumentRedis, startOpsServer, type Metrics } from '../metrics/index.js';
 import { checkMasterKey } from '../store/key-check.js';
-import { MasterKeyError, loadMasterKey } from '../store/secrets.js';
+import { DEMO_MASTER_KEY, MasterKeyError, takeMasterKey } from '../store/secrets.js';
 import { connectRedis, warnDefaultRedis } from './redis.js';
 
 /** How often postings queued while the biller was down are forwarded (only queued ones cost a call). */
@@ -76,7 +76,7 @@ export function registerServe(program: Command): void {
     let masterKey: Buffer;
     try {
       config = resolveServeConfig(flags, process.env);
-      masterKey = loadMasterKey(process.env, { demo: config.demo });
+      masterKey = takeMasterKey({ demo: config.demo });
     } catch (err) {
       if (!(err instanceof ConfigError || err instanceof MasterKeyError)) throw err;
       process.stderr.write(`aircharge serve: ${err.message}\n`);
@@ -90,7 +90,7 @@ export function registerServe(program: Command): void {
 
 async function serve(config: ServeConfig, masterKey: Buffer): Promise<void> {
   const logger = createLogger({ level: config.logLevel, base: { instance: config.instanceId } });
-  if (config.demo && !process.env.AIRCHARGE_MASTER_KEY) {
+  if (masterKey.equals(DEMO_MASTER_KEY)) {
     logger.warn('demo mode: terminal keys are sealed under the public demo master key; never use it for money');
   }
   const fail = (err: unknown, msg: string): undefined => {

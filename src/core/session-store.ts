@@ -3,7 +3,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ResultCode } from '../../protocol/constants.js';
 import { keys } from '../store/keys.js';
-import { seal, unseal } from '../store/secrets.js';
+import { terminalKeyAad, unseal } from '../store/secrets.js';
 import { CLOSE_SESSION, OPEN_SESSION, RAISE_MARK } from '../store/lua/session.js';
 import { storeCalls, type StoreCall } from './store-call.js';
 import type { OpenSessionInput, OpenSessionResult, SessionStore, TerminalRecord } from './types.js';
@@ -24,19 +24,20 @@ export class RedisSessionStore implements SessionStore {
   async lookupTerminal(terminalId: string): Promise<TerminalRecord | null> {
     const merchantId = await this.storeCall(this.redis.get(keys.terminalMerchant(terminalId)));
     if (merchantId === null) return null;
-    const [[merchant, status, keyEnc], merchantStatus] = await this.storeCall(
+    const [[merchant, status, keyEnc, keyVersion], merchantStatus] = await this.storeCall(
       Promise.all([
-        this.redis.hmget(keys.terminal(merchantId, terminalId), 'merchant', 'status', 'keyEnc'),
+        this.redis.hmget(keys.terminal(merchantId, terminalId), 'merchant', 'status', 'keyEnc', 'keyVersion'),
         this.redis.hget(keys.merchant(merchantId), 'status'),
       ]),
     );
     if (merchant !== merchantId || !keyEnc) return null;
     let key: Buffer;
     try {
-      key = unseal(this.masterKey, keyEnc);
+      key = unseal(this.masterKey, keyEnc, terminalKeyAad(merchantId, terminalId, Number(keyVersion)));
     } catch {
-      // Sealed under another master key, or altered: the terminal cannot sign in. Never log the key.
-      this.logger?.error({ terminal: terminalId }, 'terminal key does not unseal under this master key');
+      // Sealed under another master key, for another terminal or key version (a copied or restored
+      // blob), or altered: the terminal cannot sign in. Never log the key.
+      this.logger?.error({ terminal: terminalId, keyVersion: Number(keyVersion) }, 'terminal key does not unseal under this master key for this terminal and key version');
       return null;
     }
     return {
@@ -62,7 +63,6 @@ export class RedisSessionStore implements SessionStore {
           input.seq,
           input.connectionId,
           input.instanceId,
-          seal(this.masterKey, input.sessionKey),
           input.now,
           input.ttlSec,
           input.peer,

@@ -54,7 +54,6 @@ export interface OpenSessionInput {
   connectionId: string;
   instanceId: string;
   peer: string;
-  sessionKey: Buffer;
   now: number;
   /** Expiry of the session record; refreshed by every request on the session. */
   ttlSec: number;

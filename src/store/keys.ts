@@ -29,15 +29,15 @@ export const keys = {
   /** Set of the merchant's terminal ids. */
   terminals: (merchantId: string) => `${m(merchantId)}:terminals`,
   /**
-   * Hash: id, merchant, status (active|disabled), keyEnc (terminal key under the master key),
-   * keyVersion, hwm (sequence high-water mark), badMacs, createdAt; lastRead (`seq:fp` of the last
+   * Hash: id, merchant, status (active|disabled), keyEnc (terminal key sealed under the master key,
+   * bound to merchant, terminal and keyVersion: src/store/secrets.ts), keyVersion, hwm (sequence
+   * high-water mark), badMacs, createdAt; lastRead (`seq:fp` of the last
    * read-only request, answered afresh when sent again: read-only requests keep no record of their
    * own), inqWindow and inqUsed (the INQUIRY quota's current window and its count).
    */
   terminal: (merchantId: string, terminalId: string) => `${m(merchantId)}:terminal:${terminalId}`,
   /**
-   * Hash with expiry: conn, instance, keyEnc (session key under the master key), signedInAt,
-   * lastSeen, peer, ttl (seconds; every request on the session refreshes lastSeen and the expiry).
+   * Hash with expiry: conn, instance, signedInAt, lastSeen, peer, ttl (seconds; every request on the session refreshes lastSeen and the expiry).
    * The last sign-in wins; deletes compare `conn` first.
    */
   session: (merchantId: string, terminalId: string) => `${m(merchantId)}:session:${terminalId}`,

@@ -1,6 +1,9 @@
 /**
- * Secrets at rest: terminal keys and session keys are stored sealed under the master key with
- * AES-256-GCM, so a dump of Redis alone does not let anyone sign in as a terminal.
+ * Secrets at rest: terminal keys are stored sealed under the master key with AES-256-GCM, so a
+ * dump of Redis alone does not let anyone sign in as a terminal. Each sealed value is bound to
+ * where it belongs by the GCM associated data (terminalKeyAad: purpose, merchant, terminal, key
+ * version): a blob copied onto another terminal's record, or an old blob restored after a
+ * rotation, does not unseal there.
  * Sealed form: base64(iv[12] || tag[16] || ciphertext).
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
@@ -40,17 +43,38 @@ export function loadMasterKey(env: NodeJS.ProcessEnv, options: { demo: boolean }
   return key;
 }
 
-export function seal(masterKey: Buffer, clear: Buffer): string {
+/** What a terminal key's seal is bound to: unsealing it anywhere else fails. */
+export function terminalKeyAad(merchantId: string, terminalId: string, keyVersion: number): string {
+  return `aircharge terminal key v1|${merchantId}|${terminalId}|${keyVersion}`;
+}
+
+/**
+ * The master key of this process, read once from its environment and then removed from it, so
+ * that nothing spawned later inherits it and nothing that dumps the environment (a crash report,
+ * a debugging endpoint, /proc/self/environ of a child) finds it. For the CLIs: `serve`,
+ * `console` and the admin commands.
+ */
+export function takeMasterKey(options: { demo: boolean }): Buffer {
+  try {
+    return loadMasterKey(process.env, options);
+  } finally {
+    delete process.env[MASTER_KEY_ENV];
+  }
+}
+
+export function seal(masterKey: Buffer, clear: Buffer, aad: string): string {
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', masterKey, iv);
+  cipher.setAAD(Buffer.from(aad));
   const body = Buffer.concat([cipher.update(clear), cipher.final()]);
   return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64');
 }
 
-/** Throws when the sealed value was not made under this master key or was altered. */
-export function unseal(masterKey: Buffer, sealed: string): Buffer {
+/** Throws when the sealed value was not made under this master key, for this `aad`, or was altered. */
+export function unseal(masterKey: Buffer, sealed: string, aad: string): Buffer {
   const raw = Buffer.from(sealed, 'base64');
   const decipher = createDecipheriv('aes-256-gcm', masterKey, raw.subarray(0, 12));
+  decipher.setAAD(Buffer.from(aad));
   decipher.setAuthTag(raw.subarray(12, 28));
   return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]);
 }

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ResultCode } from '../../protocol/constants.js';
 import { keys } from '../../src/store/keys.js';
-import { unseal } from '../../src/store/secrets.js';
+import { terminalKeyAad, unseal } from '../../src/store/secrets.js';
 import { MASTER_KEY, startNetwork, TerminalSession, type Network } from '../core/network.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
@@ -96,7 +96,7 @@ describe('terminal', () => {
     const key = /^key ([0-9a-f]{64})$/m.exec(added.stdout)?.[1];
     expect(key).toBeDefined();
     const sealed = await net.redis.hget(keys.terminal('shop-a', 'TA000001'), 'keyEnc');
-    expect(unseal(MASTER_KEY, sealed!).toString('hex')).toBe(key);
+    expect(unseal(MASTER_KEY, sealed!, terminalKeyAad('shop-a', 'TA000001', 1)).toString('hex')).toBe(key);
 
     // This Redis now holds keys sealed under a real master key: demo mode is refused here.
     const demo = await aircharge(['terminal', 'add', 'TD000001', '--merchant', 'shop-x', '--demo']);
@@ -116,8 +116,8 @@ describe('terminal', () => {
     expect(rotated).toMatchObject({ terminalId: 'TA000002', keyVersion: 2 });
     expect(rotated.key).not.toBe(given);
     const resealed = await net.redis.hget(keys.terminal('shop-a', 'TA000002'), 'keyEnc');
-    expect(unseal(MASTER_KEY, resealed!).toString('hex')).toBe(rotated.key);
-    expect(unseal(MASTER_KEY, (await net.redis.hget(keys.terminal('shop-a', 'TA000001'), 'keyEnc'))!).toString('hex')).toBe(key);
+    expect(unseal(MASTER_KEY, resealed!, terminalKeyAad('shop-a', 'TA000002', 2)).toString('hex')).toBe(rotated.key);
+    expect(unseal(MASTER_KEY, (await net.redis.hget(keys.terminal('shop-a', 'TA000001'), 'keyEnc'))!, terminalKeyAad('shop-a', 'TA000001', 1)).toString('hex')).toBe(key);
 
     expect(await aircharge(['terminal', 'disable', 'TA000001'])).toMatchObject({ code: 0, stdout: 'terminal TA000001 disabled\n' });
     expect(await net.redis.hget(keys.terminal('shop-a', 'TA000001'), 'status')).toBe('disabled');

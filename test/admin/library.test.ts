@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminErrorCode, createAdmin, type Admin } from '../../src/admin/index.js';
 import { keys } from '../../src/store/keys.js';
-import { DEMO_MASTER_KEY, unseal } from '../../src/store/secrets.js';
+import { DEMO_MASTER_KEY, terminalKeyAad, unseal } from '../../src/store/secrets.js';
 import { startRedis, type RedisProcess } from '../helpers/redis.js';
 
 let server: RedisProcess;
@@ -62,7 +62,7 @@ describe('terminals', () => {
     const hash = await redis.hgetall(keys.terminal('shop-t', 'T0000001'));
     expect(hash).toMatchObject({ status: 'active', keyVersion: '1', hwm: '0', merchant: 'shop-t' });
     expect(hash.keyEnc).not.toContain(provisioned.key);
-    expect(unseal(DEMO_MASTER_KEY, hash.keyEnc!).toString('hex')).toBe(provisioned.key);
+    expect(unseal(DEMO_MASTER_KEY, hash.keyEnc!, terminalKeyAad('shop-t', 'T0000001', 1)).toString('hex')).toBe(provisioned.key);
     expect(await redis.get(keys.terminalMerchant('T0000001'))).toBe('shop-t');
     expect((await admin.showMerchant('shop-t')).terminals).toEqual(['T0000001']);
     const listed = await admin.listTerminals();
@@ -92,7 +92,7 @@ describe('terminals', () => {
     const rotated = await admin.rotateTerminalKey('T0000001');
     expect(rotated.keyVersion).toBe(2);
     const hash = await redis.hgetall(keys.terminal('shop-t', 'T0000001'));
-    expect(unseal(DEMO_MASTER_KEY, hash.keyEnc!).toString('hex')).toBe(rotated.key);
+    expect(unseal(DEMO_MASTER_KEY, hash.keyEnc!, terminalKeyAad('shop-t', 'T0000001', 2)).toString('hex')).toBe(rotated.key);
     expect(await redis.hget(keys.session('shop-t', 'T0000001'), 'conn')).toBe('c1');
     expect(await redis.hget(keys.terminal('shop-t', 'T0000002'), 'keyEnc')).toBe(before2);
   });

@@ -149,7 +149,6 @@ export class TerminalSession {
       connectionId: this.connectionId,
       instanceId: 'test',
       peer: '127.0.0.1:1',
-      sessionKey: randomBytes(32),
       now,
       ttlSec: 600,
     });

@@ -79,12 +79,12 @@ describe('openSession', () => {
     expect(record).toMatchObject({ terminalActive: false, merchantActive: false });
   });
 
-  it('keeps the session key sealed and gives the session an expiry', async () => {
+  it('stores no session key (only the signed-in connection holds it) and gives the session an expiry', async () => {
     const t = new TerminalSession(net, 'T0000002', 'M1');
     await t.signIn(1);
     const session = await net.redis.hgetall(keys.session('M1', 'T0000002'));
     expect(session.conn).toBe(t.connectionId);
-    expect(session.keyEnc).toMatch(/^[A-Za-z0-9+/=]{40,}$/);
+    expect(session.keyEnc).toBeUndefined();
     expect(await net.redis.ttl(keys.session('M1', 'T0000002'))).toBeGreaterThan(500);
   });
 });

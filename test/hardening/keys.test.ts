@@ -1,5 +1,5 @@
 /**
- * Keys at rest and key rotation (issue 6 "Security"): terminal keys and session keys are stored
+ * Keys at rest and key rotation (issue 6 "Security"): terminal keys are stored
  * only sealed under the master key, so neither a DUMP of any Redis key nor the AOF file on disk
  * holds one in clear; and a terminal's key rotates with no downtime for the other terminals.
  */

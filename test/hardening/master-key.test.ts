@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keys } from '../../src/store/keys.js';
-import { DEMO_MASTER_KEY, unseal } from '../../src/store/secrets.js';
+import { DEMO_MASTER_KEY, terminalKeyAad, unseal } from '../../src/store/secrets.js';
 import { startNetwork, type Network } from '../core/network.js';
 
 const MAIN = new URL('../../dist/src/cli/main.js', import.meta.url).pathname;
@@ -53,7 +53,7 @@ describe('the master key', () => {
     const demo = await aircharge(['terminal', 'add', 'TK000001', '--merchant', 'shop-k', '--demo', '--json'], '');
     expect(demo.code).toBe(0);
     const sealed = await net.redis.hget(keys.terminal('shop-k', 'TK000001'), 'keyEnc');
-    expect(unseal(DEMO_MASTER_KEY, sealed!).toString('hex')).toBe((JSON.parse(demo.stdout) as { key: string }).key);
+    expect(unseal(DEMO_MASTER_KEY, sealed!, terminalKeyAad('shop-k', 'TK000001', 1)).toString('hex')).toBe((JSON.parse(demo.stdout) as { key: string }).key);
 
     const other = randomBytes(32).toString('hex');
     const refused = await aircharge(['terminal', 'add', 'TK000002', '--merchant', 'shop-k'], other);

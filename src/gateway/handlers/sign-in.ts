@@ -83,7 +83,6 @@ export async function signIn(deps: SignInDeps, frame: Frame, now: number): Promi
       connectionId: deps.connectionId,
       instanceId: deps.instanceId,
       peer: deps.peer,
-      sessionKey,
       now,
       ttlSec: deps.sessionTtlSec,
     });

@@ -7,8 +7,10 @@ import { Script } from '../script.js';
  * high-water mark like any frame), and at most MAX_SEQ_STEP above the mark; the replaced session's owner is returned so that the gateway
  * can close that connection wherever it is.
  * KEYS[1] terminal, KEYS[2] merchant, KEYS[3] session
- * ARGV[1] seq, ARGV[2] connection id, ARGV[3] instance id, ARGV[4] sealed session key, ARGV[5] now,
- * ARGV[6] session ttl (s), ARGV[7] peer address
+ * ARGV[1] seq, ARGV[2] connection id, ARGV[3] instance id, ARGV[4] now, ARGV[5] session ttl (s),
+ * ARGV[6] peer address. The session key is not stored: only the connection that signed in holds
+ * it (a request on any other connection is SESSION_REPLACED or NOT_SIGNED_IN), so no other
+ * instance ever needs it.
  * → {result, lastSeq, replaced instance, replaced connection}
  */
 export const OPEN_SESSION = new Script(`
@@ -22,9 +24,9 @@ if tonumber(ARGV[1]) - hwm > ${MAX_SEQ_STEP} then return {${R.SEQ_OUT_OF_RANGE},
 redis.call('HSET', KEYS[1], 'hwm', ARGV[1])
 local old = redis.call('HMGET', KEYS[3], 'instance', 'conn')
 redis.call('DEL', KEYS[3])
-redis.call('HSET', KEYS[3], 'conn', ARGV[2], 'instance', ARGV[3], 'keyEnc', ARGV[4], 'signedInAt', ARGV[5],
-  'lastSeen', ARGV[5], 'peer', ARGV[7], 'ttl', ARGV[6])
-redis.call('EXPIRE', KEYS[3], ARGV[6])
+redis.call('HSET', KEYS[3], 'conn', ARGV[2], 'instance', ARGV[3], 'signedInAt', ARGV[4],
+  'lastSeen', ARGV[4], 'peer', ARGV[6], 'ttl', ARGV[5])
+redis.call('EXPIRE', KEYS[3], ARGV[5])
 return {${R.APPROVED}, tonumber(ARGV[1]), old[1] or '', old[2] or ''}
 `);
 
