@@ -51,6 +51,22 @@ function censoredCopy(value: object): object {
   return copy;
 }
 
+/**
+ * Errors as pino serializes them, less the failed command's arguments: an ioredis error carries
+ * `command: {name, args}`, and a script's arguments hold journal MACs, account numbers and sealed
+ * values. The command's name stays (it says which call failed); so for every error in the cause chain.
+ */
+function errorWithoutArguments(err: unknown): unknown {
+  const out = pino.stdSerializers.err(err as Error) as unknown;
+  for (let e = out as Record<string, unknown> | undefined, depth = 0; typeof e === 'object' && e !== null && depth < 8; depth++) {
+    const command = e.command as { name?: unknown } | undefined;
+    if (command !== undefined) e.command = typeof command === 'object' && command !== null ? String(command.name) : '[command]';
+    delete e.args;
+    e = e.cause as Record<string, unknown> | undefined;
+  }
+  return out;
+}
+
 export function createLogger(
   options: { level?: LogLevel; name?: string; base?: Record<string, unknown> } = {},
   destination?: DestinationStream,
@@ -61,6 +77,7 @@ export function createLogger(
     base: { pid: process.pid, ...options.base },
     redact: { paths: [...SECRET_FIELDS], censor: CENSOR },
     formatters: { log: censored },
+    serializers: { err: errorWithoutArguments },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   return pino(settings, destination ?? boundedStdout());
