@@ -152,7 +152,7 @@ export interface Admin {
   /** The audit log, newest first (audit.ts). */
   listAudit(query?: AuditQuery): Promise<AuditEntry[]>;
   /** Postings approved while the biller was down (policy accept): still queued, or failed (biller-queue.ts). */
-  billerPostings(which: 'queue' | 'failed'): Promise<QueuedPosting[]>;
+  queuedPostings(which: 'queue' | 'failed'): Promise<QueuedPosting[]>;
   /** The same API acting as another operator (the console: one Admin per logged-in operator). */
   as(operator: string): Admin;
   /** Who this Admin acts as; null when unnamed. */
@@ -254,7 +254,7 @@ export function createAdmin(options: AdminOptions): Admin {
     findConsoleOperator: (name) => findOperator(context, name),
     localTime: (epochMs) => formatLocalTime(epochMs, context.businessDay.utcOffsetMinutes),
     listAudit: (query) => listAudit(context, query),
-    billerPostings: (which) => listBillerPostings(context, which),
+    queuedPostings: (which) => listBillerPostings(context, which),
   };
 }
 

@@ -554,10 +554,8 @@ function queuedLine(p: QueuedPosting, admin: Admin): string {
   return [admin.localTime(p.approvedAt), p.receipt, p.merchantId, p.terminalId, p.account, yuan(p.amountFen).padStart(12), tail].join('  ');
 }
 
-function registerBiller(program: Command): void {
-  const group = program
-    .command('biller')
-    .description('postings approved while the billing system was down (--biller-down accept): queued, or failed for good');
+/** `biller queue`, `biller failed`: postings approved while the billing system was down (--biller-down accept). */
+function registerQueuedPostings(group: Command): void {
   for (const which of ['queue', 'failed'] as const) {
     adminCommand(
       group,
@@ -566,7 +564,7 @@ function registerBiller(program: Command): void {
         ? 'postings waiting for the biller, oldest first: forwarded in order once it answers'
         : 'postings that expired, ran out of tries or were declined by the biller: money taken, not booked; settle each with the billing department',
       async (admin) => {
-        const postings = await admin.billerPostings(which);
+        const postings = await admin.queuedPostings(which);
         const none = which === 'queue' ? 'no postings queued' : 'no failed postings';
         return { json: { postings }, text: postings.length === 0 ? none : postings.map((p) => queuedLine(p, admin)).join('\n') };
       },
@@ -655,7 +653,10 @@ function parseDay(text: string | undefined): number {
 }
 
 function registerBiller(program: Command): void {
-  const group = program.command('biller').description('the embedded biller');
+  const group = program
+    .command('biller')
+    .description("the biller's postings: the embedded biller's day file; postings queued while the billing system was down, or failed");
+  registerQueuedPostings(group);
   adminCommand<{ day?: string }>(
     group,
     'postings',
@@ -721,5 +722,4 @@ export function registerAdmin(program: Command): void {
   registerAudit(program);
   registerTxn(program);
   registerConsoleOperator(program);
-  registerBiller(program);
 }

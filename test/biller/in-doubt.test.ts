@@ -219,7 +219,7 @@ describe('policy accept: approved against the float, the posting queued and forw
     for (const a of [first, second, overpaid]) expect(a.response).toMatchObject({ result: ResultCode.APPROVED, arrearsFen: QUEUED_ARREARS });
     expect(await float(accept, 'Q1')).toBe(before - 300 - 200 - 400_000);
     expect((await books(accept, 'Q1')).balanced).toBe(true);
-    const queued = await accept.admin.billerPostings('queue');
+    const queued = await accept.admin.queuedPostings('queue');
     expect(queued.map((p) => [p.receipt, p.amountFen])).toEqual([[first.response.receipt, 300], [second.response.receipt, 200], [overpaid.response.receipt, 400_000]]);
     // Still down: nothing forwarded, no try counted (nothing was sent).
     expect(await accept.core.forwardBillerQueue({ expiryMs: 60_000, maxTries: 3 }, Date.now())).toEqual({ posted: 0, failed: 0, waiting: 3 });
@@ -227,8 +227,8 @@ describe('policy accept: approved against the float, the posting queued and forw
     expect(await accept.core.forwardBillerQueue({ expiryMs: 60_000, maxTries: 3 }, Date.now())).toEqual({ posted: 2, failed: 1, waiting: 0 });
     expect(await heldAtBiller(first.response.receipt)).toMatchObject({ status: 'booked', arrearsFen: 14_750 });
     expect(await heldAtBiller(second.response.receipt)).toMatchObject({ status: 'booked', arrearsFen: 14_550 });
-    expect(await accept.admin.billerPostings('queue')).toEqual([]);
-    const failed = await accept.admin.billerPostings('failed');
+    expect(await accept.admin.queuedPostings('queue')).toEqual([]);
+    const failed = await accept.admin.queuedPostings('failed');
     expect(failed).toMatchObject([{ receipt: overpaid.response.receipt, failure: 'OVERPAYMENT', amountFen: 400_000 }]);
   });
 
@@ -239,7 +239,7 @@ describe('policy accept: approved against the float, the posting queued and forw
     const paid = await t.pay('1000000001', 100);
     await expect.poll(() => acceptBiller.available(), { timeout: COOLDOWN_MS * 3 }).toBe(true);
     expect(await accept.core.forwardBillerQueue({ expiryMs: 1, maxTries: 3 }, Date.now() + 1_000)).toEqual({ posted: 0, failed: 1, waiting: 0 });
-    expect((await accept.admin.billerPostings('failed')).map((p) => [p.receipt, p.failure])).toContainEqual([paid.response.receipt, 'EXPIRED']);
+    expect((await accept.admin.queuedPostings('failed')).map((p) => [p.receipt, p.failure])).toContainEqual([paid.response.receipt, 'EXPIRED']);
     expect((await heldAtBiller(paid.response.receipt)).code).toBe('POSTING_NOT_FOUND');
   });
 });
