@@ -35,6 +35,8 @@ export interface ServeConfig {
   maxPaymentFen: number;
   /** How long a request's fingerprint and stored answer are kept for retransmissions. */
   replayRetentionSec: number;
+  /** Connections start with a PROXY v2 header (behind HAProxy's send-proxy-v2). */
+  proxyProtocol: boolean;
   /** INQUIRY quota per terminal and window (0: none). */
   inquiryQuota: { perWindow: number; windowSec: number };
   drainTimeoutMs: number;
@@ -213,6 +215,9 @@ export const SERVE_SETTINGS: readonly Setting[] = [
   { name: 'maxConnectionsPerAddress', flag: '--max-connections-per-address <n>', env: 'AIRCHARGE_MAX_CONNECTIONS_PER_ADDRESS',
     default: '256', description: 'connections held at once from one address, IPv6 by /64 (0: no cap; terminals behind one carrier NAT share an address)',
     parse: integer(0, 1_000_000) },
+  { name: 'proxyProtocol', flag: '--proxy-protocol', env: 'AIRCHARGE_PROXY_PROTOCOL', default: 'false',
+    description: "behind HAProxy with send-proxy-v2: every connection starts with a PROXY v2 header, whose address the per-address limits and logs use; one without it is closed",
+    parse: boolean },
   { name: 'maxFrameSize', flag: '--max-frame-size <bytes>', env: 'AIRCHARGE_MAX_FRAME_SIZE',
     default: String(MAX_FRAME_SIZE), description: 'largest frame accepted; a longer length field closes the connection',
     parse: integer(MIN_FRAME_SIZE, MAX_FRAME_SIZE) },
@@ -357,6 +362,7 @@ export function resolveServeConfig(flags: Record<string, unknown>, env: NodeJS.P
       : null,
     billerDown: get('billerDown'),
     billerQueue: { expiryMs: get<number>('billerQueueExpiry') * 1000, maxTries: get('billerQueueTries') },
+    proxyProtocol: get('proxyProtocol'),
     limits: {
       maxConnections: get('maxConnections'),
       maxConnectionsPerAddress: get('maxConnectionsPerAddress'),

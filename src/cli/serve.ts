@@ -174,6 +174,7 @@ async function serve(config: ServeConfig, masterKey: Buffer): Promise<void> {
     logger,
     limits: config.limits,
     businessDay: config.businessDay,
+    proxyProtocol: config.proxyProtocol,
     ...(metrics === undefined ? {} : { metrics }),
   });
   await gateway.ready();

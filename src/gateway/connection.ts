@@ -120,6 +120,7 @@ export class Connection {
   // Identity: unique across instances and restarts (instance, run, counter), and where the peer is.
   readonly id: string;
   readonly peer: string;
+  readonly addressGroup: string;
   /**
    * The gateway's logger. Every line names the connection through line(), not a child logger:
    * a child costs each of tens of thousands of idle connections some 340 bytes of heap.
@@ -163,11 +164,15 @@ export class Connection {
     private readonly socket: Socket,
     id: string,
     logger: Logger,
-    /** The peer's address group (limits.ts addressGroup): what per-address limits count under. */
-    readonly addressGroup: string,
+    /**
+     * The terminal's address (the socket's, or the one a PROXY header named) and its group
+     * (limits.ts addressGroup), which per-address limits count under.
+     */
+    remote: { address: string; port: number; group: string },
   ) {
     this.id = id;
-    this.peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+    this.peer = `${remote.address}:${remote.port}`;
+    this.addressGroup = remote.group;
     this.logger = logger;
     this.decoder = new FrameDecoder({ maxFrameSize: host.limits.maxFrameSize });
     this.tokens = host.limits.requestBurst;

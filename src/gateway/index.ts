@@ -25,6 +25,7 @@ import type { CloseReason, Metrics } from '../metrics/index.js';
 import { kickMessage, parseKickMessage, type KickReason } from '../store/kick.js';
 import { keys } from '../store/keys.js';
 import { Connection } from './connection.js';
+import { parseProxyHeader } from './proxy-protocol.js';
 import type { ConnectionHost } from './connection.js';
 import { AddressSlots, ConnectionRateLimiter, DEFAULT_LIMITS, addressGroup } from './limits.js';
 import type { GatewayLimits } from './limits.js';
@@ -45,6 +46,11 @@ export interface GatewayOptions {
   businessDay?: BusinessDayOptions;
   /** Connections, requests, bad frames and close reasons are counted here when given. */
   metrics?: Metrics;
+  /**
+   * Behind HAProxy with `send-proxy-v2`: every connection must start with a PROXY v2 header, whose
+   * address the per-address limits and the logs use; a connection without one is closed.
+   */
+  proxyProtocol?: boolean;
 }
 
 /** How often stale per-address rate buckets are dropped. */
@@ -66,6 +72,8 @@ export class Gateway extends EventEmitter {
   private readonly subscriber: Redis | Cluster;
   private readonly subscribed: Promise<void>;
   private connectionCounter = 0;
+  /** Sockets still waiting for their PROXY header. */
+  private awaitingHeader = 0;
   /**
    * Connection ids are `<instance>-<run>-<counter>`: the run part differs at every start, so an
    * instance restarted under the same id never reuses an id a stale session or a late kick names.
@@ -132,7 +140,61 @@ export class Gateway extends EventEmitter {
 
   /** Takes one accepted socket. An arrow function, so `net.createServer(gateway.handle)` works. */
   readonly handle = (socket: Socket): void => {
-    const address = socket.remoteAddress ?? 'unknown';
+    if (this.options.proxyProtocol === true) this.readProxyHeader(socket);
+    else this.accept(socket, { address: socket.remoteAddress ?? 'unknown', port: socket.remotePort ?? 0 }, null);
+  };
+
+  /**
+   * The PROXY v2 header first (proxy-protocol.ts): read as it arrives, within the sign-in timeout
+   * and MAX_PROXY_BLOCK bytes; then the connection is accepted as coming from the address in it.
+   * Sockets waiting for their header count against --max-connections.
+   */
+  private readProxyHeader(socket: Socket): void {
+    if (this.draining || this.connections.size + this.awaitingHeader >= this.limits.maxConnections) {
+      this.refuse(socket, this.draining ? 'drain' : 'over_limit');
+      return;
+    }
+    this.awaitingHeader += 1;
+    let buffered: Buffer = Buffer.alloc(0);
+    const done = () => {
+      this.awaitingHeader -= 1;
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('error', onGone);
+      socket.off('close', onGone);
+    };
+    const fail = (why: string) => {
+      done();
+      this.log.warn({ address: socket.remoteAddress, why }, 'no valid PROXY header: connection closed');
+      this.refuse(socket, 'proxy_header');
+    };
+    const onGone = () => {
+      done();
+      socket.destroy();
+    };
+    const onData = (chunk: Buffer) => {
+      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+      let header;
+      try {
+        header = parseProxyHeader(buffered);
+      } catch (err) {
+        fail((err as Error).message);
+        return;
+      }
+      if (header === null) return;
+      done();
+      const remote = header.source ?? { address: socket.remoteAddress ?? 'unknown', port: socket.remotePort ?? 0 };
+      this.accept(socket, remote, buffered.subarray(header.length));
+    };
+    const timer = setTimeout(fail, this.limits.signInTimeoutMs, 'timeout');
+    socket.on('data', onData);
+    socket.on('error', onGone);
+    socket.on('close', onGone);
+  }
+
+  /** Admits a connection from `remote` if the limits allow; `early`: bytes that followed a PROXY header. */
+  private accept(socket: Socket, remote: { address: string; port: number }, early: Buffer | null): void {
+    const address = remote.address;
     const group = addressGroup(address);
     if (this.draining) {
       this.refuse(socket, 'drain');
@@ -147,13 +209,15 @@ export class Gateway extends EventEmitter {
       this.refuse(socket, 'over_limit');
     } else {
       this.connectionCounter += 1;
-      const connection = new Connection(this.host, socket, `${this.instanceId}-${this.runId}-${this.connectionCounter}`, this.log, group);
+      const connection = new Connection(this.host, socket, `${this.instanceId}-${this.runId}-${this.connectionCounter}`, this.log,
+        { address, port: remote.port, group });
       this.connections.set(connection.id, connection);
       this.unauthenticated.add(connection);
       this.options.metrics?.connectionOpened();
       this.emit('connection', connection.id);
+      if (early !== null && early.length > 0) connection.onData(early);
     }
-  };
+  }
 
   /** False once draining: the readiness endpoint reports it so a load balancer stops sending. */
   get accepting(): boolean {

@@ -27,6 +27,7 @@ import { FleetGauges, type FleetGaugeOptions } from './fleet.js';
  * - `fatal_frame`: a frame error that closes at once (length outside limits, unknown version).
  * - `internal_error`: the gateway hit a bug handling the connection (logged as an error).
  * - `over_limit`: refused on accept (max connections, the per-address cap or connection rate).
+ * - `proxy_header`: `serve --proxy-protocol` and the connection did not start with a valid PROXY v2 header in time.
  * - `evicted`: not signed in yet when the instance was full: its slot went to a new connection.
  * - `drain`: the gateway is shutting down (NOTICE SHUTTING_DOWN, or refused on accept).
  */
@@ -44,6 +45,7 @@ export const CLOSE_REASONS = [
   'internal_error',
   'over_limit',
   'evicted',
+  'proxy_header',
   'drain',
 ] as const;
 export type CloseReason = (typeof CLOSE_REASONS)[number];

@@ -85,6 +85,8 @@ export async function startGateway(
     /** Where log lines go (a test that counts them); default stdout. */
     logTo?: DestinationStream;
     metrics?: Metrics;
+    /** Connections start with a PROXY v2 header (behind HAProxy's send-proxy-v2). */
+    proxyProtocol?: boolean;
     /** The core's INQUIRY quota per terminal (default none). */
     inquiryQuota?: { perWindow: number; windowSec: number };
   } = {},
@@ -105,6 +107,7 @@ export async function startGateway(
     limits: { connectionRatePerSec: 0, requestRatePerSec: 0, ...options.limits },
     ...businessDay,
     ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
+    ...(options.proxyProtocol === undefined ? {} : { proxyProtocol: options.proxyProtocol }),
   });
   await gateway.ready();
   const server = createServer(gateway.handle);

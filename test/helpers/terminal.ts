@@ -78,9 +78,9 @@ export class TestTerminal {
     );
   }
 
-  static connect(port: number, terminalId: string, key: Buffer, options: { host?: string; seq?: number } = {}): Promise<TestTerminal> {
+  static connect(port: number, terminalId: string, key: Buffer, options: { host?: string; seq?: number; localAddress?: string } = {}): Promise<TestTerminal> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ port, host: options.host ?? '127.0.0.1' });
+      const socket = connect({ port, host: options.host ?? '127.0.0.1', ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }) });
       socket.once('error', reject);
       socket.once('connect', () => {
         socket.off('error', reject);
