@@ -101,6 +101,12 @@ export const ResultCode = {
   AMOUNT_INVALID: 0x13,
   AMOUNT_OVER_LIMIT: 0x14,
   OVERPAYMENT: 0x15,
+  /** A collector's cash in hand would pass its limit (PAY) or go below zero (CORRECT). */
+  CASH_LIMIT: 0x16,
+  /** The terminal's daily count or amount cap for the business day is reached. */
+  TERMINAL_DAY_LIMIT: 0x17,
+  /** The merchant's daily count or amount cap for the business day is reached. */
+  MERCHANT_DAY_LIMIT: 0x18,
   /** The billing system cannot be reached (its breaker is open) and the gateway declines rather than queue (§4). */
   BILLER_UNAVAILABLE: 0x19,
 
@@ -129,6 +135,23 @@ export const NoticeReason = {
   TERMINAL_DISABLED: 0x05,
 } as const;
 export type NoticeReason = (typeof NoticeReason)[keyof typeof NoticeReason];
+
+/** §3.1 What kind of account the terminal's merchant is (SIGN_IN approved answer). */
+export const MerchantKind = {
+  /** A shop that pre-stores a float: payments debit it. */
+  OUTLET: 0x00,
+  /** An electrician collecting at the door: payments raise the cash he holds, up to a limit. */
+  COLLECTOR: 0x01,
+} as const;
+export type MerchantKind = (typeof MerchantKind)[keyof typeof MerchantKind];
+
+/** §3.4 Bits of the `flags` byte of a PAY or CORRECT answer. Reserved bits are 0 and ignored. */
+export const TxnFlag = {
+  /** The outlet's float is in the low-float warning state (below its threshold, hysteresis). */
+  LOW_FLOAT: 0x01,
+  /** The collector's cash held is at or above 90% of the cash limit: time to remit. */
+  CASH_NEAR_LIMIT: 0x02,
+} as const;
 
 /** §3.6 STATUS states of the transaction asked about. */
 export const TransactionState = {

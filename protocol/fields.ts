@@ -46,6 +46,20 @@ export function maskHolderName(name: string): string {
   return first + '*'.repeat(Math.min(chars.length - 2, room)) + last;
 }
 
+/** The longest prefix of `text`, whole characters only, that fits `maxBytes` of UTF-8 (§7.2 names). */
+export function truncateUtf8(text: string, maxBytes: number): string {
+  if (Buffer.byteLength(text) <= maxBytes) return text;
+  let out = '';
+  let bytes = 0;
+  for (const ch of text) {
+    const size = Buffer.byteLength(ch);
+    if (bytes + size > maxBytes) break;
+    out += ch;
+    bytes += size;
+  }
+  return out;
+}
+
 /** Which characters a text field may hold: a lookup by character code, 1 = allowed. */
 export type CharClass = Uint8Array;
 

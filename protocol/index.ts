@@ -7,4 +7,4 @@ export { deriveRefusalKey, deriveSessionKey, hasZeroMac, requestFingerprint, ver
 export { decodeFrame, encodeFrame, type FrameHeader } from './frame.js';
 export { FrameDecoder, type FrameDecoderOptions } from './decoder.js';
 export { decodePayload, emptyResponse, encodePayload, isMessageType } from './payloads.js';
-export { formatReceipt, maskHolderName, parseReceipt, responseTypeOf } from './fields.js';
+export { formatReceipt, maskHolderName, parseReceipt, responseTypeOf, truncateUtf8 } from './fields.js';

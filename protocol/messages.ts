@@ -3,7 +3,7 @@
  * tables use. Money is integer fen; dates are YYYYMMDD and bill periods YYYYMM as integers.
  * Every response starts with `result`; fields that a result code does not fill are zero or empty.
  */
-import type { MessageType, NoticeReason, ResultCode, TransactionState } from './constants.js';
+import type { MerchantKind, MessageType, NoticeReason, ResultCode, TransactionState } from './constants.js';
 
 export interface SignInRequest {
   /** 16 random bytes from the terminal, one half of the session-key derivation. */
@@ -20,6 +20,10 @@ export interface SignInResponse {
   /** The terminal's sequence high-water mark: its next frame must carry a larger number. */
   lastSeq: number;
   businessDay: number;
+  /** OUTLET or COLLECTOR: what the terminal prints and which balance its answers carry. Zero unless approved. */
+  merchantKind: MerchantKind;
+  /** The outlet's or collector's name for the receipt header, UTF-8, at most 60 bytes. Empty unless approved. */
+  merchantName: string;
 }
 
 export type HeartbeatRequest = Record<string, never>;
@@ -53,6 +57,14 @@ export interface PayResponse {
   arrearsFen: number;
   floatFen: number;
   businessDay: number;
+  /** TxnFlag bits: LOW_FLOAT (outlets), CASH_NEAR_LIMIT (collectors). */
+  flags: number;
+  /** A collector's cash in hand after this movement (APPROVED); 0 for an outlet. */
+  cashHeldFen: number;
+  /** The account holder's name, masked (§7.2), for the receipt (APPROVED); else empty. */
+  holderName: string;
+  /** The bill periods this payment paid, or this correction restored, oldest first (APPROVED). */
+  periods: BillPeriod[];
 }
 
 export interface CorrectRequest {

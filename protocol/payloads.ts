@@ -11,6 +11,7 @@ import {
   MAX_BILL_PERIODS,
   MAX_NAME_BYTES,
   MAX_PAYLOAD_SIZE,
+  MerchantKind,
   MessageType,
   NONCE_SIZE,
   NoticeReason,
@@ -48,6 +49,7 @@ interface PayloadCodec<V> {
 const KNOWN_RESULT = new Set<number>(Object.values(ResultCode));
 const KNOWN_REASON = new Set<number>(Object.values(NoticeReason));
 const KNOWN_STATE = new Set<number>(Object.values(TransactionState));
+const KNOWN_KIND = new Set<number>(Object.values(MerchantKind));
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function bad(field: string, why: string): FrameError {
@@ -84,6 +86,31 @@ function optionalReceipt(bytes: Buffer): string {
   const value = text(bytes, 'receipt');
   if (value !== '' && !RECEIPT_PATTERN.test(value)) throw bad('receipt', `${JSON.stringify(value)} has the wrong format`);
   return value;
+}
+
+/** A length-prefixed UTF-8 name (§7.2): at most MAX_NAME_BYTES, valid UTF-8. */
+function name(bytes: Buffer, length: number, field: string): string {
+  if (length > MAX_NAME_BYTES) throw bad(field, `${length} bytes, at most ${MAX_NAME_BYTES}`);
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw bad(field, 'not UTF-8');
+  }
+}
+
+function periodList(count: number, periods: Fields[]): BillPeriod[] {
+  if (count > MAX_BILL_PERIODS) throw bad('periods', `${count} periods, at most ${MAX_BILL_PERIODS}`);
+  return periods.map((p) => ({ period: p.period, amountFen: p.amountFen }));
+}
+
+function nameBytes(value: string, field: string): Buffer {
+  const bytes = Buffer.from(value, 'utf8');
+  if (bytes.length > MAX_NAME_BYTES) throw new RangeError(`${field} is ${bytes.length} bytes, at most ${MAX_NAME_BYTES}`);
+  return bytes;
+}
+
+function checkPeriods(periods: BillPeriod[]): void {
+  if (periods.length > MAX_BILL_PERIODS) throw new RangeError(`${periods.length} periods, at most ${MAX_BILL_PERIODS}`);
 }
 
 /** Builds a payload left to right, checking every value against its field's range. */
@@ -128,6 +155,11 @@ class PayloadWriter {
       throw new RangeError(`receipt ${JSON.stringify(value)} is not a terminal id and 10 digits`);
     }
     return this.ascii(value, RECEIPT_SIZE, 'receipt');
+  }
+  periods(periods: BillPeriod[]): this {
+    this.u8(periods.length, 'periodCount');
+    for (const p of periods) this.u32(p.period, 'period').u32(p.amountFen, 'amountFen');
+    return this;
   }
   raw(value: Buffer, field: string, width = value.length): this {
     if (value.length !== width) throw new RangeError(`${field} must be ${width} bytes, not ${value.length}`);
@@ -175,6 +207,8 @@ const signIn: PayloadCodec<MessageMap[0x01]> = {
   encode: (v) => new PayloadWriter(signIn.size!).raw(v.nonce, 'nonce', NONCE_SIZE).ascii(v.firmware, FIRMWARE_SIZE, 'firmware').done(),
 };
 
+const SIGN_IN_FIXED = 1 + NONCE_SIZE + 4 + 2 + 4 + 4 + 1 + 1;
+
 const signInResponse: PayloadCodec<MessageMap[0x81]> = {
   parser: layout()
     .uint8('result')
@@ -183,26 +217,48 @@ const signInResponse: PayloadCodec<MessageMap[0x81]> = {
     .uint16('heartbeatSec')
     .uint32('lastSeq')
     .uint32('businessDay')
+    .uint8('merchantKind')
+    .uint8('nameLength')
+    .buffer('merchantName', { length: 'nameLength' })
     .saveOffset('end'),
-  size: 1 + NONCE_SIZE + 4 + 2 + 4 + 4,
-  build: (f) => ({
-    result: result(f.result),
-    nonce: f.nonce,
-    serverTime: f.serverTime,
-    heartbeatSec: f.heartbeatSec,
-    lastSeq: f.lastSeq,
-    businessDay: f.businessDay,
-  }),
-  encode: (v) =>
-    new PayloadWriter(signInResponse.size!)
+  size: null,
+  build: (f) => {
+    if (!KNOWN_KIND.has(f.merchantKind)) throw bad('merchantKind', `unknown merchant kind ${f.merchantKind}`);
+    return {
+      result: result(f.result),
+      nonce: f.nonce,
+      serverTime: f.serverTime,
+      heartbeatSec: f.heartbeatSec,
+      lastSeq: f.lastSeq,
+      businessDay: f.businessDay,
+      merchantKind: f.merchantKind,
+      merchantName: name(f.merchantName, f.nameLength, 'merchantName'),
+    };
+  },
+  encode: (v) => {
+    const merchantName = nameBytes(v.merchantName, 'merchantName');
+    return new PayloadWriter(SIGN_IN_FIXED + merchantName.length)
       .u8(v.result, 'result')
       .raw(v.nonce, 'nonce', NONCE_SIZE)
       .u32(v.serverTime, 'serverTime')
       .u16(v.heartbeatSec, 'heartbeatSec')
       .u32(v.lastSeq, 'lastSeq')
       .u32(v.businessDay, 'businessDay')
-      .done(),
-  empty: (r) => ({ result: r, nonce: Buffer.alloc(NONCE_SIZE), serverTime: 0, heartbeatSec: 0, lastSeq: 0, businessDay: 0 }),
+      .u8(v.merchantKind, 'merchantKind')
+      .u8(merchantName.length, 'nameLength')
+      .raw(merchantName, 'merchantName')
+      .done();
+  },
+  empty: (r) => ({
+    result: r,
+    nonce: Buffer.alloc(NONCE_SIZE),
+    serverTime: 0,
+    heartbeatSec: 0,
+    lastSeq: 0,
+    businessDay: 0,
+    merchantKind: MerchantKind.OUTLET,
+    merchantName: '',
+  }),
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -245,30 +301,22 @@ const inquiryResponse: PayloadCodec<MessageMap[0x83]> = {
     .array('periods', { type: billPeriod, length: 'periodCount' })
     .saveOffset('end'),
   size: null,
-  build: (f) => {
-    if (f.nameLength > MAX_NAME_BYTES) throw bad('holderName', `${f.nameLength} bytes, at most ${MAX_NAME_BYTES}`);
-    if (f.periodCount > MAX_BILL_PERIODS) throw bad('periods', `${f.periodCount} periods, at most ${MAX_BILL_PERIODS}`);
-    let holderName: string;
-    try {
-      holderName = utf8.decode(f.holderName);
-    } catch {
-      throw bad('holderName', 'not UTF-8');
-    }
-    const periods: BillPeriod[] = f.periods.map((p: Fields) => ({ period: p.period, amountFen: p.amountFen }));
-    return { result: result(f.result), arrearsFen: f.arrearsFen, holderName, periods };
-  },
+  build: (f) => ({
+    result: result(f.result),
+    arrearsFen: f.arrearsFen,
+    holderName: name(f.holderName, f.nameLength, 'holderName'),
+    periods: periodList(f.periodCount, f.periods),
+  }),
   encode: (v) => {
-    const name = Buffer.from(v.holderName, 'utf8');
-    if (name.length > MAX_NAME_BYTES) throw new RangeError(`holderName is ${name.length} bytes, at most ${MAX_NAME_BYTES}`);
-    if (v.periods.length > MAX_BILL_PERIODS) throw new RangeError(`${v.periods.length} periods, at most ${MAX_BILL_PERIODS}`);
-    const writer = new PayloadWriter(1 + 4 + 1 + name.length + 1 + 8 * v.periods.length)
+    const holder = nameBytes(v.holderName, 'holderName');
+    checkPeriods(v.periods);
+    return new PayloadWriter(1 + 4 + 1 + holder.length + 1 + 8 * v.periods.length)
       .u8(v.result, 'result')
       .u32(v.arrearsFen, 'arrearsFen')
-      .u8(name.length, 'nameLength')
-      .raw(name, 'holderName')
-      .u8(v.periods.length, 'periodCount');
-    for (const p of v.periods) writer.u32(p.period, 'period').u32(p.amountFen, 'amountFen');
-    return writer.done();
+      .u8(holder.length, 'nameLength')
+      .raw(holder, 'holderName')
+      .periods(v.periods)
+      .done();
   },
   empty: (r) => ({ result: r, arrearsFen: 0, holderName: '', periods: [] }),
 };
@@ -305,6 +353,9 @@ const correct: PayloadCodec<MessageMap[0x05]> = {
       .done(),
 };
 
+/** The transaction response up to the holder name: the part every answer has at a fixed place. */
+const TXN_FIXED = 1 + RECEIPT_SIZE + 4 + 4 + 4 + 1 + 4 + 1;
+
 const transactionResponse: PayloadCodec<MessageMap[0x84]> = {
   parser: layout()
     .uint8('result')
@@ -312,24 +363,52 @@ const transactionResponse: PayloadCodec<MessageMap[0x84]> = {
     .uint32('arrearsFen')
     .uint32('floatFen')
     .uint32('businessDay')
+    .uint8('flags')
+    .uint32('cashHeldFen')
+    .uint8('nameLength')
+    .buffer('holderName', { length: 'nameLength' })
+    .uint8('periodCount')
+    .array('periods', { type: billPeriod, length: 'periodCount' })
     .saveOffset('end'),
-  size: 1 + RECEIPT_SIZE + 4 + 4 + 4,
+  size: null,
   build: (f) => ({
     result: result(f.result),
     receipt: optionalReceipt(f.receipt),
     arrearsFen: f.arrearsFen,
     floatFen: f.floatFen,
     businessDay: f.businessDay,
+    flags: f.flags,
+    cashHeldFen: f.cashHeldFen,
+    holderName: name(f.holderName, f.nameLength, 'holderName'),
+    periods: periodList(f.periodCount, f.periods),
   }),
-  encode: (v) =>
-    new PayloadWriter(transactionResponse.size!)
+  encode: (v) => {
+    const holder = nameBytes(v.holderName, 'holderName');
+    checkPeriods(v.periods);
+    return new PayloadWriter(TXN_FIXED + holder.length + 1 + 8 * v.periods.length)
       .u8(v.result, 'result')
       .receipt(v.receipt, true)
       .u32(v.arrearsFen, 'arrearsFen')
       .u32(v.floatFen, 'floatFen')
       .u32(v.businessDay, 'businessDay')
-      .done(),
-  empty: (r) => ({ result: r, receipt: '', arrearsFen: 0, floatFen: 0, businessDay: 0 }),
+      .u8(v.flags, 'flags')
+      .u32(v.cashHeldFen, 'cashHeldFen')
+      .u8(holder.length, 'nameLength')
+      .raw(holder, 'holderName')
+      .periods(v.periods)
+      .done();
+  },
+  empty: (r) => ({
+    result: r,
+    receipt: '',
+    arrearsFen: 0,
+    floatFen: 0,
+    businessDay: 0,
+    flags: 0,
+    cashHeldFen: 0,
+    holderName: '',
+    periods: [],
+  }),
 };
 
 // ---------------------------------------------------------------------------------------------

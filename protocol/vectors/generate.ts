@@ -28,6 +28,8 @@ import {
   encodePayload,
   formatReceipt,
   maskHolderName,
+  MerchantKind,
+  TxnFlag,
   type MessageMap,
 } from '../index.js';
 import type { ForgedVector, InvalidVector, MacKey, ValidVector, VectorKeys } from './format.js';
@@ -74,6 +76,14 @@ const ARREARS = 9_810;
 const FLOAT = 500_000;
 const PAID = 5_000;
 const PAY_RECEIPT = formatReceipt(TERMINAL_ID, 3);
+const OUTLET_NAME = '城东便民超市';
+const COLLECTOR_NAME = '李师傅 抄表收费组';
+/** What ¥50.00 clears of PERIODS, oldest first. */
+const PAID_PERIODS = [
+  { period: 202609, amountFen: 4_580 },
+  { period: 202610, amountFen: 420 },
+];
+const CASH_LIMIT = 300_000;
 const CORRECT_RECEIPT = formatReceipt(TERMINAL_ID, 4);
 
 const TYPE_NAME = new Map<number, string>(Object.entries(MessageType).map(([name, code]) => [code, name]));
@@ -137,7 +147,16 @@ add(
   'sign-in-response-approved',
   'APPROVED: the gateway nonce completes the session key; this response is the first frame MACed with it.',
   { type: MessageType.SIGN_IN_RESPONSE, seq: 1, timestamp: T0 + 1 },
-  { result: R.APPROVED, nonce: gatewayNonce, serverTime: T0 + 1, heartbeatSec: 60, lastSeq: 1, businessDay: BUSINESS_DAY },
+  {
+    result: R.APPROVED,
+    nonce: gatewayNonce,
+    serverTime: T0 + 1,
+    heartbeatSec: 60,
+    lastSeq: 1,
+    businessDay: BUSINESS_DAY,
+    merchantKind: MerchantKind.OUTLET,
+    merchantName: OUTLET_NAME,
+  },
   'session',
 );
 add('inquiry-request', 'INQUIRY for one account.', { type: INQUIRY, seq: 2, timestamp: T0 + 20 }, { account: ACCOUNT }, 'session');
@@ -155,8 +174,12 @@ const payApproved = {
   arrearsFen: ARREARS - PAID,
   floatFen: FLOAT - PAID,
   businessDay: BUSINESS_DAY,
-} as const;
-add('pay-response-approved', 'APPROVED: the receipt, arrears left and merchant float left.', { type: MessageType.PAY_RESPONSE, seq: 3, timestamp: T0 + 41 }, payApproved, 'session');
+  flags: 0,
+  cashHeldFen: 0,
+  holderName: HOLDER,
+  periods: PAID_PERIODS,
+};
+add('pay-response-approved', 'APPROVED: the receipt, arrears left, merchant float left, and for the printed receipt the masked holder name and the bill periods paid.', { type: MessageType.PAY_RESPONSE, seq: 3, timestamp: T0 + 41 }, payApproved, 'session');
 add(
   'correct-request',
   'CORRECT the payment above: its receipt, account and amount must match it exactly.',
@@ -166,9 +189,19 @@ add(
 );
 add(
   'correct-response-approved',
-  "APPROVED: the correction's own receipt; arrears restored, float credited back.",
+  "APPROVED: the correction's own receipt; arrears restored, float credited back; the periods are the ones restored.",
   { type: MessageType.CORRECT_RESPONSE, seq: 4, timestamp: T0 + 121 },
-  { result: R.APPROVED, receipt: CORRECT_RECEIPT, arrearsFen: ARREARS, floatFen: FLOAT, businessDay: BUSINESS_DAY },
+  {
+    result: R.APPROVED,
+    receipt: CORRECT_RECEIPT,
+    arrearsFen: ARREARS,
+    floatFen: FLOAT,
+    businessDay: BUSINESS_DAY,
+    flags: 0,
+    cashHeldFen: 0,
+    holderName: HOLDER,
+    periods: PAID_PERIODS,
+  },
   'session',
 );
 add(
@@ -422,6 +455,60 @@ forge(
   'As any unauthenticated refusal: take nothing from it, sign in again after a backoff.',
   '§5.4, §9.7',
 );
+
+// Collectors, float warnings and daily caps (issue 12).
+add(
+  'sign-in-response-approved-collector',
+  'APPROVED sign-in of a collector\'s terminal: merchantKind COLLECTOR and the name printed on its receipts.',
+  { type: MessageType.SIGN_IN_RESPONSE, seq: 1, timestamp: T0 + 1 },
+  {
+    result: R.APPROVED,
+    nonce: gatewayNonce,
+    serverTime: T0 + 1,
+    heartbeatSec: 60,
+    lastSeq: 1,
+    businessDay: BUSINESS_DAY,
+    merchantKind: MerchantKind.COLLECTOR,
+    merchantName: COLLECTOR_NAME,
+  },
+  'session',
+);
+add(
+  'pay-response-approved-collector',
+  'APPROVED at a collector: floatFen 0, cashHeldFen the cash he now holds, CASH_NEAR_LIMIT set (at least 90% of his ¥3,000 limit).',
+  { type: MessageType.PAY_RESPONSE, seq: 3, timestamp: T0 + 41 },
+  { ...payApproved, floatFen: 0, flags: TxnFlag.CASH_NEAR_LIMIT, cashHeldFen: 275_000 },
+  'session',
+);
+add(
+  'pay-response-approved-low-float',
+  'APPROVED at an outlet whose float is now in the low-float warning state: LOW_FLOAT set.',
+  { type: MessageType.PAY_RESPONSE, seq: 3, timestamp: T0 + 41 },
+  { ...payApproved, floatFen: 42_000, flags: TxnFlag.LOW_FLOAT },
+  'session',
+);
+add(
+  'pay-response-cash-limit',
+  'CASH_LIMIT: the collector would hold more than his limit; cashHeldFen is what he holds now. Nothing applied.',
+  { type: MessageType.PAY_RESPONSE, seq: 3, timestamp: T0 + 41 },
+  { ...emptyResponse(MessageType.PAY_RESPONSE, R.CASH_LIMIT), cashHeldFen: CASH_LIMIT - 2_000 },
+  'session',
+);
+add(
+  'pay-response-terminal-day-limit',
+  "TERMINAL_DAY_LIMIT: the terminal's daily count or amount cap for the business day is reached. Nothing applied.",
+  { type: MessageType.PAY_RESPONSE, seq: 3, timestamp: T0 + 41 },
+  emptyResponse(MessageType.PAY_RESPONSE, R.TERMINAL_DAY_LIMIT),
+  'session',
+);
+add(
+  'pay-response-merchant-day-limit',
+  "MERCHANT_DAY_LIMIT: the merchant's daily count or amount cap (all its terminals together) is reached. Nothing applied.",
+  { type: MessageType.PAY_RESPONSE, seq: 3, timestamp: T0 + 41 },
+  emptyResponse(MessageType.PAY_RESPONSE, R.MERCHANT_DAY_LIMIT),
+  'session',
+);
+
 // ---------------------------------------------------------------------------------------------
 // Invalid vectors: bytes and what each must produce
 
@@ -569,7 +656,7 @@ badPayload(
   Buffer.from('00' + '00002652' + '00' + '02' + '00031771' + '000011e4', 'hex'),
   19,
 );
-badPayload('bad-payload-unknown-result', 'PAY response with result 0x7F, not in the result table.', MessageType.PAY_RESPONSE, Buffer.concat([Buffer.from([0x7f]), Buffer.alloc(30)]), 20);
+badPayload('bad-payload-unknown-result', 'PAY response with result 0x7F, not in the result table.', MessageType.PAY_RESPONSE, Buffer.concat([Buffer.from([0x7f]), Buffer.alloc(37)]), 20);
 
 // ---------------------------------------------------------------------------------------------
 // Walk-through for PROTOCOL.md §10
@@ -589,6 +676,21 @@ function hexDump(bytes: Buffer): string[] {
   return lines;
 }
 
+function nameFields(field: string, value: string): Array<[string, number, string]> {
+  const size = Buffer.byteLength(value);
+  return [['nameLength', 1, String(size)], [field, size, `${JSON.stringify(value)} (UTF-8)`]];
+}
+
+function periodFields(periods: Array<{ period: number; amountFen: number }>): Array<[string, number, string]> {
+  return [
+    ['periodCount', 1, String(periods.length)],
+    ...periods.flatMap((period, i): Array<[string, number, string]> => [
+      [`periods[${i}].period`, 4, String(period.period)],
+      [`periods[${i}].amountFen`, 4, `${period.amountFen} fen`],
+    ]),
+  ];
+}
+
 /** (field, size, shown value) of a payload, in wire order. */
 function payloadFields(vector: ValidVector): Array<[string, number, string]> {
   const p = vector.payload as Record<string, any>;
@@ -597,30 +699,37 @@ function payloadFields(vector: ValidVector): Array<[string, number, string]> {
     case SIGN_IN:
       return [['nonce', 16, 'terminal nonce'], ['firmware', 8, JSON.stringify(p.firmware)]];
     case MessageType.SIGN_IN_RESPONSE:
-      return [result, ['nonce', 16, 'gateway nonce'], ['serverTime', 4, String(p.serverTime)], ['heartbeatSec', 2, String(p.heartbeatSec)], ['lastSeq', 4, String(p.lastSeq)], ['businessDay', 4, String(p.businessDay)]];
-    case INQUIRY:
-      return [['account', 10, JSON.stringify(p.account)]];
-    case MessageType.INQUIRY_RESPONSE: {
-      const name = Buffer.byteLength(p.holderName as string);
       return [
         result,
-        ['arrearsFen', 4, `${p.arrearsFen} fen`],
-        ['nameLength', 1, String(name)],
-        ['holderName', name, `${JSON.stringify(p.holderName)} (UTF-8)`],
-        ['periodCount', 1, String(p.periods.length)],
-        ...(p.periods as Array<{ period: number; amountFen: number }>).flatMap((period, i): Array<[string, number, string]> => [
-          [`periods[${i}].period`, 4, String(period.period)],
-          [`periods[${i}].amountFen`, 4, `${period.amountFen} fen`],
-        ]),
+        ['nonce', 16, 'gateway nonce'],
+        ['serverTime', 4, String(p.serverTime)],
+        ['heartbeatSec', 2, String(p.heartbeatSec)],
+        ['lastSeq', 4, String(p.lastSeq)],
+        ['businessDay', 4, String(p.businessDay)],
+        ['merchantKind', 1, p.merchantKind === 1 ? '1 COLLECTOR' : '0 OUTLET'],
+        ...nameFields('merchantName', p.merchantName as string),
       ];
-    }
+    case INQUIRY:
+      return [['account', 10, JSON.stringify(p.account)]];
+    case MessageType.INQUIRY_RESPONSE:
+      return [result, ['arrearsFen', 4, `${p.arrearsFen} fen`], ...nameFields('holderName', p.holderName as string), ...periodFields(p.periods)];
     case PAY:
       return [['account', 10, JSON.stringify(p.account)], ['amountFen', 4, `${p.amountFen} fen`]];
     case CORRECT:
       return [['receipt', 18, JSON.stringify(p.receipt)], ['account', 10, JSON.stringify(p.account)], ['amountFen', 4, `${p.amountFen} fen`]];
     case MessageType.PAY_RESPONSE:
     case MessageType.CORRECT_RESPONSE:
-      return [result, ['receipt', 18, JSON.stringify(p.receipt)], ['arrearsFen', 4, `${p.arrearsFen} fen`], ['floatFen', 4, `${p.floatFen} fen`], ['businessDay', 4, String(p.businessDay)]];
+      return [
+        result,
+        ['receipt', 18, JSON.stringify(p.receipt)],
+        ['arrearsFen', 4, `${p.arrearsFen} fen`],
+        ['floatFen', 4, `${p.floatFen} fen`],
+        ['businessDay', 4, String(p.businessDay)],
+        ['flags', 1, String(p.flags)],
+        ['cashHeldFen', 4, `${p.cashHeldFen} fen`],
+        ...nameFields('holderName', p.holderName as string),
+        ...periodFields(p.periods),
+      ];
     case SETTLE:
     case MessageType.SETTLE_RESPONSE:
       return [

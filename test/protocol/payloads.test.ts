@@ -25,11 +25,11 @@ const RESPONSES = [
 
 /** §3: size of each response's full layout with every optional part empty. */
 const EMPTY_SIZE: Record<(typeof RESPONSES)[number], number> = {
-  [MessageType.SIGN_IN_RESPONSE]: 31,
+  [MessageType.SIGN_IN_RESPONSE]: 33,
   [MessageType.HEARTBEAT_RESPONSE]: 5,
   [MessageType.INQUIRY_RESPONSE]: 7,
-  [MessageType.PAY_RESPONSE]: 31,
-  [MessageType.CORRECT_RESPONSE]: 31,
+  [MessageType.PAY_RESPONSE]: 38,
+  [MessageType.CORRECT_RESPONSE]: 38,
   [MessageType.STATUS_RESPONSE]: 5,
   [MessageType.SETTLE_RESPONSE]: 21,
   [MessageType.SIGN_OUT_RESPONSE]: 1,
@@ -108,13 +108,36 @@ describe('decodePayload', () => {
     expect(decodePayload(MessageType.INQUIRY_RESPONSE, bytes)).toEqual(value);
   });
 
+  it('takes the largest PAY answer: a 60-byte holder name and 12 periods paid', () => {
+    const value: MessageMap[0x84] = {
+      result: ResultCode.APPROVED,
+      receipt: 'AC000001' + '0000000003',
+      arrearsFen: 1,
+      floatFen: 2,
+      businessDay: 20261127,
+      flags: 0x03,
+      cashHeldFen: 4,
+      holderName: `张${'*'.repeat(54)}明`,
+      periods: Array.from({ length: 12 }, (_, i) => ({ period: 202601 + i, amountFen: 1000 + i })),
+    };
+    const bytes = encodePayload(MessageType.PAY_RESPONSE, value);
+    expect(bytes.length).toBe(37 + 60 + 1 + 96);
+    expect(decodePayload(MessageType.PAY_RESPONSE, bytes)).toEqual(value);
+  });
+
+  it("takes an approved sign-in answer with a collector's Chinese name", () => {
+    const value = {
+      ...emptyResponse(MessageType.SIGN_IN_RESPONSE, ResultCode.APPROVED),
+      merchantKind: 1 as const,
+      merchantName: '李师傅收费组',
+    };
+    expect(decodePayload(MessageType.SIGN_IN_RESPONSE, encodePayload(MessageType.SIGN_IN_RESPONSE, value))).toEqual(value);
+  });
+
   it('takes a STATUS response carrying a stored response byte for byte', () => {
     const original = encodePayload(MessageType.PAY_RESPONSE, {
-      result: ResultCode.FLOAT_SHORT,
-      receipt: '',
-      arrearsFen: 0,
+      ...emptyResponse(MessageType.PAY_RESPONSE, ResultCode.FLOAT_SHORT),
       floatFen: 77,
-      businessDay: 20261127,
     });
     const value = {
       result: ResultCode.APPROVED,
@@ -133,7 +156,10 @@ describe('decodePayload', () => {
     ['a status longer than it says', MessageType.STATUS_RESPONSE, '0002840001aabb'],
     ['an unknown transaction state', MessageType.STATUS_RESPONSE, '0003000000'],
     ['an unknown notice reason', MessageType.NOTICE, '090000'],
-    ['a receipt with a NUL inside', MessageType.PAY_RESPONSE, '00' + '414300' + '41'.repeat(15) + '00'.repeat(12)],
+    ['a receipt with a NUL inside', MessageType.PAY_RESPONSE, '00' + '414300' + '41'.repeat(15) + '00'.repeat(19)],
+    ['a PAY answer with a 61-byte holder name', MessageType.PAY_RESPONSE, '00' + '00'.repeat(35) + '3d' + '41'.repeat(61) + '00'],
+    ['a PAY answer announcing 13 bill periods', MessageType.PAY_RESPONSE, '00' + '00'.repeat(36) + '0d' + '00'.repeat(104)],
+    ['a sign-in answer of unknown merchant kind', MessageType.SIGN_IN_RESPONSE, '00' + '00'.repeat(30) + '07' + '00'],
   ] as const)('refuses %s with ERR_PAYLOAD', (_name, type, hex) => {
     let thrown: unknown;
     try {
