@@ -6,7 +6,9 @@
  */
 import { hostname } from 'node:os';
 import { Defaults, MAX_FRAME_SIZE, MIN_FRAME_SIZE } from '../protocol/index.js';
-import { parseYuan } from './admin/money.js';
+import { formatYuan, parseYuan } from './admin/money.js';
+import type { LowFloatOptions } from './core/deps.js';
+import { DEFAULT_LOW_FLOAT } from './core/low-float.js';
 import { cutoffMinutes, DEFAULT_BUSINESS_DAY, type BusinessDayOptions } from './core/business-day.js';
 import type { GatewayLimits } from './gateway/limits.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
@@ -45,6 +47,7 @@ export interface ServeConfig {
   /** The listening socket's accept queue (the kernel caps it at net.core.somaxconn). */
   listenBacklog: number;
   businessDay: BusinessDayOptions;
+  lowFloat: LowFloatOptions;
   /** The /metrics /health /ready endpoint; none when no port is configured. */
   metrics: { port: number; host: string; lowFloatFen: number } | null;
   limits: GatewayLimits;
@@ -102,6 +105,14 @@ function seconds(min: number, max: number): Parser {
 }
 
 /** Yuan with at most two decimals, parsed exactly into fen; at least one fen. */
+function yuanOrZero(text: string): number {
+  try {
+    return parseYuan(text);
+  } catch {
+    throw new Error('an amount in yuan with at most two decimals (0 or more)');
+  }
+}
+
 function yuanAtLeastOneFen(text: string): number {
   const expected = 'an amount in yuan with at most two decimals, from 0.01 to 42949672.95';
   let fen: number;
@@ -193,6 +204,21 @@ export const BUSINESS_DAY_SETTINGS: readonly Setting[] = [
     description: 'local time zone in minutes east of UTC (480: China Standard Time)', parse: signedInteger(-720, 840) },
 ];
 
+/**
+ * The low-float rule (src/core/README.md "Low float"): `serve` and the admin commands that credit a
+ * float (float topup, float import) take it, so a top-up leaves the state exactly as a payment would.
+ */
+export const LOW_FLOAT_SETTINGS: readonly Setting[] = [
+  { name: 'lowFloatThreshold', flag: '--low-float-threshold <yuan>', env: 'AIRCHARGE_LOW_FLOAT_THRESHOLD',
+    default: formatYuan(DEFAULT_LOW_FLOAT.thresholdFen),
+    description: "an outlet enters the low-float warning state when its float falls below this (unless it has its own: merchant set-threshold; 0: never)",
+    parse: yuanOrZero },
+  { name: 'lowFloatMargin', flag: '--low-float-margin <yuan>', env: 'AIRCHARGE_LOW_FLOAT_MARGIN',
+    default: formatYuan(DEFAULT_LOW_FLOAT.marginFen),
+    description: 'hysteresis: the state is left only when the float rises above the threshold plus this',
+    parse: yuanOrZero },
+];
+
 export const SERVE_SETTINGS: readonly Setting[] = [
   { name: 'port', flag: '--port <port>', env: 'AIRCHARGE_PORT', default: '7000',
     description: 'TCP port terminals connect to (0: any free port)', parse: integer(0, 65535) },
@@ -268,6 +294,7 @@ export const SERVE_SETTINGS: readonly Setting[] = [
     description: 'connections the kernel queues before they are accepted, for reconnect storms ' +
       '(Linux caps it at net.core.somaxconn: raise that too)', parse: integer(1, 1_000_000) },
   ...BUSINESS_DAY_SETTINGS,
+  ...LOW_FLOAT_SETTINGS,
   { name: 'metricsPort', flag: '--metrics-port <port>', env: 'AIRCHARGE_METRICS_PORT', default: undefined,
     description: 'serve /metrics (Prometheus), /health and /ready on this port (default: none; 0: any free port)',
     parse: integer(0, 65535) },
@@ -346,6 +373,7 @@ export function resolveServeConfig(flags: Record<string, unknown>, env: NodeJS.P
     unreadyAfterMs: get('unreadyAfter'),
     listenBacklog: get('listenBacklog'),
     businessDay: businessDayFrom(values),
+    lowFloat: lowFloatFrom(values),
     metrics: values.has('metricsPort')
       ? { port: get('metricsPort'), host: get('metricsHost'), lowFloatFen: get('lowFloatFen') }
       : null,
@@ -388,6 +416,15 @@ function isLoopback(host: string): boolean {
 /** The business-day rule from commander's flags and the environment (admin commands). Throws ConfigError. */
 export function resolveBusinessDay(flags: object, env: NodeJS.ProcessEnv): BusinessDayOptions {
   return businessDayFrom(resolveSettings(BUSINESS_DAY_SETTINGS, flags as Record<string, unknown>, env));
+}
+
+/** The low-float rule from commander's flags and the environment (admin commands). Throws ConfigError. */
+export function resolveLowFloat(flags: object, env: NodeJS.ProcessEnv): LowFloatOptions {
+  return lowFloatFrom(resolveSettings(LOW_FLOAT_SETTINGS, flags as Record<string, unknown>, env));
+}
+
+function lowFloatFrom(values: Map<string, unknown>): LowFloatOptions {
+  return { thresholdFen: values.get('lowFloatThreshold') as number, marginFen: values.get('lowFloatMargin') as number };
 }
 
 function businessDayFrom(values: Map<string, unknown>): BusinessDayOptions {

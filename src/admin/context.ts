@@ -1,7 +1,9 @@
 /** What every module of the operator API works with: the store, the master key and the clock. */
 import type { Cluster, Redis } from 'ioredis';
+import type { Logger } from 'pino';
 import type { BusinessDayOptions } from '../core/business-day.js';
 import { journalKey } from '../store/journal.js';
+import type { LowFloatOptions } from '../core/deps.js';
 import { AdminError, AdminErrorCode } from './errors.js';
 
 export interface AdminContext {
@@ -12,6 +14,10 @@ export interface AdminContext {
    */
   masterKey: Buffer | null;
   businessDay: BusinessDayOptions;
+  /** The low-float rule a top-up applies (the gateway's: --low-float-threshold, --low-float-margin). */
+  lowFloat: LowFloatOptions;
+  /** Where a top-up's low-float transition is logged (the gateway logs the others). */
+  logger?: Logger;
   /** Epoch milliseconds. */
   now(): number;
   /** Who is acting (`--operator`, `AIRCHARGE_OPERATOR`): written to the audit log; money actions need it. */

@@ -17,6 +17,12 @@ export const AdminErrorCode = {
   CONFLICT: 'ERR_CONFLICT',
   /** A money action was asked for without naming the operator (--operator, AIRCHARGE_OPERATOR). */
   OPERATOR: 'ERR_OPERATOR',
+  /** A top-up or remittance reference was applied already (nothing done again). */
+  DUPLICATE: 'ERR_DUPLICATE',
+  /** The operation is for the other kind of merchant (a top-up to a collector, a remittance from an outlet). */
+  KIND: 'ERR_KIND',
+  /** A remittance of more cash than the collector holds. */
+  CASH: 'ERR_CASH',
   /** The operation needs the master key and none was given. */
   MASTER_KEY: 'ERR_MASTER_KEY',
   /** A journal does not verify (a MAC, the chain or the head): `details` names each problem. */

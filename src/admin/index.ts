@@ -15,14 +15,28 @@ import { audited, checkOperator, listAudit, requireOperator, type AuditEntry, ty
 import { readCheckpoint, takeCheckpoint, type Checkpoint } from './checkpoint.js';
 import type { AdminContext } from './context.js';
 import { addOperator, authenticate, findOperator, listOperators, removeOperator, type ConsoleOperator } from './console-operators.js';
-import { topUp, type TopUpResult } from './float.js';
 import { businessDayRange, formatLocalTime } from './day.js';
 import { listBillerPostings, type QueuedPosting } from './biller-queue.js';
 import { findTxns, showTxn, type FindPage, type FindQuery, type Txn, type TxnDetail } from './lookup.js';
 import { exportJournal, journalBetween, recentJournal, type ExportedEntry, type JournalEntry } from './journal.js';
 import { listPending, type PendingTransaction } from './pending.js';
 import { lastVerify, recordVerify, type VerifyRecord } from './verify-record.js';
-import { addMerchant, listMerchants, setMerchantStatus, showMerchant, type Merchant } from './merchants.js';
+import { importBankStatement, type BankImportResult } from './bank-import.js';
+import { generatedReference, remit, topUp, type MovementNote, type RemitResult, type TopUpResult } from './float.js';
+import { DEFAULT_LOW_FLOAT } from '../core/low-float.js';
+import type { LowFloatOptions } from '../core/deps.js';
+import type { Logger } from 'pino';
+import {
+  addMerchant,
+  listMerchants,
+  setLowFloatThreshold,
+  setMerchantLimits,
+  setMerchantStatus,
+  showMerchant,
+  type DayLimits,
+  type Merchant,
+  type NewMerchantOptions,
+} from './merchants.js';
 import { dailyReport, type DailyReport } from './report.js';
 import {
   addTerminal,
@@ -30,6 +44,7 @@ import {
   enableTerminal,
   listTerminals,
   rotateTerminalKey,
+  setTerminalLimits,
   showTerminal,
   type ProvisionedKey,
   type Terminal,
@@ -46,9 +61,11 @@ export { txnCsv } from './lookup.js';
 export { reportCsv, reportSummary } from './report.js';
 export { BREAK_KINDS, reconcileCsv, reconcileText, type BillerReconciliation, type BreakKind, type ReconcileLine } from './reconcile.js';
 export { parseTerminalKey } from './terminals.js';
+export { generatedReference } from './float.js';
 export { TERMINALS_CSV_HEADER, type NewTerminalKey, type TerminalImport } from './provision.js';
 export type { Checkpoint, ExportedEntry, FindPage, FindQuery, QueuedPosting, Txn, TxnDetail };
 export { ROLES, roleAtLeast, type Role } from './console-operators.js';
+export type { BankImportResult, DayLimits, MovementNote, NewMerchantOptions, RemitResult, LowFloatOptions };
 export type { Account, AuditEntry, ConsoleOperator, AuditQuery, ImportResult, BusinessDayOptions, DailyReport, JournalEntry, Merchant, PendingTransaction, ProvisionedKey, Terminal, TopUpResult, VerifyRecord, VerifyResult };
 export type { SeqReset };
 
@@ -64,6 +81,10 @@ export interface AdminOptions {
    * run. Default 60000.
    */
   pendingBoundMs?: number;
+  /** The gateway's low-float rule, which top-ups apply too; default ¥500 threshold, ¥100 margin. */
+  lowFloat?: LowFloatOptions;
+  /** Low-float transitions caused by top-ups are logged here. */
+  logger?: Logger;
   /** Epoch milliseconds; tests may pin it. */
   now?: () => number;
   /**
@@ -74,8 +95,15 @@ export interface AdminOptions {
 }
 
 export interface Admin {
-  addMerchant(id: string, name: string): Promise<Merchant>;
+  /** An outlet by default; a collector with { kind: 'collector', cashLimitFen }. */
+  addMerchant(id: string, name: string, options?: NewMerchantOptions): Promise<Merchant>;
   listMerchants(): Promise<Merchant[]>;
+  /** Outlets in the low-float warning state, lowest float first. */
+  lowFloatMerchants(): Promise<Merchant[]>;
+  /** An outlet's own low-float threshold; null returns it to the configured default. */
+  setLowFloatThreshold(id: string, thresholdFen: number | null): Promise<Merchant>;
+  /** Daily caps on the merchant's payments (all its terminals together); null clears one. */
+  setMerchantLimits(id: string, limits: DayLimits): Promise<Merchant>;
   showMerchant(id: string): Promise<Merchant>;
   disableMerchant(id: string): Promise<Merchant>;
   enableMerchant(id: string): Promise<Merchant>;
@@ -98,8 +126,18 @@ export interface Admin {
    * started one of its transactions, below which it may not go) and ends its session.
    */
   resetTerminalSeq(id: string, to?: number): Promise<SeqReset>;
+  /** Daily caps on one terminal's payments; null clears one. */
+  setTerminalLimits(id: string, limits: DayLimits): Promise<Terminal>;
 
-  topUp(merchantId: string, amountFen: number): Promise<TopUpResult>;
+  /**
+   * Credits an outlet's float once per reference (ERR_DUPLICATE when it was applied). Without a
+   * note a unique reference is generated: such a top-up is not protected against being run twice.
+   */
+  topUp(merchantId: string, amountFen: number, note?: MovementNote): Promise<TopUpResult>;
+  /** The bank's statement of pre-store transfers (date,merchant,amount,reference) applied as top-ups. */
+  importBankStatement(csvText: string): Promise<BankImportResult>;
+  /** Cash a collector hands in at the office, once per reference; never below zero (ERR_CASH). */
+  remit(merchantId: string, amountFen: number, note: MovementNote): Promise<RemitResult>;
 
   importAccounts(csvText: string): Promise<ImportResult>;
   showAccount(account: string): Promise<Account>;
@@ -165,12 +203,14 @@ export function createAdmin(options: AdminOptions): Admin {
     redis: options.redis,
     masterKey: options.masterKey ?? null,
     businessDay: options.businessDay ?? DEFAULT_BUSINESS_DAY,
+    lowFloat: options.lowFloat ?? DEFAULT_LOW_FLOAT,
     now: options.now ?? Date.now,
     operator: options.operator === undefined ? null : checkOperator(options.operator),
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
   };
   const merchantState = (id: string) => async () => {
     const m = await showMerchant(context, id);
-    return { status: m.status, floatFen: m.floatFen };
+    return m.kind === 'collector' ? { status: m.status, cashFen: m.cashFen } : { status: m.status, floatFen: m.floatFen };
   };
   const terminalState = (id: string) => async () => terminalFacts(await showTerminal(context, id));
   const nothing = async () => null;
@@ -181,8 +221,20 @@ export function createAdmin(options: AdminOptions): Admin {
   return {
     operator: context.operator,
     as: (operator) => createAdmin({ ...options, operator }),
-    addMerchant: (id, name) => audited(context, 'merchant.add', id, nothing, () => addMerchant(context, id, name), (m) => ({ name: m.name, status: m.status })),
+    addMerchant: (id, name, merchantOptions) =>
+      audited(context, 'merchant.add', id, nothing, () => addMerchant(context, id, name, merchantOptions), (m) => ({
+        name: m.name,
+        status: m.status,
+        kind: m.kind,
+        ...(m.kind === 'collector' ? { cashLimitFen: m.cashLimitFen } : {}),
+      })),
     listMerchants: () => listMerchants(context),
+    lowFloatMerchants: async () =>
+      (await listMerchants(context)).filter((m) => m.lowFloat).sort((a, b) => a.floatFen - b.floatFen || a.id.localeCompare(b.id)),
+    setLowFloatThreshold: (id, thresholdFen) =>
+      audited(context, 'merchant.set-threshold', id, async () => (await showMerchant(context, id)).lowFloatThresholdFen, () => setLowFloatThreshold(context, id, thresholdFen), (m) => m.lowFloatThresholdFen),
+    setMerchantLimits: (id, limits) =>
+      audited(context, 'merchant.set-limits', id, async () => (await showMerchant(context, id)).limits, () => setMerchantLimits(context, id, limits), (m) => m.limits),
     showMerchant: (id) => showMerchant(context, id),
     disableMerchant: (id) =>
       audited(context, 'merchant.disable', id, merchantState(id), () => setMerchantStatus(context, id, 'disabled'), (m) => ({ status: m.status, floatFen: m.floatFen })),
@@ -202,13 +254,36 @@ export function createAdmin(options: AdminOptions): Admin {
         hwm: r.terminal.hwm,
         requestsCleared: r.requestsCleared,
       })),
-    topUp: async (merchantId, amountFen) => {
+    setTerminalLimits: (id, limits) =>
+      audited(context, 'terminal.set-limits', id, async () => (await showTerminal(context, id)).limits, () => setTerminalLimits(context, id, limits), (t) => t.limits),
+    topUp: async (merchantId, amountFen, note) => {
       requireOperator(context);
-      return audited(context, 'float.topup', merchantId, merchantState(merchantId), () => topUp(context, merchantId, amountFen), (r) => ({
+      const movement = note ?? { reference: generatedReference(context.now()) };
+      return audited(context, 'float.topup', merchantId, merchantState(merchantId), () => topUp(context, merchantId, amountFen, movement), (r) => ({
         floatFen: r.floatFen,
         amountFen: r.amountFen,
+        reference: r.reference,
         entry: r.entry,
+      }), movement.reason === undefined ? {} : { reason: movement.reason });
+    },
+    importBankStatement: async (csvText) => {
+      requireOperator(context);
+      const digest = `sha256:${createHash('sha256').update(csvText).digest('hex').slice(0, 16)}`;
+      return audited(context, 'float.import', digest, nothing, () => importBankStatement(context, csvText), (r) => ({
+        applied: r.applied.map((a) => ({ merchant: a.merchant, amountFen: a.amountFen, reference: a.reference })),
+        duplicates: r.duplicates.length,
+        unknownMerchants: r.unknownMerchants.length,
+        rejected: r.rejected.length,
       }));
+    },
+    remit: async (merchantId, amountFen, note) => {
+      requireOperator(context);
+      return audited(context, 'collector.remit', merchantId, merchantState(merchantId), () => remit(context, merchantId, amountFen, note), (r) => ({
+        cashFen: r.cashFen,
+        amountFen: r.amountFen,
+        reference: r.reference,
+        entry: r.entry,
+      }), note.reason === undefined ? {} : { reason: note.reason });
     },
     importTerminals: (csvText, persistKeys) => {
       const digest = `sha256:${createHash('sha256').update(csvText).digest('hex').slice(0, 16)}`;

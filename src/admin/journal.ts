@@ -13,13 +13,19 @@ export interface JournalEntry {
   merchant: string;
   /** Stream entry id: milliseconds-sequence, in the order the entries were written. */
   id: string;
-  kind: 'topup' | 'pay' | 'correct';
+  /** topup (outlet), remit (collector), pay, correct; other helpers' kinds pass through as they are. */
+  kind: 'topup' | 'pay' | 'correct' | 'remit';
   /** Receipt of the payment or correction; empty for a top-up. */
   txn: string;
   terminal: string;
   amountFen: number;
-  /** The float after this movement. */
+  /** An outlet's float after this movement (0 for a collector's entries). */
   floatFen: number;
+  /** A collector's cash held after this movement (collectors' entries only). */
+  cashFen?: number;
+  /** A top-up's or remittance's reference and reason. */
+  ref?: string;
+  reason?: string;
   /** Business day, YYYYMMDD. */
   day: number;
   /** Epoch milliseconds. */
@@ -86,6 +92,12 @@ function toEntry(merchant: string, id: string, fields: string[]): JournalEntry {
   };
   const original = f.get('original');
   if (original !== undefined) entry.original = original;
+  const cash = f.get('cashFen');
+  if (cash !== undefined) entry.cashFen = Number(cash);
+  const ref = f.get('ref');
+  if (ref !== undefined) entry.ref = ref;
+  const reason = f.get('reason');
+  if (reason !== undefined) entry.reason = reason;
   return entry;
 }
 
@@ -126,12 +138,23 @@ export async function exportJournal(context: AdminContext, fromDay?: number, toD
 const CSV_COLUMNS = ['merchant', 'id', 'kind', 'txn', 'original', 'terminal', 'amountFen', 'floatFen', 'day', 'ts'] as const;
 /** Added after the original columns, so a reader of the old ones keeps working. */
 const NAMED_COLUMNS = ['merchant_name', 'account', 'account_name', 'local_time', 'amount_yuan', 'float_yuan'] as const;
+/** Collectors' and operators' movements (issue 12), after those. */
+const MOVEMENT_COLUMNS = ['cashFen', 'ref', 'reason'] as const;
 
 export function journalCsv(entries: ExportedEntry[]): string {
   const lines = [
-    csvLine([...CSV_COLUMNS, ...NAMED_COLUMNS]),
+    csvLine([...CSV_COLUMNS, ...NAMED_COLUMNS, ...MOVEMENT_COLUMNS]),
     ...entries.map((e) =>
-      csvLine([...CSV_COLUMNS.map((c) => e[c] ?? ''), e.merchantName, e.account, e.accountName, e.localTime, formatYuan(e.amountFen), formatYuan(e.floatFen)]),
+      csvLine([
+        ...CSV_COLUMNS.map((c) => e[c] ?? ''),
+        e.merchantName,
+        e.account,
+        e.accountName,
+        e.localTime,
+        formatYuan(e.amountFen),
+        formatYuan(e.floatFen),
+        ...MOVEMENT_COLUMNS.map((c) => e[c] ?? ''),
+      ]),
     ),
   ];
   return `${lines.join('\n')}\n`;

@@ -1,14 +1,36 @@
-/** Merchants (outlets): who holds a float and owns terminals. */
+/**
+ * Merchants: outlets (shops that pre-store a float) and collectors (electricians who carry
+ * customers' cash up to a limit), each owning terminals; their thresholds and daily caps.
+ */
+import { MAX_FEN } from '../../protocol/constants.js';
 import { keys, MERCHANT_ID_PATTERN } from '../store/keys.js';
 import { int, type AdminContext } from './context.js';
 import { AdminError, AdminErrorCode } from './errors.js';
 import { Script } from '../store/script.js';
 
+export type MerchantKindName = 'outlet' | 'collector';
+
+/** Daily caps on payments, by business day; null where there is none. */
+export interface DayLimits {
+  count: number | null;
+  amountFen: number | null;
+}
+
 export interface Merchant {
   id: string;
   name: string;
   status: 'active' | 'disabled';
+  kind: MerchantKindName;
+  /** An outlet's float (0 for a collector). */
   floatFen: number;
+  /** A collector's cash held and its limit (0 for an outlet). */
+  cashFen: number;
+  cashLimitFen: number;
+  /** This outlet's own low-float threshold; null: the configured default. */
+  lowFloatThresholdFen: number | null;
+  /** In the low-float warning state (outlets). */
+  lowFloat: boolean;
+  limits: DayLimits;
   /** Epoch milliseconds. */
   createdAt: number;
   terminals: string[];
@@ -16,12 +38,26 @@ export interface Merchant {
 
 const MAX_NAME_LENGTH = 64;
 
-/** Creates the merchant with an empty float unless it exists: an existing float is never reset. */
+/**
+ * Creates the merchant with an empty float (an outlet) or no cash held (a collector) unless it
+ * exists: an existing float or cash is never reset, and a merchant's kind never changes (its
+ * journal and invariant depend on it).
+ */
 export const CREATE_MERCHANT = new Script(`
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'id', ARGV[1], 'name', ARGV[2], 'status', 'active', 'floatFen', 0, 'createdAt', ARGV[3])
+-- ARGV[4] kind (default outlet), ARGV[5] a collector's cash limit.
+redis.call('HSET', KEYS[1], 'id', ARGV[1], 'name', ARGV[2], 'status', 'active', 'kind', ARGV[4] or 'outlet', 'floatFen', 0,
+  'createdAt', ARGV[3])
+if ARGV[4] == 'collector' then redis.call('HSET', KEYS[1], 'cashFen', 0, 'cashLimitFen', ARGV[5]) end
 return 1
 `);
+
+export interface NewMerchantOptions {
+  /** Default outlet. */
+  kind?: MerchantKindName;
+  /** A collector's cash-in-hand limit (required for a collector, refused for an outlet). */
+  cashLimitFen?: number;
+}
 
 export function checkMerchantId(id: string): void {
   if (!MERCHANT_ID_PATTERN.test(id)) {
@@ -36,16 +72,40 @@ export function checkName(name: string): void {
   }
 }
 
-export async function addMerchant(context: AdminContext, id: string, name: string): Promise<Merchant> {
+export async function addMerchant(context: AdminContext, id: string, name: string, options: NewMerchantOptions = {}): Promise<Merchant> {
   checkMerchantId(id);
   checkName(name);
+  const kind = options.kind ?? 'outlet';
+  if (kind !== 'outlet' && kind !== 'collector') {
+    throw new AdminError(AdminErrorCode.INVALID, `a merchant's kind is outlet or collector, not ${JSON.stringify(kind)}`);
+  }
+  const cashLimitFen = options.cashLimitFen ?? 0;
+  if (kind === 'collector' && (!Number.isSafeInteger(cashLimitFen) || cashLimitFen <= 0 || cashLimitFen > MAX_FEN)) {
+    throw new AdminError(AdminErrorCode.AMOUNT, 'a collector needs a cash limit above zero (--cash-limit YUAN)');
+  }
+  if (kind === 'outlet' && options.cashLimitFen !== undefined) {
+    throw new AdminError(AdminErrorCode.INVALID, 'an outlet holds a float, not cash: --cash-limit is for collectors');
+  }
   const { redis } = context;
   const createdAt = context.now();
-  const created = await CREATE_MERCHANT.run(redis, [keys.merchant(id)], [id, name, createdAt]);
+  const created = await CREATE_MERCHANT.run(redis, [keys.merchant(id)], [id, name, createdAt, kind, cashLimitFen]);
   // The index is another slot; adding it again heals a crash between the two writes.
   await redis.sadd(keys.merchants(), id);
   if (created === 0) throw new AdminError(AdminErrorCode.EXISTS, `merchant ${id} already exists`);
-  return { id, name, status: 'active', floatFen: 0, createdAt, terminals: [] };
+  return {
+    id,
+    name,
+    status: 'active',
+    kind,
+    floatFen: 0,
+    cashFen: 0,
+    cashLimitFen,
+    lowFloatThresholdFen: null,
+    lowFloat: false,
+    limits: { count: null, amountFen: null },
+    createdAt,
+    terminals: [],
+  };
 }
 
 export async function showMerchant(context: AdminContext, id: string): Promise<Merchant> {
@@ -59,10 +119,63 @@ export async function showMerchant(context: AdminContext, id: string): Promise<M
     id,
     name: hash.name ?? '',
     status: hash.status === 'disabled' ? 'disabled' : 'active',
+    kind: hash.kind === 'collector' ? 'collector' : 'outlet',
     floatFen: int(hash, 'floatFen'),
+    cashFen: int(hash, 'cashFen'),
+    cashLimitFen: int(hash, 'cashLimitFen'),
+    lowFloatThresholdFen: optionalInt(hash.lowFloatFen),
+    lowFloat: hash.lowFloat === '1',
+    limits: dayLimits(hash),
     createdAt: int(hash, 'createdAt'),
     terminals: terminals.sort(),
   };
+}
+
+export function optionalInt(value: string | undefined): number | null {
+  return value === undefined || value === '' ? null : Number(value);
+}
+
+/** The daily caps a merchant or terminal hash holds. */
+export function dayLimits(hash: Record<string, string>): DayLimits {
+  return { count: optionalInt(hash.dayCountLimit), amountFen: optionalInt(hash.dayFenLimit) };
+}
+
+/**
+ * Sets (or with null clears) daily caps on a merchant or terminal hash that must exist. The
+ * core reads them at every PAY; a cap lowered below what was already taken today declines the
+ * next payment.
+ */
+const SET_LIMITS = new Script(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[1] == '' then redis.call('HDEL', KEYS[1], 'dayCountLimit') else redis.call('HSET', KEYS[1], 'dayCountLimit', ARGV[1]) end
+if ARGV[2] == '' then redis.call('HDEL', KEYS[1], 'dayFenLimit') else redis.call('HSET', KEYS[1], 'dayFenLimit', ARGV[2]) end
+return 1
+`);
+
+export async function setLimits(context: AdminContext, key: string, limits: DayLimits): Promise<boolean> {
+  for (const [name, value] of [['count', limits.count], ['amount', limits.amountFen]] as const) {
+    if (value !== null && (!Number.isSafeInteger(value) || value <= 0 || value > MAX_FEN)) {
+      throw new AdminError(AdminErrorCode.INVALID, `a daily ${name} cap is a whole number above zero`);
+    }
+  }
+  const done = await SET_LIMITS.run(context.redis, [key], [limits.count ?? '', limits.amountFen ?? '']);
+  return done === 1;
+}
+
+export async function setMerchantLimits(context: AdminContext, id: string, limits: DayLimits): Promise<Merchant> {
+  checkMerchantId(id);
+  if (!(await setLimits(context, keys.merchant(id), limits))) throw new AdminError(AdminErrorCode.NOT_FOUND, `unknown merchant ${id}`);
+  return showMerchant(context, id);
+}
+
+/** An outlet's own low-float threshold (null: back to the configured default). */
+export async function setLowFloatThreshold(context: AdminContext, id: string, thresholdFen: number | null): Promise<Merchant> {
+  const merchant = await showMerchant(context, id);
+  if (merchant.kind !== 'outlet') throw new AdminError(AdminErrorCode.KIND, `merchant ${id} is a collector: it holds no float`);
+  if (thresholdFen === null) await context.redis.hdel(keys.merchant(id), 'lowFloatFen');
+  else await context.redis.hset(keys.merchant(id), 'lowFloatFen', thresholdFen);
+  // The state follows at the next float change (payment, correction, top-up): never flipped here.
+  return showMerchant(context, id);
 }
 
 /** Every merchant id, sorted. */

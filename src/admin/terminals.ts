@@ -9,7 +9,7 @@ import { keys } from '../store/keys.js';
 import { seal, terminalKeyAad } from '../store/secrets.js';
 import { int, requireMasterKey, type AdminContext } from './context.js';
 import { AdminError, AdminErrorCode } from './errors.js';
-import { merchantIds, showMerchant } from './merchants.js';
+import { dayLimits, merchantIds, setLimits, showMerchant, type DayLimits } from './merchants.js';
 import { Script } from '../store/script.js';
 
 export interface Terminal {
@@ -19,6 +19,8 @@ export interface Terminal {
   keyVersion: number;
   /** The highest sequence number the gateway has accepted from it. */
   hwm: number;
+  /** Daily caps on this terminal's payments. */
+  limits: DayLimits;
   createdAt: number;
 }
 
@@ -142,8 +144,17 @@ function toTerminal(terminalId: string, merchantId: string, hash: Record<string,
     status: hash.status === 'disabled' ? 'disabled' : 'active',
     keyVersion: int(hash, 'keyVersion'),
     hwm: int(hash, 'hwm'),
+    limits: dayLimits(hash),
     createdAt: int(hash, 'createdAt'),
   };
+}
+
+export async function setTerminalLimits(context: AdminContext, terminalId: string, limits: DayLimits): Promise<Terminal> {
+  const merchantId = await merchantOfTerminal(context, terminalId);
+  if (!(await setLimits(context, keys.terminal(merchantId, terminalId), limits))) {
+    throw new AdminError(AdminErrorCode.NOT_FOUND, `unknown terminal ${terminalId}`);
+  }
+  return showTerminal(context, terminalId);
 }
 
 /** Every terminal, or one merchant's, sorted by id. */

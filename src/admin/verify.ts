@@ -1,6 +1,10 @@
 /**
- * `verify`: the books balance. For every merchant, the float equals top-ups − completed payments
- * + completed corrections − payments still pending (their amount is reserved off the float), and
+ * `verify`: the books balance. One invariant per kind of account: for an outlet, the float equals
+ * top-ups − completed payments + completed corrections − payments still pending (their amount is
+ * reserved off the float), never below zero; for a collector, the cash held equals completed
+ * payments − completed corrections − remittances + pending payments − pending corrections (a
+ * collector's payment raises his cash, and his correction lowers it, at reservation), never below
+ * zero nor above its limit; no journal entry of the other kind's movements; and
  * each business day's counters equal that day's journal; every transaction agrees with the journal
  * and with the embedded biller (each completed payment posted exactly once, each completed
  * correction reversed exactly once, nothing posted for a declined one); every posting at the biller
@@ -54,11 +58,13 @@ export interface VerifyResult {
  * only known inside the script.
  * KEYS[1] merchant, KEYS[2] journal, KEYS[3] pending set; ARGV[1] transaction key prefix,
  * ARGV[2] day key prefix, ARGV[3] id of the last entry summed, ARGV[4..] business days seen so far
- * → {floatFen, pendingPayFen, tail, counters}: tail flat {id, kind, txn, amountFen, day};
+ * → {floatFen, pendingPayFen, tail, counters, pendingCorrectFen, {kind, cashFen, cashLimitFen}}:
+ *   tail flat {id, kind, txn, amountFen, day};
  *   counters flat {day, payCount, payFen, correctCount, correctFen} for every day seen or in the tail
  */
 const MERCHANT_BOOKS = new Script(`
-local floatFen = tonumber(redis.call('HGET', KEYS[1], 'floatFen') or '0')
+local m = redis.call('HMGET', KEYS[1], 'floatFen', 'kind', 'cashFen', 'cashLimitFen')
+local floatFen = tonumber(m[1] or '0')
 local tail, seen, days = {}, {}, {}
 for i = 4, #ARGV do
   if not seen[ARGV[i]] then seen[ARGV[i]] = true; days[#days + 1] = ARGV[i] end
@@ -70,10 +76,11 @@ for _, e in ipairs(redis.call('XRANGE', KEYS[2], '(' .. ARGV[3], '+')) do
   for _, v in ipairs({e[1], f.kind or '', f.txn or '', f.amountFen or '0', day}) do tail[#tail + 1] = v end
   if (f.kind == 'pay' or f.kind == 'correct') and not seen[day] then seen[day] = true; days[#days + 1] = day end
 end
-local pendingPay = 0
+local pendingPay, pendingCorrect = 0, 0
 for _, receipt in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
   local t = redis.call('HMGET', ARGV[1] .. receipt, 'kind', 'state', 'amountFen')
   if t[1] == 'pay' and t[2] == 'pending' then pendingPay = pendingPay + (tonumber(t[3]) or 0) end
+  if t[1] == 'correct' and t[2] == 'pending' then pendingCorrect = pendingCorrect + (tonumber(t[3]) or 0) end
 end
 local counters = {}
 for _, day in ipairs(days) do
@@ -81,7 +88,7 @@ for _, day in ipairs(days) do
   counters[#counters + 1] = day
   for i = 1, 4 do counters[#counters + 1] = tonumber(c[i]) or 0 end
 end
-return {floatFen, pendingPay, tail, counters}
+return {floatFen, pendingPay, tail, counters, pendingCorrect, {m[2] or 'outlet', m[3] or '0', m[4] or '0'}}
 `);
 
 /**
@@ -138,19 +145,12 @@ export async function verify(context: AdminContext, options: VerifyOptions): Pro
 
   for (const merchant of merchants) {
     checked.merchants += 1;
-    const { floatFen, pendingPayFen, journal, counters } = await merchantBooks(context, merchant);
+    const books = await merchantBooks(context, merchant);
+    const { journal, counters } = books;
     checked.journalEntries += journal.entries;
     lastIds.set(merchant, journal.lastId);
     journals.set(merchant, journal.marks);
-    const { topup, pay, correct } = journal.fen;
-    const expected = topup - pay + correct - pendingPayFen;
-    if (floatFen !== expected) {
-      discrepancies.push(
-        `merchant ${merchant}: float is ${formatYuan(floatFen)} but top-ups ${formatYuan(topup)} − payments ` +
-          `${formatYuan(pay)} + corrections ${formatYuan(correct)} − pending ${formatYuan(pendingPayFen)} = ${formatYuan(expected)}`,
-      );
-    }
-    if (floatFen < 0) discrepancies.push(`merchant ${merchant}: float is negative (${formatYuan(floatFen)})`);
+    discrepancies.push(...checkBalance(merchant, books));
     if (journal.odd > 0) discrepancies.push(`merchant ${merchant}: ${journal.odd} journal entries of unknown kind`);
     for (const [day, fromJournal] of journal.days) {
       const counted = counters.get(day) ?? [0, 0, 0, 0];
@@ -248,7 +248,7 @@ class JournalTotals {
   entries = 0;
   /** Entries of no known kind. */
   odd = 0;
-  readonly fen = { topup: 0, pay: 0, correct: 0 };
+  readonly fen = { topup: 0, pay: 0, correct: 0, remit: 0 };
   /** Business day → [payCount, payFen, correctCount, correctFen]. */
   readonly days = new Map<string, number[]>();
   /** Receipt → its journal entries. */
@@ -259,12 +259,12 @@ class JournalTotals {
   add(id: string, kind: string, txn: string, amountFen: number, day: string): void {
     this.entries += 1;
     this.lastId = id;
-    if (kind !== 'topup' && kind !== 'pay' && kind !== 'correct') {
+    if (kind !== 'topup' && kind !== 'pay' && kind !== 'correct' && kind !== 'remit') {
       this.odd += 1;
       return;
     }
     this.fen[kind] += amountFen;
-    if (kind === 'topup') return;
+    if (kind === 'topup' || kind === 'remit') return;
     addMark(this.marks, txn, kind, amountFen);
     const tally = this.days.get(day) ?? [0, 0, 0, 0];
     const at = kind === 'pay' ? 0 : 2;
@@ -275,8 +275,12 @@ class JournalTotals {
 }
 
 interface MerchantBooks {
+  kind: string;
   floatFen: number;
+  cashFen: number;
+  cashLimitFen: number;
   pendingPayFen: number;
+  pendingCorrectFen: number;
   journal: JournalTotals;
   /** Business day → the day counters [payCount, payFen, correctCount, correctFen]. */
   counters: Map<string, number[]>;
@@ -285,18 +289,59 @@ interface MerchantBooks {
 async function merchantBooks(context: AdminContext, merchant: string): Promise<MerchantBooks> {
   const journal = new JournalTotals();
   for await (const e of readJournal(context, merchant)) journal.add(e.id, e.kind, e.txn, e.amountFen, String(e.day));
-  const [floatFen, pendingPayFen, tail, flatCounters] = (await MERCHANT_BOOKS.run(
+  const [floatFen, pendingPayFen, tail, flatCounters, pendingCorrectFen, [kind, cash, cashLimit]] = (await MERCHANT_BOOKS.run(
     context.redis,
     [keys.merchant(merchant), keys.journal(merchant), keys.pending(merchant)],
     // The key prefixes: each builder's key with its last part (receipt, day) left empty.
     [keys.transaction(merchant, ''), keys.day(merchant, 0).slice(0, -1), journal.lastId, ...journal.days.keys()],
-  )) as [number, number, string[], Array<string | number>];
+  )) as [number, number, string[], Array<string | number>, number, [string, string, string]];
   for (let i = 0; i + 4 < tail.length; i += 5) {
     journal.add(tail[i]!, tail[i + 1]!, tail[i + 2]!, Number(tail[i + 3]), String(Number(tail[i + 4])));
   }
   const counters = new Map<string, number[]>();
   for (let i = 0; i + 4 < flatCounters.length; i += 5) counters.set(String(flatCounters[i]), flatCounters.slice(i + 1, i + 5).map(Number));
-  return { floatFen, pendingPayFen, journal, counters };
+  return {
+    kind,
+    floatFen,
+    cashFen: Number(cash),
+    cashLimitFen: Number(cashLimit),
+    pendingPayFen,
+    pendingCorrectFen,
+    journal,
+    counters,
+  };
+}
+
+/** The invariant of the merchant's kind of account (module comment). */
+function checkBalance(merchant: string, books: MerchantBooks): string[] {
+  const { topup, pay, correct, remit } = books.journal.fen;
+  const problems: string[] = [];
+  const y = formatYuan;
+  if (books.kind === 'collector') {
+    const { cashFen, cashLimitFen, pendingPayFen, pendingCorrectFen } = books;
+    const expected = pay - correct - remit + pendingPayFen - pendingCorrectFen;
+    if (cashFen !== expected) {
+      problems.push(
+        `collector ${merchant}: cash held is ${y(cashFen)} but payments ${y(pay)} − corrections ${y(correct)} − remittances ` +
+          `${y(remit)} + pending payments ${y(pendingPayFen)} − pending corrections ${y(pendingCorrectFen)} = ${y(expected)}`,
+      );
+    }
+    if (cashFen < 0) problems.push(`collector ${merchant}: cash held is negative (${y(cashFen)})`);
+    if (cashFen > cashLimitFen) problems.push(`collector ${merchant}: cash held ${y(cashFen)} is above its limit ${y(cashLimitFen)}`);
+    if (topup > 0 || books.floatFen !== 0) problems.push(`collector ${merchant}: has a float (${y(books.floatFen)}, top-ups ${y(topup)}); collectors hold cash, not a float`);
+    return problems;
+  }
+  const { floatFen, pendingPayFen } = books;
+  const expected = topup - pay + correct - pendingPayFen;
+  if (floatFen !== expected) {
+    problems.push(
+      `merchant ${merchant}: float is ${y(floatFen)} but top-ups ${y(topup)} − payments ` +
+        `${y(pay)} + corrections ${y(correct)} − pending ${y(pendingPayFen)} = ${y(expected)}`,
+    );
+  }
+  if (floatFen < 0) problems.push(`merchant ${merchant}: float is negative (${y(floatFen)})`);
+  if (remit > 0) problems.push(`merchant ${merchant}: an outlet with remittances (${y(remit)}); only collectors remit cash`);
+  return problems;
 }
 
 function addMark(journal: Map<string, JournalMark[]>, receipt: string, kind: string, amountFen: number): void {

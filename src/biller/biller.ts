@@ -80,6 +80,12 @@ export interface PostingResult {
   arrearsFen: number;
   /** Approved: the bills it cleared (payment) or restored (reversal), oldest first. Else empty. */
   bills: BillClearance[];
+  /**
+   * Approved payment: the holder's full name, for the receipt (the core masks it). Optional: a
+   * biller that does not say leaves the receipt's holder line empty; a correction's receipt takes
+   * the name its payment had.
+   */
+  holderName?: string;
 }
 
 /** A posting as the biller recorded it (query by receipt, the day's postings). */

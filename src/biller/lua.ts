@@ -41,15 +41,16 @@ end
 
 /**
  * KEYS[1] account, KEYS[2] bills, KEYS[3] posting (this receipt), KEYS[4] postings set
- * ARGV[1] receipt, ARGV[2] amount, ARGV[3] now, ARGV[4] day → {result, arrears, cleared}
+ * ARGV[1] receipt, ARGV[2] amount, ARGV[3] now, ARGV[4] day → {result, arrears, cleared, holder name}
+ * (the holder's name for the receipt the terminal prints)
  * A declined posting is recorded too, but not in the postings set: a decline is final, so a repeat
  * (recovery, or a slow live path) cannot book a payment that was already rolled back, even if the
  * account is imported or reopened in between.
  */
 export const POST_PAYMENT = new Script(`${BILLS_LUA}
 local done = redis.call('HMGET', KEYS[3], 'result', 'arrearsAfter', 'cleared')
-if done[1] then return {tonumber(done[1]), tonumber(done[2]), done[3] or ''} end
-local status = redis.call('HGET', KEYS[1], 'status')
+if done[1] then return {tonumber(done[1]), tonumber(done[2]), done[3] or '', redis.call('HGET', KEYS[1], 'name') or ''} end
+local status, name = unpack(redis.call('HMGET', KEYS[1], 'status', 'name'))
 local bills = readBills(KEYS[2])
 local arrears = arrearsOf(bills)
 local amount = tonumber(ARGV[2])
@@ -82,7 +83,7 @@ local clearedText = table.concat(cleared, ';')
 redis.call('HSET', KEYS[3], 'kind', 'payment', 'amountFen', amount, 'result', result, 'arrearsAfter', arrears,
   'cleared', clearedText, 'at', ARGV[3], 'day', ARGV[4])
 redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1])
-return {result, arrears, clearedText}
+return {result, arrears, clearedText, name or ''}
 `);
 
 /**

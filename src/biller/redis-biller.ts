@@ -101,8 +101,13 @@ export class RedisBiller implements Biller {
 }
 
 function postingResult(reply: unknown): PostingResult {
-  const [result, arrearsFen, cleared] = reply as [number, number, string];
-  return { result: result as ResultCode, arrearsFen, bills: parseCleared(cleared) };
+  const [result, arrearsFen, cleared, holderName] = reply as [number, number, string, string | undefined];
+  return {
+    result: result as ResultCode,
+    arrearsFen,
+    bills: parseCleared(cleared),
+    ...(result === ResultCode.APPROVED && holderName ? { holderName } : {}),
+  };
 }
 
 function bookedPosting(receipt: string, account: string, hash: Record<string, string>): BookedPosting | null {

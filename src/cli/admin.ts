@@ -31,14 +31,16 @@ import {
   type TxnDetail,
   type QueuedPosting,
   type DailyReport,
+  type DayLimits,
   type Merchant,
   type Terminal,
   TERMINALS_CSV_HEADER,
+  generatedReference,
 } from '../admin/index.js';
 import type { DayPosting } from '../biller/biller.js';
 import { formatPostingsFile, parsePostingsFile } from '../biller/postings-file.js';
 import { KeysFile } from '../admin/keys-file.js';
-import { BUSINESS_DAY_SETTINGS, resolveBusinessDay } from '../config.js';
+import { BUSINESS_DAY_SETTINGS, LOW_FLOAT_SETTINGS, resolveBusinessDay, resolveLowFloat } from '../config.js';
 import { checkMasterKey } from '../store/key-check.js';
 import { MasterKeyError, takeMasterKey } from '../store/secrets.js';
 import { redactRedisUrl } from '../redis-url.js';
@@ -75,7 +77,7 @@ function adminCommand<O>(
   spec: string,
   description: string,
   run: Run<O>,
-  needs: { masterKey?: boolean; businessDay?: boolean; operatorFilter?: boolean; tune?: Tune<O> } = {},
+  needs: { masterKey?: boolean; businessDay?: boolean; lowFloat?: boolean; operatorFilter?: boolean; tune?: Tune<O> } = {},
 ): Command {
   const command = parent
     .command(spec)
@@ -94,6 +96,11 @@ function adminCommand<O>(
       command.option(setting.flag, `${setting.description}; env ${setting.env} (default: ${setting.default})`);
     }
   }
+  if (needs.lowFloat) {
+    for (const setting of LOW_FLOAT_SETTINGS) {
+      command.option(setting.flag, `${setting.description}; env ${setting.env} (default: ${setting.default})`);
+    }
+  }
   command.action(async (...received: unknown[]) => {
     const self = received.at(-1) as Command;
     const options = self.opts<O & CommonOptions>();
@@ -108,8 +115,9 @@ function adminCommand<O>(
       redis.on('error', (error: Error) => (connectionError = error.message));
       if (masterKey !== null) await checkMasterKey(redis, masterKey);
       const businessDay = needs.businessDay ? { businessDay: resolveBusinessDay(options, process.env) } : {};
+      const lowFloat = needs.lowFloat ? { lowFloat: resolveLowFloat(options, process.env) } : {};
       const operator = (needs.operatorFilter ? undefined : options.operator) ?? (process.env.AIRCHARGE_OPERATOR || undefined);
-      const admin = createAdmin({ ...needs.tune?.(options), ...businessDay, redis, masterKey, ...(operator === undefined ? {} : { operator }) });
+      const admin = createAdmin({ ...needs.tune?.(options), ...businessDay, ...lowFloat, redis, masterKey, ...(operator === undefined ? {} : { operator }) });
       const output = await run(admin, args, options).catch((error: unknown) => {
         throw explainConnectionError(error, url, connectionError);
       });
@@ -142,33 +150,108 @@ function fail(error: unknown, json: boolean): void {
 const yuan = (fen: number) => formatYuan(fen, { grouped: true });
 const count = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
+function limitsText(limits: DayLimits): string {
+  if (limits.count === null && limits.amountFen === null) return 'none';
+  return [
+    limits.count === null ? null : `${limits.count} payments`,
+    limits.amountFen === null ? null : `${yuan(limits.amountFen)} yuan`,
+  ].filter((part) => part !== null).join(', ') + ' a day';
+}
+
+function balanceText(m: Merchant): string {
+  return m.kind === 'collector'
+    ? `cash ${yuan(m.cashFen)} of ${yuan(m.cashLimitFen)}`
+    : `float ${yuan(m.floatFen)}${m.lowFloat ? ' LOW' : ''}`;
+}
+
 function merchantText(m: Merchant): string {
+  const balance = m.kind === 'collector'
+    ? [`cash held ${yuan(m.cashFen)} yuan (${m.cashFen} fen), limit ${yuan(m.cashLimitFen)} yuan`]
+    : [
+        `float     ${yuan(m.floatFen)} yuan (${m.floatFen} fen)${m.lowFloat ? ', LOW FLOAT' : ''}`,
+        `threshold ${m.lowFloatThresholdFen === null ? 'default' : `${yuan(m.lowFloatThresholdFen)} yuan`}`,
+      ];
   return [
     `merchant  ${m.id}`,
     `name      ${m.name}`,
+    `kind      ${m.kind}`,
     `status    ${m.status}`,
-    `float     ${yuan(m.floatFen)} yuan (${m.floatFen} fen)`,
+    ...balance,
+    `limits    ${limitsText(m.limits)}`,
     `terminals ${m.terminals.length === 0 ? '-' : m.terminals.join(' ')}`,
     `created   ${new Date(m.createdAt).toISOString()}`,
   ].join('\n');
 }
 
 function terminalLine(t: Terminal): string {
-  return `${t.terminalId}  ${t.merchantId}  ${t.status}  key v${t.keyVersion}  last seq ${t.hwm}`;
+  const limits = t.limits.count === null && t.limits.amountFen === null ? '' : `  limits ${limitsText(t.limits)}`;
+  return `${t.terminalId}  ${t.merchantId}  ${t.status}  key v${t.keyVersion}  last seq ${t.hwm}${limits}`;
+}
+
+/** `--count N --amount YUAN`, either or both; `--clear` removes both. */
+function limitsOf(options: { count?: string; amount?: string; clear?: boolean }): DayLimits {
+  if (options.clear) return { count: null, amountFen: null };
+  if (options.count === undefined && options.amount === undefined) {
+    throw new AdminError(AdminErrorCode.INVALID, 'give --count N, --amount YUAN, both, or --clear');
+  }
+  const count = options.count === undefined ? null : Number(options.count);
+  if (count !== null && (!/^[1-9][0-9]{0,8}$/.test(options.count ?? ''))) {
+    throw new AdminError(AdminErrorCode.INVALID, `--count must be a whole number above zero, not ${JSON.stringify(options.count)}`);
+  }
+  return { count, amountFen: options.amount === undefined ? null : parseYuan(options.amount) };
 }
 
 function registerMerchant(program: Command): void {
   const group = program.command('merchant').description('merchants (outlets): add, list, show, disable, enable');
-  adminCommand<{ name: string }>(group, 'add <id>', 'add a merchant with an empty float', async (admin, [id = ''], { name }) => {
-    const merchant = await admin.addMerchant(id, name);
-    return { json: merchant, text: `merchant ${merchant.id} added (${merchant.name}), float 0.00 yuan` };
-  }).requiredOption('--name <name>', "the merchant's name");
+  adminCommand<{ name: string; kind: string; cashLimit?: string }>(
+    group,
+    'add <id>',
+    'add a merchant: an outlet (a shop with a float, empty at first) or a collector (an electrician who carries cash up to --cash-limit)',
+    async (admin, [id = ''], options) => {
+      const kind = choice('--kind', options.kind, ['outlet', 'collector']) as 'outlet' | 'collector';
+      const merchant = await admin.addMerchant(id, options.name, {
+        kind,
+        ...(options.cashLimit === undefined ? {} : { cashLimitFen: parseYuan(options.cashLimit) }),
+      });
+      const what = merchant.kind === 'collector' ? `collector, cash limit ${yuan(merchant.cashLimitFen)} yuan` : 'float 0.00 yuan';
+      return { json: merchant, text: `merchant ${merchant.id} added (${merchant.name}), ${what}` };
+    },
+  )
+    .requiredOption('--name <name>', "the merchant's name (printed on its receipts)")
+    .option('--kind <kind>', 'outlet or collector', 'outlet')
+    .option('--cash-limit <yuan>', "a collector's cash-in-hand limit: beyond it PAY is declined CASH_LIMIT");
 
-  adminCommand(group, 'list', 'list every merchant with its float', async (admin) => {
-    const merchants = await admin.listMerchants();
-    const lines = merchants.map((m) => `${m.id}  ${m.status}  float ${yuan(m.floatFen)}  terminals ${m.terminals.length}  ${m.name}`);
-    return { json: { merchants }, text: lines.length === 0 ? 'no merchants' : lines.join('\n') };
-  });
+  adminCommand<{ lowFloat?: boolean }>(group, 'list', 'list every merchant with its float or cash held', async (admin, _args, options) => {
+    const merchants = options.lowFloat ? await admin.lowFloatMerchants() : await admin.listMerchants();
+    const lines = merchants.map((m) => `${m.id}  ${m.kind}  ${m.status}  ${balanceText(m)}  terminals ${m.terminals.length}  ${m.name}`);
+    const none = options.lowFloat ? 'no outlet is low on float' : 'no merchants';
+    return { json: { merchants }, text: lines.length === 0 ? none : lines.join('\n') };
+  }).option('--low-float', 'only outlets in the low-float warning state, lowest float first');
+
+  adminCommand<{ clear?: boolean }>(
+    group,
+    'set-threshold <id> [yuan]',
+    "an outlet's own low-float threshold in yuan (--clear: back to the configured default); the state follows at its next float change",
+    async (admin, [id = '', amount], options) => {
+      if (!options.clear && amount === undefined) throw new AdminError(AdminErrorCode.INVALID, 'give the threshold in yuan, or --clear');
+      const merchant = await admin.setLowFloatThreshold(id, options.clear ? null : parseYuan(amount ?? ''));
+      const shown = merchant.lowFloatThresholdFen === null ? 'the default' : `${yuan(merchant.lowFloatThresholdFen)} yuan`;
+      return { json: merchant, text: `merchant ${merchant.id}: low-float threshold ${shown}` };
+    },
+  ).option('--clear', 'use the configured default threshold');
+
+  adminCommand<{ count?: string; amount?: string; clear?: boolean }>(
+    group,
+    'set-limits <id>',
+    "daily caps on the merchant's payments, all its terminals together, by business day: beyond them PAY is declined MERCHANT_DAY_LIMIT",
+    async (admin, [id = ''], options) => {
+      const merchant = await admin.setMerchantLimits(id, limitsOf(options));
+      return { json: merchant, text: `merchant ${merchant.id}: limits ${limitsText(merchant.limits)}` };
+    },
+  )
+    .option('--count <n>', 'payments a business day')
+    .option('--amount <yuan>', 'yuan a business day (a payment that reaches it exactly is approved)')
+    .option('--clear', 'remove both caps');
 
   adminCommand(group, 'show <id>', 'show a merchant, its float (floatFen) and terminals', async (admin, [id = '']) => {
     const merchant = await admin.showMerchant(id);
@@ -268,6 +351,19 @@ function registerTerminal(program: Command): void {
     },
   ).option('--to <seq>', 'the new mark (not below the highest number that started a transaction)');
 
+  adminCommand<{ count?: string; amount?: string; clear?: boolean }>(
+    group,
+    'set-limits <id>',
+    "daily caps on one terminal's payments, by business day: beyond them PAY is declined TERMINAL_DAY_LIMIT",
+    async (admin, [id = ''], options) => {
+      const terminal = await admin.setTerminalLimits(id, limitsOf(options));
+      return { json: terminal, text: `terminal ${terminal.terminalId}: limits ${limitsText(terminal.limits)}` };
+    },
+  )
+    .option('--count <n>', 'payments a business day')
+    .option('--amount <yuan>', 'yuan a business day (a payment that reaches it exactly is approved)')
+    .option('--clear', 'remove both caps');
+
   adminCommand(
     group,
     'rotate-key <id>',
@@ -285,20 +381,80 @@ function registerTerminal(program: Command): void {
 }
 
 function registerFloat(program: Command): void {
-  const group = program.command('float').description("merchants' floats");
-  adminCommand(
+  const group = program.command('float').description("outlets' floats: top-ups by reference, the bank's statement");
+  adminCommand<{ reference?: string; reason?: string }>(
     group,
     'topup <merchant> <amount>',
-    'credit a merchant\'s float: AMOUNT in yuan, at most two decimals (e.g. 5000 or 1234.50)',
-    async (admin, [merchantId = '', amount = '']) => {
-      const result = await admin.topUp(merchantId, parseYuan(amount));
+    "credit an outlet's float: AMOUNT in yuan, at most two decimals (e.g. 5000 or 1234.50), applied once per --reference " +
+      '(again: refused ERR_DUPLICATE, nothing done). Without --reference a unique one is generated and printed: ' +
+      'such a top-up is not protected against being run twice',
+    async (admin, [merchantId = '', amount = ''], options) => {
+      const generated = options.reference === undefined;
+      const reference = options.reference ?? generatedReference(Date.now());
+      const result = await admin.topUp(merchantId, parseYuan(amount), { reference, ...(options.reason === undefined ? {} : { reason: options.reason }) });
+      const low = result.lowFloat === 'leave' ? '; no longer low on float' : result.lowFloat === 'enter' ? '; LOW ON FLOAT' : '';
       return {
         json: result,
-        text: `merchant ${result.merchantId}: float topped up by ${yuan(result.amountFen)} yuan, now ${yuan(result.floatFen)} yuan`,
+        text:
+          `merchant ${result.merchantId}: float topped up by ${yuan(result.amountFen)} yuan, now ${yuan(result.floatFen)} yuan${low}` +
+          (generated ? ` (generated reference ${reference})` : ` (reference ${reference})`),
       };
     },
-    { masterKey: true },
+    { businessDay: true, lowFloat: true, masterKey: true },
+  )
+    .option('--reference <ref>', "the transfer's reference (the bank's), unique per merchant: 1 to 64 printable characters, no spaces")
+    .option('--reason <text>', 'why, for the journal and statements');
+
+  adminCommand(
+    group,
+    'import <file>',
+    "apply the bank's statement of pre-store transfers (CSV header date,merchant,amount,reference; amount in yuan): " +
+      'each transfer once by its reference, so the same file can be run again. Lists applied rows, duplicates ' +
+      '(already applied), unknown merchants and rejected rows. Exit 0 when every row was applied or a duplicate, ' +
+      '2 when some rows were left out (unknown merchant, bad row, a collector), 1 when the file cannot be read as a statement',
+    async (admin, [file = '']) => {
+      const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+        throw new Error(`cannot read ${file}: ${error.code ?? error.message}`);
+      });
+      const result = await admin.importBankStatement(text);
+      const row = (r: { line: number; merchant: string; amountFen: number; reference: string }) =>
+        `  line ${r.line}: ${r.merchant} ${yuan(r.amountFen)} yuan, reference ${r.reference}`;
+      const lines = [
+        `applied ${count(result.applied.length, 'transfer')} (${yuan(result.applied.reduce((sum, r) => sum + r.amountFen, 0))} yuan), ` +
+          `${count(result.duplicates.length, 'duplicate')}, ${count(result.unknownMerchants.length, 'unknown merchant')}, ` +
+          `${count(result.rejected.length, 'rejected row')}`,
+        ...(result.duplicates.length > 0 ? ['duplicates (applied before, skipped):', ...result.duplicates.map(row)] : []),
+        ...(result.unknownMerchants.length > 0 ? ['unknown merchants (not applied):', ...result.unknownMerchants.map(row)] : []),
+        ...(result.rejected.length > 0 ? ['rejected (not applied):', ...result.rejected.map((r) => `  line ${r.line}: ${r.reason}`)] : []),
+      ];
+      const leftOut = result.unknownMerchants.length + result.rejected.length;
+      return { json: result, text: lines.join('\n'), exitCode: leftOut > 0 ? 2 : 0 };
+    },
+    { businessDay: true, lowFloat: true, masterKey: true },
   );
+}
+
+function registerCollector(program: Command): void {
+  const group = program.command('collector').description("collectors' cash in hand");
+  adminCommand<{ reference: string; reason?: string }>(
+    group,
+    'remit <merchant> <amount>',
+    'record cash a collector hands in at the office: AMOUNT in yuan lowers his cash held (never below zero: ERR_CASH), ' +
+      'applied once per --reference (again: refused ERR_DUPLICATE, nothing done)',
+    async (admin, [merchantId = '', amount = ''], options) => {
+      const result = await admin.remit(merchantId, parseYuan(amount), {
+        reference: options.reference,
+        ...(options.reason === undefined ? {} : { reason: options.reason }),
+      });
+      return {
+        json: result,
+        text: `collector ${result.merchantId}: remitted ${yuan(result.amountFen)} yuan (reference ${result.reference}), still holds ${yuan(result.cashFen)} yuan`,
+      };
+    },
+    { businessDay: true, masterKey: true },
+  )
+    .requiredOption('--reference <ref>', "the office's receipt for the cash, unique per collector")
+    .option('--reason <text>', 'a note for the journal and statements');
 }
 
 function registerAccounts(program: Command): void {
@@ -356,17 +512,30 @@ function choice(name: string, value: string, allowed: readonly string[]): string
 }
 
 function reportText(report: DailyReport): string {
-  type Tally = DailyReport['total']['payments'];
-  const row = (name: string, f: Tally, c: Tally, net: number) =>
-    `${name.padEnd(20)} ${String(f.count).padStart(8)} ${yuan(f.amountFen).padStart(16)} ${String(c.count).padStart(8)} ${yuan(c.amountFen).padStart(14)} ${yuan(net).padStart(16)}`;
-  const header = `${'outlet'.padEnd(20)} ${'payments'.padStart(8)} ${'amount'.padStart(16)} ${'corr.'.padStart(8)} ${'amount'.padStart(14)} ${'net'.padStart(16)}`;
-  return [
-    `daily report, business day ${report.date} (amounts in yuan)`,
-    header,
-    ...report.outlets.map((o) => row(o.merchant, o.payments, o.corrections, o.netFen)),
-    row('TOTAL', report.total.payments, report.total.corrections, report.total.netFen),
+  type Row = DailyReport['outlets'][number];
+  const head = (first: string, moves: string) =>
+    `${first.padEnd(24)} ${'opening'.padStart(14)} ${moves.padStart(14)} ${'payments'.padStart(8)} ${'amount'.padStart(14)} ` +
+    `${'corr.'.padStart(6)} ${'amount'.padStart(12)} ${'net'.padStart(14)} ${'closing'.padStart(14)}`;
+  const row = (label: string, f: Omit<Row, 'merchant' | 'name' | 'kind'>, moved: number) =>
+    `${label.slice(0, 24).padEnd(24)} ${yuan(f.openingFen).padStart(14)} ${yuan(moved).padStart(14)} ${String(f.payments.count).padStart(8)} ` +
+    `${yuan(f.payments.amountFen).padStart(14)} ${String(f.corrections.count).padStart(6)} ${yuan(f.corrections.amountFen).padStart(12)} ` +
+    `${yuan(f.netFen).padStart(14)} ${yuan(f.closingFen).padStart(14)}`;
+  const label = (m: Row) => `${m.merchant} ${m.name}`;
+  const lines = [`daily report, business day ${report.date} (amounts in yuan)`, '', 'OUTLETS (float)', head('outlet', 'top-ups')];
+  lines.push(...report.outlets.map((o) => row(label(o), o, o.topups.amountFen)));
+  lines.push(row('subtotal outlets', report.subtotals.outlets, report.subtotals.outlets.topups.amountFen));
+  if (report.collectors.length > 0) {
+    lines.push('', 'COLLECTORS (cash held)', head('collector', 'remitted'));
+    lines.push(...report.collectors.map((c) => row(label(c), c, c.remittances.amountFen)));
+    lines.push(row('subtotal collectors', report.subtotals.collectors, report.subtotals.collectors.remittances.amountFen));
+  }
+  const t = report.total;
+  lines.push(
+    '',
+    `TOTAL ${t.payments.count} payments ${yuan(t.payments.amountFen)}, ${t.corrections.count} corrections ${yuan(t.corrections.amountFen)}, net ${yuan(t.netFen)}`,
     reportSummary(report),
-  ].join('\n');
+  );
+  return lines.join('\n');
 }
 
 function registerReport(program: Command): void {
@@ -374,7 +543,7 @@ function registerReport(program: Command): void {
   adminCommand<{ date?: string; format?: string }>(
     group,
     'daily',
-    "a business day's payments, corrections and net per outlet and in total",
+    "a business day's opening and closing float or cash, top-ups or remittances, payments, corrections and net, per outlet and per collector, with subtotals and the total",
     async (admin, _args, options) => {
       const day = options.date === undefined ? admin.businessDay() : parseDate(options.date);
       const format = choice('--format', options.format ?? (options.json ? 'json' : 'text'), ['text', 'json', 'csv']);
@@ -713,6 +882,7 @@ export function registerAdmin(program: Command): void {
   registerMerchant(program);
   registerTerminal(program);
   registerFloat(program);
+  registerCollector(program);
   registerAccounts(program);
   registerReport(program);
   registerJournal(program);

@@ -124,6 +124,7 @@ async function serve(config: ServeConfig, masterKey: Buffer): Promise<void> {
     businessDay: config.businessDay,
     recoveryAfterMs: config.recoveryAfterMs,
     maxPaymentFen: config.maxPaymentFen,
+    lowFloat: config.lowFloat,
     replayRetentionSec: config.replayRetentionSec,
     inquiryQuota: config.inquiryQuota,
     billerDown: config.billerDown,

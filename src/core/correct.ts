@@ -14,8 +14,9 @@ import { businessDayOf } from './business-day.js';
 import type { CoreDeps, PendingTransaction } from './deps.js';
 import { guardArgs, guardKeys, receiptOf } from './guard.js';
 import { reservedHead, transactionEntryArgs } from './journal-entry.js';
-import type { Completion } from './pay.js';
 import { settleLive } from './in-doubt.js';
+import { noteLowFloat } from './low-float.js';
+import { completionArgs, type Completion } from './pay.js';
 import { parseTransactionResponse, reservationAnswer } from './responses.js';
 import type { Outcome, RequestContext } from './types.js';
 
@@ -106,11 +107,13 @@ export async function completeCorrect(
         keys.declinedTxns(m),
         keys.journalHead(m),
       ],
-      [txn.receipt, reversed.result, reversed.arrearsFen, now, ...entry],
+      [...completionArgs(deps, txn, reversed, now), ...entry],
     ),
-  )) as [number, string | null];
+  )) as [number, string | null, string];
   if (reply[1] === null) throw new Error(`no transaction ${txn.receipt} of merchant ${m}`);
-  return { applied: reply[0] === 1, response: parseTransactionResponse(reply[1]) };
+  const response = parseTransactionResponse(reply[1]);
+  await noteLowFloat(deps.redis, deps.logger, m, reply[2], response.floatFen);
+  return { applied: reply[0] === 1, response };
 }
 
 export async function correct(

@@ -6,6 +6,13 @@ import type { JournalHead } from '../store/journal.js';
 import type { BusinessDayOptions } from './business-day.js';
 import type { BillerDownPolicy } from './in-doubt.js';
 
+export interface LowFloatOptions {
+  /** Default threshold, fen, for outlets without their own (`merchant set-threshold`). */
+  thresholdFen: number;
+  /** Hysteresis, fen: the state is left only when the float rises above threshold + margin. */
+  marginFen: number;
+}
+
 export interface CoreDeps {
   redis: Redis | Cluster;
   biller: Biller;
@@ -21,6 +28,8 @@ export interface CoreDeps {
   /** Every Redis and biller call: its failure, or no answer in time, as StoreUnavailableError. */
   storeCall<T>(call: Promise<T>): Promise<T>;
   businessDay: BusinessDayOptions;
+  /** An outlet enters the low-float state below thresholdFen (unless it has its own) and leaves above it + marginFen. */
+  lowFloat: LowFloatOptions;
   logger: Logger | undefined;
   /** Epoch ms; the completion time of transactions (the request's own time is ctx.now). */
   now(): number;

@@ -17,6 +17,8 @@ import type { BillerDownPolicy } from './in-doubt.js';
 import { cutoffMinutes, DEFAULT_BUSINESS_DAY, type BusinessDayOptions } from './business-day.js';
 import { RedisSessionStore } from './session-store.js';
 import { storeCalls } from './store-call.js';
+import type { LowFloatOptions } from './deps.js';
+import { DEFAULT_LOW_FLOAT } from './low-float.js';
 import { RedisTransactionCore } from './transaction-core.js';
 
 export { businessDayOf, type BusinessDayOptions } from './business-day.js';
@@ -25,7 +27,8 @@ export { businessDayOf, type BusinessDayOptions } from './business-day.js';
  * this old: a session record may expire up to this long before ttl seconds after its last request.
  */
 export { SESSION_REFRESH_MS } from '../store/lua/guard.js';
-export type { CoreDeps, PendingTransaction } from './deps.js';
+export type { CoreDeps, LowFloatOptions, PendingTransaction } from './deps.js';
+export { DEFAULT_LOW_FLOAT } from './low-float.js';
 export { QUEUED_ARREARS, TRANSITIONS, transition, type BillerDownPolicy, type BillerEvent, type Move, type TxnState } from './in-doubt.js';
 export { RedisSessionStore } from './session-store.js';
 export { RedisTransactionCore, type TransactionSteps } from './transaction-core.js';
@@ -44,6 +47,8 @@ export interface CoreOptions {
   businessDay?: BusinessDayOptions;
   /** Default 500000 (¥5,000). */
   maxPaymentFen?: number;
+  /** Low-float warning for outlets; default threshold ¥500 (50000), margin ¥100 (10000). */
+  lowFloat?: Partial<LowFloatOptions>;
   /** How long request records (and so retransmissions) are kept; default 86400 (24 h). */
   replayRetentionSec?: number;
   /** A pending transaction older than this is recovered; default 10000. */
@@ -102,6 +107,10 @@ export async function createCore(
     billerDown: options.billerDown ?? 'decline',
     storeCall: storeCalls(storeTimeoutMs),
     businessDay,
+    lowFloat: {
+      thresholdFen: nonNegativeInteger('lowFloat.thresholdFen', options.lowFloat?.thresholdFen ?? DEFAULT_LOW_FLOAT.thresholdFen),
+      marginFen: nonNegativeInteger('lowFloat.marginFen', options.lowFloat?.marginFen ?? DEFAULT_LOW_FLOAT.marginFen),
+    },
     logger: options.instanceId === undefined || options.logger === undefined ? options.logger : instanceLogger(options.logger, options.instanceId),
     now: () => Date.now(),
   };
@@ -114,5 +123,10 @@ export async function createCore(
 
 function positiveInteger(name: string, value: number): number {
   if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive integer, not ${value}`);
+  return value;
+}
+
+function nonNegativeInteger(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a whole number of fen, not ${value}`);
   return value;
 }

@@ -7,7 +7,8 @@
  * steps 2 and 3 (both idempotent), so nothing is lost, doubled or half-applied. The answer goes out
  * only after step 3, once the outcome is in Redis (AOF; src/core/README.md on durability).
  */
-import { MessageType, ResultCode } from '../../protocol/constants.js';
+import { MAX_BILL_PERIODS, MessageType, ResultCode } from '../../protocol/constants.js';
+import { maskHolderName } from '../../protocol/index.js';
 import type { PayRequest, PayResponse } from '../../protocol/messages.js';
 import type { PostingResult } from '../biller/biller.js';
 import { keys } from '../store/keys.js';
@@ -17,7 +18,8 @@ import type { CoreDeps, PendingTransaction } from './deps.js';
 import { guardArgs, guardKeys, receiptOf } from './guard.js';
 import { reservedHead, transactionEntryArgs } from './journal-entry.js';
 import { billerRefusesNow, settleLive } from './in-doubt.js';
-import { parseTransactionResponse, reservationAnswer } from './responses.js';
+import { noteLowFloat } from './low-float.js';
+import { formatPaidPeriods, parseTransactionResponse, reservationAnswer } from './responses.js';
 import type { Outcome, RequestContext } from './types.js';
 
 /** Step 1's result: answered already (refused, declined, a retransmission), or pending. */
@@ -45,6 +47,7 @@ export async function reservePay(deps: CoreDeps, ctx: RequestContext, req: PayRe
         keys.accountTxns(m, req.account),
         keys.declinedTxns(m),
         keys.journalHead(m),
+        keys.day(m, businessDay),
       ],
       [
         ...guardArgs(ctx, MessageType.PAY, 'write', deps.replayRetentionSec),
@@ -55,11 +58,14 @@ export async function reservePay(deps: CoreDeps, ctx: RequestContext, req: PayRe
         businessDay,
         t,
         billerRefusesNow(deps) ? 1 : 0,
+        deps.lowFloat.thresholdFen,
+        deps.lowFloat.marginFen,
       ],
     ),
   )) as unknown[];
   const answered = reservationAnswer(reply);
   if (answered !== null) return { answered };
+  await noteLowFloat(deps.redis, deps.logger, m, reply[4], Number(reply[1]));
   return {
     pending: {
       kind: 'pay',
@@ -107,11 +113,32 @@ export async function completePay(
         keys.journalHead(m),
         keys.billerQueue(m),
       ],
-      [txn.receipt, posted.result, posted.arrearsFen, now, options.queued === true ? 1 : 0, ...entry],
+      [...completionArgs(deps, txn, posted, now), options.queued === true ? 1 : 0, ...entry],
     ),
-  )) as [number, string | null];
+  )) as [number, string | null, string];
   if (reply[1] === null) throw new Error(`no transaction ${txn.receipt} of merchant ${m}`);
-  return { applied: reply[0] === 1, response: parseTransactionResponse(reply[1]) };
+  const response = parseTransactionResponse(reply[1]);
+  await noteLowFloat(deps.redis, deps.logger, m, reply[2], response.floatFen);
+  return { applied: reply[0] === 1, response };
+}
+
+/**
+ * ARGV of COMPLETE_PAY and COMPLETE_CORRECT: the biller's answer, the low-float rule, and what
+ * the receipt needs from the biller (periods paid or restored, the holder's name masked here: the
+ * whole name never leaves the gateway).
+ */
+export function completionArgs(deps: CoreDeps, txn: PendingTransaction, posted: PostingResult, now: number): Array<string | number> {
+  return [
+    txn.receipt,
+    posted.result,
+    posted.arrearsFen,
+    now,
+    deps.lowFloat.thresholdFen,
+    deps.lowFloat.marginFen,
+    // The bills it paid (a reversal: restored), as the receipt's bill periods.
+    formatPaidPeriods(posted.bills.slice(0, MAX_BILL_PERIODS).map((b) => ({ period: b.period, amountFen: b.amountFen }))),
+    maskHolderName(posted.holderName ?? ''),
+  ];
 }
 
 export async function pay(deps: CoreDeps, ctx: RequestContext, req: PayRequest): Promise<Outcome<PayResponse>> {

@@ -1,7 +1,7 @@
 /** Terminal registry lookups and sessions in Redis (issue 3 item 3: the last sign-in wins). */
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { ResultCode } from '../../protocol/constants.js';
+import { MerchantKind, type ResultCode } from '../../protocol/constants.js';
 import { keys } from '../store/keys.js';
 import { terminalKeyAad, unseal } from '../store/secrets.js';
 import { CLOSE_SESSION, OPEN_SESSION, RAISE_MARK } from '../store/lua/session.js';
@@ -24,10 +24,10 @@ export class RedisSessionStore implements SessionStore {
   async lookupTerminal(terminalId: string): Promise<TerminalRecord | null> {
     const merchantId = await this.storeCall(this.redis.get(keys.terminalMerchant(terminalId)));
     if (merchantId === null) return null;
-    const [[merchant, status, keyEnc, keyVersion], merchantStatus] = await this.storeCall(
+    const [[merchant, status, keyEnc, keyVersion], [merchantStatus, kind, name]] = await this.storeCall(
       Promise.all([
         this.redis.hmget(keys.terminal(merchantId, terminalId), 'merchant', 'status', 'keyEnc', 'keyVersion'),
-        this.redis.hget(keys.merchant(merchantId), 'status'),
+        this.redis.hmget(keys.merchant(merchantId), 'status', 'kind', 'name'),
       ]),
     );
     if (merchant !== merchantId || !keyEnc) return null;
@@ -46,6 +46,8 @@ export class RedisSessionStore implements SessionStore {
       key,
       terminalActive: status === 'active',
       merchantActive: merchantStatus === 'active',
+      merchantKind: kind === 'collector' ? MerchantKind.COLLECTOR : MerchantKind.OUTLET,
+      merchantName: name ?? '',
     };
   }
 

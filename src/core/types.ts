@@ -17,7 +17,7 @@ import type {
   SignOutResponse,
   StatusRequest,
 } from '../../protocol/messages.js';
-import type { ResultCode, TransactionState } from '../../protocol/constants.js';
+import type { MerchantKind, ResultCode, TransactionState } from '../../protocol/constants.js';
 
 /** Who asks, on which connection, with which sequence number: the input of the replay guard. */
 export interface RequestContext {
@@ -45,6 +45,9 @@ export interface TerminalRecord {
   key: Buffer;
   terminalActive: boolean;
   merchantActive: boolean;
+  /** What the approved sign-in tells the terminal (PROTOCOL.md §3.1). */
+  merchantKind: MerchantKind;
+  merchantName: string;
 }
 
 export interface OpenSessionInput {

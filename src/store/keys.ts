@@ -24,7 +24,12 @@ export const keys = {
   /** String: the merchant a terminal belongs to (sign-in starts from the terminal id alone). */
   terminalMerchant: (terminalId: string) => `${PREFIX}:terminal-merchant:${terminalId}`,
 
-  /** Hash: id, name, status (active|disabled), floatFen, createdAt. */
+  /**
+   * Hash: id, name, status (active|disabled), kind (outlet|collector; absent = outlet), floatFen
+   * (an outlet's float), cashFen and cashLimitFen (a collector's cash held and its limit),
+   * lowFloatFen (this outlet's low-float threshold; absent = the configured default), lowFloat
+   * ('1' while in the warning state), dayCountLimit and dayFenLimit (daily caps), createdAt.
+   */
   merchant: (merchantId: string) => `${m(merchantId)}:merchant`,
   /** Set of the merchant's terminal ids. */
   terminals: (merchantId: string) => `${m(merchantId)}:terminals`,
@@ -33,7 +38,8 @@ export const keys = {
    * bound to merchant, terminal and keyVersion: src/store/secrets.ts), keyVersion, hwm (sequence
    * high-water mark), badMacs, createdAt; lastRead (`seq:fp` of the last
    * read-only request, answered afresh when sent again: read-only requests keep no record of their
-   * own), inqWindow and inqUsed (the INQUIRY quota's current window and its count).
+   * own), inqWindow and inqUsed (the INQUIRY quota's current window and its count); dayCountLimit
+   * and dayFenLimit (daily caps, absent = none).
    */
   terminal: (merchantId: string, terminalId: string) => `${m(merchantId)}:terminal:${terminalId}`,
   /**
@@ -102,9 +108,22 @@ export const keys = {
   journalHead: (merchantId: string) => `${m(merchantId)}:journal-head`,
   /**
    * Hash of one business day's counters: payCount, payFen, correctCount, correctFen, and the same
-   * per terminal as `<terminal>:payCount` etc. (settle and the daily report read these).
+   * per terminal as `<terminal>:payCount` etc. (settle and the daily report read these); capCount
+   * and capFen (and `<terminal>:capCount`, `<terminal>:capFen`): payments reserved that day less
+   * those the biller declined, which the daily caps are checked against.
    */
   day: (merchantId: string, businessDay: number) => `${m(merchantId)}:day:${businessDay}`,
+
+  /**
+   * Set of the merchant ids in the low-float warning state (src/core/low-float.ts): the fleet-wide
+   * gauge is one SCARD. The merchant hash's `lowFloat` field is the truth; this set follows it.
+   */
+  lowFloat: () => `${PREFIX}:low-float`,
+  /**
+   * Hash: top-up or remittance reference → the journal entry id that applied it. A reference is
+   * applied once per merchant (`float topup`, `float import`, `collector remit`).
+   */
+  references: (merchantId: string) => `${m(merchantId)}:references`,
 
   /** Set of every account number held by the embedded biller. */
   accounts: () => `${PREFIX}:accounts`,

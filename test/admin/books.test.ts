@@ -61,7 +61,8 @@ describe('an empty network', () => {
   it('reports zeros and verifies', async () => {
     const report = await admin.dailyReport(today);
     expect(report.outlets).toEqual([]);
-    expect(report.total).toEqual({ outlets: 0, payments: { count: 0, amountFen: 0 }, corrections: { count: 0, amountFen: 0 }, netFen: 0 });
+    expect(report.collectors).toEqual([]);
+    expect(report.total).toEqual({ outlets: 0, collectors: 0, payments: { count: 0, amountFen: 0 }, corrections: { count: 0, amountFen: 0 }, netFen: 0 });
     expect(reportSummary(report)).toBe('0 outlets, 0 payments, ¥0.00 collected');
     expect(await admin.verify()).toMatchObject({ ok: true, discrepancies: [] });
   });
@@ -101,24 +102,47 @@ describe('books written by the core', () => {
 
   it('reports the day per outlet and in total', async () => {
     const report = await admin.dailyReport(today);
+    const none = { count: 0, amountFen: 0 };
+    const outlet = (merchant: string) => ({ merchant, name: `Shop ${merchant}`, kind: 'outlet', remittances: none, openingFen: 0 });
     expect(report.outlets).toEqual([
-      { merchant: 'M1', payments: { count: 3, amountFen: 27_345 }, corrections: { count: 1, amountFen: 10_000 }, netFen: 17_345 },
-      { merchant: 'M2', payments: { count: 1, amountFen: 4_000 }, corrections: { count: 0, amountFen: 0 }, netFen: 4_000 },
-      { merchant: 'M3', payments: { count: 0, amountFen: 0 }, corrections: { count: 0, amountFen: 0 }, netFen: 0 },
+      {
+        ...outlet('M1'),
+        payments: { count: 3, amountFen: 27_345 },
+        corrections: { count: 1, amountFen: 10_000 },
+        netFen: 17_345,
+        topups: { count: 1, amountFen: 100_000 },
+        closingFen: 100_000 - 17_345,
+      },
+      {
+        ...outlet('M2'),
+        payments: { count: 1, amountFen: 4_000 },
+        corrections: none,
+        netFen: 4_000,
+        topups: { count: 1, amountFen: 5_000 },
+        closingFen: 1_000,
+      },
+      { ...outlet('M3'), payments: none, corrections: none, netFen: 0, topups: none, closingFen: 0 },
     ]);
-    expect(report.total).toEqual({ outlets: 2, payments: { count: 4, amountFen: 31_345 }, corrections: { count: 1, amountFen: 10_000 }, netFen: 21_345 });
+    expect(report.collectors).toEqual([]);
+    expect(report.subtotals.outlets).toMatchObject({ active: 2, openingFen: 0, closingFen: 100_000 - 17_345 + 1_000, topups: { count: 2, amountFen: 105_000 } });
+    expect(report.total).toEqual({ outlets: 2, collectors: 0, payments: { count: 4, amountFen: 31_345 }, corrections: { count: 1, amountFen: 10_000 }, netFen: 21_345 });
     expect(reportSummary(report)).toBe('2 outlets, 4 payments, ¥213.45 collected');
     expect(reportCsv(report).split('\n')).toEqual([
-      'date,merchant,payments,payments_yuan,corrections,corrections_yuan,net_yuan',
-      `${report.date},M1,3,273.45,1,100.00,173.45`,
-      `${report.date},M2,1,40.00,0,0.00,40.00`,
-      `${report.date},M3,0,0.00,0,0.00,0.00`,
-      `${report.date},TOTAL,4,313.45,1,100.00,213.45`,
+      'date,merchant,payments,payments_yuan,corrections,corrections_yuan,net_yuan,kind,name,opening_yuan,topups,topups_yuan,' +
+        'remittances,remittances_yuan,closing_yuan,payments_fen,corrections_fen,net_fen,opening_fen,topups_fen,remittances_fen,closing_fen',
+      `${report.date},M1,3,273.45,1,100.00,173.45,outlet,Shop M1,0.00,1,1000.00,0,0.00,826.55,27345,10000,17345,0,100000,0,82655`,
+      `${report.date},M2,1,40.00,0,0.00,40.00,outlet,Shop M2,0.00,1,50.00,0,0.00,10.00,4000,0,4000,0,5000,0,1000`,
+      `${report.date},M3,0,0.00,0,0.00,0.00,outlet,Shop M3,0.00,0,0.00,0,0.00,0.00,0,0,0,0,0,0,0`,
+      `${report.date},OUTLETS,4,313.45,1,100.00,213.45,outlet,,0.00,2,1050.00,0,0.00,836.55,31345,10000,21345,0,105000,0,83655`,
+      `${report.date},COLLECTORS,0,0.00,0,0.00,0.00,collector,,0.00,0,0.00,0,0.00,0.00,0,0,0,0,0,0,0`,
+      `${report.date},TOTAL,4,313.45,1,100.00,213.45,,,,0,0.00,0,0.00,,31345,10000,21345,,0,0,`,
       '',
     ]);
     const yesterday = await admin.dailyReport(20200101);
     expect(yesterday.total.payments).toEqual({ count: 0, amountFen: 0 });
     expect(yesterday.outlets).toHaveLength(3);
+    // Before anything happened: every balance opened and closed at zero.
+    expect(yesterday.outlets.every((o) => o.openingFen === 0 && o.closingFen === 0)).toBe(true);
   });
 
   it('exports the journal by business day', async () => {

@@ -220,7 +220,7 @@ describe('report, journal and verify', () => {
     const report = json(run) as { date: string; outlets: Array<{ netFen: number }>; total: object };
     expect(report.date).toBe('2020-02-29');
     expect(report.outlets.every((o) => o.netFen === 0)).toBe(true);
-    expect(report.total).toEqual({ outlets: 0, payments: { count: 0, amountFen: 0 }, corrections: { count: 0, amountFen: 0 }, netFen: 0 });
+    expect(report.total).toEqual({ outlets: 0, collectors: 0, payments: { count: 0, amountFen: 0 }, corrections: { count: 0, amountFen: 0 }, netFen: 0 });
     const [badDate, badFormat] = await Promise.all([
       aircharge(['report', 'daily', '--date', '2021-02-29']),
       aircharge(['report', 'daily', '--format', 'xml']),
@@ -246,17 +246,18 @@ describe('report, journal and verify', () => {
       aircharge(['verify'], withKey),
     ]);
     expect(csv.code).toBe(0);
-    expect(csv.stdout).toMatch(/^\d{4}-\d{2}-\d{2},shop-a,2,175\.50,1,25\.50,150\.00$/m);
-    expect(csv.stdout).toMatch(/^\d{4}-\d{2}-\d{2},TOTAL,2,175\.50,1,25\.50,150\.00$/m);
+    // The first seven columns as before collectors; then kind, name, the day's balances and movements, and fen for machines.
+    expect(csv.stdout).toMatch(/^\d{4}-\d{2}-\d{2},shop-a,2,175\.50,1,25\.50,150\.00,outlet,/m);
+    expect(csv.stdout).toMatch(/^\d{4}-\d{2}-\d{2},TOTAL,2,175\.50,1,25\.50,150\.00,,,,0,0\.00,0,0\.00,,17550,2550,15000,,0,0,$/m);
     expect(text.stdout).toContain('1 outlet, 2 payments, ¥150.00 collected');
     const kinds = journal.stdout.trim().split('\n').map((line) => (JSON.parse(line) as { kind: string }).kind);
     expect(kinds).toEqual(['topup', 'topup', 'pay', 'pay', 'correct']);
     expect(future).toMatchObject({ code: 0, stdout: '' });
     const csvRows = journalCsv.stdout.trim().split('\n');
-    expect(csvRows[0]).toBe('merchant,id,kind,txn,original,terminal,amountFen,floatFen,day,ts,merchant_name,account,account_name,local_time,amount_yuan,float_yuan');
+    expect(csvRows[0]).toBe('merchant,id,kind,txn,original,terminal,amountFen,floatFen,day,ts,merchant_name,account,account_name,local_time,amount_yuan,float_yuan,cashFen,ref,reason');
     // The names, the account and local time beside the receipt; fen kept, yuan added.
     const payRow = csvRows.find((row) => row.includes(`,pay,${first.response.receipt},`));
-    expect(payRow).toMatch(/,15000,\d+,\d{8},\d+,Village Store A,6000000001,"Wang, Wu",\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \+08:00,150\.00,\d+\.\d{2}$/);
+    expect(payRow).toMatch(/,15000,\d+,\d{8},\d+,Village Store A,6000000001,"Wang, Wu",\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \+08:00,150\.00,\d+\.\d{2},,,$/);
     const firstLine = JSON.parse(journal.stdout.trim().split('\n')[2]!) as Record<string, unknown>;
     expect(firstLine).toMatchObject({ kind: 'pay', account: '6000000001', merchantName: 'Village Store A', localTime: expect.stringMatching(/\+08:00$/) });
     expect(verified).toMatchObject({ code: 0, stdout: expect.stringMatching(/^verify: OK \(2 merchants, 5 journal entries, 3 transactions/) });

@@ -1,7 +1,7 @@
 /** CORRECT: undoes a completed payment once, same terminal, same business day, same account and amount. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MessageType, ResultCode } from '../../protocol/constants.js';
-import { formatReceipt } from '../../protocol/index.js';
+import { emptyResponse, formatReceipt } from '../../protocol/index.js';
 import { businessDayOf } from '../../src/core/index.js';
 import { keys } from '../../src/store/keys.js';
 import { books, seedAccounts, seedMerchant, startNetwork, TerminalSession, type Network } from './network.js';
@@ -49,6 +49,14 @@ describe('correct', () => {
         arrearsFen: 30_000,
         floatFen: floatBefore + 15_000,
         businessDay,
+        flags: 0,
+        cashHeldFen: 0,
+        holderName: 'P*****s', // 'Periods' masked
+        // The periods the correction restored: what its payment had cleared.
+        periods: [
+          { period: 202608, amountFen: 10_000 },
+          { period: 202609, amountFen: 5_000 },
+        ],
       },
       replayed: false,
     });
@@ -70,9 +78,9 @@ describe('correct', () => {
     expect(first.response.result).toBe(ResultCode.APPROVED);
     const floatAfter = await float('K1');
     expect(await t1.correct(receipt, '3000000002', 2_500, { seq: t1.seq })).toEqual({ response: first.response, replayed: true });
-    expect((await t1.correct(receipt, '3000000002', 2_500)).response).toEqual({
-      result: ResultCode.ALREADY_CORRECTED, receipt: '', arrearsFen: 0, floatFen: 0, businessDay: 0,
-    });
+    expect((await t1.correct(receipt, '3000000002', 2_500)).response).toEqual(
+      emptyResponse(MessageType.CORRECT_RESPONSE, ResultCode.ALREADY_CORRECTED),
+    );
     expect(await float('K1')).toBe(floatAfter);
     expect((await books(net, 'K1')).balanced).toBe(true);
   });
@@ -81,7 +89,7 @@ describe('correct', () => {
     async function expectDeclined(outcome: Promise<{ response: { result: number } }>, result: ResultCode) {
       const floatBefore = await float('K1');
       const arrearsBefore = (await net.admin.showAccount('3000000002')).arrearsFen;
-      expect((await outcome).response).toEqual({ result, receipt: '', arrearsFen: 0, floatFen: 0, businessDay: 0 });
+      expect((await outcome).response).toEqual(emptyResponse(MessageType.CORRECT_RESPONSE, result));
       expect(await float('K1')).toBe(floatBefore);
       expect((await net.admin.showAccount('3000000002')).arrearsFen).toBe(arrearsBefore);
     }

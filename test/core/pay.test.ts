@@ -1,7 +1,7 @@
 /** PAY: the money moves once, every decline has its code, and a retransmission gets the same answer. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MessageType, ResultCode } from '../../protocol/constants.js';
-import { formatReceipt } from '../../protocol/index.js';
+import { emptyResponse, formatReceipt } from '../../protocol/index.js';
 import { businessDayOf } from '../../src/core/index.js';
 import { keys } from '../../src/store/keys.js';
 import { books, seedAccounts, seedMerchant, startNetwork, TerminalSession, type Network } from './network.js';
@@ -39,7 +39,20 @@ describe('pay', () => {
     const receipt = formatReceipt('P0000001', t.seq);
     const businessDay = businessDayOf(now, undefined);
     expect(outcome).toEqual({
-      response: { result: ResultCode.APPROVED, receipt, arrearsFen: 15_000, floatFen: 85_000, businessDay },
+      response: {
+        result: ResultCode.APPROVED,
+        receipt,
+        arrearsFen: 15_000,
+        floatFen: 85_000,
+        businessDay,
+        flags: 0,
+        cashHeldFen: 0,
+        holderName: 'Z*******n', // 'Zhang San' masked (PROTOCOL.md §7.2)
+        periods: [
+          { period: 202608, amountFen: 10_000 },
+          { period: 202609, amountFen: 5_000 },
+        ],
+      },
       replayed: false,
     });
     expect(await float('M1')).toBe(85_000);
@@ -94,7 +107,7 @@ describe('pay', () => {
         const arrearsBefore = c.account === '2999999999' ? 0 : await arrears(c.account);
         const outcome = await t.pay(c.account, c.amountFen);
         expect(outcome).toEqual({
-          response: { result: c.result, receipt: '', arrearsFen: c.arrearsFen ?? 0, floatFen: c.floatFen ?? 0, businessDay: 0 },
+          response: { ...emptyResponse(MessageType.PAY_RESPONSE, c.result), arrearsFen: c.arrearsFen ?? 0, floatFen: c.floatFen ?? 0 },
           replayed: false,
         });
         expect(await float('M1')).toBe(floatBefore);

@@ -19,6 +19,8 @@ import {
   deriveRefusalKey,
   deriveSessionKey,
   emptyResponse,
+  MAX_NAME_BYTES,
+  truncateUtf8,
   verifyMac,
 } from '../../../protocol/index.js';
 import type { Frame, SignInResponse } from '../../../protocol/index.js';
@@ -103,6 +105,8 @@ export async function signIn(deps: SignInDeps, frame: Frame, now: number): Promi
       heartbeatSec: deps.heartbeatSec,
       lastSeq: opened.lastSeq,
       businessDay: deps.businessDayOf(now),
+      merchantKind: terminal.merchantKind,
+      merchantName: truncateUtf8(terminal.merchantName, MAX_NAME_BYTES),
     },
     session: { terminalId: terminal.terminalId, merchantId: terminal.merchantId, key: sessionKey },
     refusalKey: null,

@@ -1,13 +1,16 @@
 /**
  * CORRECT in the merchant's slot. Step 1 checks the rules against the original payment and marks
  * it as being corrected (so two corrections cannot both go through); step 3 credits the float
- * back once the biller has restored the arrears, or clears the mark when it refused.
+ * back once the biller has restored the arrears, or clears the mark when it refused. A collector
+ * hands the customer's cash back: his cash held is lowered at step 1 (never below zero:
+ * CASH_LIMIT) and raised again if the biller refuses.
  * An original receipt of another merchant names a key in this merchant's slot that does not
  * exist, so it is ORIGINAL_NOT_FOUND like any unknown receipt: nothing about it leaks.
  */
 import { ResultCode as R } from '../../../protocol/constants.js';
 import { JOURNAL_APPEND } from '../journal.js';
 import { Script } from '../script.js';
+import { BALANCE } from './balance.js';
 import { DAY_COUNTERS } from './day.js';
 import { GUARD } from './guard.js';
 import { LOOKUP_INDEX } from './lookup-index.js';
@@ -21,7 +24,7 @@ import { TXN_RESPONSE } from './response.js';
  * ARGV[11] original receipt, ARGV[12] business day (now), ARGV[13] terminal id
  * → guard reply | {'declined', resp} | {'reserved', 0, head id, head chain} (as RESERVE_PAY)
  */
-export const RESERVE_CORRECT = new Script(`${GUARD}${LOOKUP_INDEX}
+export const RESERVE_CORRECT = new Script(`${GUARD}${LOOKUP_INDEX}${BALANCE}
 local refused = guard(KEYS[5])
 if refused then return refused end
 local function decline(result)
@@ -41,10 +44,18 @@ if original[4] ~= ARGV[9] or original[5] ~= ARGV[8] then return decline(${R.CORR
 if original[6] ~= 'complete' then return decline(${R.ORIGINAL_NOT_COMPLETED}) end
 -- Corrected, or being corrected under an earlier sequence number: either way this one is not needed.
 if original[7] then return decline(${R.ALREADY_CORRECTED}) end
+local account = redis.call('HMGET', KEYS[3], 'kind', 'cashFen', 'cashLimitFen')
+local cashFen, flags = 0, 0
+if account[1] == 'collector' then
+  cashFen = tonumber(account[2]) or 0
+  if cashFen < tonumber(ARGV[8]) then return decline(${R.CASH_LIMIT}) end
+  cashFen = redis.call('HINCRBY', KEYS[3], 'cashFen', -tonumber(ARGV[8]))
+  flags = cashFlags(cashFen, tonumber(account[3]) or 0)
+end
 redis.call('HSET', KEYS[6], 'correctedBy', ARGV[10])
 redis.call('HSET', KEYS[5], 'receipt', ARGV[10], 'kind', 'correct', 'terminal', ARGV[13], 'seq', ARGV[2],
   'account', ARGV[9], 'amountFen', ARGV[8], 'state', 'pending', 'businessDay', ARGV[12], 'createdAt', ARGV[5],
-  'original', ARGV[11])
+  'original', ARGV[11], 'cashAfter', cashFen, 'flags', flags)
 redis.call('ZADD', KEYS[7], ARGV[5], ARGV[10])
 indexTxn(KEYS[9], KEYS[10], ARGV[5], ARGV[10])
 recordRequest('pending', ARGV[10])
@@ -53,35 +64,47 @@ return {'reserved', 0, head[1] or '', head[2] or ''}
 `);
 
 /**
- * Completes a pending correction with the biller's answer: approved → float credited, journal
- * entry, day counters; refused → the original is free to be corrected again. Only a pending
- * correction changes (see COMPLETE_PAY).
+ * Completes a pending correction with the biller's answer: approved → float credited (an outlet),
+ * journal entry, day counters; refused → the original is free to be corrected again and a
+ * collector's cash held raised back. Only a pending correction changes (see COMPLETE_PAY).
  * KEYS[1] correction transaction, KEYS[2] pending set, KEYS[3] merchant,
  * KEYS[4] journal, KEYS[5] day counters, KEYS[6] original transaction, KEYS[7] declined index,
  * KEYS[8] journal head
  * ARGV[1] correction receipt, ARGV[2] biller result, ARGV[3] arrears after the restore, ARGV[4] now,
- * ARGV[5..] the journal entry (journalEntryArgs; only when approved)
- * → {applied 0|1, resp}
+ * ARGV[5] default low-float threshold, ARGV[6] low-float margin, ARGV[7] periods restored
+ * (`YYYYMM=fen,...`), ARGV[8] the holder's name, masked, ARGV[9..] the journal entry
+ * (journalEntryArgs; only when approved)
+ * → {applied 0|1, resp, low-float transition}
  */
-export const COMPLETE_CORRECT = new Script(`${TXN_RESPONSE}${DAY_COUNTERS}${JOURNAL_APPEND}
+export const COMPLETE_CORRECT = new Script(`${TXN_RESPONSE}${DAY_COUNTERS}${BALANCE}${JOURNAL_APPEND}
 local txn = hmgetTxn(KEYS[1], 'amountFen', 'terminal')
-if txn[1] ~= 'pending' then return {0, responseOf(txn)} end
-local amount, terminal, day = txn[7], txn[8], txn[6]
+if txn[1] ~= 'pending' then return {0, responseOf(txn), ''} end
+local amount, terminal, day, cashFen = txn[11], txn[12], txn[6], txn[8]
+local collector = redis.call('HGET', KEYS[3], 'kind') == 'collector'
 local result = tonumber(ARGV[2])
-local resp
+local resp, transition = nil, ''
 if result == ${R.APPROVED} then
-  local floatFen = redis.call('HINCRBY', KEYS[3], 'floatFen', amount)
-  resp = txnResponse(result, ARGV[1], ARGV[3], floatFen, day)
-  journalAppend(KEYS[4], KEYS[8], 5, {'floatFen', floatFen})
+  local floatFen, flags, balanceField, balance = 0, tonumber(txn[7]) or 0, 'cashFen', cashFen
+  if not collector then
+    floatFen = redis.call('HINCRBY', KEYS[3], 'floatFen', amount)
+    flags, transition = lowFloat(KEYS[3], floatFen, ARGV[5], ARGV[6])
+    balanceField, balance = 'floatFen', floatFen
+  end
+  -- The holder named by the biller, else the one its payment's receipt printed.
+  local holder = ARGV[8]
+  if holder == '' then holder = redis.call('HGET', KEYS[6], 'holder') or '' end
+  resp = txnResponse(result, ARGV[1], ARGV[3], floatFen, day, flags, cashFen, ARGV[7], holder)
+  journalAppend(KEYS[4], KEYS[8], 9, {balanceField, balance})
   countOnDay(KEYS[5], terminal, 'correctCount', 'correctFen', tonumber(amount))
   redis.call('HSET', KEYS[1], 'state', 'complete', 'result', result, 'arrearsAfter', ARGV[3], 'floatAfter', floatFen,
-    'completedAt', ARGV[4])
+    'flags', flags, 'completedAt', ARGV[4], 'paid', ARGV[7], 'holder', holder)
 else
   resp = txnResponse(result, '', 0, 0, 0)
+  if collector then redis.call('HINCRBY', KEYS[3], 'cashFen', amount) end
   if redis.call('HGET', KEYS[6], 'correctedBy') == ARGV[1] then redis.call('HDEL', KEYS[6], 'correctedBy') end
   redis.call('HSET', KEYS[1], 'state', 'declined', 'result', result, 'arrearsAfter', 0, 'completedAt', ARGV[4])
   redis.call('ZADD', KEYS[7], redis.call('HGET', KEYS[1], 'createdAt'), ARGV[1])
 end
 redis.call('ZREM', KEYS[2], ARGV[1])
-return {1, resp}
+return {1, resp, transition}
 `);

@@ -51,7 +51,7 @@ if not txn[1] then
   if transaction then return {'pending', askedType} end
   return {'none'}
 end
-local kind = txn[7] == 'pay' and '${MessageType.PAY}' or '${MessageType.CORRECT}'
+local kind = txn[11] == 'pay' and '${MessageType.PAY}' or '${MessageType.CORRECT}'
 if txn[1] == 'pending' then return {'pending', kind} end
 return {'answered', kind, responseOf(txn)}
 `);

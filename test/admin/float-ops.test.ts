@@ -1,0 +1,126 @@
+/**
+ * Top-ups by reference and the bank's statement, through the CLI as a process: the same file run
+ * twice applies each transfer once, lists duplicates and unknown merchants, and says so in its
+ * exit code. Collectors' remittances likewise.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAdmin, type Admin } from '../../src/admin/index.js';
+import { startRedis, type RedisProcess } from '../helpers/redis.js';
+
+let redis: RedisProcess;
+let admin: Admin;
+let client: ReturnType<RedisProcess['client']>;
+let dir: string;
+
+const MAIN = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
+
+/** `aircharge ARGS` as a process, REDIS_URL at the test server. */
+function aircharge(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [MAIN, ...args], { env: { ...process.env, REDIS_URL: redis.url, AIRCHARGE_MASTER_KEY: '', AIRCHARGE_OPERATOR: 'clerk' } }, (error, stdout, stderr) =>
+      resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
+    );
+  });
+}
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const json = (run: { stdout: string }) => JSON.parse(run.stdout) as Record<string, any>;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  client = redis.client();
+  admin = createAdmin({ redis: client, operator: 'test' });
+  await admin.addMerchant('shop-1', '城东便民超市');
+  await admin.addMerchant('shop-2', 'Shop Two');
+  await admin.addMerchant('coll-1', 'Collector One', { kind: 'collector', cashLimitFen: 500_000 });
+  dir = mkdtempSync(join(tmpdir(), 'aircharge-bank-'));
+});
+afterAll(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  client.disconnect();
+  await redis.stop();
+});
+
+describe('float topup with a reference', () => {
+  it('applies a reference once; again it is refused ERR_DUPLICATE and the float stays', async () => {
+    const first = await aircharge(['float', 'topup', 'shop-2', '100', '--reference', 'BANK-1', '--reason', 'opening float', '--json']);
+    expect(first.code).toBe(0);
+    expect(json(first)).toMatchObject({ floatFen: 10_000, reference: 'BANK-1', reason: 'opening float' });
+    const again = await aircharge(['float', 'topup', 'shop-2', '100', '--reference', 'BANK-1', '--json']);
+    expect(again.code).toBe(1);
+    expect(json(again).error.code).toBe('ERR_DUPLICATE');
+    expect(again.stderr).toMatch(/reference BANK-1 was applied already/);
+    expect((await admin.showMerchant('shop-2')).floatFen).toBe(10_000);
+  });
+
+  it('the old form without --reference still works and prints the reference it generated', async () => {
+    const run = await aircharge(['float', 'topup', 'shop-2', '1.50']);
+    expect(run).toMatchObject({ code: 0, stdout: expect.stringMatching(/now 101\.50 yuan.*generated reference manual-/) });
+  });
+});
+
+describe('float import', () => {
+  it('applies each transfer of the statement once, run twice; lists duplicates and unknown merchants; exit 2 when rows were left out', async () => {
+    const file = join(dir, 'bank.csv');
+    writeFileSync(
+      file,
+      [
+        'date,merchant,amount,reference',
+        '2026-12-01,shop-1,5000.00,TRF-001',
+        '2026-12-01,shop-1,250.50,TRF-002',
+        '2026-12-01,nobody,99.00,TRF-003',
+        '2026-12-02,shop-2,20,TRF-004',
+        '2026-12-02,shop-1,250.50,TRF-002',
+        '2026-12-02,coll-1,10,TRF-005',
+        '2026-13-02,shop-1,10,TRF-006',
+        '',
+      ].join('\n'),
+    );
+    const first = await aircharge(['float', 'import', file, '--json']);
+    expect(first.code).toBe(2);
+    const r1 = json(first);
+    expect(r1.applied.map((r: { reference: string }) => r.reference)).toEqual(['TRF-001', 'TRF-002', 'TRF-004']);
+    expect(r1.duplicates.map((r: { line: number }) => r.line)).toEqual([6]); // TRF-002 again inside the file
+    expect(r1.unknownMerchants).toEqual([{ line: 4, merchant: 'nobody', amountFen: 9_900, reference: 'TRF-003' }]);
+    expect(r1.rejected.map((r: { line: number }) => r.line)).toEqual([7, 8]); // a collector, a bad date
+    expect((await admin.showMerchant('shop-1')).floatFen).toBe(525_050);
+
+    const second = await aircharge(['float', 'import', file]);
+    expect(second.code).toBe(2);
+    expect(second.stdout).toMatch(/^applied 0 transfers \(0\.00 yuan\), 4 duplicates, 1 unknown merchant, 2 rejected rows/);
+    expect(second.stdout).toContain('line 4: nobody 99.00 yuan, reference TRF-003');
+    expect((await admin.showMerchant('shop-1')).floatFen).toBe(525_050);
+    expect((await admin.showMerchant('shop-2')).floatFen).toBe(10_150 + 2_000);
+    const topups = (await admin.exportJournal()).filter((e) => e.kind === 'topup' && e.ref?.startsWith('TRF-'));
+    expect(topups.map((e) => e.ref)).toEqual(['TRF-001', 'TRF-002', 'TRF-004']);
+    expect(topups[0]?.reason).toBe('bank transfer of 2026-12-01');
+    expect((await admin.verify()).ok).toBe(true);
+  });
+
+  it('exits 0 when every row was applied or a duplicate, and 1 on a file that is not a statement', async () => {
+    const clean = join(dir, 'clean.csv');
+    writeFileSync(clean, 'date,merchant,amount,reference\n2026-12-03,shop-2,1,TRF-100\n');
+    expect((await aircharge(['float', 'import', clean])).code).toBe(0);
+    expect((await aircharge(['float', 'import', clean])).code).toBe(0);
+    const wrong = join(dir, 'wrong.csv');
+    writeFileSync(wrong, 'when,who,how much\n2026-12-03,shop-2,1\n');
+    const run = await aircharge(['float', 'import', wrong]);
+    expect(run).toMatchObject({ code: 1, stderr: expect.stringContaining('header must be date,merchant,amount,reference') });
+  });
+});
+
+describe('collector remit', () => {
+  it('is refused on an outlet, above the cash held, and applied once per reference', async () => {
+    const outlet = await aircharge(['collector', 'remit', 'shop-1', '1', '--reference', 'X1']);
+    expect(outlet).toMatchObject({ code: 1, stderr: expect.stringContaining('is an outlet') });
+    const tooMuch = await aircharge(['collector', 'remit', 'coll-1', '1', '--reference', 'X2', '--json']);
+    expect(json(tooMuch).error.code).toBe('ERR_CASH');
+    const missing = await aircharge(['collector', 'remit', 'coll-1', '1']);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain('--reference');
+  });
+});
