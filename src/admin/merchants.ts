@@ -7,6 +7,9 @@ import { keys, MERCHANT_ID_PATTERN } from '../store/keys.js';
 import { int, type AdminContext } from './context.js';
 import { AdminError, AdminErrorCode } from './errors.js';
 import { Script } from '../store/script.js';
+import { BALANCE } from '../store/lua/balance.js';
+import { noteLowFloat } from '../core/low-float.js';
+import type { LowFloatOptions } from '../core/deps.js';
 
 export type MerchantKindName = 'outlet' | 'collector';
 
@@ -168,14 +171,38 @@ export async function setMerchantLimits(context: AdminContext, id: string, limit
   return showMerchant(context, id);
 }
 
-/** An outlet's own low-float threshold (null: back to the configured default). */
-export async function setLowFloatThreshold(context: AdminContext, id: string, thresholdFen: number | null): Promise<Merchant> {
+/**
+ * Sets (ARGV[1] '' clears) an outlet's threshold and applies the state's rule to its float at once,
+ * with the configured default (ARGV[2]) and margin (ARGV[3]). KEYS[1] merchant → transition.
+ */
+const SET_THRESHOLD = new Script(`${BALANCE}
+if ARGV[1] == '' then redis.call('HDEL', KEYS[1], 'lowFloatFen') else redis.call('HSET', KEYS[1], 'lowFloatFen', ARGV[1]) end
+local _, transition = lowFloat(KEYS[1], tonumber(redis.call('HGET', KEYS[1], 'floatFen') or '0'), ARGV[2], ARGV[3])
+return transition
+`);
+
+/**
+ * An outlet's own low-float threshold (null: back to the configured default). The state is
+ * re-judged at once against the current float, with the same hysteresis as a float change.
+ */
+export async function setLowFloatThreshold(
+  context: AdminContext & { lowFloat: LowFloatOptions },
+  id: string,
+  thresholdFen: number | null,
+): Promise<Merchant> {
   const merchant = await showMerchant(context, id);
   if (merchant.kind !== 'outlet') throw new AdminError(AdminErrorCode.KIND, `merchant ${id} is a collector: it holds no float`);
-  if (thresholdFen === null) await context.redis.hdel(keys.merchant(id), 'lowFloatFen');
-  else await context.redis.hset(keys.merchant(id), 'lowFloatFen', thresholdFen);
-  // The state follows at the next float change (payment, correction, top-up): never flipped here.
-  return showMerchant(context, id);
+  if (thresholdFen !== null && (!Number.isSafeInteger(thresholdFen) || thresholdFen < 0 || thresholdFen > MAX_FEN)) {
+    throw new AdminError(AdminErrorCode.AMOUNT, 'a low-float threshold is a whole number of fen, 0 or more');
+  }
+  const transition = await SET_THRESHOLD.run(
+    context.redis,
+    [keys.merchant(id)],
+    [thresholdFen ?? '', context.lowFloat.thresholdFen, context.lowFloat.marginFen],
+  );
+  const after = await showMerchant(context, id);
+  await noteLowFloat(context.redis, context.logger, id, transition, after.floatFen);
+  return after;
 }
 
 /** Every merchant id, sorted. */
