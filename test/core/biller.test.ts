@@ -47,8 +47,8 @@ describe('RedisBiller', () => {
       { billId: 'B202607', period: 202607, amountFen: 100 },
       { billId: 'B202608', period: 202608, amountFen: 150 },
     ];
-    expect(await biller.post(post)).toEqual({ result: ResultCode.APPROVED, arrearsFen: 350, bills: cleared });
-    expect(await biller.post(post)).toEqual({ result: ResultCode.APPROVED, arrearsFen: 350, bills: cleared });
+    expect(await biller.post(post)).toEqual({ result: ResultCode.APPROVED, arrearsFen: 350, bills: cleared, holderName: 'Zhao Liu' });
+    expect(await biller.post(post)).toEqual({ result: ResultCode.APPROVED, arrearsFen: 350, bills: cleared, holderName: 'Zhao Liu' });
     const account = await biller.lookup('6000000001');
     expect(account?.bills).toEqual([bill(202607, 100, 100), bill(202608, 200, 150), bill(202609, 300)]);
     expect(unpaidPeriods(account?.bills ?? [])).toEqual([
@@ -108,6 +108,6 @@ describe('RedisBiller', () => {
     expect(await biller.post({ receipt: 'B00000010000000008', account: '6000000003', amountFen: 201, at, day }))
       .toMatchObject({ result: ResultCode.OVERPAYMENT, arrearsFen: 200 });
     expect(await biller.post({ receipt: 'B00000010000000009', account: '6000000003', amountFen: 200, at, day }))
-      .toEqual({ result: ResultCode.APPROVED, arrearsFen: 0, bills: [{ billId: 'X2', period: 202608, amountFen: 200 }] });
+      .toEqual({ result: ResultCode.APPROVED, arrearsFen: 0, bills: [{ billId: 'X2', period: 202608, amountFen: 200 }], holderName: 'Qian' });
   });
 });
