@@ -17,8 +17,10 @@ import {
   TERMINAL_KEY_SIZE,
   decodePayload,
   type MessageMap,
+  type PayResponse,
   type StatusResponse,
 } from '../../protocol/index.js';
+import { renderReceipt } from '../terminal/receipt.js';
 import { formatYuan, parseYuan } from '../../src/admin/index.js';
 import { openLink, type CutMoment, type FaultPlan, type LinkProxy, linkProfile } from '../link/index.js';
 import { createRandom } from '../link/prng.js';
@@ -212,6 +214,34 @@ export function answerText(answer: Answer<unknown>): string {
 
 type Action = (terminal: Terminal, seq: number | undefined) => Promise<Answer<unknown>>;
 
+/** The terminal prints local time: the gateway's zone (AIRCHARGE_UTC_OFFSET, minutes east of UTC), else China's. */
+const RECEIPT_UTC_OFFSET_MINUTES = Number(process.env.AIRCHARGE_UTC_OFFSET ?? 480) || 480;
+
+/** The thermal receipt of an approved PAY or CORRECT (PROTOCOL.md §7.7), or null for anything else. */
+function receiptOf(terminal: Terminal, answer: Answer<unknown>): string[] | null {
+  const response = answer.response as Partial<PayResponse>;
+  if (answer.code !== ResultCode.APPROVED || typeof response.receipt !== 'string' || response.receipt === '') return null;
+  const record = terminal.receipt(response.receipt);
+  if (record === undefined) return null;
+  return renderReceipt({
+    kind: record.kind,
+    merchantKind: terminal.merchant.kind,
+    merchantName: terminal.merchant.name,
+    terminalId: terminal.terminalId,
+    receipt: record.receipt,
+    ...(record.original === undefined ? {} : { original: record.original }),
+    at: terminal.now(),
+    utcOffsetMinutes: RECEIPT_UTC_OFFSET_MINUTES,
+    businessDay: response.businessDay ?? 0,
+    account: record.account,
+    holderName: response.holderName ?? '',
+    periods: response.periods ?? [],
+    amountFen: record.amountFen,
+    arrearsFen: response.arrearsFen ?? 0,
+    flags: response.flags ?? 0,
+  });
+}
+
 /** Runs one command: finish what flash holds, do the request, print, and set the exit code. */
 export async function runSingle(flags: TerminalFlags, faultType: number | null, action: Action): Promise<number> {
   const seq = integer(flags.seq, '--seq', 1);
@@ -221,12 +251,15 @@ export async function runSingle(flags: TerminalFlags, faultType: number | null, 
     const resumed = terminal.snapshot.pending.length > 0 ? await terminal.resumePending() : [];
     const answer = await action(terminal, seq);
     const extra: Record<string, unknown> = {};
+    const printed = receiptOf(terminal, answer);
+    if (printed !== null) extra.printedReceipt = printed;
     if (resumed.length > 0) extra.resumed = resumed.map((r) => ({ seq: r.seq, code: r.name, receipt: r.response.receipt }));
     if (opened.link) extra.link = opened.link.events.filter((e) => e.event === 'cut' || e.event === 'half-open');
     if (flags.json) process.stdout.write(`${JSON.stringify(answerJson(terminal.terminalId, answer, extra))}\n`);
     else {
       for (const r of resumed) process.stdout.write(`finished from flash: ${answerText(r)}\n`);
       process.stdout.write(`${answerText(answer)}\n`);
+      if (printed !== null) process.stdout.write(`${printed.join('\n')}\n`);
     }
     return answer.code === ResultCode.APPROVED ? EXIT_APPROVED : EXIT_DECLINED;
   } catch (error) {

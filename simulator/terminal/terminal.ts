@@ -140,6 +140,8 @@ export class Terminal {
   private disabledUntil = 0;
   /** The business day of the last sign-in: what settle reports on. */
   businessDay = 0;
+  /** Who this terminal belongs to, from the last approved sign-in: the receipt's header (PROTOCOL.md §7.7). */
+  merchant: { kind: number; name: string } = { kind: 0, name: '' };
 
   constructor(options: TerminalOptions) {
     this.terminalId = options.terminalId;
@@ -154,6 +156,11 @@ export class Terminal {
     this.random = options.random ?? createRandom(Date.now());
     this.state = options.store.load();
     this.receiptsByNumber = new Map(this.state.receipts.map((r) => [r.receipt, r]));
+  }
+
+  /** The terminal's clock (epoch ms), set from the gateway's at sign-in: what its receipts print. */
+  now(): number {
+    return Date.now() + this.clockOffsetMs;
   }
 
   /** A snapshot of the flash contents. */
@@ -502,6 +509,7 @@ export class Terminal {
           session.signIn = answer;
           this.clockOffsetMs = answer.serverTime * 1000 - Date.now();
           this.businessDay = answer.businessDay;
+          this.merchant = { kind: answer.merchantKind, name: answer.merchantName };
           this.options.onEvent?.({ kind: 'signed-in', seq, businessDay: answer.businessDay });
           this.scheduleHeartbeat();
           return session;

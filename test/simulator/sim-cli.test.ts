@@ -91,6 +91,13 @@ describe('aircharge-sim single-shot commands', () => {
     const human = await sim(['pay', ACCOUNT, '1']);
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/^APPROVED {2}seq \d+ {2}receipt SIMT0001\d{10} {2}arrears ¥263\.50 {2}float ¥963\.50/);
+    // The thermal receipt (PROTOCOL.md §7.7): printed after the answer, and in --json as printedReceipt.
+    expect(human.stdout).toContain('PAYMENT RECEIPT');
+    expect(human.stdout).toMatch(/^Holder +Z\*{7}n$/m);
+    const printed = r.json.printedReceipt as string[];
+    expect(printed).toContainEqual(`Receipt${' '.repeat(7)}${r.json.receipt as string}`);
+    expect(printed).toContainEqual(expect.stringMatching(/^AMOUNT PAID +¥35\.50$/));
+    expect(printed).toContainEqual(expect.stringMatching(/^Arrears left +¥264\.50$/));
   });
 
   it('--seq repeats a payment under its number: the stored answer for the same request, REPLAY for another', async () => {
