@@ -4,6 +4,7 @@
  * exit code. Collectors' remittances likewise.
  */
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdmin, type Admin } from '../../src/admin/index.js';
 import { startRedis, type RedisProcess } from '../helpers/redis.js';
+
+/** Top-ups and remittances write MACed journal entries: the master key the journal key comes from. */
+const MASTER_KEY = randomBytes(32);
 
 let redis: RedisProcess;
 let admin: Admin;
@@ -22,7 +26,7 @@ const MAIN = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url
 /** `aircharge ARGS` as a process, REDIS_URL at the test server. */
 function aircharge(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, ...args], { env: { ...process.env, REDIS_URL: redis.url, AIRCHARGE_MASTER_KEY: '', AIRCHARGE_OPERATOR: 'clerk' } }, (error, stdout, stderr) =>
+    execFile(process.execPath, [MAIN, ...args], { env: { ...process.env, REDIS_URL: redis.url, AIRCHARGE_MASTER_KEY: MASTER_KEY.toString('hex'), AIRCHARGE_OPERATOR: 'clerk' } }, (error, stdout, stderr) =>
       resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
     );
   });
@@ -33,7 +37,7 @@ const json = (run: { stdout: string }) => JSON.parse(run.stdout) as Record<strin
 beforeAll(async () => {
   redis = await startRedis();
   client = redis.client();
-  admin = createAdmin({ redis: client, operator: 'test' });
+  admin = createAdmin({ redis: client, operator: 'test', masterKey: MASTER_KEY });
   await admin.addMerchant('shop-1', '城东便民超市');
   await admin.addMerchant('shop-2', 'Shop Two');
   await admin.addMerchant('coll-1', 'Collector One', { kind: 'collector', cashLimitFen: 500_000 });
