@@ -84,7 +84,7 @@ export async function startGateway(options: {
   env?: NodeJS.ProcessEnv;
 }): Promise<GatewayService> {
   const port = await freePort();
-  const args = [GATEWAY_BIN, 'serve', '--demo', '--host', '127.0.0.1', '--port', String(port), '--redis', options.redisUrl, ...(options.args ?? [])];
+  const args = [GATEWAY_BIN, 'serve', '--demo', '--allow-unauthenticated-redis', '--host', '127.0.0.1', '--port', String(port), '--redis', options.redisUrl, ...(options.args ?? [])];
   const child = spawnLogged(process.execPath, args, options.logFile, options.detached ?? false, options.env);
   const handle = service(child, options.logFile);
   const deadline = Date.now() + 30_000;

@@ -30,6 +30,8 @@ export interface ServeConfig {
   logLevel: LogLevel;
   /** Use the public demo master key when AIRCHARGE_MASTER_KEY is unset: never for money. */
   demo: boolean;
+  /** Serve against a Redis that answers clients who did not authenticate (demo, tests, benchmarks). */
+  allowUnauthenticatedRedis: boolean;
   recoveryIntervalMs: number;
   /** A transaction pending this long is settled by recovery (the core's recoveryAfterMs). */
   recoveryAfterMs: number;
@@ -236,6 +238,8 @@ export const SERVE_SETTINGS: readonly Setting[] = [
     description: `log level (${LOG_LEVELS.join(', ')}); debug adds frame hex dumps, MACs masked`, parse: logLevel },
   { name: 'demo', flag: '--demo', env: 'AIRCHARGE_DEMO', default: 'false',
     description: 'use the public demo master key when AIRCHARGE_MASTER_KEY is unset (never for money)', parse: boolean },
+  { name: 'allowUnauthenticatedRedis', flag: '--allow-unauthenticated-redis', env: 'AIRCHARGE_ALLOW_UNAUTHENTICATED_REDIS', default: 'false',
+    description: 'serve against a Redis that answers clients without AUTH (anyone reaching it could rewrite the books): demo and tests only', parse: boolean },
   { name: 'maxConnections', flag: '--max-connections <n>', env: 'AIRCHARGE_MAX_CONNECTIONS', default: '10000',
     description: 'connections held at once; more are closed on accept', parse: integer(1, 1_000_000) },
   { name: 'maxConnectionsPerAddress', flag: '--max-connections-per-address <n>', env: 'AIRCHARGE_MAX_CONNECTIONS_PER_ADDRESS',
@@ -365,6 +369,7 @@ export function resolveServeConfig(flags: Record<string, unknown>, env: NodeJS.P
     instanceId: get<string | undefined>('instanceId') ?? `${hostname()}-${process.pid}`,
     logLevel: get('logLevel'),
     demo: get('demo'),
+    allowUnauthenticatedRedis: get('allowUnauthenticatedRedis'),
     recoveryIntervalMs: get('recoveryInterval'),
     recoveryAfterMs: get('recoveryAfter'),
     maxPaymentFen: get('maxPayment'),

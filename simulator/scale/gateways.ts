@@ -17,7 +17,7 @@ export interface GatewayProcess extends GatewayService {
 
 export async function startGatewayProcess(options: { name: string; redisUrl: string; logFile: string; args: string[] }): Promise<GatewayProcess> {
   const args = [
-    GATEWAY_BIN, 'serve', '--demo', '--host', '127.0.0.1', '--port', '0', '--metrics-port', '0',
+    GATEWAY_BIN, 'serve', '--demo', '--allow-unauthenticated-redis', '--host', '127.0.0.1', '--port', '0', '--metrics-port', '0',
     '--instance-id', options.name, '--redis', options.redisUrl, ...options.args,
   ];
   const fd = openSync(options.logFile, 'a');

@@ -38,3 +38,30 @@ export function connectRedis(url: string, options: { failFast?: boolean } = {}):
     ...(options.failFast ? { clusterRetryStrategy: () => null } : {}),
   });
 }
+
+/**
+ * True when the Redis at `url` answers a client that has not authenticated: then anyone who can
+ * reach its port can rewrite floats and journals. Probed on a connection of its own without the
+ * URL's credentials (for a cluster, its first node). False when it refuses (NOAUTH) or cannot be
+ * reached (the caller's own connection reports that).
+ */
+export async function acceptsAnonymous(url: string): Promise<boolean> {
+  const target = parseRedisUrl(url);
+  const node =
+    target.kind === 'single'
+      ? (() => {
+          const u = new URL(target.url);
+          return { host: u.hostname, port: Number(u.port || 6379), ...(u.protocol === 'rediss:' ? { tls: {} } : {}) };
+        })()
+      : { ...target.nodes[0]!, ...(target.auth.tls === undefined ? {} : { tls: target.auth.tls }) };
+  const probe = new Redis({ ...node, lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 5000 });
+  probe.on('error', () => {});
+  try {
+    await probe.connect();
+    return (await probe.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    probe.disconnect();
+  }
+}

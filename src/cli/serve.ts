@@ -20,7 +20,8 @@ import { createLogger } from '../log.js';
 import { createMetrics, instrumentRedis, startOpsServer, type Metrics } from '../metrics/index.js';
 import { checkMasterKey } from '../store/key-check.js';
 import { DEMO_MASTER_KEY, MasterKeyError, takeMasterKey } from '../store/secrets.js';
-import { connectRedis, warnDefaultRedis } from './redis.js';
+import { acceptsAnonymous, connectRedis, warnDefaultRedis } from './redis.js';
+import { redactRedisUrl } from '../redis-url.js';
 
 /** How often postings queued while the biller was down are forwarded (only queued ones cost a call). */
 const BILLER_QUEUE_INTERVAL_MS = 2_000;
@@ -98,6 +99,14 @@ async function serve(config: ServeConfig, masterKey: Buffer): Promise<void> {
     process.exit(1);
   };
 
+  if (!config.allowUnauthenticatedRedis && (await acceptsAnonymous(config.redisUrl))) {
+    logger.fatal(
+      { redis: redactRedisUrl(config.redisUrl) },
+      'Redis answers clients that did not authenticate: anyone who reaches it can rewrite floats and journals. ' +
+        'Set requirepass (or an ACL user) and give the password in --redis, or pass --allow-unauthenticated-redis (demo and tests only)',
+    );
+    process.exit(1);
+  }
   const redis = connectRedis(config.redisUrl);
   redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis error'));
   const metrics = config.metrics === null ? undefined : createMetrics();

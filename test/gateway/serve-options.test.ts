@@ -52,7 +52,7 @@ interface Served {
 }
 
 function serve(args: string[]): Served {
-  const child = spawn(process.execPath, [MAIN, 'serve', '--port', '0', '--host', '127.0.0.1', '--redis', redis.url,
+  const child = spawn(process.execPath, [MAIN, 'serve', '--allow-unauthenticated-redis', '--port', '0', '--host', '127.0.0.1', '--redis', redis.url,
     '--log-level', 'info', '--drain-timeout', '1', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: Array<Record<string, unknown>> = [];
   const waiting: Array<() => void> = [];

@@ -74,7 +74,7 @@ describe('aircharge serve: configuration', () => {
 
 describe('aircharge serve: running', () => {
   it('recovers what a crash left pending, serves terminals, logs requests without secrets, and drains on SIGTERM', async () => {
-    const child = spawn(process.execPath, [MAIN, 'serve', '--port', '0', '--host', '127.0.0.1', '--redis', redis.url,
+    const child = spawn(process.execPath, [MAIN, 'serve', '--allow-unauthenticated-redis', '--port', '0', '--host', '127.0.0.1', '--redis', redis.url,
       '--instance-id', 'serve-test', '--log-level', 'debug', '--drain-timeout', '5', '--metrics-port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const lines: Array<Record<string, unknown>> = [];
     const raw: string[] = [];

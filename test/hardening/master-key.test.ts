@@ -62,7 +62,7 @@ describe('the master key', () => {
     expect(await net.redis.exists(keys.terminalMerchant('TK000002'))).toBe(0);
 
     // Before, such a gateway reported ready and answered UNKNOWN_TERMINAL to every terminal.
-    const gateway = await aircharge(['serve', '--port', '0', '--metrics-port', '0'], other);
+    const gateway = await aircharge(['serve', '--allow-unauthenticated-redis', '--port', '0', '--metrics-port', '0'], other);
     expect(gateway.code).toBe(1);
     expect(gateway.stdout).toContain('not the one this Redis');
     expect(gateway.stdout).not.toContain('"msg":"listening"');

@@ -114,7 +114,7 @@ describe('no secret in any log', () => {
     const keyA = Buffer.from((JSON.parse(cli(['terminal', 'add', 'SEC00001', '--merchant', 'shop-s', '--json'], { printsKey: true })) as { key: string }).key, 'hex');
     const keyB = Buffer.from((JSON.parse(cli(['terminal', 'add', 'SEC00002', '--merchant', 'shop-s', '--json'], { printsKey: true })) as { key: string }).key, 'hex');
 
-    const serve = spawn(process.execPath, [MAIN, 'serve', '--port', '0', '--host', '127.0.0.1', '--instance-id', 'secrets-test',
+    const serve = spawn(process.execPath, [MAIN, 'serve', '--allow-unauthenticated-redis', '--port', '0', '--host', '127.0.0.1', '--instance-id', 'secrets-test',
       '--log-level', 'debug', '--drain-timeout', '2'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const exited = new Promise<number | null>((resolve) => serve.once('exit', (code) => resolve(code)));
     const gatewayLines: string[] = [];

@@ -89,7 +89,7 @@ describe('the npm pack tarball', () => {
 
   it('aircharge serve from the install listens, names its build, and drains on SIGTERM', async () => {
     redis = await startRedis();
-    const child = spawn(join(prefix, 'bin', 'aircharge'), ['serve', '--port', '0', '--host', '127.0.0.1', '--redis', redis.url, '--metrics-port', '0'],
+    const child = spawn(join(prefix, 'bin', 'aircharge'), ['serve', '--allow-unauthenticated-redis', '--port', '0', '--host', '127.0.0.1', '--redis', redis.url, '--metrics-port', '0'],
       { cwd: work, env: { ...process.env, AIRCHARGE_MASTER_KEY: randomBytes(32).toString('hex') }, stdio: ['ignore', 'pipe', 'pipe'] });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
