@@ -141,7 +141,7 @@ describe('the console in a real browser', () => {
     expect(new URL(page.url()).pathname).toBe('/outlets');
     const cookies = await browser.cookies(consoleUrl);
     expect(cookies.find((c) => c.name === '__Host-ac_session')).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Strict' });
-  });
+  }, 90_000);
 
   it('shows a payment made by the simulator on the dashboard', async () => {
     await page.goto(`${consoleUrl}/`);
@@ -155,7 +155,7 @@ describe('the console in a real browser', () => {
     await expect(tileValue('Low floats')).resolves.toBe('1');
     await expect(page.locator('section.card', { hasText: 'Low floats' }).textContent()).resolves.toContain('XICUN');
     await shot('02-dashboard');
-  });
+  }, 90_000);
 
   it('finds the payment by its receipt', async () => {
     await page.click('nav >> text=Transactions');
@@ -171,7 +171,7 @@ describe('the console in a real browser', () => {
     await page.goto(`${consoleUrl}/transactions?account=${ACCOUNT}`);
     await expect(page.locator('table').textContent()).resolves.toContain(receipt);
     await shot('04-search-account');
-  });
+  }, 90_000);
 
   it('tops up a low float through the form: the float, the statement and the audit log show it', async () => {
     await page.goto(`${consoleUrl}/outlets`);
@@ -188,7 +188,7 @@ describe('the console in a real browser', () => {
     const row = page.locator('tbody tr', { hasText: 'float.topup' }).filter({ hasText: 'XICUN' }).first();
     await expect(row.textContent()).resolves.toContain('olga');
     await shot('07-audit');
-  });
+  }, 90_000);
 
   it('refuses a forged top-up posted from another page of the same host, with the session cookie riding along', async () => {
     const before = (await admin.showMerchant('XICUN')).floatFen;
@@ -198,7 +198,7 @@ describe('the console in a real browser', () => {
     expect(new URL(page.url()).pathname).toBe('/outlets/XICUN/topup');
     await expect(page.locator('main').textContent()).resolves.toContain('CSRF');
     expect((await admin.showMerchant('XICUN')).floatFen).toBe(before);
-  });
+  }, 90_000);
 
   it('runs verify from the dashboard: the books balance after the payment and the top-up', async () => {
     await page.goto(`${consoleUrl}/`);
@@ -206,7 +206,7 @@ describe('the console in a real browser', () => {
     await expect(tileValue('Books')).resolves.toBe('balance');
     await expect(page.locator('section.card', { hasText: 'The books' }).textContent()).resolves.toContain('the books balance');
     await shot('08-dashboard-verified');
-  });
+  }, 90_000);
 
   it('draws the daily report and the fleet', async () => {
     await page.goto(`${consoleUrl}/report`);
@@ -216,7 +216,7 @@ describe('the console in a real browser', () => {
     await page.goto(`${consoleUrl}/terminals`);
     await expect(page.locator('table').textContent()).resolves.toContain(TERMINAL);
     await shot('10-terminals');
-  });
+  }, 90_000);
 
   it('logs out: the session cookie no longer opens a page', async () => {
     await page.goto(`${consoleUrl}/`);
@@ -224,7 +224,7 @@ describe('the console in a real browser', () => {
     expect(new URL(page.url()).pathname).toBe('/login');
     await page.goto(`${consoleUrl}/`);
     expect(new URL(page.url()).pathname).toBe('/login');
-  });
+  }, 90_000);
 });
 
 function tileValue(label: string): Promise<string | null> {
