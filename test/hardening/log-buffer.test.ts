@@ -40,9 +40,14 @@ describe('the log buffer', () => {
       }),
     );
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-    await Promise.race([reported, exited]);
-    child.stdout.resume(); // the reader catches up, so the exit's flush of the buffer can finish
-    expect(await exited, stderr).toBe(0);
+    try {
+      await Promise.race([reported, exited]);
+      child.stdout.resume(); // the reader catches up, so the exit's flush of the buffer can finish
+      expect(await exited, stderr).toBe(0);
+    } finally {
+      // A flood that hangs (a failed test, a timeout) must not outlive the test.
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
     const report = JSON.parse(stderr.trim().split('\n').at(-1)!) as { lines: number; growth: number; dropped: number };
     // Far more was logged than the buffer holds, so most of it was dropped and counted.
     expect(report.lines * 1000).toBeGreaterThan(10 * LOG_BUFFER_BYTES);
