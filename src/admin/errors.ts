@@ -23,6 +23,12 @@ export const AdminErrorCode = {
   KIND: 'ERR_KIND',
   /** A remittance of more cash than the collector holds. */
   CASH: 'ERR_CASH',
+  /** An operator action the books do not allow now (a reversal of a payment not completed, ...). */
+  REFUSED: 'ERR_REFUSED',
+  /** A money action above the approval limit: stored, waiting for a second operator (`details[0]` its id). */
+  PENDING_APPROVAL: 'ERR_PENDING_APPROVAL',
+  /** The operator who asked for an approval cannot approve it. */
+  SAME_OPERATOR: 'ERR_SAME_OPERATOR',
   /** The operation needs the master key and none was given. */
   MASTER_KEY: 'ERR_MASTER_KEY',
   /** A journal does not verify (a MAC, the chain or the head): `details` names each problem. */

@@ -11,8 +11,23 @@ import { RedisBiller } from '../biller/redis-biller.js';
 import { importAccounts, showAccount, type Account, type ImportResult } from './accounts.js';
 import { reconcileBiller, type BillerReconciliation } from './reconcile.js';
 import { importTerminals, type NewTerminalKey, type TerminalImport } from './provision.js';
-import { audited, checkOperator, listAudit, requireOperator, type AuditEntry, type AuditQuery } from './audit.js';
 import { readCheckpoint, takeCheckpoint, type Checkpoint } from './checkpoint.js';
+import type { Biller } from '../biller/biller.js';
+import { decideApproval, listApprovals, requestApproval, settleApproval, showApproval, type Approval } from './approvals.js';
+import { appendAudit, audited, checkOperator, listAudit, requireOperator, type AuditEntry, type AuditQuery } from './audit.js';
+import { AdminError, AdminErrorCode } from './errors.js';
+import { formatYuan } from './money.js';
+import {
+  adjustFloat,
+  reenterTxn,
+  reversalAmount,
+  reverseTxn,
+  type AdjustResult,
+  type OperatorNote,
+  type ReentryInput,
+  type ReentryResult,
+  type ReversalResult,
+} from './operator-actions.js';
 import type { AdminContext } from './context.js';
 import { addOperator, authenticate, findOperator, listOperators, removeOperator, type ConsoleOperator } from './console-operators.js';
 import { businessDayRange, formatLocalTime } from './day.js';
@@ -52,7 +67,7 @@ import {
 import { resetTerminalSeq, type SeqReset } from './terminal-seq.js';
 import { verify, type VerifyResult } from './verify.js';
 
-export { AdminError, AdminErrorCode } from './errors.js';
+export { AdminError, AdminErrorCode };
 export { checkOperator, parseDuration, parseSince } from './audit.js';
 export { formatYuan, parseYuan } from './money.js';
 export { businessDayRange, formatDate, formatLocalTime, parseDate } from './day.js';
@@ -66,6 +81,7 @@ export { TERMINALS_CSV_HEADER, type NewTerminalKey, type TerminalImport } from '
 export type { Checkpoint, ExportedEntry, FindPage, FindQuery, QueuedPosting, Txn, TxnDetail };
 export { ROLES, roleAtLeast, type Role } from './console-operators.js';
 export type { BankImportResult, DayLimits, MovementNote, NewMerchantOptions, RemitResult, LowFloatOptions };
+export type { AdjustResult, Approval, OperatorNote, ReentryInput, ReentryResult, ReversalResult };
 export type { Account, AuditEntry, ConsoleOperator, AuditQuery, ImportResult, BusinessDayOptions, DailyReport, JournalEntry, Merchant, PendingTransaction, ProvisionedKey, Terminal, TopUpResult, VerifyRecord, VerifyResult };
 export type { SeqReset };
 
@@ -92,6 +108,15 @@ export interface AdminOptions {
    * money actions (top-ups, adjustments, reversals, re-entries, approvals) refuse to run without it.
    */
   operator?: string;
+  /**
+   * Maker-checker: a money action (top-up, adjustment, reversal, re-entry) moving more than this
+   * (fen, either way) is stored as a pending approval instead, for a second operator. Default: none.
+   */
+  approvalLimitFen?: number;
+  /** Reversals and re-entries reach the billing system through this port. Default: the embedded biller. */
+  biller?: Biller;
+  /** How long the gateway keeps request records (`--replay-retention`); a re-entry writes one. Default 86400. */
+  replayRetentionSec?: number;
 }
 
 export interface Admin {
@@ -171,6 +196,18 @@ export interface Admin {
   billerPostings(businessDay: number): Promise<DayPosting[]>;
   /** Our journal of one business day against the biller's postings of it (reconcile.ts); default: the embedded biller's. */
   reconcileBiller(businessDay: number, postings?: DayPosting[]): Promise<BillerReconciliation>;
+  /** Adds a signed amount to a float with a reason (journal kind `adjust`). */
+  adjustFloat(merchantId: string, amountFen: number, note: OperatorNote): Promise<AdjustResult>;
+  /** Reverses a completed payment of a closed day, once (journal kind `reverse`); needs reason and ticket. */
+  reverseTxn(receipt: string, note: OperatorNote): Promise<ReversalResult>;
+  /** Re-enters a payment a restore lost, from the terminal's receipt, once. */
+  reenterTxn(input: ReentryInput, note: OperatorNote): Promise<ReentryResult>;
+  /** Pending approvals (or all with `all`), newest first. */
+  listApprovals(options?: { all?: boolean }): Promise<Approval[]>;
+  showApproval(id: string): Promise<Approval>;
+  /** A second, different operator applies a pending money action, once. */
+  approve(id: string): Promise<Approval>;
+  reject(id: string, reason?: string): Promise<Approval>;
 
   /** Every fact of one transaction (or early decline) by receipt (lookup.ts); NOT_FOUND otherwise. */
   showTxn(receipt: string): Promise<TxnDetail>;
@@ -218,6 +255,89 @@ export function createAdmin(options: AdminOptions): Admin {
     const found = await findOperator(context, name);
     return found === null ? null : { role: found.role };
   };
+
+  const biller = options.biller ?? new RedisBiller(options.redis);
+  const floatOf = (id: string) => async () => ({ floatFen: (await showMerchant(context, id)).floatFen });
+
+  /** The money actions themselves, each audited; gate() decides whether they run now. */
+  const apply = {
+    topUp: (merchantId: string, amountFen: number, note?: MovementNote) => {
+      const movement = note ?? { reference: generatedReference(context.now()) };
+      return audited(context, 'float.topup', merchantId, merchantState(merchantId), () => topUp(context, merchantId, amountFen, movement), (r) => ({
+        floatFen: r.floatFen,
+        amountFen: r.amountFen,
+        reference: r.reference,
+        entry: r.entry,
+      }), movement.reason === undefined ? {} : { reason: movement.reason });
+    },
+    adjustFloat: (merchantId: string, amountFen: number, note: OperatorNote) =>
+      audited(context, 'float.adjust', merchantId, floatOf(merchantId), () => adjustFloat(context, merchantId, amountFen, note), (r) => ({
+        floatFen: r.floatFen,
+        amountFen: r.amountFen,
+        entry: r.entry,
+      }), note),
+    reverseTxn: (receipt: string, note: OperatorNote) =>
+      audited(context, 'txn.reverse', receipt, async () => ({ state: 'complete' }), () => reverseTxn(context, biller, receipt, note), (r) => ({
+        reversal: r.reversal,
+        state: r.state,
+        result: r.result.name,
+        floatFen: r.floatFen,
+      }), note),
+    reenterTxn: (input: ReentryInput, note: OperatorNote) =>
+      audited(context, 'txn.reenter', `${input.terminalId}:${input.seq}`, nothing, () => reenterTxn(context, biller, input, note, options.replayRetentionSec ?? 86_400), (r) => ({
+        receipt: r.receipt,
+        state: r.state,
+        result: r.result.name,
+        amountFen: r.amountFen,
+      }), note),
+  };
+
+  /** Maker-checker: above the limit the action is stored for a second operator instead of run. */
+  const gate = async <T>(action: string, amountFen: number, params: Record<string, unknown>, run: () => Promise<T>): Promise<T> => {
+    requireOperator(context);
+    const limit = options.approvalLimitFen;
+    if (limit === undefined || Math.abs(amountFen) <= limit) return run();
+    const approval = await requestApproval(context, action, params, amountFen);
+    await appendAudit(context, {
+      action: 'approval.request',
+      target: approval.id,
+      before: null,
+      after: { action, params, amountFen },
+      reason: typeof params.reason === 'string' ? params.reason : '',
+      ticket: typeof params.ticket === 'string' ? params.ticket : '',
+    });
+    throw new AdminError(
+      AdminErrorCode.PENDING_APPROVAL,
+      `${action} of ${formatYuan(Math.abs(amountFen))} yuan is above the approval limit (${formatYuan(limit)}): stored as ${approval.id}; ` +
+        `a second operator applies it with: aircharge approve ${approval.id}`,
+      [approval.id],
+    );
+  };
+
+  /** Runs an approved action as the approving operator, with the approval as its reference. */
+  const applyApproved = (approval: Approval): Promise<unknown> => {
+    const p = approval.params;
+    const note = (): OperatorNote => ({ reason: String(p.reason ?? ''), ref: approval.id, ...(p.ticket === undefined ? {} : { ticket: String(p.ticket) }) });
+    switch (approval.action) {
+      case 'float.topup':
+        return apply.topUp(String(p.merchantId), Number(p.amountFen), {
+          reference: p.reference === undefined ? approval.id : String(p.reference),
+          ...(p.reason === undefined ? {} : { reason: String(p.reason) }),
+        });
+      case 'float.adjust':
+        return apply.adjustFloat(String(p.merchantId), Number(p.amountFen), note());
+      case 'txn.reverse':
+        return apply.reverseTxn(String(p.receipt), note());
+      case 'txn.reenter':
+        return apply.reenterTxn(
+          { terminalId: String(p.terminalId), seq: Number(p.seq), account: String(p.account), amountFen: Number(p.amountFen), at: Number(p.at) },
+          note(),
+        );
+      default:
+        throw new AdminError(AdminErrorCode.INVALID, `approval ${approval.id} holds an unknown action ${approval.action}`);
+    }
+  };
+
   return {
     operator: context.operator,
     as: (operator) => createAdmin({ ...options, operator }),
@@ -256,16 +376,8 @@ export function createAdmin(options: AdminOptions): Admin {
       })),
     setTerminalLimits: (id, limits) =>
       audited(context, 'terminal.set-limits', id, async () => (await showTerminal(context, id)).limits, () => setTerminalLimits(context, id, limits), (t) => t.limits),
-    topUp: async (merchantId, amountFen, note) => {
-      requireOperator(context);
-      const movement = note ?? { reference: generatedReference(context.now()) };
-      return audited(context, 'float.topup', merchantId, merchantState(merchantId), () => topUp(context, merchantId, amountFen, movement), (r) => ({
-        floatFen: r.floatFen,
-        amountFen: r.amountFen,
-        reference: r.reference,
-        entry: r.entry,
-      }), movement.reason === undefined ? {} : { reason: movement.reason });
-    },
+    topUp: (merchantId, amountFen, note) =>
+      gate('float.topup', amountFen, { merchantId, amountFen, ...note }, () => apply.topUp(merchantId, amountFen, note)),
     importBankStatement: async (csvText) => {
       requireOperator(context);
       const digest = `sha256:${createHash('sha256').update(csvText).digest('hex').slice(0, 16)}`;
@@ -317,6 +429,34 @@ export function createAdmin(options: AdminOptions): Admin {
     billerPostings: (businessDay) => new RedisBiller(context.redis).dayPostings(businessDay),
     reconcileBiller: async (businessDay, postings) =>
       reconcileBiller(context, businessDay, postings ?? (await new RedisBiller(context.redis).dayPostings(businessDay))),
+    adjustFloat: (merchantId, amountFen, note) =>
+      gate('float.adjust', amountFen, { merchantId, amountFen, ...note }, () => apply.adjustFloat(merchantId, amountFen, note)),
+    reverseTxn: async (receipt, note) =>
+      gate('txn.reverse', await reversalAmount(context, receipt), { receipt, ...note }, () => apply.reverseTxn(receipt, note)),
+    reenterTxn: (input, note) => gate('txn.reenter', input.amountFen, { ...input, ...note }, () => apply.reenterTxn(input, note)),
+    listApprovals: (listOptions) => listApprovals(context, listOptions),
+    showApproval: (id) => showApproval(context, id),
+    approve: async (id) => {
+      const approval = await decideApproval(context, id, 'approved');
+      const applied = await applyApproved(approval).then(
+        (result) => ({ state: 'applied' as const, outcome: result }),
+        (error: unknown) => ({ state: 'failed' as const, outcome: { error: error instanceof Error ? error.message : String(error) } }),
+      );
+      await settleApproval(context, id, applied.state, applied.outcome);
+      const after = { ...approval, ...applied };
+      await appendAudit(context, {
+        action: 'approval.approve',
+        target: id,
+        before: { state: 'pending', maker: approval.maker, action: approval.action },
+        after: { state: applied.state, outcome: applied.outcome },
+      });
+      return after;
+    },
+    reject: async (id, reason) => {
+      const approval = await decideApproval(context, id, 'rejected');
+      await appendAudit(context, { action: 'approval.reject', target: id, before: { state: 'pending', maker: approval.maker, action: approval.action }, after: { state: 'rejected' }, reason: reason ?? '' });
+      return approval;
+    },
     showTxn: (receipt) => showTxn(context, receipt),
     findTxns: (query) => findTxns(context, query),
     addConsoleOperator: async (name, role, password, opts = {}) => {

@@ -13,8 +13,8 @@ export interface JournalEntry {
   merchant: string;
   /** Stream entry id: milliseconds-sequence, in the order the entries were written. */
   id: string;
-  /** topup (outlet), remit (collector), pay, correct; other helpers' kinds pass through as they are. */
-  kind: 'topup' | 'pay' | 'correct' | 'remit';
+  /** topup (outlet), remit (collector), pay, correct, adjust and reverse (operator); other helpers' kinds pass through as they are. */
+  kind: 'topup' | 'pay' | 'correct' | 'remit' | 'adjust' | 'reverse';
   /** Receipt of the payment or correction; empty for a top-up. */
   txn: string;
   terminal: string;
@@ -30,8 +30,13 @@ export interface JournalEntry {
   day: number;
   /** Epoch milliseconds. */
   ts: number;
-  /** For a correction: the receipt of the payment it undid. */
+  /** For a correction or reversal: the receipt of the payment it undid. */
   original?: string;
+  /** Operator actions (adjust, reverse, re-entered pay): who, and the ticket. */
+  operator?: string;
+  ticket?: string;
+  /** `reentry` for a payment an operator re-entered from the terminal's receipt. */
+  origin?: string;
 }
 
 /** An exported entry: the entry with the names and local time an operator reads beside it. */
@@ -90,14 +95,12 @@ function toEntry(merchant: string, id: string, fields: string[]): JournalEntry {
     day: Number(f.get('day') ?? 0),
     ts: Number(f.get('ts') ?? 0),
   };
-  const original = f.get('original');
-  if (original !== undefined) entry.original = original;
+  for (const field of ['original', 'ref', 'reason', 'operator', 'ticket', 'origin'] as const) {
+    const value = f.get(field);
+    if (value !== undefined) entry[field] = value;
+  }
   const cash = f.get('cashFen');
   if (cash !== undefined) entry.cashFen = Number(cash);
-  const ref = f.get('ref');
-  if (ref !== undefined) entry.ref = ref;
-  const reason = f.get('reason');
-  if (reason !== undefined) entry.reason = reason;
   return entry;
 }
 

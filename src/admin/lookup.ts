@@ -5,7 +5,6 @@
  * cost and design in src/core/README.md "Lookup index").
  */
 import { RESULT_NAME } from '../../protocol/constants.js';
-import { parseReceipt } from '../../protocol/index.js';
 import { keys } from '../store/keys.js';
 import { ACCOUNT_PATTERN, RECEIPT_PATTERN } from '../../protocol/constants.js';
 import { int, type AdminContext } from './context.js';
@@ -82,16 +81,19 @@ export interface FindPage {
   cursor: string | null;
 }
 
-export function checkReceipt(receipt: string): void {
-  if (!RECEIPT_PATTERN.test(receipt)) {
+/** A terminal's receipt, or an operator reversal's (`<receipt>-R`, operator-actions.ts). */
+export function checkReceipt(receipt: string, options: { reversal?: boolean } = {}): void {
+  const payment = options.reversal ? receipt.replace(/-R$/, '') : receipt;
+  if (!RECEIPT_PATTERN.test(payment)) {
     throw new AdminError(AdminErrorCode.INVALID, `bad receipt ${JSON.stringify(receipt)}: terminal id (8 of 0-9 A-Z) and 10 digits`);
   }
 }
 
 /** The merchant a receipt belongs to (its terminal's) and the record's fields; NOT_FOUND otherwise. */
 async function readTxn(context: AdminContext, receipt: string): Promise<{ merchantId: string; fields: Record<string, string>; early: boolean }> {
-  checkReceipt(receipt);
-  const { terminalId } = parseReceipt(receipt) ?? { terminalId: '' };
+  checkReceipt(receipt, { reversal: true });
+  // The terminal's id leads every receipt, a reversal's too.
+  const terminalId = receipt.slice(0, 8);
   const merchantId = await merchantOfTerminal(context, terminalId).catch(() => {
     throw new AdminError(AdminErrorCode.NOT_FOUND, `no transaction ${receipt}`);
   });
@@ -240,7 +242,7 @@ function encodeCursor(entry: Entry): string {
 }
 
 function decodeCursor(cursor: string): Entry {
-  const match = /^(\d{1,15})\.([0-9A-Z]{8}[0-9]{10})$/.exec(cursor);
+  const match = /^(\d{1,15})\.([0-9A-Z]{8}[0-9]{10}(?:-R)?)$/.exec(cursor);
   if (match === null) throw new AdminError(AdminErrorCode.INVALID, `bad cursor ${JSON.stringify(cursor)}: pass the one a previous page returned`);
   return { score: Number(match[1]), receipt: match[2]!, merchantId: '' };
 }

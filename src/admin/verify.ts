@@ -167,7 +167,7 @@ export async function verify(context: AdminContext, options: VerifyOptions): Pro
   // Anything that completed while the transactions were read has its journal entry by now.
   for (const merchant of merchants) {
     for await (const entry of readJournal(context, merchant, `(${lastIds.get(merchant) ?? '0-0'}`)) {
-      if (entry.kind === 'pay' || entry.kind === 'correct') addMark(journals.get(merchant)!, entry.txn, entry.kind, entry.amountFen);
+      if (entry.kind === 'pay' || entry.kind === 'correct' || entry.kind === 'reverse') addMark(journals.get(merchant)!, entry.txn, entry.kind, entry.amountFen);
     }
   }
 
@@ -248,7 +248,7 @@ class JournalTotals {
   entries = 0;
   /** Entries of no known kind. */
   odd = 0;
-  readonly fen = { topup: 0, pay: 0, correct: 0, remit: 0 };
+  readonly fen = { topup: 0, pay: 0, correct: 0, remit: 0, adjust: 0, reverse: 0 };
   /** Business day → [payCount, payFen, correctCount, correctFen]. */
   readonly days = new Map<string, number[]>();
   /** Receipt → its journal entries. */
@@ -259,13 +259,15 @@ class JournalTotals {
   add(id: string, kind: string, txn: string, amountFen: number, day: string): void {
     this.entries += 1;
     this.lastId = id;
-    if (kind !== 'topup' && kind !== 'pay' && kind !== 'correct' && kind !== 'remit') {
+    if (kind !== 'topup' && kind !== 'pay' && kind !== 'correct' && kind !== 'remit' && kind !== 'adjust' && kind !== 'reverse') {
       this.odd += 1;
       return;
     }
     this.fen[kind] += amountFen;
-    if (kind === 'topup' || kind === 'remit') return;
+    if (kind === 'topup' || kind === 'remit' || kind === 'adjust') return;
     addMark(this.marks, txn, kind, amountFen);
+    // An operator's reversal is on no terminal's day: the day counters (settle, report) leave it out.
+    if (kind === 'reverse') return;
     const tally = this.days.get(day) ?? [0, 0, 0, 0];
     const at = kind === 'pay' ? 0 : 2;
     tally[at] = (tally[at] ?? 0) + 1;
@@ -332,11 +334,13 @@ function checkBalance(merchant: string, books: MerchantBooks): string[] {
     return problems;
   }
   const { floatFen, pendingPayFen } = books;
-  const expected = topup - pay + correct - pendingPayFen;
+  const { adjust, reverse } = books.journal.fen;
+  const expected = topup - pay + correct + adjust + reverse - pendingPayFen;
   if (floatFen !== expected) {
+    const operatorActions = adjust !== 0 || reverse !== 0 ? ` + adjustments ${y(adjust)} + reversals ${y(reverse)}` : '';
     problems.push(
       `merchant ${merchant}: float is ${y(floatFen)} but top-ups ${y(topup)} − payments ` +
-        `${y(pay)} + corrections ${y(correct)} − pending ${y(pendingPayFen)} = ${y(expected)}`,
+        `${y(pay)} + corrections ${y(correct)}${operatorActions} − pending ${y(pendingPayFen)} = ${y(expected)}`,
     );
   }
   if (floatFen < 0) problems.push(`merchant ${merchant}: float is negative (${y(floatFen)})`);
@@ -398,7 +402,7 @@ async function checkTransaction(
   const say = (text: string) => problems.push(`merchant ${merchant}: ${txn.kind ?? 'transaction'} ${receipt} ${text}`);
   const { kind, state, account = '' } = txn;
   const amountFen = int(txn, 'amountFen');
-  if (kind !== 'pay' && kind !== 'correct') {
+  if (kind !== 'pay' && kind !== 'correct' && kind !== 'reverse') {
     say(`has unknown kind ${JSON.stringify(kind)}`);
     return problems;
   }
@@ -436,6 +440,15 @@ async function checkTransaction(
   if ((await context.redis.zscore(keys.postings(account), receipt)) === null) say(`is booked at the biller but missing from account ${account}'s postings`);
   if (kind === 'pay' && txn.correctedBy !== undefined && txns.get(txn.correctedBy)?.state === 'complete' && posting.reversedBy !== txn.correctedBy) {
     say(`was corrected by ${txn.correctedBy} but the biller has it reversed by ${posting.reversedBy ?? 'nothing'}`);
+  }
+  if (kind === 'pay' && txn.reversedBy !== undefined && txns.get(txn.reversedBy)?.state === 'complete' && posting.reversedBy !== txn.reversedBy) {
+    say(`was reversed by ${txn.reversedBy} but the biller has it reversed by ${posting.reversedBy ?? 'nothing'}`);
+  }
+  if (kind === 'reverse') {
+    const original = await context.redis.hgetall(keys.transaction(merchant, txn.original ?? ''));
+    if (posting.original !== txn.original) say(`reverses ${txn.original} but the biller's reversal names ${posting.original}`);
+    if (original.kind !== 'pay' || original.state !== 'complete') say(`reverses ${txn.original}, which is no completed payment`);
+    else if (original.reversedBy !== receipt) say(`reverses ${txn.original}, which names ${original.reversedBy ?? 'no'} reversal`);
   }
   if (kind === 'correct') {
     // Read afresh: the copy read earlier may predate this correction.
@@ -514,9 +527,10 @@ async function checkAccount(
     }
 
     const txn = byReceipt.get(receipt) ?? (await readTransaction(context, receipt));
-    const expectedKind = kind === 'payment' ? 'pay' : 'correct';
+    // A reversal at the biller is a terminal's correction or an operator's reversal.
+    const expectedKinds = kind === 'payment' ? ['pay'] : ['correct', 'reverse'];
     if (txn === null) say(`${kind} ${receipt} of ${amountFen} fen matches no transaction`);
-    else if (txn.kind !== expectedKind || txn.account !== account || int(txn, 'amountFen') !== amountFen) {
+    else if (!expectedKinds.includes(txn.kind ?? '') || txn.account !== account || int(txn, 'amountFen') !== amountFen) {
       say(`${kind} ${receipt} of ${amountFen} fen disagrees with its transaction (${txn.kind} of ${txn.amountFen} fen on ${txn.account})`);
     } else if (txn.state === 'declined') say(`${kind} ${receipt} is booked but its transaction was declined`);
   }

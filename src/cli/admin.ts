@@ -26,6 +26,7 @@ import {
   type Account,
   type Admin,
   type AdminOptions,
+  type Approval,
   type AuditEntry,
   type Txn,
   type TxnDetail,
@@ -77,7 +78,7 @@ function adminCommand<O>(
   spec: string,
   description: string,
   run: Run<O>,
-  needs: { masterKey?: boolean; businessDay?: boolean; lowFloat?: boolean; operatorFilter?: boolean; tune?: Tune<O> } = {},
+  needs: { masterKey?: boolean; businessDay?: boolean; lowFloat?: boolean; operatorFilter?: boolean; money?: boolean; tune?: Tune<O> } = {},
 ): Command {
   const command = parent
     .command(spec)
@@ -87,6 +88,9 @@ function adminCommand<O>(
   // `audit list --operator` filters by operator instead: a read is not audited, so it needs no identity.
   if (!needs.operatorFilter) {
     command.option('--operator <name>', 'who is acting, for the audit log (default: AIRCHARGE_OPERATOR); money actions need it');
+  }
+  if (needs.money) {
+    command.option('--approval-limit <yuan>', 'above this amount a second operator must approve (default: AIRCHARGE_APPROVAL_LIMIT, else none)');
   }
   if (needs.masterKey) {
     command.option('--demo', 'use the public demo master key when AIRCHARGE_MASTER_KEY is unset (never for real money)');
@@ -117,7 +121,16 @@ function adminCommand<O>(
       const businessDay = needs.businessDay ? { businessDay: resolveBusinessDay(options, process.env) } : {};
       const lowFloat = needs.lowFloat ? { lowFloat: resolveLowFloat(options, process.env) } : {};
       const operator = (needs.operatorFilter ? undefined : options.operator) ?? (process.env.AIRCHARGE_OPERATOR || undefined);
-      const admin = createAdmin({ ...needs.tune?.(options), ...businessDay, ...lowFloat, redis, masterKey, ...(operator === undefined ? {} : { operator }) });
+      const limit = needs.money ? ((options as { approvalLimit?: string }).approvalLimit ?? (process.env.AIRCHARGE_APPROVAL_LIMIT || undefined)) : undefined;
+      const admin = createAdmin({
+        ...needs.tune?.(options),
+        ...businessDay,
+        ...lowFloat,
+        redis,
+        masterKey,
+        ...(operator === undefined ? {} : { operator }),
+        ...(limit === undefined ? {} : { approvalLimitFen: parseYuan(limit) }),
+      });
       const output = await run(admin, args, options).catch((error: unknown) => {
         throw explainConnectionError(error, url, connectionError);
       });
@@ -144,8 +157,12 @@ function fail(error: unknown, json: boolean): void {
   const details = error instanceof AdminError ? error.details : [];
   if (json) process.stdout.write(`${JSON.stringify({ error: { code, message, details } })}\n`);
   process.stderr.write(`aircharge: ${message}\n`);
-  process.exitCode = 1;
+  // Stored for a second operator: not applied, and not a failure either.
+  process.exitCode = code === AdminErrorCode.PENDING_APPROVAL ? EXIT_PENDING_APPROVAL : 1;
 }
+
+/** Exit code of a money action above the approval limit: stored, waiting for `aircharge approve ID`. */
+const EXIT_PENDING_APPROVAL = 3;
 
 const yuan = (fen: number) => formatYuan(fen, { grouped: true });
 const count = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
@@ -400,7 +417,7 @@ function registerFloat(program: Command): void {
           (generated ? ` (generated reference ${reference})` : ` (reference ${reference})`),
       };
     },
-    { businessDay: true, lowFloat: true, masterKey: true },
+    { businessDay: true, lowFloat: true, masterKey: true, money: true },
   )
     .option('--reference <ref>', "the transfer's reference (the bank's), unique per merchant: 1 to 64 printable characters, no spaces")
     .option('--reason <text>', 'why, for the journal and statements');
@@ -432,6 +449,48 @@ function registerFloat(program: Command): void {
     },
     { businessDay: true, lowFloat: true, masterKey: true },
   );
+
+  adminCommand<{ reason: string; ticket?: string }>(
+    group,
+    'adjust <merchant> <amount>',
+    "add a signed amount to a merchant's float with a reason (journal kind adjust): AMOUNT in yuan, -12.50 takes off, 12.50 or +12.50 adds",
+    async (admin, [merchantId = '', amount = ''], options) => {
+      const negative = amount.startsWith('-');
+      const fen = parseYuan(amount.replace(/^[-+]/, ''));
+      const result = await admin.adjustFloat(merchantId, negative ? -fen : fen, { reason: options.reason, ...(options.ticket === undefined ? {} : { ticket: options.ticket }) });
+      return {
+        json: result,
+        text: `merchant ${result.merchantId}: float adjusted by ${yuan(result.amountFen)} yuan, from ${yuan(result.floatBeforeFen)} to ${yuan(result.floatFen)} yuan`,
+      };
+    },
+    { money: true, masterKey: true },
+  )
+    .requiredOption('--reason <text>', 'why (written to the journal and the audit log)')
+    .option('--ticket <ref>', 'the ticket or letter it settles');
+}
+
+function registerApprovals(program: Command): void {
+  const approvalLine = (a: Approval) =>
+    `${a.id}  ${a.state.padEnd(8)}  ${a.action.padEnd(12)}  ${yuan(a.amountFen).padStart(14)}  by ${a.maker}${a.checker ? `, ${a.state} by ${a.checker}` : ''}  ${JSON.stringify(a.params)}`;
+  adminCommand<{ all?: boolean }>(
+    program.command('approvals').description('money actions waiting for a second operator'),
+    'list',
+    'pending approvals newest first (--all: decided ones too)',
+    async (admin, _args, options) => {
+      const approvals = await admin.listApprovals({ all: options.all === true });
+      return { json: { approvals }, text: approvals.length === 0 ? 'no approvals' : approvals.map(approvalLine).join('\n') };
+    },
+  ).option('--all', 'also those approved, applied, failed or rejected');
+
+  adminCommand(program, 'approve <id>', 'apply a pending money action another operator asked for (maker-checker), once', async (admin, [id = '']) => {
+    const approval = await admin.approve(id);
+    return { json: approval, text: approvalLine(approval), exitCode: approval.state === 'applied' ? 0 : 1 };
+  }, { masterKey: true, businessDay: true });
+
+  adminCommand<{ reason?: string }>(program, 'reject <id>', 'drop a pending money action', async (admin, [id = ''], options) => {
+    const approval = await admin.reject(id, options.reason);
+    return { json: approval, text: approvalLine(approval) };
+  }).option('--reason <text>', 'why');
 }
 
 function registerCollector(program: Command): void {
@@ -716,6 +775,51 @@ function registerTxn(program: Command): void {
     .option('--limit <n>', 'page size, 1 to 1000', '50')
     .option('--cursor <cursor>', "the next page: the previous page's cursor")
     .option('--csv', 'CSV (receipt, local_time, kind, state, result, merchant, terminal, seq, account, amount_fen, amount_yuan, ...)');
+  registerTxnActions(group);
+}
+
+function registerTxnActions(group: Command): void {
+  adminCommand<{ reason: string; ticket: string }>(
+    group,
+    'reverse <receipt>',
+    'reverse a completed payment after its business day closed (a complaint settled): float credited, arrears restored at the biller, once; journal kind reverse',
+    async (admin, [receipt = ''], options) => {
+      const r = await admin.reverseTxn(receipt, { reason: options.reason, ticket: options.ticket });
+      const text = r.state === 'complete'
+        ? `payment ${r.receipt} reversed as ${r.reversal}: ${yuan(r.amountFen)} yuan back to merchant ${r.merchantId} (float ${yuan(r.floatFen ?? 0)} yuan), arrears restored on account ${r.account}`
+        : `payment ${r.receipt}: the biller declined the reversal (${r.result.name}); nothing moved`;
+      return { json: r, text, exitCode: r.state === 'complete' ? 0 : 1 };
+    },
+    { money: true, businessDay: true, masterKey: true },
+  )
+    .requiredOption('--reason <text>', 'why (journal and audit log)')
+    .requiredOption('--ticket <ref>', 'the complaint or ticket it settles');
+
+  adminCommand<{ terminal: string; seq: string; account: string; amount: string; at: string; reason: string; ticket?: string }>(
+    group,
+    'reenter',
+    "re-enter a payment a Redis restore lost, from the terminal's receipt: applied once, and a later retransmission of that terminal/seq is answered, never applied again",
+    async (admin, _args, options) => {
+      const seq = Number(options.seq);
+      const at = parseSince(options.at, Date.now(), resolveBusinessDay(options, process.env).utcOffsetMinutes);
+      const r = await admin.reenterTxn(
+        { terminalId: options.terminal, seq, account: options.account, amountFen: parseYuan(options.amount), at },
+        { reason: options.reason, ...(options.ticket === undefined ? {} : { ticket: options.ticket }) },
+      );
+      const text = r.state === 'complete'
+        ? `payment ${r.receipt} re-entered: ${yuan(r.amountFen)} yuan at merchant ${r.merchantId}, business day ${formatDate(r.businessDay)}`
+        : `payment ${r.receipt}: the biller declined it (${r.result.name}); the float is credited back`;
+      return { json: r, text, exitCode: r.state === 'complete' ? 0 : 1 };
+    },
+    { money: true, businessDay: true, masterKey: true },
+  )
+    .requiredOption('--terminal <id>', "the receipt's terminal")
+    .requiredOption('--seq <n>', "the receipt's sequence number")
+    .requiredOption('--account <account>', 'the account paid')
+    .requiredOption('--amount <yuan>', 'the amount on the receipt')
+    .requiredOption('--at <time>', 'when, from the receipt: YYYY-MM-DDTHH:MM[:SS] local time (or with Z / an offset)')
+    .requiredOption('--reason <text>', 'why (journal and audit log)')
+    .option('--ticket <ref>', 'the ticket it settles');
 }
 
 function queuedLine(p: QueuedPosting, admin: Admin): string {
@@ -892,4 +996,5 @@ export function registerAdmin(program: Command): void {
   registerAudit(program);
   registerTxn(program);
   registerConsoleOperator(program);
+  registerApprovals(program);
 }

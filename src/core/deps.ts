@@ -52,4 +52,6 @@ export interface PendingTransaction {
   original?: string;
   /** The journal's head when the transaction was reserved: its journal entry vouches for it. */
   seen: JournalHead;
+  /** `reentry`: an operator re-entered it after a restore lost it; its journal entry says so. */
+  origin?: string;
 }

@@ -3,7 +3,7 @@ import { journalEntryArgs, type JournalHead, type RecordFields } from '../store/
 import type { CoreDeps, PendingTransaction } from './deps.js';
 
 /** The completion script's journal arguments: the entry's fields and their MAC. */
-export function transactionEntryArgs(deps: CoreDeps, txn: PendingTransaction, now: number): string[] {
+export function transactionEntryArgs(deps: Pick<CoreDeps, 'journalKey'>, txn: PendingTransaction, now: number): string[] {
   const fields: RecordFields = [
     ['kind', txn.kind],
     ['txn', txn.receipt],
@@ -12,6 +12,8 @@ export function transactionEntryArgs(deps: CoreDeps, txn: PendingTransaction, no
     ['day', txn.businessDay],
     ['ts', now],
     ...(txn.kind === 'correct' ? ([['original', txn.original ?? '']] as const) : []),
+    // A payment an operator re-entered from the terminal's receipt (src/admin/operator-actions.ts).
+    ...(txn.origin !== undefined ? ([['origin', txn.origin]] as const) : []),
   ];
   return journalEntryArgs(deps.journalKey, txn.merchantId, txn.seen, fields);
 }

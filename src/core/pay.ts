@@ -25,6 +25,9 @@ import type { Outcome, RequestContext } from './types.js';
 /** Step 1's result: answered already (refused, declined, a retransmission), or pending. */
 export type Reservation = { answered: Outcome<PayResponse> } | { pending: PendingTransaction };
 
+/** What completing a payment needs: the live path's deps, or the admin's for a re-entry. */
+export type CompletionDeps = Pick<CoreDeps, 'redis' | 'storeCall' | 'now' | 'journalKey' | 'lowFloat' | 'logger'>;
+
 export interface Completion {
   /** False when the transaction had already been completed (by the live path or recovery). */
   applied: boolean;
@@ -88,11 +91,11 @@ export async function postPay(deps: CoreDeps, txn: PendingTransaction): Promise<
 }
 
 /**
- * Step 3. `queued`: approved against the float while the biller is unreachable (policy accept); the
+ * Step 3; also the operator's re-entry's last step (src/admin/operator-actions.ts), hence the narrow deps. `queued`: approved against the float while the biller is unreachable (policy accept); the
  * posting goes into the merchant's biller queue in the same script, so it cannot be lost.
  */
 export async function completePay(
-  deps: CoreDeps,
+  deps: CompletionDeps,
   txn: PendingTransaction,
   posted: PostingResult,
   options: { queued?: boolean } = {},
@@ -127,7 +130,7 @@ export async function completePay(
  * the receipt needs from the biller (periods paid or restored, the holder's name masked here: the
  * whole name never leaves the gateway).
  */
-export function completionArgs(deps: CoreDeps, txn: PendingTransaction, posted: PostingResult, now: number): Array<string | number> {
+export function completionArgs(deps: Pick<CoreDeps, 'lowFloat'>, txn: PendingTransaction, posted: PostingResult, now: number): Array<string | number> {
   return [
     txn.receipt,
     posted.result,

@@ -160,6 +160,14 @@ export const keys = {
    * after (JSON), reason, ticket. One key, written after each admin action.
    */
   audit: () => `${PREFIX}:audit`,
+  /**
+   * Hash: a money action waiting for a second operator (src/admin/approvals.ts): id, action, params
+   * (JSON), amountFen, maker, createdAt, state (pending|approved|applied|failed|rejected), checker,
+   * decidedAt, outcome (JSON).
+   */
+  approval: (id: string) => `${PREFIX}:approval:${id}`,
+  /** Sorted set: every approval id, by the time it was asked for. */
+  approvals: () => `${PREFIX}:approvals`,
 
   /**
    * Hash: count, fen: top-ups applied since the Redis was created, for the metrics (written after

@@ -97,7 +97,7 @@ describe('audit log', () => {
       expect(raw).not.toContain(k.toUpperCase());
       expect(raw).not.toContain(Buffer.from(k, 'hex').toString('base64'));
     }
-  });
+  }, 180_000); // a dozen CLI processes one after another: slow on a loaded machine
 
   it('refuses a money action with no operator: exit 1, ERR_OPERATOR, float and log untouched', async () => {
     const before = await audit();
@@ -110,7 +110,7 @@ describe('audit log', () => {
     // A malformed name is refused too (it would be "who" in the log).
     expect(await aircharge(['float', 'topup', 'shop-a', '5', '--operator', 'x y'])).toMatchObject({ code: 1, stderr: expect.stringContaining('bad operator name') });
     expect(await net.redis.hget('ac:{m.shop-a}:merchant', 'floatFen')).toBe('10050');
-  });
+  }, 120_000);
 
   it('filters by action, operator, target and time, and prints local times in text', async () => {
     expect((await audit(['--action', 'terminal.add'])).map((e) => e.operator)).toEqual(['bob']);
@@ -121,5 +121,5 @@ describe('audit log', () => {
     const text = await aircharge(['audit', 'list', '--action', 'float.topup']);
     expect(text.stdout).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \+08:00 {2}alice {2}float\.topup {2}shop-a {2}\{"status":"active","floatFen":0\} -> \{"floatFen":10050,/);
     expect(await aircharge(['audit', 'list', '--since', 'yesterday'])).toMatchObject({ code: 1, stderr: expect.stringContaining('not a time') });
-  });
+  }, 120_000);
 });
