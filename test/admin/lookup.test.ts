@@ -169,5 +169,5 @@ describe('txn CLI', () => {
     const unknown = await aircharge(['txn', 'show', 'LKA000019999999999', '--json']);
     expect(unknown.code).toBe(1);
     expect(JSON.parse(unknown.stdout)).toMatchObject({ error: { code: 'ERR_NOT_FOUND' } });
-  });
+  }, 120_000); // five CLI processes: slow on a loaded machine
 });
