@@ -15,6 +15,8 @@ export interface ProvisionedTerminal {
 export interface SeededNetwork {
   terminals: ProvisionedTerminal[];
   accounts: string[];
+  /** The bill extract imported: what a billing system of its own (the reference biller) takes too. */
+  extract?: string;
 }
 
 export interface SeedOptions {
@@ -83,6 +85,7 @@ export async function seedNetwork(admin: Admin, options: SeedOptions): Promise<S
     }
     accounts.push(account);
   }
-  await admin.importAccounts(`${lines.join('\n')}\n`);
-  return { terminals, accounts };
+  const extract = `${lines.join('\n')}\n`;
+  await admin.importAccounts(extract);
+  return { terminals, accounts, extract };
 }

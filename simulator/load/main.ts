@@ -9,13 +9,15 @@
  *   storm        the same, then every connection cut at once and timed until all are back;
  *                --spread MS: terminals wait a random time up to MS before reconnecting
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseScriptArgs } from '../../src/cli/script-args.js';
 import { renderHtml } from '../report/html.js';
 import { connections } from './connections.js';
 import { startStack } from './stack.js';
 import { throughput } from './throughput.js';
+import { throughputVsHttpBiller } from './biller.js';
 
 const USAGE = `
 usage: npm run load -- [--scenario throughput|connections|storm] [options]
@@ -31,6 +33,8 @@ usage: npm run load -- [--scenario throughput|connections|storm] [options]
   --spread MS         storm: terminals wait a random time up to MS before reconnecting (0)
   --per-outlet N      terminals per outlet (100)
   --seed N            seed of the generated network (1)
+  --biller KIND       throughput: embedded (default), or http: the same run again against the
+                      reference biller process, reporting the ratio and every process's CPU
   --out DIR           where the JSON and HTML results go (load-results)
   --quiet             no progress lines
 The last line of output is one JSON object with the figures.
@@ -38,6 +42,7 @@ The last line of output is one JSON object with the figures.
 
 const values = parseScriptArgs('load', USAGE, {
     scenario: { type: 'string', default: 'throughput' },
+    biller: { type: 'string', default: 'embedded' },
     terminals: { type: 'string' },
     duration: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '2' },
@@ -74,6 +79,34 @@ async function main(): Promise<number> {
   mkdirSync(out, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 
+  if (values.biller !== 'embedded' && values.biller !== 'http') {
+    log('load: --biller must be embedded or http');
+    return 2;
+  }
+  if (scenario === 'throughput' && values.biller === 'http') {
+    const terminals = whole('terminals', values.terminals, 200);
+    const stack = await startStack({ outlets: terminals, terminalsPerOutlet: 1, accounts: 2000, gatewayArgs: [], seed, log });
+    const work = mkdtempSync(join(tmpdir(), 'aircharge-load-biller-'));
+    try {
+      const result = await throughputVsHttpBiller(stack, {
+        durationSec: whole('duration', values.duration, 10),
+        warmupSec: whole('warmup', values.warmup, 2),
+        baselineSec: 0,
+        progress: !values.quiet,
+        seed,
+        work,
+        log,
+      });
+      const base = join(out, `throughput-biller-http-${stamp}`);
+      writeFileSync(`${base}.json`, `${JSON.stringify(result, null, 1)}\n`);
+      log(`results: ${base}.json`);
+      process.stdout.write(`${JSON.stringify({ ...result.figures, files: [`${base}.json`] })}\n`);
+      return 0;
+    } finally {
+      await stack.stop();
+      rmSync(work, { recursive: true, force: true });
+    }
+  }
   if (scenario === 'throughput') {
     const terminals = whole('terminals', values.terminals, 200);
     const stack = await startStack({ outlets: terminals, terminalsPerOutlet: 1, accounts: 2000, gatewayArgs: [], seed, log });

@@ -40,8 +40,17 @@ export function coreBaseline(seconds: number): Promise<CoreBaseline> {
 
 export async function throughput(
   stack: Stack,
-  options: { durationSec: number; warmupSec: number; baselineSec: number; progress: boolean; seed: number },
+  options: {
+    durationSec: number;
+    warmupSec: number;
+    baselineSec: number;
+    progress: boolean;
+    seed: number;
+    /** Other processes the payments cost CPU in (the reference biller), by name: pid. */
+    others?: Record<string, number>;
+  },
 ) {
+  const others = Object.entries(options.others ?? {});
   const baseline = options.baselineSec > 0 ? await coreBaseline(options.baselineSec) : { paymentsPerSec: null, note: 'skipped' };
   const { network } = stack;
   const terminals = network.terminals.map(
@@ -82,6 +91,7 @@ export async function throughput(
   phase = 'measure';
   measuredStart = performance.now();
   const cpuBefore = { generator: process.cpuUsage(), gateway: cpuSeconds(stack.gateway.pid), redis: stack.redisPid ? cpuSeconds(stack.redisPid) : null };
+  const othersBefore = others.map(([, pid]) => cpuSeconds(pid));
   const progress = new Progress(options.durationSec * 1000, () => {
     const elapsed = (performance.now() - measuredStart) / 1000;
     return `${approved} approved, ${Math.round(approved / Math.max(elapsed, 0.001))}/s`;
@@ -93,6 +103,11 @@ export async function throughput(
   const generatorCpu = process.cpuUsage(cpuBefore.generator);
   const gatewayCpu = cpuSeconds(stack.gateway.pid);
   const redisCpu = stack.redisPid ? cpuSeconds(stack.redisPid) : null;
+  const othersCpu = others.map(([, pid], i) => {
+    const after = cpuSeconds(pid);
+    const before = othersBefore[i] ?? null;
+    return after === null || before === null ? null : after - before;
+  });
   phase = 'done';
   progress.stop();
   await Promise.all(loops);
@@ -107,8 +122,10 @@ export async function throughput(
     loadGenerator: perPayment((generatorCpu.user + generatorCpu.system) / 1e6),
     gateway: perPayment(gatewayCpu !== null && cpuBefore.gateway !== null ? gatewayCpu - cpuBefore.gateway : null),
     redis: perPayment(redisCpu !== null && cpuBefore.redis !== null ? redisCpu - cpuBefore.redis : null),
+    ...Object.fromEntries(others.map(([name], i) => [name, perPayment(othersCpu[i] ?? null)])),
   };
-  const totalUs = cpuUs.loadGenerator !== null && cpuUs.gateway !== null && cpuUs.redis !== null ? cpuUs.loadGenerator + cpuUs.gateway + cpuUs.redis : null;
+  const parts = Object.values(cpuUs);
+  const totalUs = parts.every((v) => v !== null) ? (parts as number[]).reduce((a, b) => a + b, 0) : null;
   const vsCore = baseline.paymentsPerSec ? Math.round((perSec / baseline.paymentsPerSec) * 1000) / 1000 : null;
   const figures = {
     scenario: 'throughput',
