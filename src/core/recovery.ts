@@ -72,6 +72,8 @@ async function readPending(deps: CoreDeps, merchantId: string, receipt: string):
     amountFen: Number(hash.amountFen),
     businessDay: Number(hash.businessDay),
     ...(hash.original === undefined ? {} : { original: hash.original }),
+    // An operator's re-entry that died half-way keeps saying so in its journal entry.
+    ...(hash.origin === undefined ? {} : { origin: hash.origin }),
     // Any head read before the completion is one its journal entry may vouch for.
     seen: await deps.storeCall(readJournalHead(deps.redis, merchantId)),
   };
