@@ -80,7 +80,7 @@ async function main(): Promise<number> {
       });
       log(`seeded ${network.terminals.length} outlets (each a merchant with a terminal and a ¥50,000.00 float) and ${network.accounts.length} billing accounts`);
 
-      gateway = await startGateway({ redisUrl, logFile: join(work, 'gateway.log'), args: ['--connection-rate', '0'], detached: keep });
+      gateway = await startGateway({ redisUrl, logFile: join(work, 'gateway.log'), args: ['--connection-rate', '0', '--max-connections-per-address', '0'], detached: keep });
       log(`gateway listening on 127.0.0.1:${gateway.port} (log: ${gateway.logFile})`);
 
       const day = operator.admin.businessDay();

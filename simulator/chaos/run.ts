@@ -55,7 +55,7 @@ export interface ScenarioRow {
 
 const GATEWAY_ARGS = [
   // All terminals come from 127.0.0.1 through the relays: no per-address connection rate.
-  '--connection-rate', '0',
+  '--connection-rate', '0', '--max-connections-per-address', '0',
   '--request-rate', '0',
   // Pending transactions a crash left behind are picked up within a second of turning stale.
   '--recovery-interval', '1',

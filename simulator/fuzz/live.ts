@@ -140,7 +140,7 @@ export async function fuzzLive(options: LiveFuzzOptions): Promise<LiveFuzzReport
       redisUrl: redis.url,
       logFile,
       args: ['--log-level', 'error', '--sign-in-timeout', String(SIGN_IN_TIMEOUT_SEC), '--idle-timeout', '5',
-        '--heartbeat-interval', '2', '--max-bad-frames', '50', '--connection-rate', '0'],
+        '--heartbeat-interval', '2', '--max-bad-frames', '50', '--connection-rate', '0', '--max-connections-per-address', '0'],
       env: { ...process.env, AIRCHARGE_MASTER_KEY: masterKey.toString('hex') },
     });
     const port = gateway.port;

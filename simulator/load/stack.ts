@@ -53,7 +53,7 @@ export async function startStack(options: {
     gateway = await startGateway({
       redisUrl,
       logFile: join(work, 'gateway.log'),
-      args: ['--log-level', 'warn', '--connection-rate', '0', '--request-rate', '0', ...options.gatewayArgs],
+      args: ['--log-level', 'warn', '--connection-rate', '0', '--max-connections-per-address', '0', '--request-rate', '0', ...options.gatewayArgs],
     });
     options.log(`gateway pid ${gateway.pid} on port ${gateway.port}, Redis ${redisUrl}`);
     const stack: Stack = {

@@ -192,7 +192,7 @@ async function runSlice(options: {
           redisUrl: options.redis.url,
           logFile: join(options.work, `gw${i + 1}.log`),
           // Every terminal reaches the gateways from HAProxy's address: no per-address rate limit here.
-          args: ['--connection-rate', '0', '--drain-timeout', '2'],
+          args: ['--connection-rate', '0', '--max-connections-per-address', '0', '--drain-timeout', '2'],
         }),
       ),
     );

@@ -77,7 +77,7 @@ async function gatewayServer(redisUrl: string, masterKeyHex: string): Promise<vo
   const logger = createLogger({ level: 'warn' });
   const { sessions, core } = await createCore({ redis, masterKey: Buffer.from(masterKeyHex, 'hex'), logger });
   const gateway = new Gateway({ sessions, core, redis, instanceId: 'bench', logger,
-    limits: { connectionRatePerSec: 0, requestRatePerSec: 0, maxConnections: 5000 } });
+    limits: { connectionRatePerSec: 0, requestRatePerSec: 0, maxConnectionsPerAddress: 0, maxConnections: 5000 } });
   await gateway.ready();
   const server = createServer(gateway.handle);
   server.listen(0, '127.0.0.1', () => process.stdout.write(`${JSON.stringify(server.address())}\n`));

@@ -104,7 +104,7 @@ export async function startGateway(
     instanceId: options.instanceId ?? `gw${randomBytes(3).toString('hex')}`,
     logger,
     // Tests open many connections from 127.0.0.1 and send bursts: no rate limit unless a test asks for one.
-    limits: { connectionRatePerSec: 0, requestRatePerSec: 0, ...options.limits },
+    limits: { connectionRatePerSec: 0, requestRatePerSec: 0, maxConnectionsPerAddress: 0, ...options.limits },
     ...businessDay,
     ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
     ...(options.proxyProtocol === undefined ? {} : { proxyProtocol: options.proxyProtocol }),

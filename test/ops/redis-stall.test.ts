@@ -34,7 +34,7 @@ describe('a Redis master that freezes and comes back', () => {
     gateway = await startGateway({
       redisUrl: `redis+cluster://127.0.0.1:${cluster.nodes[0]!.port}`,
       logFile: join(work, 'gateway.log'),
-      args: ['--connection-rate', '0', '--recovery-interval', '1'],
+      args: ['--connection-rate', '0', '--max-connections-per-address', '0', '--recovery-interval', '1'],
     });
   }, 60_000);
 

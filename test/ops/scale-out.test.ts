@@ -129,7 +129,7 @@ describe('three gateways on a Redis Cluster behind HAProxy', () => {
           '--instance-id', name,
           '--metrics-port', '0',
           // Behind HAProxy every terminal has HAProxy's address: the per-address limit is HAProxy's.
-          '--connection-rate', '0',
+          '--connection-rate', '0', '--max-connections-per-address', '0',
           // Recovery every second, so a payment cut off by the kill is settled within the run.
           '--recovery-interval', '1',
           '--drain-timeout', '5',

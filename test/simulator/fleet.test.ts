@@ -30,7 +30,7 @@ beforeAll(async () => {
   client = redis.client();
   admin = createAdmin({ redis: client, masterKey: DEMO_MASTER_KEY, operator: 'test' });
   work = mkdtempSync(join(tmpdir(), 'aircharge-fleet-test-'));
-  gateway = await startGateway({ redisUrl: redis.url, logFile: join(work, 'gateway.log'), args: ['--connection-rate', '0'] });
+  gateway = await startGateway({ redisUrl: redis.url, logFile: join(work, 'gateway.log'), args: ['--connection-rate', '0', '--max-connections-per-address', '0'] });
 }, 90_000);
 
 afterAll(async () => {

@@ -57,7 +57,7 @@ beforeAll(async () => {
   await admin.topUp('SIMSHOP', 100_000);
   await admin.importAccounts(`account,name,bill_id,period,amount,issue_date,status\n${ACCOUNT},Zhang San,B1,202609,300.00,2026-09-05,open\n${POOR},Li Si,B1,202609,1.00,2026-09-05,open\n`);
   work = mkdtempSync(join(tmpdir(), 'aircharge-sim-test-'));
-  gateway = await startGateway({ redisUrl: redis.url, logFile: join(work, 'gateway.log'), args: ['--connection-rate', '0'] });
+  gateway = await startGateway({ redisUrl: redis.url, logFile: join(work, 'gateway.log'), args: ['--connection-rate', '0', '--max-connections-per-address', '0'] });
 }, 90_000);
 
 afterAll(async () => {

@@ -55,7 +55,7 @@ beforeAll(async () => {
   for (const id of ['TERM0001', 'TERM0002', 'TERM0003', 'TERM0004', 'TERM0005', 'TERM0006']) keys.set(id, Buffer.from((await admin.addTerminal(id, 'TSHOP')).key, 'hex'));
   await admin.importAccounts(`account,name,bill_id,period,amount,issue_date,status\n${ACCOUNT},Wang Wu,B1,202609,5000.00,2026-09-05,open\n${FORGED_ACCOUNT},Zhou Qi,B1,202609,100.00,2026-09-05,open\n`);
   work = mkdtempSync(join(tmpdir(), 'aircharge-terminal-test-'));
-  gateway = await startGateway({ redisUrl: redis.url, logFile: join(work, 'gateway.log'), args: ['--connection-rate', '0'] });
+  gateway = await startGateway({ redisUrl: redis.url, logFile: join(work, 'gateway.log'), args: ['--connection-rate', '0', '--max-connections-per-address', '0'] });
 }, 90_000);
 
 afterAll(async () => {
