@@ -495,7 +495,8 @@ describe('limits', () => {
   it('connections beyond the maximum are closed at once; a freed slot is usable again', async () => {
     const small = await startGateway(network, { limits: { maxConnections: 3 } });
     try {
-      const held = [await small.connect(await provision()), await small.connect(await provision()), await small.connect(await provision())];
+      // Signed in: a full instance evicts a connection not signed in instead of refusing (connection-slots.test.ts).
+      const held = [await signedIn(small, await provision()), await signedIn(small, await provision()), await signedIn(small, await provision())];
       await waitFor(() => small.gateway.connectionCount === 3, 'three connections held');
       const extra = await Promise.all([small.connect(await provision()), small.connect(await provision())]);
       await Promise.all(extra.map((t) => t.closed));
