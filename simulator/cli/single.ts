@@ -25,7 +25,7 @@ import { formatYuan, parseYuan } from '../../src/admin/index.js';
 import { openLink, type CutMoment, type FaultPlan, type LinkProxy, linkProfile } from '../link/index.js';
 import { createRandom } from '../link/prng.js';
 import { FileStateStore, GatewayUnreachable, SignInRefused, Terminal, type Answer } from '../terminal/index.js';
-import { readTerminalKey } from '../../src/admin/keys-file.js';
+import { readKeySource } from '../../src/admin/keys-file.js';
 
 export const EXIT_APPROVED = 0;
 export const EXIT_DECLINED = 1;
@@ -40,6 +40,7 @@ export interface TerminalFlags {
   terminal?: string;
   key?: string;
   keysFile?: string;
+  keyFile?: string;
   state: string;
   seq?: string;
   link?: string;
@@ -56,8 +57,9 @@ export function addTerminalFlags(command: Command): Command {
     .option('--host <host>', 'gateway host', process.env.AIRCHARGE_HOST ?? '127.0.0.1')
     .option('--port <port>', 'gateway port', process.env.AIRCHARGE_PORT ?? '7000')
     .option('--terminal <id>', 'terminal id, 8 characters [0-9A-Z] (or AIRCHARGE_TERMINAL)', process.env.AIRCHARGE_TERMINAL)
-    .option('--key <hex>', 'terminal key, 64 hex digits (or AIRCHARGE_TERMINAL_KEY)', process.env.AIRCHARGE_TERMINAL_KEY)
-    .option('--keys-file <file>', "read the terminal's key from the keys file of `aircharge terminal import --keys-out`")
+    .option('--key <hex>', 'terminal key, 64 hex digits, or - to read it from stdin (or AIRCHARGE_TERMINAL_KEY)', process.env.AIRCHARGE_TERMINAL_KEY)
+    .option('--key-file <file>', "read the terminal's key from a file: the key alone, or a keys file of `aircharge terminal import --keys-out`")
+    .option('--keys-file <file>', 'the same as --key-file')
     .option('--state <dir>', "the terminal's flash: next seq, unfinished transactions, receipts", process.env.AIRCHARGE_SIM_STATE ?? join(homedir(), '.aircharge-sim'))
     .option('--seq <n>', 'send the request under this sequence number (testing)')
     .option('--link <profile>', 'emulate a link: good, gprs or bad')
@@ -108,13 +110,15 @@ export interface OpenedTerminal {
 export async function openTerminal(flags: TerminalFlags, faultType: number | null): Promise<OpenedTerminal> {
   const terminalId = flags.terminal;
   if (!terminalId || !TERMINAL_ID_PATTERN.test(terminalId)) throw new UsageError('--terminal must be 8 characters [0-9A-Z]');
-  if (flags.keysFile !== undefined && flags.key !== undefined && flags.key !== process.env.AIRCHARGE_TERMINAL_KEY) {
-    throw new UsageError('give --key or --keys-file, not both');
+  const keyFile = flags.keyFile ?? flags.keysFile;
+  if (keyFile !== undefined && flags.key !== undefined && flags.key !== process.env.AIRCHARGE_TERMINAL_KEY) {
+    throw new UsageError('give --key or --key-file, not both');
   }
   let hexKey = flags.key;
-  if (flags.keysFile !== undefined) {
+  const source = keyFile ?? (flags.key === '-' ? '-' : undefined);
+  if (source !== undefined) {
     try {
-      hexKey = readTerminalKey(flags.keysFile, terminalId).toString('hex');
+      hexKey = readKeySource(source, terminalId).toString('hex');
     } catch (error) {
       throw new UsageError((error as Error).message);
     }

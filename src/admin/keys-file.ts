@@ -56,3 +56,18 @@ export function readTerminalKey(path: string, terminalId: string): Buffer {
   if (!/^[0-9a-f]+$/i.test(hex) || hex.length !== TERMINAL_KEY_SIZE * 2) throw new Error(`${path}: line ${line.line}: the key is not ${TERMINAL_KEY_SIZE * 2} hex digits`);
   return Buffer.from(hex, 'hex');
 }
+
+/**
+ * A terminal key given without putting it on a command line, where `ps` and the shell history show
+ * it: `-` reads it from stdin, a path reads a file holding either the key alone (64 hex digits) or
+ * a keys file (the terminal's line is taken). One mechanism for the simulator and the admin CLI.
+ */
+export function readKeySource(source: string, terminalId: string): Buffer {
+  const text = readFileSync(source === '-' ? 0 : source, 'utf8');
+  if (text.startsWith(KEYS_FILE_HEADER)) return readTerminalKey(source, terminalId);
+  const hex = text.trim();
+  if (!/^[0-9a-f]+$/i.test(hex) || hex.length !== TERMINAL_KEY_SIZE * 2) {
+    throw new Error(`${source === '-' ? 'stdin' : source}: not a terminal key (${TERMINAL_KEY_SIZE * 2} hex digits) or a keys file`);
+  }
+  return Buffer.from(hex, 'hex');
+}

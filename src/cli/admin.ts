@@ -40,7 +40,7 @@ import {
 } from '../admin/index.js';
 import type { DayPosting } from '../biller/biller.js';
 import { formatPostingsFile, parsePostingsFile } from '../biller/postings-file.js';
-import { KeysFile } from '../admin/keys-file.js';
+import { KeysFile, readKeySource } from '../admin/keys-file.js';
 import { BUSINESS_DAY_SETTINGS, LOW_FLOAT_SETTINGS, resolveBusinessDay, resolveLowFloat } from '../config.js';
 import { checkMasterKey } from '../store/key-check.js';
 import { MasterKeyError, takeMasterKey } from '../store/secrets.js';
@@ -290,12 +290,12 @@ function registerTerminal(program: Command): void {
   const group = program
     .command('terminal')
     .description('terminals: add, list, disable, enable, rotate-key, reset-seq (keys are stored encrypted under AIRCHARGE_MASTER_KEY)');
-  adminCommand<{ merchant: string; key?: string }>(
+  adminCommand<{ merchant: string; key?: string; keyFile?: string }>(
     group,
     'add <id>',
     'provision a terminal (8 of 0-9 A-Z) for a merchant; prints its key once, as `key`',
     async (admin, [id = ''], options) => {
-      const key = options.key === undefined ? undefined : parseTerminalKey(options.key);
+      const key = givenKey(options, id);
       const provisioned = await admin.addTerminal(id, options.merchant, key);
       return {
         json: provisioned,
@@ -305,7 +305,8 @@ function registerTerminal(program: Command): void {
     { masterKey: true },
   )
     .requiredOption('--merchant <id>', 'the merchant it belongs to')
-    .option('--key <hex>', 'use this key (64 hex digits) instead of a new random one');
+    .option('--key <hex>', 'use this key (64 hex digits, or - to read it from stdin) instead of a new random one')
+    .option('--key-file <file>', 'use the key in this file (the key alone, or a keys file) instead of a new random one');
 
   adminCommand<{ keysOut: string }>(
     group,
@@ -557,6 +558,18 @@ function accountText(a: Account): string {
     lines.push(`${p.receipt}  ${p.kind.padEnd(8)} ${yuan(p.amountFen).padStart(12)}  ${time(p.at)}  ${bills}${link}`);
   }
   return lines.join('\n');
+}
+
+/** A key the operator gives: --key HEX, --key - (stdin) or --key-file FILE, so it need not sit on the command line. */
+function givenKey(options: { key?: string; keyFile?: string }, terminalId: string): Buffer | undefined {
+  if (options.key !== undefined && options.keyFile !== undefined) throw new AdminError(AdminErrorCode.INVALID, 'give --key or --key-file, not both');
+  const source = options.keyFile ?? (options.key === '-' ? '-' : undefined);
+  if (source === undefined) return options.key === undefined ? undefined : parseTerminalKey(options.key);
+  try {
+    return readKeySource(source, terminalId);
+  } catch (error) {
+    throw new AdminError(AdminErrorCode.INVALID, (error as Error).message);
+  }
 }
 
 function readText(file: string): Promise<string> {
