@@ -178,6 +178,7 @@ describe('the console in a real browser', () => {
     await shot('05-outlets');
     await page.click('a[href="/outlets/XICUN"]');
     await page.fill('input[name=amount]', '5000');
+    await page.fill('input[name=reference]', 'BANK-20261203-001');
     await page.click('form[action="/outlets/XICUN/topup"] button');
     await expect(page.locator('.notice.ok').textContent()).resolves.toContain('Top-up recorded');
     expect((await admin.showMerchant('XICUN')).floatFen).toBe(80_000 + 500_000);

@@ -157,7 +157,7 @@ describe('forged form posts', () => {
     const sue = await login('sue');
     const before = await float();
     const audit = await client.xlen(keys.audit());
-    for (const payload of [{ amount: '100' }, { amount: '100', _csrf: 'wrong' }, { amount: '100', _csrf: sue.csrf }, { amount: '100', _csrf: '' }]) {
+    for (const payload of [{ amount: '100', reference: 'F1' }, { amount: '100', reference: 'F2', _csrf: 'wrong' }, { amount: '100', reference: 'F3', _csrf: sue.csrf }, { amount: '100', reference: 'F4', _csrf: '' }]) {
       const res = await app.inject({ method: 'POST', url: `/outlets/${SHOP}/topup`, headers: { cookie: otto.cookie }, payload });
       expect(res.statusCode).toBe(403);
       expect(res.body).toContain('CSRF');
@@ -181,7 +181,7 @@ describe('roles', () => {
       expect(res.statusCode, url).toBe(200);
     }
     const before = await float();
-    const topup = await app.inject({ method: 'POST', url: `/outlets/${SHOP}/topup`, headers: { cookie: vera.cookie }, payload: { amount: '100', _csrf: vera.csrf } });
+    const topup = await app.inject({ method: 'POST', url: `/outlets/${SHOP}/topup`, headers: { cookie: vera.cookie }, payload: { amount: '100', reference: 'BANK-0002', _csrf: vera.csrf } });
     expect(topup.statusCode).toBe(403);
     expect(topup.body).toContain('needs the operator role');
     expect(await float()).toBe(before);
@@ -194,7 +194,7 @@ describe('roles', () => {
   it('an operator tops up through the admin API: float, journal and audit log under its name', async () => {
     const otto = await login('otto');
     const before = await float();
-    const res = await app.inject({ method: 'POST', url: `/outlets/${SHOP}/topup`, headers: { cookie: otto.cookie }, payload: { amount: '1234.50', _csrf: otto.csrf } });
+    const res = await app.inject({ method: 'POST', url: `/outlets/${SHOP}/topup`, headers: { cookie: otto.cookie }, payload: { amount: '1234.50', reference: 'BANK-0001', _csrf: otto.csrf } });
     expect(res.statusCode).toBe(303);
     expect(res.headers.location).toMatch(new RegExp(`^/outlets/${SHOP}\\?done=topup&entry=\\d+-\\d+$`));
     expect(await float()).toBe(before + 123_450);
@@ -209,7 +209,7 @@ describe('roles', () => {
     await admin.addConsoleOperator('temp', 'operator', PASSWORD);
     const temp = await login('temp');
     await admin.addConsoleOperator('temp', 'viewer', PASSWORD, { replace: true });
-    const res = await app.inject({ method: 'POST', url: `/outlets/${SHOP}/topup`, headers: { cookie: temp.cookie }, payload: { amount: '1', _csrf: temp.csrf } });
+    const res = await app.inject({ method: 'POST', url: `/outlets/${SHOP}/topup`, headers: { cookie: temp.cookie }, payload: { amount: '1', reference: 'BANK-0003', _csrf: temp.csrf } });
     expect(res.statusCode).toBe(403);
     await admin.removeConsoleOperator('temp');
     expect((await app.inject({ method: 'GET', url: '/', headers: { cookie: temp.cookie } })).statusCode).toBe(303);
@@ -221,10 +221,22 @@ describe('validation', () => {
     const otto = await login('otto');
     const before = await float();
     for (const amount of ['12.345', '-5', '1e3', '0', '', '99999999999', '1,000']) {
-      const res = await app.inject({ method: 'POST', url: `/outlets/${SHOP}/topup`, headers: { cookie: otto.cookie }, payload: { amount, _csrf: otto.csrf } });
+      const res = await app.inject({ method: 'POST', url: `/outlets/${SHOP}/topup`, headers: { cookie: otto.cookie }, payload: { amount, reference: `BAD-${amount}`, _csrf: otto.csrf } });
       expect(res.statusCode, amount).toBe(400);
     }
     expect(await float()).toBe(before);
+  });
+
+  it('refuses a top-up without a bank reference, and applies one reference once', async () => {
+    const otto = await login('otto');
+    const before = await float();
+    const none = await app.inject({ method: 'POST', url: `/outlets/${SHOP}/topup`, headers: { cookie: otto.cookie }, payload: { amount: '10', _csrf: otto.csrf } });
+    expect(none.statusCode).toBe(400);
+    const first = await app.inject({ method: 'POST', url: `/outlets/${SHOP}/topup`, headers: { cookie: otto.cookie }, payload: { amount: '10', reference: 'BANK-ONCE', _csrf: otto.csrf } });
+    expect(first.statusCode).toBe(303);
+    const again = await app.inject({ method: 'POST', url: `/outlets/${SHOP}/topup`, headers: { cookie: otto.cookie }, payload: { amount: '10', reference: 'BANK-ONCE', _csrf: otto.csrf } });
+    expect(again.statusCode).toBe(409);
+    expect(await float()).toBe(before + 1000);
   });
 
   it('refuses bad ids in paths and queries, and says an unknown outlet is not found', async () => {
@@ -242,7 +254,7 @@ describe('validation', () => {
   it('refuses a top-up of an unknown outlet without writing anything', async () => {
     const otto = await login('otto');
     const audit = await client.xlen(keys.audit());
-    const res = await app.inject({ method: 'POST', url: '/outlets/NOSUCH/topup', headers: { cookie: otto.cookie }, payload: { amount: '10', _csrf: otto.csrf } });
+    const res = await app.inject({ method: 'POST', url: '/outlets/NOSUCH/topup', headers: { cookie: otto.cookie }, payload: { amount: '10', reference: 'BANK-0004', _csrf: otto.csrf } });
     expect(res.statusCode).toBe(404);
     expect(await client.xlen(keys.audit())).toBe(audit);
   });

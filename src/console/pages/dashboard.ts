@@ -27,7 +27,9 @@ export function registerDashboard(app: FastifyInstance, context: ConsoleContext)
       admin.lastVerify(),
     ]);
     const lastHour = journal.filter((e) => e.kind === 'pay' && e.ts > viewer.now - HOUR_MS);
-    const low = merchants.filter((m) => m.status === 'active' && m.floatFen < context.lowFloatFen).sort((x, y) => x.floatFen - y.floatFen);
+    const low = merchants.filter((m) => m.kind !== 'collector' && m.status === 'active' && (m.lowFloat || m.floatFen < context.lowFloatFen)).sort((x, y) => x.floatFen - y.floatFen);
+    // A collector at 80% of its cash limit is about to be refused payments (CASH_LIMIT): time to hand cash in.
+    const nearLimit = merchants.filter((m) => m.kind === 'collector' && m.cashLimitFen > 0 && m.cashFen * 5 >= m.cashLimitFen * 4).sort((x, y) => y.cashFen / y.cashLimitFen - x.cashFen / x.cashLimitFen);
     const inDoubt = pending.filter((p) => viewer.now - p.createdAt >= IN_DOUBT_AFTER_MS);
     const disabled = terminals.filter((t) => t.status === 'disabled').length;
     const { total } = report;
@@ -37,12 +39,13 @@ ${tile('Terminals', terminals.length, `${terminals.length - disabled} active, ${
 ${tile("Today's payments", total.payments.count.toLocaleString('en-US'), `${report.date} · ${total.outlets} of ${merchants.length} outlets`)}
 ${tile('Collected today', yuan(total.netFen), `${yuan(total.payments.amountFen)} paid, ${yuan(total.corrections.amountFen)} corrected`)}
 ${tile('Last hour', count(lastHour.length, 'payment'), `${yuan(lastHour.reduce((sum, e) => sum + e.amountFen, 0))} collected`)}
-${tile('Low floats', low.length, `under ${yuan(context.lowFloatFen)}`, low.length > 0 ? 'warn' : 'ok')}
+${tile('Low floats', low.length, `outlets under their threshold`, low.length > 0 ? 'warn' : 'ok')}
+${tile('Collectors', nearLimit.length, 'at 80% of their cash limit', nearLimit.length > 0 ? 'warn' : 'ok')}
 ${tile('Pending', pending.length, `${inDoubt.length} in doubt`, inDoubt.length > 0 ? 'bad' : pending.length > 0 ? 'warn' : 'ok')}
 ${verifyTile(verify, viewer.now)}
 </div>
 <div class="grid2">
-<section class="card"><h2>Low floats</h2>${lowFloats(low)}</section>
+<section class="card"><h2>Low floats</h2>${lowFloats(low)}<h2>Collectors near their cash limit</h2>${collectors(nearLimit)}</section>
 <section class="card"><h2>Pending and in-doubt transactions</h2>${pendingTable(pending, viewer)}</section>
 </div>
 <section class="card"><h2>Latest payments and corrections</h2>${latest(journal, viewer)}</section>
@@ -83,6 +86,15 @@ function lowFloats(low: Merchant[]): Html {
     low.map((m) => html`<tr><td><a href="${href('outlets', m.id)}">${m.id}</a></td><td>${m.name}</td><td class="num">${pill(m.floatFen <= 0 ? 'bad' : 'warn', yuan(m.floatFen))}</td></tr>`),
     'Every active outlet has enough float.',
     { numeric: [2] },
+  );
+}
+
+function collectors(near: Merchant[]): Html {
+  return table(
+    ['Collector', 'Name', 'Cash held', 'Limit'],
+    near.map((m) => html`<tr><td><a href="${href('outlets', m.id)}">${m.id}</a></td><td>${m.name}</td><td class="num">${pill(m.cashFen >= m.cashLimitFen ? 'bad' : 'warn', yuan(m.cashFen))}</td><td class="num">${yuan(m.cashLimitFen)}</td></tr>`),
+    'No collector is near its cash limit.',
+    { numeric: [2, 3] },
   );
 }
 

@@ -24,9 +24,11 @@ const NOTICE_QUERY = {
 } as const;
 const TOPUP_BODY = {
   type: 'object',
-  required: ['amount', '_csrf'],
+  required: ['amount', 'reference', '_csrf'],
   properties: {
     amount: { type: 'string', minLength: 1, maxLength: 16 },
+    reference: { type: 'string', minLength: 1, maxLength: 64 },
+    reason: { type: 'string', maxLength: 200 },
     _csrf: { type: 'string', maxLength: 64 },
   },
   additionalProperties: false,
@@ -40,9 +42,9 @@ export function registerOutlets(app: FastifyInstance, context: ConsoleContext): 
     const today = new Map(report.outlets.map((o) => [o.merchant, o]));
     const rows = merchants.map((m) => {
       const t = today.get(m.id);
-      return html`<tr><td><a href="${href('outlets', m.id)}">${m.id}</a></td><td>${m.name}</td><td>${statusPill(m)}</td><td class="num">${floatCell(m, context.lowFloatFen)}</td><td class="num">${m.terminals.length}</td><td class="num">${t?.payments.count ?? 0}</td><td class="num">${yuan(t?.netFen ?? 0)}</td></tr>`;
+      return html`<tr><td><a href="${href('outlets', m.id)}">${m.id}</a></td><td>${m.name}</td><td>${statusPill(m)}</td><td>${m.kind}</td><td class="num">${balanceCell(m, context.lowFloatFen)}</td><td class="num">${m.terminals.length}</td><td class="num">${t?.payments.count ?? 0}</td><td class="num">${yuan(t?.netFen ?? 0)}</td></tr>`;
     });
-    const body = html`<section class="card">${table(['Outlet', 'Name', 'Status', 'Float', 'Terminals', 'Payments today', 'Collected today'], rows, 'No outlets yet: `aircharge merchant add` makes one.', { numeric: [3, 4, 5, 6] })}</section>`;
+    const body = html`<section class="card">${table(['Outlet', 'Name', 'Status', 'Kind', 'Float or cash held', 'Terminals', 'Payments today', 'Collected today'], rows, 'No outlets yet: `aircharge merchant add` makes one.', { numeric: [4, 5, 6, 7] })}</section>`;
     return context.render(reply, viewer, '/outlets', 'Outlets', body);
   });
 
@@ -67,7 +69,8 @@ export function registerOutlets(app: FastifyInstance, context: ConsoleContext): 
 <dl class="facts">
 <dt>Name</dt><dd>${merchant.name}</dd>
 <dt>Status</dt><dd>${statusPill(merchant)}</dd>
-<dt>Float</dt><dd>${floatCell(merchant, context.lowFloatFen)}</dd>
+<dt>Kind</dt><dd>${merchant.kind}</dd>
+${merchant.kind === 'collector' ? html`<dt>Cash held</dt><dd>${balanceCell(merchant, context.lowFloatFen)} of a ${yuan(merchant.cashLimitFen)} limit</dd>` : html`<dt>Float</dt><dd>${balanceCell(merchant, context.lowFloatFen)}</dd>`}
 <dt>Today (${report.date})</dt><dd>${figures?.payments.count ?? 0} payments ${yuan(figures?.payments.amountFen ?? 0)}, ${figures?.corrections.count ?? 0} corrections ${yuan(figures?.corrections.amountFen ?? 0)}, net ${yuan(figures?.netFen ?? 0)}</dd>
 </dl>
 ${topUpForm(merchant, viewer)}
@@ -87,10 +90,11 @@ ${topUpForm(merchant, viewer)}
   app.post(
     '/outlets/:id/topup',
     { preValidation: context.requires('operator'), schema: { params: MERCHANT_PARAMS, body: TOPUP_BODY } },
-    async (request: FastifyRequest<{ Params: { id: string }; Body: { amount: string } }>, reply) => {
+    async (request: FastifyRequest<{ Params: { id: string }; Body: { amount: string; reference: string; reason?: string } }>, reply) => {
       const viewer = request.viewer!;
       const amountFen = parseYuan(request.body.amount.trim());
-      const result = await context.admin(viewer).topUp(request.params.id, amountFen);
+      const { reference, reason } = request.body;
+      const result = await context.admin(viewer).topUp(request.params.id, amountFen, { reference: reference.trim(), ...(reason ? { reason } : {}) });
       request.log.info({ operator: viewer.operator, merchant: result.merchantId, amountFen, floatFen: result.floatFen }, 'console: float topped up');
       return reply.redirect(`${href('outlets', result.merchantId)}?done=topup&entry=${encodeURIComponent(result.entry)}`, 303);
     },
@@ -101,18 +105,27 @@ function statusPill(m: Merchant): Html {
   return m.status === 'active' ? pill('ok', 'active') : pill('bad', 'disabled');
 }
 
-function floatCell(m: Merchant, lowFloatFen: number): Html {
+/** An outlet's float (amber when low, red when empty) or a collector's cash held (amber from 80% of its limit). */
+function balanceCell(m: Merchant, lowFloatFen: number): Html {
+  if (m.kind === 'collector') {
+    if (m.cashLimitFen > 0 && m.cashFen >= m.cashLimitFen) return pill('bad', yuan(m.cashFen));
+    if (m.cashLimitFen > 0 && m.cashFen * 5 >= m.cashLimitFen * 4) return pill('warn', yuan(m.cashFen));
+    return html`${yuan(m.cashFen)}`;
+  }
   if (m.floatFen <= 0) return pill('bad', yuan(m.floatFen));
-  if (m.floatFen < lowFloatFen) return pill('warn', yuan(m.floatFen));
+  if (m.lowFloat || m.floatFen < lowFloatFen) return pill('warn', yuan(m.floatFen));
   return html`${yuan(m.floatFen)}`;
 }
 
 function topUpForm(merchant: Merchant, viewer: Viewer): Html {
+  if (merchant.kind === 'collector') return html`<p class="muted">A collector hands cash in with \`aircharge collector remit\`; it has no float to top up.</p>`;
   if (!roleAtLeast(viewer.role, 'operator')) return html`<p class="muted">Top-ups need the operator role.</p>`;
   return html`<h2>Top up the float</h2>
 <form method="post" action="${href('outlets', merchant.id, 'topup')}" class="inline">
 ${csrfField(viewer)}
 <label>Amount (yuan) <input name="amount" inputmode="decimal" pattern="(0|[1-9][0-9]*)(\\.[0-9]{1,2})?" required maxlength="16" placeholder="5000.00"></label>
+<label>Reference (bank transfer) <input name="reference" required maxlength="64" pattern="[!-~]{1,64}" placeholder="BANK-20261203-001"></label>
+<label>Reason <input name="reason" maxlength="200"></label>
 <button class="primary" type="submit">Top up</button>
 </form>`;
 }
