@@ -37,6 +37,7 @@ import { exportJournal, journalBetween, recentJournal, type ExportedEntry, type 
 import { listPending, type PendingTransaction } from './pending.js';
 import { lastVerify, recordVerify, type VerifyRecord } from './verify-record.js';
 import { importBankStatement, type BankImportResult } from './bank-import.js';
+import { statement, type Statement } from './statement.js';
 import { generatedReference, remit, topUp, type MovementNote, type RemitResult, type TopUpResult } from './float.js';
 import { DEFAULT_LOW_FLOAT } from '../core/low-float.js';
 import type { LowFloatOptions } from '../core/deps.js';
@@ -77,6 +78,8 @@ export { reportCsv, reportSummary } from './report.js';
 export { BREAK_KINDS, reconcileCsv, reconcileText, type BillerReconciliation, type BreakKind, type ReconcileLine } from './reconcile.js';
 export { parseTerminalKey } from './terminals.js';
 export { generatedReference } from './float.js';
+export { statementCsv } from './statement.js';
+export type { Statement };
 export { TERMINALS_CSV_HEADER, type NewTerminalKey, type TerminalImport } from './provision.js';
 export type { Checkpoint, ExportedEntry, FindPage, FindQuery, QueuedPosting, Txn, TxnDetail };
 export { ROLES, roleAtLeast, type Role } from './console-operators.js';
@@ -161,6 +164,8 @@ export interface Admin {
   topUp(merchantId: string, amountFen: number, note?: MovementNote): Promise<TopUpResult>;
   /** The bank's statement of pre-store transfers (date,merchant,amount,reference) applied as top-ups. */
   importBankStatement(csvText: string): Promise<BankImportResult>;
+  /** One merchant's statement between two business days (YYYYMMDD), checked against its live balance. */
+  merchantStatement(merchantId: string, fromDay: number, toDay: number): Promise<Statement>;
   /** Cash a collector hands in at the office, once per reference; never below zero (ERR_CASH). */
   remit(merchantId: string, amountFen: number, note: MovementNote): Promise<RemitResult>;
 
@@ -378,6 +383,7 @@ export function createAdmin(options: AdminOptions): Admin {
       audited(context, 'terminal.set-limits', id, async () => (await showTerminal(context, id)).limits, () => setTerminalLimits(context, id, limits), (t) => t.limits),
     topUp: (merchantId, amountFen, note) =>
       gate('float.topup', amountFen, { merchantId, amountFen, ...note }, () => apply.topUp(merchantId, amountFen, note)),
+    merchantStatement: (merchantId, fromDay, toDay) => statement(context, merchantId, fromDay, toDay),
     importBankStatement: async (csvText) => {
       requireOperator(context);
       const digest = `sha256:${createHash('sha256').update(csvText).digest('hex').slice(0, 16)}`;

@@ -37,6 +37,7 @@ import {
   type Terminal,
   TERMINALS_CSV_HEADER,
   generatedReference,
+  statementCsv,
 } from '../admin/index.js';
 import type { DayPosting } from '../biller/biller.js';
 import { formatPostingsFile, parsePostingsFile } from '../biller/postings-file.js';
@@ -492,6 +493,36 @@ function registerApprovals(program: Command): void {
     const approval = await admin.reject(id, options.reason);
     return { json: approval, text: approvalLine(approval) };
   }).option('--reason <text>', 'why');
+}
+
+function registerStatement(program: Command): void {
+  adminCommand<{ from: string; to: string; csv?: boolean }>(
+    program,
+    'statement <merchant>',
+    "a merchant's statement between two business days: opening float or cash held, every top-up, remittance, " +
+      'payment and correction with its receipt or reference, local time and yuan, the balance after each, the closing ' +
+      'balance; checked against the live balance (exit 1 when the journal and the balance disagree)',
+    async (admin, [merchantId = ''], options) => {
+      const s = await admin.merchantStatement(merchantId, parseDate(options.from), parseDate(options.to));
+      const exitCode = s.check.balanced ? 0 : 1;
+      if (options.csv) return { json: s, text: statementCsv(s).trimEnd(), exitCode };
+      const what = s.kind === 'collector' ? 'cash held' : 'float';
+      const lines = [
+        `statement of ${s.kind} ${s.merchant} ${s.name}, ${s.from} to ${s.to} (yuan, ${what})`,
+        `${'opening'.padEnd(44)} ${yuan(s.openingFen).padStart(16)}`,
+        ...s.lines.map((l) => `${l.localTime.slice(0, 19)}  ${l.kind.padEnd(7)} ${l.receipt.padEnd(18)} ${yuan(l.effectFen).padStart(14)} ${yuan(l.balanceFen).padStart(16)}`),
+        `${'closing'.padEnd(44)} ${yuan(s.closingFen).padStart(16)}`,
+        s.check.balanced
+          ? 'checked: the journal agrees with the balance'
+          : `NOT BALANCED: the journal gives ${yuan(s.check.journalFen)} but the ${what} is ${yuan(s.check.liveFen)} (less what pending transactions reserved)`,
+      ];
+      return { json: s, text: lines.join('\n'), exitCode };
+    },
+    { businessDay: true },
+  )
+    .requiredOption('--from <YYYY-MM-DD>', 'first business day')
+    .requiredOption('--to <YYYY-MM-DD>', 'last business day')
+    .option('--csv', 'CSV: yuan and local time, fen columns kept');
 }
 
 function registerCollector(program: Command): void {
@@ -1000,6 +1031,7 @@ export function registerAdmin(program: Command): void {
   registerTerminal(program);
   registerFloat(program);
   registerCollector(program);
+  registerStatement(program);
   registerAccounts(program);
   registerReport(program);
   registerJournal(program);

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdmin, type Admin } from '../../src/admin/index.js';
+import { keys } from '../../src/store/keys.js';
 import { startRedis, type RedisProcess } from '../helpers/redis.js';
 
 /** Top-ups and remittances write MACed journal entries: the master key the journal key comes from. */
@@ -126,5 +127,27 @@ describe('collector remit', () => {
     const missing = await aircharge(['collector', 'remit', 'coll-1', '1']);
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toContain('--reference');
+  });
+});
+
+describe('statement', () => {
+  it("lists an outlet's top-ups with opening and closing; the CSV keeps fen; exit 1 once the float disagrees with the journal", async () => {
+    const today = new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 10);
+    const run = await aircharge(['statement', 'shop-1', '--from', '2020-01-01', '--to', today, '--json']);
+    expect(run.code).toBe(0);
+    const s = json(run);
+    expect(s).toMatchObject({ merchant: 'shop-1', kind: 'outlet', openingFen: 0, closingFen: 525_050, check: { balanced: true } });
+    expect(s.lines.map((l: { receipt: string }) => l.receipt)).toEqual(['TRF-001', 'TRF-002']);
+    expect(s.lines.at(-1).balanceFen).toBe(525_050);
+    // From a later day on, what came before is the opening balance.
+    const later = json(await aircharge(['statement', 'shop-1', '--from', '2099-01-01', '--to', '2099-01-31', '--json']));
+    expect(later).toMatchObject({ openingFen: 525_050, lines: [], closingFen: 525_050 });
+    const csv = await aircharge(['statement', 'shop-1', '--from', '2020-01-01', '--to', today, '--csv']);
+    expect(csv.stdout.split('\n')[0]).toBe('merchant,kind,receipt,local_time,day,amount_yuan,balance_yuan,amount_fen,effect_fen,balance_fen');
+    expect(csv.stdout).toMatch(/^shop-1,topup,TRF-001,\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \+08:00,\d{4}-\d{2}-\d{2},5000\.00,5000\.00,500000,500000,500000$/m);
+    await client.hincrby(keys.merchant('shop-1'), 'floatFen', 1);
+    const broken = await aircharge(['statement', 'shop-1', '--from', '2020-01-01', '--to', today]);
+    expect(broken).toMatchObject({ code: 1, stdout: expect.stringContaining('NOT BALANCED') });
+    await client.hincrby(keys.merchant('shop-1'), 'floatFen', -1);
   });
 });
