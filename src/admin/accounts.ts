@@ -14,14 +14,15 @@
  */
 import { ACCOUNT_PATTERN } from '../../protocol/constants.js';
 import type { BillPeriod } from '../../protocol/messages.js';
-import { parseCleared } from '../biller/bill-record.js';
+import { formatBillRecord, parseCleared } from '../biller/bill-record.js';
 import { arrearsOf, unpaidPeriods, type Bill, type BillClearance } from '../biller/biller.js';
 import { BILLS_LUA } from '../biller/lua.js';
 import { readBills } from '../biller/redis-biller.js';
 import { keys } from '../store/keys.js';
 import { Script } from '../store/script.js';
 import { parseBillExtract, type ExtractAccount } from './bill-extract.js';
-import type { AdminContext } from './context.js';
+import { billsMac, ROSTER_DIGEST_LUA } from './bill-seal.js';
+import { requireJournalKey, type AdminContext } from './context.js';
 import { AdminError, AdminErrorCode } from './errors.js';
 import { formatYuan } from './money.js';
 
@@ -57,15 +58,17 @@ export interface Account {
 /**
  * One account's rows against what is stored, in its slot. ARGV[1] 'check' (read only) or 'write',
  * ARGV[2] account, ARGV[3] name, ARGV[4] account status ('' keeps it; new accounts open), ARGV[5]
- * now, then per bill: id, period, amountFen, issueDate, status.
- * KEYS[1] account, KEYS[2] bills → {conflicts, added, changed, unchanged, newAccount}: conflicts
- * flat {billId, paidFen, why}. With any conflict nothing of the account is written; `write`
- * decides again, so a payment landing between the check and the write is never undone.
+ * now, ARGV[6] the roster digest the check step saw, ARGV[7] the seal of the roster the write
+ * leaves (bill-seal.ts; both '' when checking), then per bill: id, period, amountFen, issueDate, status.
+ * KEYS[1] account, KEYS[2] bills → {conflicts, added, changed, unchanged, newAccount, digest, bills}:
+ * conflicts flat {billId, paidFen, why}; bills the stored ones, flat {id, record}. With any conflict
+ * nothing of the account is written; `write` decides again, so a payment landing between the check
+ * and the write is never undone, and a roster changed since the check is a conflict too.
  */
-const IMPORT_ACCOUNT = new Script(`${BILLS_LUA}
+const IMPORT_ACCOUNT = new Script(`${BILLS_LUA}${ROSTER_DIGEST_LUA}
 local conflicts, writes = {}, {}
 local added, changed, unchanged = 0, 0, 0
-for i = 6, #ARGV, 5 do
+for i = 8, #ARGV, 5 do
   local id, period, amount, issued, status = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
   local raw = redis.call('HGET', KEYS[2], id)
   local record = period .. '|' .. amount .. '|' .. issued .. '|' .. status .. '|'
@@ -85,14 +88,20 @@ for i = 6, #ARGV, 5 do
     end
   end
 end
+local digest = rosterDigest(KEYS[2])
+if ARGV[1] == 'write' and #conflicts == 0 and digest ~= ARGV[6] then
+  for _, v in ipairs({'*', '0', 'its bills changed while the file was imported: import it again'}) do conflicts[#conflicts + 1] = v end
+end
 local exists = redis.call('EXISTS', KEYS[1])
 if ARGV[1] == 'write' and #conflicts == 0 then
   if exists == 0 then redis.call('HSET', KEYS[1], 'account', ARGV[2], 'status', 'open') end
-  redis.call('HSET', KEYS[1], 'name', ARGV[3], 'importedAt', ARGV[5])
+  redis.call('HSET', KEYS[1], 'name', ARGV[3], 'importedAt', ARGV[5], 'billsMac', ARGV[7])
   if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'status', ARGV[4]) end
   if #writes > 0 then redis.call('HSET', KEYS[2], unpack(writes)) end
 end
-return {conflicts, added, changed, unchanged, 1 - exists}
+local bills = {}
+if ARGV[1] == 'check' then bills = redis.call('HGETALL', KEYS[2]) end
+return {conflicts, added, changed, unchanged, 1 - exists, digest, bills}
 `);
 
 export interface ImportResult {
@@ -107,27 +116,37 @@ export interface ImportResult {
   billsUnchanged: number;
 }
 
-type ImportReply = [string[], number, number, number, number];
+type ImportReply = [string[], number, number, number, number, string, string[]];
 
 /** Accounts go out this many at a time, so a large file does not build one huge pipeline. */
 const BATCH = 1000;
 
 export async function importAccounts(context: AdminContext, csvText: string): Promise<ImportResult> {
   const accounts = parseBillExtract(csvText);
+  const key = requireJournalKey(context, 'seals the bills it imports');
   const { redis } = context;
-  const run = (mode: 'check' | 'write', a: ExtractAccount, now: number) =>
+  const run = (mode: 'check' | 'write', a: ExtractAccount, now: number, digest = '', mac = '') =>
     IMPORT_ACCOUNT.run(redis, [keys.account(a.account), keys.bills(a.account)], [
       mode,
       a.account,
       a.name,
       a.status ?? '',
       now,
+      digest,
+      mac,
       ...a.bills.flatMap((b) => [b.billId, b.period, b.amountFen, b.issueDate, b.status]),
     ]) as Promise<ImportReply>;
 
+  // What each account's roster is now and will be after the import: the write seals the latter.
+  const seals = new Map<string, { digest: string; mac: string }>();
   const conflicts: string[] = [];
   await inBatches(accounts, async (a) => {
-    conflicts.push(...conflictLines(a, (await run('check', a, 0))[0]));
+    const [found, , , , , digest, flat] = await run('check', a, 0);
+    conflicts.push(...conflictLines(a, found));
+    const roster: Record<string, string> = {};
+    for (let i = 0; i + 1 < flat.length; i += 2) roster[flat[i]!] = flat[i + 1]!;
+    for (const b of a.bills) roster[b.billId] = formatBillRecord({ ...b, paidFen: 0 });
+    seals.set(a.account, { digest, mac: billsMac(key, a.account, roster) });
   });
   if (conflicts.length > 0) throw conflictError(conflicts, 'nothing imported');
 
@@ -136,7 +155,8 @@ export async function importAccounts(context: AdminContext, csvText: string): Pr
   await inBatches(
     accounts,
     async (a) => {
-      const [raced, added, changed, unchanged, isNew] = await run('write', a, importedAt);
+      const seal = seals.get(a.account)!;
+      const [raced, added, changed, unchanged, isNew] = await run('write', a, importedAt, seal.digest, seal.mac);
       if (raced.length > 0) {
         conflicts.push(...conflictLines(a, raced));
         return;
@@ -166,6 +186,10 @@ function conflictLines(a: ExtractAccount, flat: string[]): string[] {
   const lines: string[] = [];
   for (let i = 0; i + 2 < flat.length; i += 3) {
     const [billId = '', paid = '0', why = ''] = flat.slice(i, i + 3);
+    if (billId === '*') {
+      lines.push(`account ${a.account}: ${why}`);
+      continue;
+    }
     const bill = a.bills.find((b) => b.billId === billId);
     lines.push(`account ${a.account} bill ${billId}: ${formatYuan(Number(paid))} yuan paid against it here, and ${why} (file: ${bill?.period} ${formatYuan(bill?.amountFen ?? 0)} yuan ${bill?.status})`);
   }

@@ -23,6 +23,7 @@
 import { ResultCode } from '../../protocol/constants.js';
 import { parseReceipt } from '../../protocol/index.js';
 import { parseBillRecord, parseCleared } from '../biller/bill-record.js';
+import { billsMac } from './bill-seal.js';
 import type { Bill } from '../biller/biller.js';
 import { keys } from '../store/keys.js';
 import type { Checkpoint } from './checkpoint.js';
@@ -93,18 +94,18 @@ return {floatFen, pendingPay, tail, counters, pendingCorrect, {m[2] or 'outlet',
 
 /**
  * One account's books in one step. KEYS[1] account, KEYS[2] bills, KEYS[3] postings set;
- * ARGV[1] posting key prefix → {account fields {account, arrearsFen}, bills flat {id, record},
+ * ARGV[1] posting key prefix → {account fields {account, arrearsFen, billsMac}, bills flat {id, record},
  * postings flat {receipt, kind, amount, result, original, reversedBy, cleared}}.
  */
 const ACCOUNT_BOOKS = new Script(`
-local a = redis.call('HMGET', KEYS[1], 'account', 'arrearsFen')
+local a = redis.call('HMGET', KEYS[1], 'account', 'arrearsFen', 'billsMac')
 local rows = {}
 for _, receipt in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
   local p = redis.call('HMGET', ARGV[1] .. receipt, 'kind', 'amountFen', 'result', 'original', 'reversedBy', 'cleared')
   rows[#rows + 1] = receipt
   for i = 1, 6 do rows[#rows + 1] = p[i] or '' end
 end
-return {{a[1] or '', a[2] or ''}, redis.call('HGETALL', KEYS[2]), rows}
+return {{a[1] or '', a[2] or '', a[3] or ''}, redis.call('HGETALL', KEYS[2]), rows}
 `);
 
 /** Reads and checks go out this many at a time. */
@@ -211,7 +212,7 @@ export async function verify(context: AdminContext, options: VerifyOptions): Pro
   for (let start = 0; start < accounts.length; start += BATCH) {
     await Promise.all(
       accounts.slice(start, start + BATCH).map(async (account) => {
-        const result = await checkAccount(context, account, byReceipt);
+        const result = await checkAccount(context, key, account, byReceipt);
         checked.accounts += 1;
         checked.postings += result.postings;
         checked.bills += result.bills;
@@ -468,14 +469,15 @@ async function checkTransaction(
  */
 async function checkAccount(
   context: AdminContext,
+  key: Buffer,
   account: string,
   byReceipt: Map<string, Hash>,
 ): Promise<{ postings: number; bills: number; unchecked: string | null; discrepancies: string[] }> {
-  const [[stored, legacyArrears], billRecords, rows] = (await ACCOUNT_BOOKS.run(
+  const [[stored, legacyArrears, sealed], billRecords, rows] = (await ACCOUNT_BOOKS.run(
     context.redis,
     [keys.account(account), keys.bills(account), keys.postings(account)],
     [keys.posting(account, '')],
-  )) as [[string, string], string[], string[]];
+  )) as [[string, string, string], string[], string[]];
   const problems: string[] = [];
   const say = (text: string) => problems.push(`account ${account}: ${text}`);
   const postings = rows.length / 7;
@@ -494,6 +496,12 @@ async function checkAccount(
   if (unreadable.length > 0) {
     return { postings, bills: billCount, unchecked: `the record of bill ${unreadable.sort().join(', ')} does not read`, discrepancies: problems };
   }
+  if (sealed === '') {
+    return { postings, bills: billCount, unchecked: 'its bills carry no seal (imported without the master key or before bills were sealed): import its extract again', discrepancies: problems };
+  }
+  const roster: Record<string, string> = {};
+  for (let i = 0; i + 1 < billRecords.length; i += 2) roster[billRecords[i]!] = billRecords[i + 1]!;
+  if (billsMac(key, account, roster) !== sealed) say('its bills do not match their seal: a bill was added, removed or changed outside accounts import');
 
   // What the postings say each bill has paid, and each payment's clearances for its reversal.
   const paidBy = new Map<string, number>();

@@ -6,6 +6,7 @@
  *
  *   npm run bench:import          BENCH_BILLS=100000 by default
  */
+import { randomBytes } from 'node:crypto';
 import { createAdmin } from '../admin/index.js';
 import { formatYuan } from '../admin/money.js';
 import { startRedisServer } from '../ops/redis-server.js';
@@ -40,7 +41,7 @@ async function main(): Promise<void> {
   const server = await startRedisServer();
   const redis = server.client();
   try {
-    const admin = createAdmin({ redis });
+    const admin = createAdmin({ redis, masterKey: randomBytes(32) });
     const first = process.hrtime.bigint();
     const imported = await admin.importAccounts(csv);
     const firstMs = Number(process.hrtime.bigint() - first) / 1e6;

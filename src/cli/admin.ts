@@ -557,7 +557,7 @@ function registerAccounts(program: Command): void {
       '[,account_status]; one row per bill; amount in yuan; period YYYYMM; issue_date YYYY-MM-DD; status open|cancelled; ' +
       'src/admin/README.md). Idempotent by bill id; every row is checked first: one bad row (reported with its line number) ' +
       'and nothing is imported. A bill paid here whose amount the file changes, or which it cancels, is a conflict: ' +
-      'every one is listed, nothing is imported, exit 1',
+      'every one is listed, nothing is imported, exit 1. Needs AIRCHARGE_MASTER_KEY (or --demo): the bills are sealed under it',
     async (admin, [file = '']) => {
       const r = await admin.importAccounts(await readText(file));
       return {
@@ -567,6 +567,7 @@ function registerAccounts(program: Command): void {
           `${r.billsChanged} changed, ${r.billsUnchanged} unchanged`,
       };
     },
+    { masterKey: true },
   );
 
   adminCommand(group, 'show <account>', 'show an account: holder, status, arrears, its bills and its postings with their receipts', async (admin, [account = '']) => {

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ResultCode } from '../../protocol/constants.js';
-import { AdminErrorCode } from '../../src/admin/index.js';
+import { AdminErrorCode, createAdmin } from '../../src/admin/index.js';
 import { keys } from '../../src/store/keys.js';
 import { seedMerchant, startNetwork, TerminalSession, type Network } from '../core/network.js';
 
@@ -113,6 +113,43 @@ describe('accounts import, bill by bill', () => {
     expect((await net.admin.showAccount('7100000005')).status).toBe('closed');
     await net.admin.importAccounts(`${HEADER},account_status\n7100000005,Wang Wu,,,,,,open`);
     expect(await net.admin.showAccount('7100000005')).toMatchObject({ status: 'open', arrearsFen: 100 });
+  });
+});
+
+describe('the bills are sealed', () => {
+  it('names the account when a bill nothing was paid against is wiped or rewritten in Redis', async () => {
+    await net.admin.importAccounts(extract(row('7300000001', 'S1', 202609, '50.00'), row('7300000001', 'S2', 202610, '60.00')));
+    expect(await net.admin.verify()).toMatchObject({ ok: true, unchecked: [] });
+    const bills = keys.bills('7300000001');
+    const record = (await net.redis.hget(bills, 'S2'))!;
+    const sealBroken = /^account 7300000001: its bills do not match their seal/;
+
+    await net.redis.hdel(bills, 'S2'); // the attacker owes ¥60.00 less
+    expect(await arrears('7300000001')).toBe(5_000);
+    let result = await net.admin.verify();
+    expect(result.ok).toBe(false);
+    expect(result.discrepancies).toContainEqual(expect.stringMatching(sealBroken));
+
+    await net.redis.hset(bills, 'S2', record.replace('|6000|', '|600|'));
+    expect((await net.admin.verify()).discrepancies).toContainEqual(expect.stringMatching(sealBroken));
+    await net.redis.hset(bills, 'S2', record.replace('|open|', '|cancelled|'));
+    expect((await net.admin.verify()).discrepancies).toContainEqual(expect.stringMatching(sealBroken));
+
+    await net.redis.hset(bills, 'S2', record);
+    result = await net.admin.verify();
+    expect(result).toMatchObject({ ok: true, unchecked: [] });
+
+    // A seal wiped with the bill is no way out: the account is named as one verify cannot check.
+    await net.redis.hdel(keys.account('7300000001'), 'billsMac');
+    expect((await net.admin.verify()).unchecked).toEqual([{ account: '7300000001', why: expect.stringMatching(/^its bills carry no seal/) }]);
+    await net.admin.importAccounts(extract(row('7300000001', 'S1', 202609, '50.00')));
+    expect(await net.admin.verify()).toMatchObject({ ok: true, unchecked: [] });
+  });
+
+  it('an import needs the master key, which seals what it writes', async () => {
+    const keyless = createAdmin({ redis: net.redis, operator: 'test' });
+    await expect(keyless.importAccounts(extract(row('7300000002', 'K1', 202609, '1.00')))).rejects.toMatchObject({ code: AdminErrorCode.MASTER_KEY });
+    expect(await net.redis.exists(keys.account('7300000002'))).toBe(0);
   });
 });
 

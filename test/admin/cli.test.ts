@@ -182,7 +182,7 @@ describe('accounts import', () => {
       `${HEADER}\r\n6000000001,"Wang, Wu",W-1,202609,100.00,2026-09-05,open\r\n6000000001,"Wang, Wu",W-2,202610,200,2026-10-05,open\r\n` +
         '6000000002,Zhao Liu,Z-1,202609,80,2026-09-05,open\r\n',
     );
-    expect(await aircharge(['accounts', 'import', file])).toMatchObject({ code: 0, stdout: 'imported 2 accounts (2 new): 3 bills added, 0 changed, 0 unchanged\n' });
+    expect(await aircharge(['accounts', 'import', file], withKey)).toMatchObject({ code: 0, stdout: 'imported 2 accounts (2 new): 3 bills added, 0 changed, 0 unchanged\n' });
     expect(json(await aircharge(['accounts', 'show', '6000000001', '--json']))).toMatchObject({
       name: 'Wang, Wu',
       arrearsFen: 30_000,
@@ -198,7 +198,7 @@ describe('accounts import', () => {
   it('reports every bad row with its line number and imports nothing', async () => {
     const file = join(dir, 'bad.csv');
     writeFileSync(file, `${HEADER}\n7000000001,Good,G1,202609,10,2026-09-05,open\n70000,Short,G1,202609,10,2026-09-05,open\n7000000003,Cheap,G1,202609,1.001,2026-09-05,open\n`);
-    const run = await aircharge(['accounts', 'import', file, '--json']);
+    const run = await aircharge(['accounts', 'import', file, '--json'], withKey);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('nothing imported');
     expect(run.stderr).toMatch(/^line 3: account "70000" is not 10 digits$/m);
@@ -209,7 +209,7 @@ describe('accounts import', () => {
   });
 
   it('fails on a missing file', async () => {
-    expect(await aircharge(['accounts', 'import', join(dir, 'none.csv')])).toMatchObject({ code: 1, stderr: expect.stringContaining('cannot read') });
+    expect(await aircharge(['accounts', 'import', join(dir, 'none.csv')], withKey)).toMatchObject({ code: 1, stderr: expect.stringContaining('cannot read') });
   });
 });
 
@@ -270,7 +270,7 @@ describe('report, journal and verify', () => {
     expect(text).toMatch(/^TA000001\d+ +payment +150\.00 .* W-1:100\.00 W-2:50\.00$/m);
     const file = join(dir, 'changed.csv');
     writeFileSync(file, 'account,name,bill_id,period,amount,issue_date,status\n6000000001,"Wang, Wu",W-2,202610,180.00,2026-10-05,open\n');
-    const run = await aircharge(['accounts', 'import', file]);
+    const run = await aircharge(['accounts', 'import', file], withKey);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^account 6000000001 bill W-2: 50\.00 yuan paid against it here, and the file changes its amount/m);
     expect(json(await aircharge(['accounts', 'show', '6000000001', '--json']))).toMatchObject({ arrearsFen: 15_000 });
