@@ -128,8 +128,9 @@ export const keys = {
   /** Set of every account number held by the embedded biller. */
   accounts: () => `${PREFIX}:accounts`,
   /**
-   * Hash: account, name, status (open|closed), importedAt. No arrears: they are derived from the
-   * bills and the postings (src/biller/biller.ts).
+   * Hash: account, name, status (open|closed), importedAt, billsMac (the seal of the account's
+   * roster of bills, src/admin/bill-seal.ts). No arrears: they are derived from the bills and the
+   * postings (src/biller/biller.ts).
    */
   account: (account: string) => `${a(account)}:account`,
   /**
