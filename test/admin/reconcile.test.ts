@@ -74,7 +74,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('reconcile biller', () => {
+// Several CLI processes a test: on a shared machine each may take seconds to start.
+describe('reconcile biller', { timeout: 120_000 }, () => {
   it('matches a clean day, from the postings file the embedded biller writes and fetched', async () => {
     const postings = await aircharge(['biller', 'postings', '--day', String(day)]);
     expect(postings.code).toBe(0);
