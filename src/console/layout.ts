@@ -21,6 +21,7 @@ const NAV: ReadonlyArray<{ path: string; label: string; role: Role }> = [
   { path: '/outlets', label: 'Outlets', role: 'viewer' },
   { path: '/transactions', label: 'Transactions', role: 'viewer' },
   { path: '/report', label: 'Daily report', role: 'viewer' },
+  { path: '/approvals', label: 'Approvals', role: 'viewer' },
   { path: '/audit', label: 'Audit log', role: 'viewer' },
 ];
 

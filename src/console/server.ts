@@ -26,6 +26,7 @@ import { registerOutlets } from './pages/outlets.js';
 import { registerTransactions } from './pages/transactions.js';
 import { registerReport } from './pages/report.js';
 import { registerAudit } from './pages/audit.js';
+import { registerApprovals } from './pages/approvals.js';
 
 export interface ConsoleOptions {
   redis: Redis | Cluster;
@@ -157,6 +158,7 @@ export async function buildConsole(options: ConsoleOptions): Promise<FastifyInst
   registerTransactions(app, context);
   registerReport(app, context);
   registerAudit(app, context);
+  registerApprovals(app, context);
   return app;
 }
 

@@ -28,8 +28,8 @@ interface Login {
 }
 
 /** The console's pages and forms, as an attacker would list them. */
-const GETS = ['/', '/terminals', '/outlets', `/outlets/${SHOP}`, '/transactions', '/transactions/SHOPT0010000000001', '/report', '/report.csv', '/audit'];
-const POSTS = [`/outlets/${SHOP}/topup`, '/verify', '/logout'];
+const GETS = ['/', '/approvals', '/terminals', '/outlets', `/outlets/${SHOP}`, '/transactions', '/transactions/SHOPT0010000000001', '/report', '/report.csv', '/audit'];
+const POSTS = [`/outlets/${SHOP}/topup`, '/verify', '/logout', '/approvals/ap-0123456789/approve', '/approvals/ap-0123456789/reject'];
 
 function cookieHeader(setCookie: string | string[] | undefined): string {
   const all = Array.isArray(setCookie) ? setCookie : setCookie === undefined ? [] : [setCookie];
@@ -213,6 +213,33 @@ describe('roles', () => {
     expect(res.statusCode).toBe(403);
     await admin.removeConsoleOperator('temp');
     expect((await app.inject({ method: 'GET', url: '/', headers: { cookie: temp.cookie } })).statusCode).toBe(303);
+  });
+});
+
+describe('approvals', () => {
+  it('only a supervisor other than the maker approves a top-up held above the limit; it is applied once', async () => {
+    const maker = createAdmin({ redis: client, masterKey: DEMO_MASTER_KEY, operator: 'otto', approvalLimitFen: 100_000 });
+    const held = await maker.topUp(SHOP, 200_000, { reference: 'BANK-BIG' }).catch((e: { details: string[] }) => e.details[0]!);
+    expect(held).toMatch(/^ap-[0-9a-f]{10}$/);
+    const before = await float();
+    const vera = await login('vera');
+    const otto = await login('otto');
+    const sue = await login('sue');
+    const list = await app.inject({ method: 'GET', url: '/approvals', headers: { cookie: vera.cookie } });
+    expect(list.body).toContain(held);
+    expect(list.body).not.toContain(`/approvals/${held}/approve`);
+    for (const who of [vera, otto]) {
+      const res = await app.inject({ method: 'POST', url: `/approvals/${held}/approve`, headers: { cookie: who.cookie }, payload: { _csrf: who.csrf } });
+      expect(res.statusCode).toBe(403);
+    }
+    expect((await app.inject({ method: 'POST', url: `/approvals/${held}/approve`, headers: { cookie: sue.cookie }, payload: {} })).statusCode).toBe(403);
+    expect(await float()).toBe(before);
+    const ok = await app.inject({ method: 'POST', url: `/approvals/${held}/approve`, headers: { cookie: sue.cookie }, payload: { _csrf: sue.csrf } });
+    expect(ok.statusCode).toBe(303);
+    expect(await float()).toBe(before + 200_000);
+    const again = await app.inject({ method: 'POST', url: `/approvals/${held}/approve`, headers: { cookie: sue.cookie }, payload: { _csrf: sue.csrf } });
+    expect(again.statusCode).toBeGreaterThanOrEqual(400);
+    expect(await float()).toBe(before + 200_000);
   });
 });
 
