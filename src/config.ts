@@ -465,6 +465,8 @@ export interface ConsoleConfig {
   businessDay: BusinessDayOptions;
   /** The public demo master key when AIRCHARGE_MASTER_KEY is unset. */
   demo: boolean;
+  /** Above this a top-up waits for a second operator; undefined: no limit. */
+  approvalLimitFen: number | undefined;
 }
 
 const serveSetting = (name: string): Setting => SERVE_SETTINGS.find((s) => s.name === name)!;
@@ -478,6 +480,8 @@ export const CONSOLE_SETTINGS: readonly Setting[] = [
   serveSetting('logLevel'),
   { ...serveSetting('lowFloatFen'), description: 'a merchant float below this many fen is shown as low (the gateway\'s --low-float)' },
   serveSetting('demo'),
+  { name: 'approvalLimit', flag: '--approval-limit <yuan>', env: 'AIRCHARGE_APPROVAL_LIMIT', default: undefined,
+    description: "a top-up above this many yuan waits for a supervisor's approval (the admin CLI's --approval-limit; default: none)", parse: yuanAtLeastOneFen },
   ...BUSINESS_DAY_SETTINGS,
 ];
 
@@ -492,5 +496,6 @@ export function resolveConsoleConfig(flags: Record<string, unknown>, env: NodeJS
     lowFloatFen: get('lowFloatFen'),
     businessDay: businessDayFrom(values),
     demo: get('demo'),
+    approvalLimitFen: get<number | undefined>('approvalLimit'),
   };
 }

@@ -36,6 +36,8 @@ export interface ConsoleOptions {
   businessDay?: BusinessDayOptions;
   /** A float under this many fen is shown as low (the gateway's --low-float). Default 100000. */
   lowFloatFen?: number;
+  /** Above this a top-up waits for a supervisor's approval (maker-checker), as with the CLI's --approval-limit. */
+  approvalLimitFen?: number;
   sessions?: SessionSettings;
   loginLimits?: LoginLimits;
   /**
@@ -89,7 +91,7 @@ export async function buildConsole(options: ConsoleOptions): Promise<FastifyInst
   await app.register(fastifyFormbody);
 
   const secure = options.secureCookies ?? true;
-  const base = createAdmin({ redis: options.redis, masterKey: options.masterKey, businessDay: options.businessDay ?? DEFAULT_BUSINESS_DAY, now: options.now ?? Date.now });
+  const base = createAdmin({ redis: options.redis, masterKey: options.masterKey, ...(options.approvalLimitFen === undefined ? {} : { approvalLimitFen: options.approvalLimitFen }), businessDay: options.businessDay ?? DEFAULT_BUSINESS_DAY, now: options.now ?? Date.now });
   const context: ConsoleContext = {
     redis: options.redis,
     businessDay: options.businessDay ?? DEFAULT_BUSINESS_DAY,

@@ -241,6 +241,20 @@ describe('approvals', () => {
     expect(again.statusCode).toBeGreaterThanOrEqual(400);
     expect(await float()).toBe(before + 200_000);
   });
+
+  it('a console top-up above its approval limit moves nothing and waits in the queue', async () => {
+    const limited = await buildConsole({ redis: client, masterKey: DEMO_MASTER_KEY, approvalLimitFen: 100_000 });
+    try {
+      const otto = await login('otto');
+      const before = await float();
+      const res = await limited.inject({ method: 'POST', url: `/outlets/${SHOP}/topup`, headers: { cookie: otto.cookie }, payload: { amount: '5000', reference: 'BANK-HELD', _csrf: otto.csrf } });
+      expect(res.statusCode).toBe(303);
+      expect(res.headers.location).toMatch(/^\/approvals\?held=ap-[0-9a-f]{10}$/);
+      expect(await float()).toBe(before);
+    } finally {
+      await limited.close();
+    }
+  });
 });
 
 describe('validation', () => {

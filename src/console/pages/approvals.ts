@@ -19,17 +19,22 @@ const DECIDE_BODY = {
 } as const;
 const NOTICE_QUERY = {
   type: 'object',
-  properties: { done: { type: 'string', enum: ['approved', 'rejected'] }, id: { type: 'string', pattern: '^ap-[0-9a-f]{10}$' } },
+  properties: {
+    done: { type: 'string', enum: ['approved', 'rejected'] },
+    id: { type: 'string', pattern: '^ap-[0-9a-f]{10}$' },
+    held: { type: 'string', pattern: '^ap-[0-9a-f]{10}$' },
+  },
   additionalProperties: false,
 } as const;
 
 export function registerApprovals(app: FastifyInstance, context: ConsoleContext): void {
-  app.get('/approvals', { preValidation: context.requires('viewer'), schema: { querystring: NOTICE_QUERY } }, async (request: FastifyRequest<{ Querystring: { done?: string; id?: string } }>, reply) => {
+  app.get('/approvals', { preValidation: context.requires('viewer'), schema: { querystring: NOTICE_QUERY } }, async (request: FastifyRequest<{ Querystring: { done?: string; id?: string; held?: string } }>, reply) => {
     const viewer = request.viewer!;
     const all = await context.admin(viewer).listApprovals({ all: true });
     const pending = all.filter((a) => a.state === 'pending');
     const decided = all.filter((a) => a.state !== 'pending').slice(0, 50);
-    const notice = request.query.done === undefined ? '' : html`<p class="notice ok" role="status">Approval <span class="mono">${request.query.id ?? ''}</span> ${request.query.done}.</p>`;
+    const held = request.query.held === undefined ? '' : html`<p class="notice ok" role="status">Above the approval limit: nothing moved yet. The top-up waits as <span class="mono">${request.query.held}</span> for another supervisor.</p>`;
+    const notice = request.query.done === undefined ? held : html`<p class="notice ok" role="status">Approval <span class="mono">${request.query.id ?? ''}</span> ${request.query.done}.</p>`;
     const body = html`${notice}
 <section class="card"><h2>Waiting for a second operator</h2>${table(
       ['Requested', 'Id', 'Action', 'Amount', 'What', 'Maker', ''],

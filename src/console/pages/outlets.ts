@@ -4,7 +4,7 @@
  * and for an operator the top-up form, which goes through the admin API like `float topup`.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { parseYuan } from '../../admin/index.js';
+import { AdminError, AdminErrorCode, parseYuan } from '../../admin/index.js';
 import type { JournalEntry, Merchant } from '../../admin/index.js';
 import { href, html, type Html } from '../html.js';
 import { csrfField, localTime, pill, table, yuan, type Viewer } from '../layout.js';
@@ -94,7 +94,15 @@ ${topUpForm(merchant, viewer)}
       const viewer = request.viewer!;
       const amountFen = parseYuan(request.body.amount.trim());
       const { reference, reason } = request.body;
-      const result = await context.admin(viewer).topUp(request.params.id, amountFen, { reference: reference.trim(), ...(reason ? { reason } : {}) });
+      const result = await context
+        .admin(viewer)
+        .topUp(request.params.id, amountFen, { reference: reference.trim(), ...(reason ? { reason } : {}) })
+        .catch((error: unknown) => {
+          // Above the approval limit nothing moved: the top-up waits in the approvals queue.
+          if (error instanceof AdminError && error.code === AdminErrorCode.PENDING_APPROVAL) return error.details[0] ?? '';
+          throw error;
+        });
+      if (typeof result === 'string') return reply.redirect(`/approvals?held=${encodeURIComponent(result)}`, 303);
       request.log.info({ operator: viewer.operator, merchant: result.merchantId, amountFen, floatFen: result.floatFen }, 'console: float topped up');
       return reply.redirect(`${href('outlets', result.merchantId)}?done=topup&entry=${encodeURIComponent(result.entry)}`, 303);
     },
