@@ -142,7 +142,7 @@ describe('verify', () => {
 
   it('finds a head record that no longer matches its journal', async () => {
     await net.redis.hset(keys.journalHead('M1'), 'count', 3);
-    expect(await problems()).toEqual([expect.stringMatching(/^merchant M1: journal head record \(\S+, 3 entries\) does not match its last entry/)]);
+    expect(await problems()).toEqual([expect.stringMatching(/^merchant M1: journal head record \(\S+, 3 entries\) does not match the journal there/)]);
   });
 });
 

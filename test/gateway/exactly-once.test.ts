@@ -292,7 +292,7 @@ describe.each(REDIS_BACKENDS)('exactly once on $name', ({ start }) => {
       const status = await t.request(MessageType.STATUS, { querySeq: seq });
       expect(status.response.state).toBe(TransactionState.IN_PROGRESS);
 
-      expect(await core.recover(Date.now() + 60_000)).toEqual({ completed: 1, rolledBack: 0 });
+      expect(await core.recover(Date.now() + 60_000)).toEqual({ completed: 1, rolledBack: 0, inDoubt: 0 });
       const finished = await t.request(MessageType.PAY, pay, { seq, retransmit: true });
       expect(finished.response.result).toBe(ResultCode.APPROVED);
       expect(finished.response.receipt).toBe(formatReceipt(terminal.terminalId, seq));

@@ -3,7 +3,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import type { MacKey, VectorKeys } from '../../protocol/vectors/format.js';
 import { explainFrame, extractFrameBytes } from '../../simulator/cli/explain.js';
+import { macKeyOf } from '../protocol/vectors.js';
 
 const run = promisify(execFile);
 const VECTORS = join(import.meta.dirname, '../../protocol/vectors');
@@ -16,8 +18,8 @@ interface Vector {
   payload: Record<string, unknown>;
   mac: string;
   crc: string;
-  macKey: 'terminal' | 'session' | 'none';
-  keys: { terminalKey: string; sessionKey: string };
+  macKey: MacKey;
+  keys: VectorKeys;
 }
 
 function load(dir: string): Vector[] {
@@ -28,18 +30,13 @@ function load(dir: string): Vector[] {
 
 const valid = load('valid');
 
-function keyOf(v: Vector): Buffer | null {
-  if (v.macKey === 'none') return null;
-  return Buffer.from(v.macKey === 'terminal' ? v.keys.terminalKey : v.keys.sessionKey, 'hex');
-}
-
 describe('aircharge-sim explain', () => {
   it('has the golden vectors to read', () => {
     expect(valid.length).toBeGreaterThanOrEqual(30);
   });
 
   it.each(valid.map((v) => [v.name, v] as const))('explains %s field by field, CRC and MAC checked', (_name, v) => {
-    const e = explainFrame(Buffer.from(v.hex, 'hex'), keyOf(v));
+    const e = explainFrame(Buffer.from(v.hex, 'hex'), macKeyOf(v));
     expect(e.ok).toBe(true);
     expect(e.header).toMatchObject(v.header);
     expect(e.payload.fields).toMatchObject(v.payload);

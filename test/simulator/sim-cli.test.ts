@@ -199,6 +199,7 @@ describe('aircharge-sim single-shot commands', () => {
     const r = await sim(['signin', '--port', String(gateway.port), '--terminal', TERMINAL, '--key', 'ab'.repeat(32), '--state', join(work, 'wrong'), '--json'], { common: false });
     expect(r.code).toBe(1);
     expect(r.json).toMatchObject({ ok: false, stage: 'sign-in' });
-    expect(r.json.code).toMatch(/BAD_MAC/);
+    // a wrong key is told nothing more than an unknown terminal is (PROTOCOL.md §5.4)
+    expect(r.json.code).toMatch(/UNKNOWN_TERMINAL/);
   });
 });
