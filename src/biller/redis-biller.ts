@@ -63,9 +63,16 @@ export class RedisBiller implements Biller {
     return this.filed(reversal, postingResult(reply));
   }
 
+  /**
+   * Recovery settles a transaction through this query and posts nothing when the biller already
+   * holds the receipt, so a posting found here is filed under its day too: a gateway that died
+   * between a post and its filing would otherwise leave it out of the day's file for good.
+   */
   async posting(receipt: string, account: string): Promise<BookedPosting | null> {
     coalesceRedisWrites(this.redis);
-    return bookedPosting(receipt, account, await this.redis.hgetall(keys.posting(account, receipt)));
+    const booked = bookedPosting(receipt, account, await this.redis.hgetall(keys.posting(account, receipt)));
+    if (booked !== null) await this.filed(booked, booked);
+    return booked;
   }
 
   async dayPostings(day: number): Promise<DayPosting[]> {
@@ -92,7 +99,7 @@ export class RedisBiller implements Biller {
    * Files an approved posting under its day. A repeat (recovery) files it again, which changes
    * nothing, so a process that died between the two writes leaves no posting out of the day's file.
    */
-  private async filed(posting: Posting, result: PostingResult): Promise<PostingResult> {
+  private async filed<R extends PostingResult>(posting: { account: string; receipt: string; day: number; at: number }, result: R): Promise<R> {
     if (result.result === ResultCode.APPROVED) {
       await this.redis.zadd(keys.billerDay(posting.day), 'NX', posting.at, `${posting.account}:${posting.receipt}`);
     }

@@ -79,6 +79,20 @@ describe('RedisBiller', () => {
     expect(await biller.dayPostings(day + 1)).toEqual([]);
   });
 
+  it("files a posting under its day when recovery finds it booked but not filed (the gateway died between the two writes)", async () => {
+    const post = { receipt: 'B00000010000000011', account: '6000000001', amountFen: 50, at: at + 5, day: day + 7 };
+    expect((await biller.post(post)).result).toBe(ResultCode.APPROVED);
+    // What a SIGKILL after the posting script and before its filing leaves behind:
+    await net.redis.zrem(keys.billerDay(post.day), `${post.account}:${post.receipt}`);
+    expect(await biller.dayPostings(post.day)).toEqual([]);
+    // Recovery asks the biller about the receipt before anything else (core/in-doubt.ts).
+    expect((await biller.posting(post.receipt, post.account))?.result).toBe(ResultCode.APPROVED);
+    expect((await biller.dayPostings(post.day)).map((p) => p.receipt)).toEqual([post.receipt]);
+    // The account's arrears back as the other tests expect them.
+    const undo = { receipt: 'B00000010000000012', originalReceipt: post.receipt, account: post.account, amountFen: 50, at: at + 6, day: post.day };
+    expect((await biller.reverse(undo)).result).toBe(ResultCode.APPROVED);
+  });
+
   it('declines overpayment with what is owed, a closed account, and an unknown account', async () => {
     expect(await biller.post({ receipt: 'B00000010000000004', account: '6000000001', amountFen: 601, at, day }))
       .toEqual({ result: ResultCode.OVERPAYMENT, arrearsFen: 600, bills: [] });
