@@ -3,36 +3,20 @@
  * redis-server, then `aircharge audit list` shows who did what, before and after. Money actions
  * without a named operator are refused and change nothing.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { runAircharge, type CliRun } from '../helpers/cli.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEntry } from '../../src/admin/index.js';
 import { MASTER_KEY, startNetwork, type Network } from '../core/network.js';
 
-const MAIN = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 let net: Network;
 let dir: string;
 
-function aircharge(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [MAIN, ...args],
-      { env: { ...process.env, REDIS_URL: net.redisProcess.url, AIRCHARGE_MASTER_KEY: MASTER_KEY.toString('hex'), AIRCHARGE_OPERATOR: '', ...env } },
-      (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
-    );
-  });
-}
+const aircharge = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> => runAircharge(args, { REDIS_URL: net.redisProcess.url, AIRCHARGE_MASTER_KEY: MASTER_KEY.toString('hex'), AIRCHARGE_OPERATOR: '', ...env });
 
 async function audit(args: string[] = []): Promise<AuditEntry[]> {
   const run = await aircharge(['audit', 'list', '--json', ...args]);

@@ -3,41 +3,24 @@
  * real redis-server (the suite builds dist first). Payments are made through the transaction core
  * on the same Redis, so report, journal export and verify read books the core wrote.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { runAircharge, type CliRun } from '../helpers/cli.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ResultCode } from '../../protocol/constants.js';
 import { keys } from '../../src/store/keys.js';
 import { terminalKeyAad, unseal } from '../../src/store/secrets.js';
 import { MASTER_KEY, startNetwork, TerminalSession, type Network } from '../core/network.js';
 
-const MAIN = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 let net: Network;
 let dir: string;
 
-/** Runs `aircharge ARGS` with REDIS_URL pointing at the test server and no master key unless given. */
-function aircharge(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [MAIN, ...args],
-      { env: { ...process.env, REDIS_URL: net.redisProcess.url, AIRCHARGE_MASTER_KEY: '', AIRCHARGE_OPERATOR: 'alice', ...env } },
-      (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
-    );
-  });
-}
+const aircharge = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> => runAircharge(args, { REDIS_URL: net.redisProcess.url, AIRCHARGE_MASTER_KEY: '', AIRCHARGE_OPERATOR: 'alice', ...env });
 const withKey = { AIRCHARGE_MASTER_KEY: MASTER_KEY.toString('hex') };
-const json = (run: Run): Record<string, unknown> => JSON.parse(run.stdout) as Record<string, unknown>;
+const json = (run: CliRun): Record<string, unknown> => JSON.parse(run.stdout) as Record<string, unknown>;
 
 beforeAll(async () => {
   net = await startNetwork();

@@ -3,12 +3,11 @@
  * twice applies each transfer once, lists duplicates and unknown merchants, and says so in its
  * exit code. Collectors' remittances likewise.
  */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { runAircharge, type CliRun } from '../helpers/cli.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdmin, type Admin } from '../../src/admin/index.js';
 import { keys } from '../../src/store/keys.js';
@@ -22,16 +21,8 @@ let admin: Admin;
 let client: ReturnType<RedisProcess['client']>;
 let dir: string;
 
-const MAIN = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
 
-/** `aircharge ARGS` as a process, REDIS_URL at the test server. */
-function aircharge(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, ...args], { env: { ...process.env, REDIS_URL: redis.url, AIRCHARGE_MASTER_KEY: MASTER_KEY.toString('hex'), AIRCHARGE_OPERATOR: 'clerk' } }, (error, stdout, stderr) =>
-      resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
-    );
-  });
-}
+const aircharge = (args: string[]): Promise<CliRun> => runAircharge(args, { REDIS_URL: redis.url, AIRCHARGE_MASTER_KEY: MASTER_KEY.toString('hex'), AIRCHARGE_OPERATOR: 'clerk' });
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const json = (run: { stdout: string }) => JSON.parse(run.stdout) as Record<string, any>;
 

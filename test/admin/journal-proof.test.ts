@@ -5,10 +5,10 @@
  * keyless hash), and verify must still name it. A rollback to an older dump is consistent in
  * itself: only a checkpoint kept outside Redis finds it.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runAircharge } from '../helpers/cli.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ResultCode } from '../../protocol/constants.js';
 import { AdminErrorCode } from '../../src/admin/index.js';
@@ -16,7 +16,6 @@ import { nextChain } from '../../src/store/journal.js';
 import { keys } from '../../src/store/keys.js';
 import { MASTER_KEY, seedAccounts, seedMerchant, startNetwork, TerminalSession, type Network } from '../core/network.js';
 
-const MAIN = new URL('../../dist/src/cli/main.js', import.meta.url).pathname;
 let net: Network;
 let dir: string;
 /** M1's payments, oldest first. */
@@ -202,12 +201,7 @@ describe('checkpoint', () => {
 
 // Several CLI processes each, on a shared machine: more than the default 30 s.
 describe('the CLI', () => {
-  function aircharge(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    const env = { ...process.env, REDIS_URL: net.redisProcess.url, AIRCHARGE_MASTER_KEY: MASTER_KEY.toString('hex') };
-    return new Promise((resolve) =>
-      execFile(process.execPath, [MAIN, ...args], { env }, (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr })),
-    );
-  }
+  const aircharge = (args: string[]) => runAircharge(args, { REDIS_URL: net.redisProcess.url, AIRCHARGE_MASTER_KEY: MASTER_KEY.toString('hex') });
 
   it('journal checkpoint --out writes a new file that verify --checkpoint reads', async () => {
     const file = join(dir, `checkpoint-${Date.now()}.json`);
@@ -231,11 +225,7 @@ describe('the CLI', () => {
   }, 120_000);
 
   it('verify and top-ups need the master key', async () => {
-    const env = { ...process.env, REDIS_URL: net.redisProcess.url, AIRCHARGE_MASTER_KEY: '' };
-    const run = (args: string[]) =>
-      new Promise<{ code: number; stderr: string }>((resolve) =>
-        execFile(process.execPath, [MAIN, ...args], { env }, (error, _stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stderr })),
-      );
+    const run = (args: string[]) => runAircharge(args, { REDIS_URL: net.redisProcess.url, AIRCHARGE_MASTER_KEY: '' });
     for (const args of [['verify'], ['float', 'topup', 'M1', '1'], ['journal', 'checkpoint']]) {
       expect(await run(args)).toMatchObject({ code: 1, stderr: expect.stringContaining('AIRCHARGE_MASTER_KEY is not set') });
     }

@@ -3,14 +3,12 @@
  * included, also those declined before a transaction existed), and `txn show` / `txn find` read it,
  * through the library and as CLI processes, against a real redis-server.
  */
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { runAircharge, type CliRun } from '../helpers/cli.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ResultCode } from '../../protocol/constants.js';
 import type { FindPage, TxnDetail } from '../../src/admin/index.js';
 import { seedAccounts, seedMerchant, startNetwork, TerminalSession, type Network } from '../core/network.js';
 
-const MAIN = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
 const ACCOUNT = '0000000101';
 const OTHER = '0000000102';
 // 2026-12-03 10:00 local (UTC+8), and the next business day.
@@ -23,13 +21,7 @@ let t2: TerminalSession;
 let t3: TerminalSession;
 const receipts: Record<string, string> = {};
 
-function aircharge(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, ...args], { env: { ...process.env, REDIS_URL: net.redisProcess.url, AIRCHARGE_MASTER_KEY: '' } }, (error, stdout, stderr) =>
-      resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
-    );
-  });
-}
+const aircharge = (args: string[]): Promise<CliRun> => runAircharge(args, { REDIS_URL: net.redisProcess.url, AIRCHARGE_MASTER_KEY: '' });
 
 beforeAll(async () => {
   net = await startNetwork();

@@ -4,11 +4,10 @@
  * is made on purpose (the postings file edited, a posting made at the biller with no journal
  * entry, a reversal at the biller only) and found, in text, CSV and JSON, with exit 1.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { runAircharge, type CliRun } from '../helpers/cli.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ResultCode } from '../../protocol/constants.js';
 import type { BillerReconciliation } from '../../src/admin/index.js';
@@ -16,13 +15,7 @@ import { RedisBiller } from '../../src/biller/index.js';
 import { POSTINGS_FILE_HEADER } from '../../src/biller/postings-file.js';
 import { seedAccounts, seedMerchant, startNetwork, TerminalSession, type Network } from '../core/network.js';
 
-const MAIN = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 let net: Network;
 let dir: string;
@@ -31,13 +24,7 @@ let file: string;
 const receipts: string[] = [];
 let corrected = '';
 
-function aircharge(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, ...args], { env: { ...process.env, REDIS_URL: net.redisProcess.url } }, (error, stdout, stderr) =>
-      resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
-    );
-  });
-}
+const aircharge = (args: string[]): Promise<CliRun> => runAircharge(args, { REDIS_URL: net.redisProcess.url });
 
 /** Reconciles `text` as the biller's file; the parsed JSON answer and the exit code. */
 async function reconcileFile(text: string): Promise<{ code: number; result: BillerReconciliation }> {

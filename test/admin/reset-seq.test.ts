@@ -4,22 +4,15 @@
  * before sign-in refusals were authenticated) is put back, never below a number that started a
  * transaction, and signs in again.
  */
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { runAircharge, type CliRun } from '../helpers/cli.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ResultCode } from '../../protocol/constants.js';
 import { keys } from '../../src/store/keys.js';
 import { startNetwork, seedAccounts, seedMerchant, TerminalSession, type Network } from '../core/network.js';
 
-const MAIN = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
 let net: Network;
 
-function aircharge(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, ...args], { env: { ...process.env, REDIS_URL: net.redisProcess.url, AIRCHARGE_MASTER_KEY: '' } },
-      (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }));
-  });
-}
+const aircharge = (args: string[]): Promise<CliRun> => runAircharge(args, { REDIS_URL: net.redisProcess.url, AIRCHARGE_MASTER_KEY: '' });
 
 beforeAll(async () => {
   net = await startNetwork();
