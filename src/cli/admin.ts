@@ -383,20 +383,22 @@ function registerTerminal(program: Command): void {
     .option('--amount <yuan>', 'yuan a business day (a payment that reaches it exactly is approved)')
     .option('--clear', 'remove both caps');
 
-  adminCommand(
+  adminCommand<{ key?: string; keyFile?: string }>(
     group,
     'rotate-key <id>',
     "give a terminal a new key; prints it once. Other terminals are not affected, and the terminal's " +
       'current session carries on until it signs in again, which it must then do with the new key',
-    async (admin, [id = '']) => {
-      const rotated = await admin.rotateTerminalKey(id);
+    async (admin, [id = ''], options) => {
+      const rotated = await admin.rotateTerminalKey(id, givenKey(options, id));
       return {
         json: rotated,
         text: `terminal ${rotated.terminalId}: new key (version ${rotated.keyVersion})\nkey ${rotated.key}\n(shown once; the current session continues until the terminal signs in again with this key)`,
       };
     },
     { masterKey: true },
-  );
+  )
+    .option('--key <hex>', 'use this key (64 hex digits, or - to read it from stdin) instead of a new random one, for a terminal that makes its own')
+    .option('--key-file <file>', 'use the key in this file (the key alone, or a keys file) instead of a new random one');
 }
 
 function registerFloat(program: Command): void {

@@ -53,6 +53,31 @@ it('terminal add --key - takes the key from stdin, and --key-file from a file', 
   expect(bad.stderr).not.toContain('not a key\n');
 }, 120_000);
 
+it('terminal rotate-key takes the new key from stdin or a file too (a terminal that makes its own key), never echoing it', async () => {
+  const added = JSON.parse(aircharge(['terminal', 'add', 'KS000020', '--merchant', 'shop-k']).stdout) as { key: string };
+  const fromStdin = randomBytes(32).toString('hex');
+  const rotated = aircharge(['terminal', 'rotate-key', 'KS000020', '--key', '-'], `${fromStdin}\n`);
+  expect(rotated.stderr).toBe('');
+  expect(JSON.parse(rotated.stdout)).toMatchObject({ key: fromStdin, keyVersion: 2 });
+  expect((await net.sessions.lookupTerminal('KS000020'))?.key.toString('hex')).toBe(fromStdin);
+
+  const fromFile = randomBytes(32).toString('hex');
+  const file = join(dir, 'rotated');
+  writeFileSync(file, fromFile, { mode: 0o600 });
+  expect(JSON.parse(aircharge(['terminal', 'rotate-key', 'KS000020', '--key-file', file]).stdout)).toMatchObject({ key: fromFile, keyVersion: 3 });
+  expect((await net.sessions.lookupTerminal('KS000020'))?.key.toString('hex')).toBe(fromFile);
+
+  const both = aircharge(['terminal', 'rotate-key', 'KS000020', '--key', '-', '--key-file', file], fromStdin);
+  expect(both.status).toBe(1);
+  expect(both.stderr).toContain('give --key or --key-file, not both');
+  const bad = aircharge(['terminal', 'rotate-key', 'KS000020', '--key', '-'], 'zz');
+  expect(bad.status).toBe(1);
+  expect(bad.stderr).toContain('stdin: not a terminal key');
+  // Nothing moved on a refusal: still the key from the file, at version 3.
+  expect((await net.sessions.lookupTerminal('KS000020'))?.key.toString('hex')).toBe(fromFile);
+  expect(added.key).not.toBe(fromFile);
+}, 120_000);
+
 it('reads a keys file by terminal, and a bare key', () => {
   const [a, b] = [randomBytes(32).toString('hex'), randomBytes(32).toString('hex')];
   const keys = join(dir, 'keys.csv');

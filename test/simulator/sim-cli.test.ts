@@ -2,8 +2,8 @@
  * aircharge-sim as a process against `aircharge serve --demo` as a process, on a real
  * redis-server: what a tester types, with the JSON it prints and the exit codes it returns.
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
@@ -201,5 +201,57 @@ describe('aircharge-sim single-shot commands', () => {
     expect(r.json).toMatchObject({ ok: false, stage: 'sign-in' });
     // a wrong key is told nothing more than an unknown terminal is (PROTOCOL.md §5.4)
     expect(r.json.code).toMatch(/UNKNOWN_TERMINAL/);
+  });
+});
+
+describe('aircharge-sim terminal keys off the command line (--key -, --key-file)', () => {
+  /** The simulator as a process with `input` on its stdin; never the key in argv. */
+  function simWithStdin(args: string[], input: string): Promise<Run> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, [SIM, ...args, '--port', String(gateway.port), '--terminal', TERMINAL], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('close', (code) => {
+        let json: Record<string, any> = {};
+        try {
+          json = JSON.parse(stdout.trim().split('\n').pop() ?? '{}');
+        } catch {
+          // human output
+        }
+        resolve({ code: code ?? -1, stdout, stderr, json });
+      });
+      child.stdin.end(input);
+    });
+  }
+
+  it('signs in and pays with the key from stdin and from a file; the key is in no output and no gateway log line', async () => {
+    const fromStdin = await simWithStdin(['pay', ACCOUNT, '0.10', '--key', '-', '--state', join(work, 'stdin'), '--json'], `${key}\n`);
+    expect(fromStdin.stderr).toBe('');
+    expect(fromStdin.json).toMatchObject({ ok: true, code: 'APPROVED' });
+
+    const keyFile = join(work, 'terminal.key');
+    writeFileSync(keyFile, `${key}\n`, { mode: 0o600 });
+    const fromFile = await simWithStdin(['pay', ACCOUNT, '0.10', '--key-file', keyFile, '--state', join(work, 'file'), '--json'], '');
+    expect(fromFile.json).toMatchObject({ ok: true, code: 'APPROVED' });
+    // A keys file of `terminal import --keys-out`: the key found by terminal id among others.
+    const keysFile = join(work, 'keys.csv');
+    writeFileSync(keysFile, `terminal_id,merchant_id,key\nOTHER001,SIMSHOP,${'cd'.repeat(32)}\n${TERMINAL},SIMSHOP,${key}\n`, { mode: 0o600 });
+    const fromKeysFile = await simWithStdin(['inquiry', ACCOUNT, '--key-file', keysFile, '--state', join(work, 'file'), '--json'], '');
+    expect(fromKeysFile.json).toMatchObject({ ok: true, code: 'APPROVED' });
+
+    // A wrong key on stdin is refused like a wrong key on the command line, and not echoed.
+    const wrong = 'ab'.repeat(32);
+    const refused = await simWithStdin(['signin', '--key', '-', '--state', join(work, 'stdin-wrong'), '--json'], wrong);
+    expect(refused.code).toBe(1);
+    expect(refused.json.code).toMatch(/UNKNOWN_TERMINAL/);
+    const garbage = await simWithStdin(['signin', '--key', '-', '--state', join(work, 'stdin-garbage')], 'not a key at all');
+    expect(garbage.code).toBe(2);
+    expect(garbage.stderr).toContain('stdin: not a terminal key');
+    expect(garbage.stderr).not.toContain('not a key at all');
+
+    const everything = [fromStdin, fromFile, fromKeysFile, refused, garbage].map((r) => r.stdout + r.stderr).join('\n') + readFileSync(join(work, 'gateway.log'), 'utf8');
+    for (const secret of [key, key.toUpperCase(), wrong, Buffer.from(key, 'hex').toString('base64')]) expect(everything).not.toContain(secret);
   });
 });
