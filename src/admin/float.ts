@@ -58,12 +58,12 @@ local m = redis.call('HMGET', KEYS[1], 'id', 'kind')
 if not m[1] then return {0} end
 local kind = m[2] or 'outlet'
 if kind ~= ARGV[3] then return {-2, kind} end
-local applied = redis.call('HGET', KEYS[4], ARGV[4])
+local applied = redis.call('HGET', KEYS[3], ARGV[4])
 if applied then return {-3, applied} end
 `;
 
 /**
- * KEYS[1] merchant, KEYS[2] journal, KEYS[3] journal head, KEYS[4] references
+ * KEYS[1] merchant (and the journal's head), KEYS[2] journal, KEYS[3] references
  * ARGV[1] amount, ARGV[2] float ceiling, ARGV[3] 'outlet', ARGV[4] reference,
  * ARGV[5] default low-float threshold, ARGV[6] margin, ARGV[7..] the journal entry (journalEntryArgs)
  * → {1, float, entry, low-float transition} | {0} unknown | {-1, float} ceiling | {-2, kind} | {-3, entry} applied
@@ -73,8 +73,8 @@ local amount = tonumber(ARGV[1])
 local before = tonumber(redis.call('HGET', KEYS[1], 'floatFen') or '0')
 if before + amount > tonumber(ARGV[2]) then return {-1, before} end
 local after = redis.call('HINCRBY', KEYS[1], 'floatFen', amount)
-local entry = journalAppend(KEYS[2], KEYS[3], 7, {'floatFen', after})
-redis.call('HSET', KEYS[4], ARGV[4], entry)
+local entry = journalAppend(KEYS[2], KEYS[1], 7, {'floatFen', after})
+redis.call('HSET', KEYS[3], ARGV[4], entry)
 local _, transition = lowFloat(KEYS[1], after, ARGV[5], ARGV[6])
 return {1, after, entry, transition}
 `);
@@ -88,8 +88,8 @@ local amount = tonumber(ARGV[1])
 local held = tonumber(redis.call('HGET', KEYS[1], 'cashFen') or '0')
 if amount > held then return {-1, held} end
 local after = redis.call('HINCRBY', KEYS[1], 'cashFen', -amount)
-local entry = journalAppend(KEYS[2], KEYS[3], 7, {'cashFen', after})
-redis.call('HSET', KEYS[4], ARGV[4], entry)
+local entry = journalAppend(KEYS[2], KEYS[1], 7, {'cashFen', after})
+redis.call('HSET', KEYS[3], ARGV[4], entry)
 return {1, after, entry}
 `);
 
@@ -136,7 +136,7 @@ async function movementEntry(context: AdminContext, kind: 'topup' | 'remit', mer
   ]);
 }
 
-const movementKeys = (merchantId: string) => [keys.merchant(merchantId), keys.journal(merchantId), keys.journalHead(merchantId), keys.references(merchantId)];
+const movementKeys = (merchantId: string) => [keys.merchant(merchantId), keys.journal(merchantId), keys.references(merchantId)];
 
 export async function topUp(
   context: AdminContext & { lowFloat: LowFloatOptions },

@@ -8,7 +8,7 @@
  * Beside live traffic: every entry is checked, and entries appended during the walk are walked too
  * before the head record is compared.
  */
-import { journalScope, nextChain, recordMac } from '../store/journal.js';
+import { HEAD_FIELDS, journalScope, nextChain, recordMac } from '../store/journal.js';
 import { keys } from '../store/keys.js';
 import type { AdminContext } from './context.js';
 
@@ -61,9 +61,10 @@ export async function walkJournal(
     const label = `entry ${id} (${entry.field('kind') ?? '?'} ${entry.field('amountFen') ?? '?'} fen)`;
     if (entry.mac === undefined || entry.chain === undefined) say(`${label} has no MAC or chain: written without the journal key`);
     else {
-      if (nextChain(state.chain, entry.chained) !== entry.chain) {
+      if (nextChain(state.chain, entry.mac, entry.derived) !== entry.chain) {
         say(`${label}: the chain breaks here (an entry before it removed, inserted or reordered, or this one edited)`);
       }
+      if (entry.trailing) say(`${label} has fields after its chain, which no append writes`);
       const seen = entry.field('seen') ?? '';
       const seenChain = chains.get(seen);
       if (seenChain === undefined) say(`${label} vouches for ${seen}, which is no earlier entry`);
@@ -90,7 +91,8 @@ export async function walkJournal(
   // The head is read first, then every entry walked: each append writes its entry and the head in
   // one step, so the entry the head names is in the stream, and whatever traffic appends meanwhile
   // lies beyond it (checked by MAC and chain like the rest, compared with no head this time).
-  const head = await context.redis.hgetall(keys.journalHead(merchant));
+  const [headId, headChain, headCount] = await context.redis.hmget(keys.merchant(merchant), HEAD_FIELDS.id, HEAD_FIELDS.chain, HEAD_FIELDS.count);
+  const head = { id: headId ?? undefined, chain: headChain ?? undefined, count: headCount ?? undefined };
   let atHead: { chain: string; count: number } | undefined;
   let from = '-';
   for (;;) {
@@ -134,17 +136,22 @@ function parseEntry(flat: string[]) {
   };
   const macAt = at('mac');
   const chainAt = at('chain');
-  const maced: Array<[string, string]> = [];
-  for (let i = 0; i + 1 < (macAt < 0 ? 0 : macAt); i += 2) maced.push([flat[i]!, flat[i + 1]!]);
   return {
-    maced,
+    maced: pairs(flat.slice(0, macAt < 0 ? 0 : macAt)),
     mac: macAt < 0 ? undefined : flat[macAt + 1],
     chain: chainAt < 0 ? undefined : flat[chainAt + 1],
-    /** Every field but the chain itself, in order. */
-    chained: chainAt < 0 ? flat : [...flat.slice(0, chainAt), ...flat.slice(chainAt + 2)],
+    /** The fields the script computed (between the MAC and the chain): chained, not MACed. */
+    derived: pairs(flat.slice(macAt + 2, chainAt < 0 ? flat.length : chainAt)),
+    trailing: chainAt >= 0 && chainAt + 2 < flat.length,
     field: (name: string) => {
       const i = at(name);
       return i < 0 ? undefined : flat[i + 1];
     },
   };
+}
+
+function pairs(flat: string[]): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
+  return out;
 }

@@ -105,7 +105,7 @@ export async function adjustFloat(context: AdminContext, merchantId: string, amo
   ]);
   const reply = (await ADJUST_FLOAT.run(
     context.redis,
-    [keys.merchant(merchantId), keys.journal(merchantId), keys.journalHead(merchantId)],
+    [keys.merchant(merchantId), keys.journal(merchantId)],
     [amountFen, MAX_FEN, ...entryArgs],
   )) as [number, number?, string?, number?];
   const [status, value = 0, entry = '', before = 0] = reply;
@@ -183,7 +183,7 @@ export async function reverseTxn(context: AdminContext, biller: Biller, receipt:
       : [];
   const [, state, floatFen] = (await COMPLETE_REVERSAL.run(
     context.redis,
-    [keys.transaction(m, id), keys.transaction(m, receipt), keys.merchant(m), keys.journal(m), keys.declinedTxns(m), keys.journalHead(m)],
+    [keys.transaction(m, id), keys.transaction(m, receipt), keys.merchant(m), keys.journal(m), keys.declinedTxns(m)],
     [id, reversed.result, reversed.arrearsFen, done, ...entryArgs],
   )) as [number, string, number];
   return { receipt, reversal: id, state, result: resultOf(reversed.result), merchantId: m, account, amountFen, floatFen: state === 'complete' ? floatFen : null };

@@ -42,7 +42,6 @@ export async function reserveCorrect(
         keys.terminalTxns(m, t),
         keys.accountTxns(m, req.account),
         keys.declinedTxns(m),
-        keys.journalHead(m),
       ],
       [
         ...guardArgs(ctx, MessageType.CORRECT, 'write', deps.replayRetentionSec),
@@ -105,7 +104,6 @@ export async function completeCorrect(
         keys.day(m, txn.businessDay),
         keys.transaction(m, txn.original ?? ''),
         keys.declinedTxns(m),
-        keys.journalHead(m),
       ],
       [...completionArgs(deps, txn, reversed, now), ...entry],
     ),

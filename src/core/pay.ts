@@ -49,7 +49,6 @@ export async function reservePay(deps: CoreDeps, ctx: RequestContext, req: PayRe
         keys.terminalTxns(m, t),
         keys.accountTxns(m, req.account),
         keys.declinedTxns(m),
-        keys.journalHead(m),
         keys.day(m, businessDay),
       ],
       [
@@ -113,7 +112,6 @@ export async function completePay(
         keys.journal(m),
         keys.day(m, txn.businessDay),
         keys.declinedTxns(m),
-        keys.journalHead(m),
         keys.billerQueue(m),
       ],
       [...completionArgs(deps, txn, posted, now), options.queued === true ? 1 : 0, ...entry],

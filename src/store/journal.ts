@@ -10,9 +10,13 @@
  *   reordering entries and then recomputing the (keyless) chain breaks the MAC of every later entry
  *   that saw past the change. The newest entries, which no later one vouches for yet, are covered
  *   by a checkpoint kept outside Redis (`aircharge journal checkpoint`).
- * - `chain`: sha1hex over the previous entry's chain and all of this entry's fields (the MAC and
- *   what the script computed, such as floatFen), computed by JOURNAL_APPEND in the same script as
- *   the movement. The head (id, chain, count) is kept in the merchant's slot (keys.journalHead).
+ * - `chain`: sha1hex over the previous entry's chain, this entry's MAC and the fields the script
+ *   computed (such as floatFen), joined by ':' (chainText), computed by JOURNAL_APPEND in the same
+ *   script as the movement. The MAC already binds every caller-supplied field, so hashing the MAC
+ *   binds them too; hashing them again cost the payment path about 10 µs of Lua per entry
+ *   (number-to-string conversions) for no more assurance. The head (journalId, journalChain,
+ *   journalCount) is kept in the merchant hash, which the payment scripts read anyway: no key of
+ *   its own to read and write on every payment.
  *
  * recordMac is generic: other books (bills, postings) MAC their records with it under their own scope.
  */
@@ -61,48 +65,55 @@ export function journalEntryArgs(key: Buffer, merchantId: string, seen: JournalH
   return [String(all.length), ...all.flatMap(([name, value]) => [name, String(value)]), recordMac(key, journalScope(merchantId, seen), all)];
 }
 
+/** The merchant hash's fields that hold its journal's head: written by every append. */
+export const HEAD_FIELDS = { id: 'journalId', chain: 'journalChain', count: 'journalCount' } as const;
+
 export async function readJournalHead(redis: Redis | Cluster, merchantId: string): Promise<JournalHead> {
-  const [id, chain] = await redis.hmget(keys.journalHead(merchantId), 'id', 'chain');
+  const [id, chain] = await redis.hmget(keys.merchant(merchantId), HEAD_FIELDS.id, HEAD_FIELDS.chain);
   return { id: id ?? '', chain: chain ?? '' };
 }
 
-/** One step of the chain, as JOURNAL_APPEND computes it: each part length-prefixed (bytes). */
-export function nextChain(previous: string, parts: readonly string[]): string {
-  const hash = createHash('sha1');
-  for (const part of [previous, ...parts]) hash.update(`${Buffer.byteLength(part)}:${part}`);
-  return hash.digest('hex');
+/**
+ * One step of the chain, as JOURNAL_APPEND computes it: the previous chain ('' or 40 hex digits),
+ * the MAC (32 hex digits) and each script-computed field as `name=value` (a name of letters, an
+ * integer value), joined by ':'. No part can hold a ':', so the text has one reading only.
+ */
+export function nextChain(previous: string, mac: string, derived: RecordFields): string {
+  const text = [previous, mac, ...derived.map(([name, value]) => `${name}=${value}`)].join(':');
+  return createHash('sha1').update(text).digest('hex');
 }
 
 /**
- * Lua: `journalAppend(stream, head, at, derived)` appends one entry. ARGV[at] is the number of
- * caller fields n, ARGV[at+1 .. at+2n] the fields, ARGV[at+2n+1] their MAC (journalEntryArgs);
- * `derived` is a flat {name, value, ...} list of fields the script computed (not MACed, chained).
- * Returns the entry's stream id. Every journal append goes through it.
+ * Lua: `journalAppend(stream, merchantKey, at, derived, head)` appends one entry. ARGV[at] is the
+ * number of caller fields n, ARGV[at+1 .. at+2n] the fields, ARGV[at+2n+1] their MAC
+ * (journalEntryArgs); `derived` is a flat {name, value, ...} list of fields the script computed
+ * (not MACed, chained); `head` is {journalChain, journalCount} when the script has already read
+ * them from the merchant hash (one HMGET less), nil to read them here. Returns the entry's stream
+ * id. Every journal append goes through it.
  */
 export const JOURNAL_APPEND = `
-local function journalAppend(stream, head, at, derived)
+local function journalAppend(stream, merchantKey, at, derived, head)
   local n = tonumber(ARGV[at])
   local entry = {}
   for i = at + 1, at + 2 * n do entry[#entry + 1] = ARGV[i] end
+  local mac = ARGV[at + 2 * n + 1]
   entry[#entry + 1] = 'mac'
-  entry[#entry + 1] = ARGV[at + 2 * n + 1]
-  for _, v in ipairs(derived) do
+  entry[#entry + 1] = mac
+  local h = head or redis.call('HMGET', merchantKey, '${HEAD_FIELDS.chain}', '${HEAD_FIELDS.count}')
+  local text = { h[1] or '', mac }
+  for i = 1, #derived, 2 do
+    local name, v = derived[i], derived[i + 1]
     if type(v) == 'number' then v = string.format('%d', v) end
+    entry[#entry + 1] = name
     entry[#entry + 1] = v
+    text[#text + 1] = name .. '=' .. v
   end
-  local h = redis.call('HMGET', head, 'chain', 'count')
-  local prev = h[1] or ''
-  local text = { #prev, ':', prev }
-  for _, v in ipairs(entry) do
-    text[#text + 1] = #v
-    text[#text + 1] = ':'
-    text[#text + 1] = v
-  end
-  local chain = redis.sha1hex(table.concat(text))
+  local chain = redis.sha1hex(table.concat(text, ':'))
   entry[#entry + 1] = 'chain'
   entry[#entry + 1] = chain
   local id = redis.call('XADD', stream, '*', unpack(entry))
-  redis.call('HSET', head, 'id', id, 'chain', chain, 'count', (tonumber(h[2]) or 0) + 1)
+  redis.call('HSET', merchantKey, '${HEAD_FIELDS.id}', id, '${HEAD_FIELDS.chain}', chain, '${HEAD_FIELDS.count}',
+    (tonumber(h[2]) or 0) + 1)
   return id
 end
 `;

@@ -28,7 +28,9 @@ export const keys = {
    * Hash: id, name, status (active|disabled), kind (outlet|collector; absent = outlet), floatFen
    * (an outlet's float), cashFen and cashLimitFen (a collector's cash held and its limit),
    * lowFloatFen (this outlet's low-float threshold; absent = the configured default), lowFloat
-   * ('1' while in the warning state), dayCountLimit and dayFenLimit (daily caps), createdAt.
+   * ('1' while in the warning state), dayCountLimit and dayFenLimit (daily caps), createdAt;
+   * journalId, journalChain, journalCount: the head of its journal, written with every entry
+   * (src/store/journal.ts).
    */
   merchant: (merchantId: string) => `${m(merchantId)}:merchant`,
   /** Set of the merchant's terminal ids. */
@@ -99,13 +101,11 @@ export const keys = {
    * Stream, append-only: kind (topup|pay|correct), txn, terminal, amountFen, day, ts (a correction
    * also original), seen, then mac, floatFen, chain (src/store/journal.ts: the fields before `mac`
    * are MACed under the journal key, `seen` names an earlier entry whose chain the MAC vouches
-   * for, `chain` hashes the previous entry's chain and every field). Written when a payment or
+   * for, `chain` hashes the previous entry's chain, the MAC and floatFen). Written when a payment or
    * correction completes (declined ones leave no entry); floatFen is the float right after this
    * movement's debit or credit.
    */
   journal: (merchantId: string) => `${m(merchantId)}:journal`,
-  /** Hash: id, chain, count of the journal's newest entry, written with it (src/store/journal.ts). */
-  journalHead: (merchantId: string) => `${m(merchantId)}:journal-head`,
   /**
    * Hash of one business day's counters: payCount, payFen, correctCount, correctFen, and the same
    * per terminal as `<terminal>:payCount` etc. (settle and the daily report read these); capCount

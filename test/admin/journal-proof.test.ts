@@ -12,7 +12,7 @@ import { runAircharge } from '../helpers/cli.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ResultCode } from '../../protocol/constants.js';
 import { AdminErrorCode } from '../../src/admin/index.js';
-import { nextChain } from '../../src/store/journal.js';
+import { HEAD_FIELDS, nextChain } from '../../src/store/journal.js';
 import { keys } from '../../src/store/keys.js';
 import { MASTER_KEY, seedAccounts, seedMerchant, startNetwork, TerminalSession, type Network } from '../core/network.js';
 
@@ -62,10 +62,12 @@ async function rewrite(m: string, entries: Entry[]): Promise<void> {
   for (const [id, fields] of entries) {
     const at = fields.indexOf('chain');
     const body = at < 0 ? fields : [...fields.slice(0, at), ...fields.slice(at + 2)];
-    chain = nextChain(chain, body);
+    const macAt = body.indexOf('mac');
+    const derived = macAt < 0 ? [] : body.slice(macAt + 2);
+    chain = nextChain(chain, macAt < 0 ? '' : body[macAt + 1]!, derived.flatMap((_, i) => (i % 2 === 0 ? [[derived[i]!, derived[i + 1]!] as const] : [])));
     await net.redis.xadd(keys.journal(m), id, ...body, 'chain', chain);
   }
-  await net.redis.hset(keys.journalHead(m), 'id', entries.at(-1)?.[0] ?? '', 'chain', chain, 'count', entries.length);
+  await net.redis.hset(keys.merchant(m), HEAD_FIELDS.id, entries.at(-1)?.[0] ?? '', HEAD_FIELDS.chain, chain, HEAD_FIELDS.count, entries.length);
 }
 
 /** Appends an entry as JOURNAL_APPEND would, chain and head included. */
@@ -103,15 +105,15 @@ describe('verify', () => {
     expect(found.filter((p) => !p.includes('journal'))).toEqual([]);
   });
 
-  it('finds an edited amount, even with the chain, the head and the float made to match, and every entry after it', async () => {
+  it('finds an edited amount, even with the chain, the head and the float made to match, and names that entry alone', async () => {
     const entries = await journal('M1');
     entries[0] = [entries[0]![0], withField(entries[0]![1], 'amountFen', '900000')];
     await rewrite('M1', entries);
     await net.redis.hincrby(keys.merchant('M1'), 'floatFen', 800_000);
     const found = await problems();
-    expect(found[0]).toMatch(/^merchant M1: journal entry \S+ \(topup 900000 fen\): MAC does not verify/);
-    // Every later entry vouches for a chain that now differs.
-    expect(found.slice(1)).toEqual(['pay 5000', 'pay 7000', 'topup 20000'].map((e) => expect.stringContaining(`(${e} fen): MAC does not verify`)));
+    // The chain hashes each entry's MAC, which the edit could not change: the entries after it still
+    // vouch for the same chain, so the edit is named where it is and nowhere else.
+    expect(found).toEqual([expect.stringMatching(/^merchant M1: journal entry \S+ \(topup 900000 fen\): MAC does not verify/)]);
   });
 
   it('finds a deleted entry: the chain breaks; with the chain recomputed, a later entry no longer vouches', async () => {
@@ -139,8 +141,17 @@ describe('verify', () => {
     expect(await problems()).toEqual([expect.stringMatching(/^merchant M1: float is 1,?080\.01 but /)]);
   });
 
+  it('finds a field appended after an entry\'s chain', async () => {
+    const entries = await journal('M1');
+    const [id, fields] = entries.at(-1)!;
+    await net.redis.del(keys.journal('M1'));
+    for (const [i, f] of entries.slice(0, -1)) await net.redis.xadd(keys.journal('M1'), i, ...f);
+    await net.redis.xadd(keys.journal('M1'), id, ...fields, 'floatFen', '999999');
+    expect(await problems()).toEqual([expect.stringMatching(/^merchant M1: journal entry \S+ \(\S+ \d+ fen\) has fields after its chain/)]);
+  });
+
   it('finds a head record that no longer matches its journal', async () => {
-    await net.redis.hset(keys.journalHead('M1'), 'count', 3);
+    await net.redis.hset(keys.merchant('M1'), HEAD_FIELDS.count, 3);
     expect(await problems()).toEqual([expect.stringMatching(/^merchant M1: journal head record \(\S+, 3 entries\) does not match the journal there/)]);
   });
 });
@@ -161,7 +172,7 @@ describe('checkpoint', () => {
   });
 
   it('finds a rollback to an older dump, which verify alone cannot', async () => {
-    const saved = ['M1', 'M2'].flatMap((m) => [keys.journal(m), keys.journalHead(m), keys.merchant(m)]);
+    const saved = ['M1', 'M2'].flatMap((m) => [keys.journal(m), keys.merchant(m)]);
     const dump = await Promise.all(saved.map((k) => net.redis.dumpBuffer(k)));
     await net.admin.topUp('M2', 30_000);
     const checkpoint = await net.admin.checkpointJournal();

@@ -14,8 +14,9 @@
 import { TxnFlag } from '../../../protocol/constants.js';
 
 export const BALANCE = `
-local function lowFloat(merchantKey, floatFen, defaultThreshold, margin)
-  local m = redis.call('HMGET', merchantKey, 'lowFloatFen', 'lowFloat')
+-- known: {lowFloatFen, lowFloat} when the script has read them already, else nil.
+local function lowFloat(merchantKey, floatFen, defaultThreshold, margin, known)
+  local m = known or redis.call('HMGET', merchantKey, 'lowFloatFen', 'lowFloat')
   local threshold = tonumber(m[1]) or tonumber(defaultThreshold)
   local low = m[2] == '1'
   if not low and floatFen < threshold then

@@ -8,7 +8,7 @@
  * exist, so it is ORIGINAL_NOT_FOUND like any unknown receipt: nothing about it leaks.
  */
 import { ResultCode as R } from '../../../protocol/constants.js';
-import { JOURNAL_APPEND } from '../journal.js';
+import { HEAD_FIELDS, JOURNAL_APPEND } from '../journal.js';
 import { Script } from '../script.js';
 import { BALANCE } from './balance.js';
 import { DAY_COUNTERS } from './day.js';
@@ -18,14 +18,14 @@ import { TXN_RESPONSE } from './response.js';
 
 /**
  * KEYS[1..4] guard, KEYS[5] correction transaction, KEYS[6] original transaction, KEYS[7] pending set,
- * KEYS[8] decline record, KEYS[9] terminal's index, KEYS[10] account's index, KEYS[11] declined index,
- * KEYS[12] journal head
+ * KEYS[8] decline record, KEYS[9] terminal's index, KEYS[10] account's index, KEYS[11] declined index
  * ARGV[1..7] guard, ARGV[8] amount, ARGV[9] account, ARGV[10] correction receipt,
  * ARGV[11] original receipt, ARGV[12] business day (now), ARGV[13] terminal id
  * → guard reply | {'declined', resp} | {'reserved', 0, head id, head chain} (as RESERVE_PAY)
  */
 export const RESERVE_CORRECT = new Script(`${GUARD}${LOOKUP_INDEX}${BALANCE}
-local refused = guard(KEYS[5])
+-- merchant: status, floatFen, then these (read in the guard's HMGET).
+local refused, merchant = guard(KEYS[5], nil, {'kind', 'cashFen', 'cashLimitFen', '${HEAD_FIELDS.id}', '${HEAD_FIELDS.chain}'})
 if refused then return refused end
 local function decline(result)
   local resp = txnResponse(result, '', 0, 0, 0)
@@ -44,13 +44,12 @@ if original[4] ~= ARGV[9] or original[5] ~= ARGV[8] then return decline(${R.CORR
 if original[6] ~= 'complete' then return decline(${R.ORIGINAL_NOT_COMPLETED}) end
 -- Corrected, or being corrected under an earlier sequence number: either way this one is not needed.
 if original[7] then return decline(${R.ALREADY_CORRECTED}) end
-local account = redis.call('HMGET', KEYS[3], 'kind', 'cashFen', 'cashLimitFen')
 local cashFen, flags = 0, 0
-if account[1] == 'collector' then
-  cashFen = tonumber(account[2]) or 0
+if merchant[3] == 'collector' then
+  cashFen = tonumber(merchant[4]) or 0
   if cashFen < tonumber(ARGV[8]) then return decline(${R.CASH_LIMIT}) end
   cashFen = redis.call('HINCRBY', KEYS[3], 'cashFen', -tonumber(ARGV[8]))
-  flags = cashFlags(cashFen, tonumber(account[3]) or 0)
+  flags = cashFlags(cashFen, tonumber(merchant[5]) or 0)
 end
 redis.call('HSET', KEYS[6], 'correctedBy', ARGV[10])
 redis.call('HSET', KEYS[5], 'receipt', ARGV[10], 'kind', 'correct', 'terminal', ARGV[13], 'seq', ARGV[2],
@@ -59,17 +58,15 @@ redis.call('HSET', KEYS[5], 'receipt', ARGV[10], 'kind', 'correct', 'terminal', 
 redis.call('ZADD', KEYS[7], ARGV[5], ARGV[10])
 indexTxn(KEYS[9], KEYS[10], ARGV[5], ARGV[10])
 recordRequest('pending', ARGV[10])
-local head = redis.call('HMGET', KEYS[12], 'id', 'chain')
-return {'reserved', 0, head[1] or '', head[2] or ''}
+return {'reserved', 0, merchant[6] or '', merchant[7] or ''}
 `);
 
 /**
  * Completes a pending correction with the biller's answer: approved → float credited (an outlet),
  * journal entry, day counters; refused → the original is free to be corrected again and a
  * collector's cash held raised back. Only a pending correction changes (see COMPLETE_PAY).
- * KEYS[1] correction transaction, KEYS[2] pending set, KEYS[3] merchant,
- * KEYS[4] journal, KEYS[5] day counters, KEYS[6] original transaction, KEYS[7] declined index,
- * KEYS[8] journal head
+ * KEYS[1] correction transaction, KEYS[2] pending set, KEYS[3] merchant (and the journal's head),
+ * KEYS[4] journal, KEYS[5] day counters, KEYS[6] original transaction, KEYS[7] declined index
  * ARGV[1] correction receipt, ARGV[2] biller result, ARGV[3] arrears after the restore, ARGV[4] now,
  * ARGV[5] default low-float threshold, ARGV[6] low-float margin, ARGV[7] periods restored
  * (`YYYYMM=fen,...`), ARGV[8] the holder's name, masked, ARGV[9..] the journal entry
@@ -80,7 +77,8 @@ export const COMPLETE_CORRECT = new Script(`${TXN_RESPONSE}${DAY_COUNTERS}${BALA
 local txn = hmgetTxn(KEYS[1], 'amountFen', 'terminal')
 if txn[1] ~= 'pending' then return {0, responseOf(txn), ''} end
 local amount, terminal, day, cashFen = txn[11], txn[12], txn[6], txn[8]
-local collector = redis.call('HGET', KEYS[3], 'kind') == 'collector'
+local merchant = redis.call('HMGET', KEYS[3], 'kind', '${HEAD_FIELDS.chain}', '${HEAD_FIELDS.count}')
+local collector = merchant[1] == 'collector'
 local result = tonumber(ARGV[2])
 local resp, transition = nil, ''
 if result == ${R.APPROVED} then
@@ -94,7 +92,7 @@ if result == ${R.APPROVED} then
   local holder = ARGV[8]
   if holder == '' then holder = redis.call('HGET', KEYS[6], 'holder') or '' end
   resp = txnResponse(result, ARGV[1], ARGV[3], floatFen, day, flags, cashFen, ARGV[7], holder)
-  journalAppend(KEYS[4], KEYS[8], 9, {balanceField, balance})
+  journalAppend(KEYS[4], KEYS[3], 9, {balanceField, balance}, {merchant[2], merchant[3]})
   countOnDay(KEYS[5], terminal, 'correctCount', 'correctFen', tonumber(amount))
   redis.call('HSET', KEYS[1], 'state', 'complete', 'result', result, 'arrearsAfter', ARGV[3], 'floatAfter', floatFen,
     'flags', flags, 'completedAt', ARGV[4], 'paid', ARGV[7], 'holder', holder)

@@ -7,8 +7,12 @@
  * ARGV[1] connection id, ARGV[2] seq, ARGV[3] request fingerprint, ARGV[4] request type,
  * ARGV[5] now (epoch ms), ARGV[6] replay retention (s), ARGV[7] '1' when the request is read-only
  *
- * guard(txnKey) returns nil, merchant {status, floatFen} when the request is to be answered now (a
- * new sequence number, or a repeat of a read-only request), else the script's reply:
+ * guard(txnKey, admit, merchantFields, terminalFields) returns nil, merchant, terminal when the
+ * request is to be answered now (a new sequence number, or a repeat of a read-only request):
+ * merchant is {status, floatFen, ...merchantFields}, terminal {status, hwm, lastRead,
+ * ...terminalFields}, read in the guard's own HMGETs so that a script needing more of either hash
+ * (PAY: kind, limits, low-float state, the journal's head) reads it in the same command. Else the
+ * script's reply:
  *   {'code', result}  refused (session replaced, disabled, REPLAY, IN_PROGRESS, SEQ_OUT_OF_RANGE):
  *                     nothing applied
  *   {'stored', resp}  a repeat of a finished request: its response, sent again
@@ -35,14 +39,14 @@ export const GUARD = `${REQUEST_RECORD}${TXN_RESPONSE}
 local function recordRequest(state, value)
   redis.call('SET', KEYS[4], requestRecord(state, ARGV[3], ARGV[4], value), 'EX', ARGV[6])
 end
-local function guard(txnKey, admit)
+local function guard(txnKey, admit, merchantFields, terminalFields)
   -- Disabling a terminal also deletes its session: checked first, so a connection that missed its
   -- kick hears TERMINAL_DISABLED, not SESSION_REPLACED.
-  local terminal = redis.call('HMGET', KEYS[2], 'status', 'hwm', 'lastRead')
+  local terminal = redis.call('HMGET', KEYS[2], 'status', 'hwm', 'lastRead', unpack(terminalFields or {}))
   if terminal[1] ~= 'active' then return {'code', ${R.TERMINAL_DISABLED}} end
   local session = redis.call('HMGET', KEYS[1], 'conn', 'ttl', 'lastSeen')
   if session[1] ~= ARGV[1] then return {'code', ${R.SESSION_REPLACED}} end
-  local merchant = redis.call('HMGET', KEYS[3], 'status', 'floatFen')
+  local merchant = redis.call('HMGET', KEYS[3], 'status', 'floatFen', unpack(merchantFields or {}))
   if merchant[1] ~= 'active' then return {'code', ${R.MERCHANT_DISABLED}} end
   if tonumber(ARGV[5]) - (tonumber(session[3]) or 0) >= ${SESSION_REFRESH_MS} then
     redis.call('HSET', KEYS[1], 'lastSeen', ARGV[5])
@@ -59,12 +63,12 @@ local function guard(txnKey, admit)
     else
       redis.call('HSET', KEYS[2], 'hwm', ARGV[2])
     end
-    return nil, merchant
+    return nil, merchant, terminal
   end
   -- Not new: the last read-only request again is answered afresh; a write, only when it repeats
   -- the stored request (same fingerprint).
   if readOnly then
-    if tonumber(ARGV[2]) == hwm and terminal[3] == ARGV[2] .. ':' .. ARGV[3] then return nil, merchant end
+    if tonumber(ARGV[2]) == hwm and terminal[3] == ARGV[2] .. ':' .. ARGV[3] then return nil, merchant, terminal end
     return {'code', ${R.REPLAY}}
   end
   local state, fp, _, value = parseRequest(redis.call('GET', KEYS[4]))

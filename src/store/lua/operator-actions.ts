@@ -10,7 +10,7 @@ import { LOOKUP_INDEX } from './lookup-index.js';
 import { REQUEST_RECORD } from './request-record.js';
 
 /**
- * KEYS[1] merchant, KEYS[2] journal, KEYS[3] journal head
+ * KEYS[1] merchant (and the journal's head), KEYS[2] journal
  * ARGV[1] signed amount, ARGV[2] largest float, ARGV[3..] the journal entry (journalEntryArgs)
  * → {1, float after, entry id, float before} | {0} unknown merchant | {-1, float} below zero | {-2, float} past the limit
  */
@@ -21,7 +21,7 @@ local before = tonumber(redis.call('HGET', KEYS[1], 'floatFen') or '0')
 if before + amount < 0 then return {-1, before} end
 if before + amount > tonumber(ARGV[2]) then return {-2, before} end
 local after = redis.call('HINCRBY', KEYS[1], 'floatFen', amount)
-local entry = journalAppend(KEYS[2], KEYS[3], 3, {'floatFen', after})
+local entry = journalAppend(KEYS[2], KEYS[1], 3, {'floatFen', after})
 return {1, after, entry, before}
 `);
 
@@ -57,8 +57,8 @@ return {'reserved', p[6], p[7]}
 /**
  * Step 3: the biller's answer. Approved: the float credited, a `reverse` journal entry. Declined:
  * the payment is free to be reversed again. Only a pending reversal changes.
- * KEYS[1] reversal, KEYS[2] payment, KEYS[3] merchant, KEYS[4] journal, KEYS[5] declined index,
- * KEYS[6] journal head
+ * KEYS[1] reversal, KEYS[2] payment, KEYS[3] merchant (and the journal's head), KEYS[4] journal,
+ * KEYS[5] declined index
  * ARGV[1] reversal id, ARGV[2] biller result, ARGV[3] arrears after, ARGV[4] now, ARGV[5..] the
  * journal entry (journalEntryArgs; only when approved)
  * → {applied 0|1, state, float after}
@@ -68,7 +68,7 @@ local r = redis.call('HMGET', KEYS[1], 'state', 'amountFen', 'createdAt')
 if r[1] ~= 'pending' then return {0, r[1] or '', 0} end
 if tonumber(ARGV[2]) == ${R.APPROVED} then
   local floatFen = redis.call('HINCRBY', KEYS[3], 'floatFen', r[2])
-  journalAppend(KEYS[4], KEYS[6], 5, {'floatFen', floatFen})
+  journalAppend(KEYS[4], KEYS[3], 5, {'floatFen', floatFen})
   redis.call('HSET', KEYS[1], 'state', 'complete', 'result', ARGV[2], 'arrearsAfter', ARGV[3], 'floatAfter', floatFen,
     'completedAt', ARGV[4])
   return {1, 'complete', floatFen}
