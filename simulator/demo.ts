@@ -1,9 +1,10 @@
 /**
  * `npm run demo`: the whole product on one machine in half a minute. A private redis-server
  * (unless REDIS_URL is set), a demo network seeded through the operator API (22 outlets, each
- * with a terminal and a float; 1,000 billing accounts with arrears and bills), the gateway as a
- * child process, a fleet of the 22 terminals over emulated GPRS for about 20 s, then the day's
- * report in the operator's words and verify. Everything is shut down at the end unless --keep.
+ * with a terminal and a float; 3 collectors, electricians with a mobile terminal and a cash
+ * limit; 1,000 billing accounts with arrears and bills), the gateway as a child process, a fleet
+ * of the 25 terminals over emulated GPRS for about 20 s (the collectors walking through coverage
+ * holes and handing in cash at the office), then the day's report in the operator's words and verify. Everything is shut down at the end unless --keep.
  * Exit 0 only when verify passes and the terminals' ledgers reconcile with the books.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,7 +16,7 @@ import { openOperator } from './fleet/operator.js';
 import { reconcile } from './fleet/reconcile.js';
 import { seedNetwork } from './fleet/seed.js';
 import { fleetFigures, fleetText } from './fleet/summary.js';
-import { linkProfile } from './link/index.js';
+import { WALKING_HOLES, linkProfile } from './link/index.js';
 import { MissingRedisServer, startGateway, startRedisServer, type GatewayService, type RedisServer } from './processes.js';
 import { Progress } from './report/progress.js';
 import { FileStateStore } from './terminal/index.js';
@@ -30,11 +31,15 @@ const OUTLETS = [
   'Baisha Village Shop', 'Yunxi Grocery',
 ];
 
+/** The power bureau's electricians, each on his round of door-to-door collection. */
+const COLLECTORS = ['Li Gang, Dongcun round', 'Zhao Min, Nanshan round', 'Wu Ping, Hetang round'];
+const CASH_LIMIT_FEN = 300_000;
+
 const USAGE = `
 usage: npm run demo -- [--duration SEC] [--seed N] [--keep]
 
-The whole product on one machine: a private redis-server (unless REDIS_URL is set), 22 outlets,
-the gateway, a fleet of terminals over emulated GPRS, then the day's report and verify.
+The whole product on one machine: a private redis-server (unless REDIS_URL is set), 22 outlets
+and 3 collectors, the gateway, a fleet of terminals over emulated GPRS, then the day's report and verify.
   --duration SEC  how long the fleet pays (20)
   --seed N        seed of the generated network and traffic (1)
   --keep          leave redis-server and the gateway running at the end
@@ -77,8 +82,14 @@ async function main(): Promise<number> {
         floatFen: 5_000_000,
         seed,
         outletName: (i) => OUTLETS[i]!,
+        collectors: COLLECTORS.length,
+        cashLimitFen: CASH_LIMIT_FEN,
+        collectorName: (i) => COLLECTORS[i]!,
       });
-      log(`seeded ${network.terminals.length} outlets (each a merchant with a terminal and a ¥50,000.00 float) and ${network.accounts.length} billing accounts`);
+      log(
+        `seeded ${OUTLETS.length} outlets (each a merchant with a terminal and a ¥50,000.00 float), ${COLLECTORS.length} collectors ` +
+          `(each an electrician with a mobile terminal and a ¥${formatYuan(CASH_LIMIT_FEN, { grouped: true })} cash limit) and ${network.accounts.length} billing accounts`,
+      );
 
       gateway = await startGateway({ redisUrl, logFile: join(work, 'gateway.log'), args: ['--connection-rate', '0', '--max-connections-per-address', '0'], detached: keep });
       log(`gateway listening on 127.0.0.1:${gateway.port} (log: ${gateway.logFile})`);
@@ -102,6 +113,10 @@ async function main(): Promise<number> {
         responseTimeoutMs: 8000,
         drainMs: 60_000,
         settle: true,
+        collectors: {
+          holes: WALKING_HOLES,
+          office: (merchantId, amountFen, reference) => operator.admin.remit(merchantId, amountFen, { reference, reason: 'cash handed in at the office' }),
+        },
         onAnswer: (operation, answer) => {
           if (answer.code === 0 && operation !== 'inquiry') approved[operation] += 1;
         },
@@ -115,6 +130,13 @@ async function main(): Promise<number> {
       const report = await operator.admin.dailyReport(day);
       log('');
       log(`Daily report ${report.date}: ${reportSummary(report)}`);
+      const { outlets, collectors } = report.subtotals;
+      const yuan = (fen: number) => `¥${formatYuan(fen, { grouped: true })}`;
+      log(`  outlets: ${outlets.active} of ${report.outlets.length} took payments, ${yuan(outlets.netFen)} collected, ${yuan(outlets.closingFen)} float left`);
+      log(
+        `  collectors: ${collectors.active} of ${report.collectors.length} took payments, ${yuan(collectors.netFen)} cash collected, ` +
+          `${yuan(collectors.remittances.amountFen)} remitted at the office, ${yuan(collectors.closingFen)} still held`,
+      );
       log(`  payments ${report.total.payments.count} (¥${formatYuan(report.total.payments.amountFen, { grouped: true })}), corrections ${report.total.corrections.count} (¥${formatYuan(report.total.corrections.amountFen, { grouped: true })})`);
       const biller = reconciliation.biller;
       log(`biller: ${biller.ok ? `ok, its ${biller.matched} postings of the day match the journal` : `${biller.breaks} breaks against the journal (aircharge reconcile biller --day ${day} --fetch)`}`);

@@ -5,7 +5,8 @@
  */
 import type { Command } from 'commander';
 import { redisUrl } from '../../src/cli/redis.js';
-import { linkProfile } from '../link/index.js';
+import { parseYuan } from '../../src/admin/index.js';
+import { WALKING_HOLES, linkProfile } from '../link/index.js';
 import { parseMix, runFleet } from '../fleet/fleet.js';
 import { openOperator } from '../fleet/operator.js';
 import { reconcile } from '../fleet/reconcile.js';
@@ -27,6 +28,8 @@ interface FleetFlags {
   timeout: string;
   heartbeat?: string;
   accounts: string;
+  collectors: string;
+  cashLimit: string;
   demo?: boolean;
   quiet?: boolean;
 }
@@ -57,6 +60,8 @@ export function registerFleet(program: Command, run: (task: () => Promise<number
     .option('--timeout <ms>', 'wait this long for an answer before retrying', '5000')
     .option('--heartbeat <sec>', 'heartbeat interval (default: what the gateway announces)')
     .option('--accounts <n>', 'billing accounts to seed', '200')
+    .option('--collectors <n>', 'collectors besides the outlets: electricians walking door to door through coverage holes, handing in cash at the office', '0')
+    .option('--cash-limit <yuan>', "each collector's cash-in-hand limit", '5000.00')
     .option('--demo', 'use the public demo master key when AIRCHARGE_MASTER_KEY is unset')
     .option('--quiet', 'no progress on stderr')
     .action((flags: FleetFlags) =>
@@ -64,11 +69,14 @@ export function registerFleet(program: Command, run: (task: () => Promise<number
         const terminals = whole(flags.terminals, '--terminals', 1);
         const durationSec = whole(flags.duration, '--duration', 1);
         const seed = whole(flags.seed, '--seed', 0);
+        const collectors = whole(flags.collectors, '--collectors', 0);
         let mix;
         let profile;
+        let cashLimitFen;
         try {
           mix = parseMix(flags.mix);
           profile = linkProfile(flags.link);
+          cashLimitFen = parseYuan(flags.cashLimit);
         } catch (error) {
           throw new UsageError((error as Error).message);
         }
@@ -80,6 +88,8 @@ export function registerFleet(program: Command, run: (task: () => Promise<number
             accounts: whole(flags.accounts, '--accounts', 1),
             floatFen: 10_000_000,
             seed,
+            collectors,
+            cashLimitFen,
           });
           const day = operator.admin.businessDay();
           const before = await operator.admin.dailyReport(day);
@@ -101,6 +111,11 @@ export function registerFleet(program: Command, run: (task: () => Promise<number
             ...(flags.heartbeat === undefined ? {} : { heartbeatSec: whole(flags.heartbeat, '--heartbeat', 1) }),
             drainMs: 60_000,
             settle: true,
+            // The office takes a collector's cash through the operator API, as `aircharge collector remit` does.
+            collectors: {
+              holes: WALKING_HOLES,
+              office: (merchantId, amountFen, reference) => operator.admin.remit(merchantId, amountFen, { reference, reason: 'cash handed in at the office' }),
+            },
             onAnswer: (_operation, answer) => {
               answered += 1;
               if (answer.code === 0) approved += 1;

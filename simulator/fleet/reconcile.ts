@@ -5,10 +5,12 @@
  * learned by STATUS or retransmission before the end); the day's report moved by exactly the
  * ledgers' totals for the fleet's outlets; the biller's postings of the day match the journal
  * receipt by receipt (`aircharge reconcile biller`: the third leg beside SETTLE and the journal);
- * and verify passes.
+ * each collector's cash held is his payments − corrections − hand-ins, and the journal holds each
+ * hand-in once (collectors.ts); and verify passes.
  */
 import type { Admin, BillerReconciliation } from '../../src/admin/index.js';
 import type { DayPosting } from '../../src/biller/index.js';
+import { checkCollectors, type CollectorFigures } from './collectors.js';
 import type { Ledger } from './fleet.js';
 
 type DailyReport = Awaited<ReturnType<Admin['dailyReport']>>;
@@ -29,6 +31,8 @@ export interface Reconciliation {
   verify: { ok: boolean; discrepancies: string[] };
   /** The journal against the biller's postings of the day (every merchant's, not only the fleet's). */
   biller: Pick<BillerReconciliation, 'ok' | 'matched' | 'breaks' | 'byKind'>;
+  /** The fleet's collectors: what they collected, handed in and still hold. */
+  collectors: CollectorFigures;
   mismatches: string[];
 }
 
@@ -105,8 +109,8 @@ export async function reconcile(
     byMerchant.set(l.merchantId, totals);
   }
   for (const [merchant, expected] of byMerchant) {
-    const now = after.outlets.find((o) => o.merchant === merchant);
-    const then = before.outlets.find((o) => o.merchant === merchant);
+    const now = [...after.outlets, ...after.collectors].find((o) => o.merchant === merchant);
+    const then = [...before.outlets, ...before.collectors].find((o) => o.merchant === merchant);
     const delta = {
       payments: (now?.payments.count ?? 0) - (then?.payments.count ?? 0),
       paymentsFen: (now?.payments.amountFen ?? 0) - (then?.payments.amountFen ?? 0),
@@ -118,11 +122,14 @@ export async function reconcile(
     }
   }
 
+  const collectors = await checkCollectors(admin, ledgers, day);
+  mismatches.push(...collectors.mismatches);
+
   const billerLeg = await admin.reconcileBiller(day, billerPostings);
   for (const l of billerLeg.lines) if (l.status !== 'matched') mismatches.push(`biller: ${l.status} ${l.receipt}: ${l.detail}`);
   const { ok, matched, breaks, byKind } = billerLeg;
 
   const verify = await admin.verify();
   if (!verify.ok) mismatches.push(...verify.discrepancies.map((d) => `verify: ${d}`));
-  return { ok: mismatches.length === 0, ledger, journal, unfinished, verify, biller: { ok, matched, breaks, byKind }, mismatches };
+  return { ok: mismatches.length === 0, ledger, journal, unfinished, verify, biller: { ok, matched, breaks, byKind }, collectors: collectors.figures, mismatches };
 }

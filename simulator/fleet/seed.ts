@@ -1,15 +1,19 @@
 /**
- * A network to drive: outlets (merchants) each with a terminal and a float, and billing accounts
+ * A network to drive: outlets (merchants) each with a terminal and a float, collectors (an
+ * electrician with a mobile terminal and a cash-in-hand limit, no float), and billing accounts
  * with their bills (the billing system's extract, src/admin/README.md), created through the operator API as an operator would. Ids carry
  * a tag so runs on one Redis do not collide; the terminals' keys are kept for the simulator.
  */
 import { formatYuan, type Admin } from '../../src/admin/index.js';
+import type { MerchantKindName } from '../../src/admin/merchants.js';
 import { deriveRandom } from '../link/prng.js';
 
 export interface ProvisionedTerminal {
   terminalId: string;
   merchantId: string;
   key: Buffer;
+  /** Default outlet. */
+  kind?: MerchantKindName;
 }
 
 export interface SeededNetwork {
@@ -30,6 +34,19 @@ export interface SeedOptions {
   terminalsPerOutlet?: number;
   /** Outlet names; default "Outlet N". */
   outletName?: (index: number) => string;
+  /** Collectors, each with one terminal, after the outlets' terminals; default none. */
+  collectors?: number;
+  /** Each collector's cash-in-hand limit; default ¥5,000. */
+  cashLimitFen?: number;
+  /** Collector names; default "Collector N". */
+  collectorName?: (index: number) => string;
+}
+
+export const DEFAULT_CASH_LIMIT_FEN = 500_000;
+
+/** A collector's merchant id: C, the tag, his number. */
+export function collectorIdOf(tag: string, index: number): string {
+  return `C${tag}${String(index + 1).padStart(4, '0')}`;
 }
 
 const SURNAMES = ['Wang', 'Li', 'Zhang', 'Liu', 'Chen', 'Yang', 'Huang', 'Zhao', 'Wu', 'Zhou', 'Xu', 'Sun', 'Ma', 'Zhu', 'Hu', 'Guo'];
@@ -85,6 +102,17 @@ export async function seedNetwork(admin: Admin, options: SeedOptions): Promise<S
     }
     accounts.push(account);
   }
+  for (let i = 0; i < (options.collectors ?? 0); i++) {
+    const merchantId = collectorIdOf(options.tag, i);
+    await admin.addMerchant(merchantId, options.collectorName?.(i) ?? `Collector ${i + 1}`, {
+      kind: 'collector',
+      cashLimitFen: options.cashLimitFen ?? DEFAULT_CASH_LIMIT_FEN,
+    });
+    const terminalId = terminalIdOf(options.tag, options.outlets * perOutlet + i);
+    const { key } = await admin.addTerminal(terminalId, merchantId);
+    terminals.push({ terminalId, merchantId, key: Buffer.from(key, 'hex'), kind: 'collector' });
+  }
+
   const extract = `${lines.join('\n')}\n`;
   await admin.importAccounts(extract);
   return { terminals, accounts, extract };

@@ -8,6 +8,7 @@
 import { EventEmitter } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { MAX_FRAME_SIZE, MIN_FRAME_SIZE, Offset, SYNC_0, SYNC_1 } from '../../protocol/constants.js';
+import { walkThroughHoles, type CoverageHoles } from './coverage.js';
 import { deriveRandom } from './prng.js';
 import type { LinkProfile } from './profiles.js';
 import { DirectionShaper, type ScheduledSegment } from './shaper.js';
@@ -32,12 +33,15 @@ export interface LinkOptions {
   profile: LinkProfile;
   seed: number;
   faults?: FaultPlan[];
+  /** A moving terminal's coverage holes on top of the profile (simulator/link/coverage.ts). */
+  holes?: CoverageHoles;
   host?: string;
 }
 
 export interface LinkEvent {
+  /** 0 for a coverage hole: it is the whole link's, not one connection's. */
   connection: number;
-  event: 'open' | 'cut' | 'half-open' | 'close';
+  event: 'open' | 'cut' | 'half-open' | 'close' | 'hole';
   at?: CutMoment;
   /** The request type the fault was applied to. */
   type?: number;
@@ -53,6 +57,8 @@ export class LinkProxy {
   private server: Server | null = null;
   private readonly connections = new Set<LinkConnection>();
   private opened = 0;
+  private inHole = false;
+  private walk: { stop(): Promise<void> } | null = null;
   /** What happened, in order: tests read these to check that cuts fell where they were asked. */
   readonly events: LinkEvent[] = [];
   readonly schedule: LinkSchedule[] = [];
@@ -69,11 +75,27 @@ export class LinkProxy {
     });
     const address = server.address();
     if (!address || typeof address === 'string') throw new Error('link proxy has no address');
+    if (this.options.holes) this.walk = walkThroughHoles(this, this.options.holes, deriveRandom(this.options.seed, 'link:holes'));
     return { host, port: address.port };
+  }
+
+  /** Into a coverage hole: every connection goes silent both ways, and no new one gets through. */
+  enterHole(): void {
+    this.inHole = true;
+    this.record({ connection: 0, event: 'hole' });
+    for (const connection of this.connections) connection.fallSilent();
+  }
+
+  /** Out of the hole: the modem re-attaches; what went silent in the hole is gone. */
+  leaveHole(): void {
+    this.inHole = false;
+    for (const connection of this.connections) if (connection.isSilent) connection.destroy();
   }
 
   /** Stops listening and tears down every connection, silent ones included. */
   async close(): Promise<void> {
+    await this.walk?.stop();
+    this.walk = null;
     for (const connection of this.connections) connection.destroy();
     this.connections.clear();
     const server = this.server;
@@ -86,6 +108,11 @@ export class LinkProxy {
   }
 
   private accept(client: Socket): void {
+    if (this.inHole) {
+      // No carrier: the connection attempt fails at once.
+      client.destroy();
+      return;
+    }
     this.opened += 1;
     const number = this.opened;
     const faults = (this.options.faults ?? []).filter((f) => f.connection === undefined || f.connection === number);
@@ -153,6 +180,15 @@ class LinkConnection extends EventEmitter {
     this.upstream.destroy();
     this.proxy.record({ connection: this.number, event: 'close' });
     this.emit('closed');
+  }
+
+  get isSilent(): boolean {
+    return this.silent;
+  }
+
+  /** The bearer is gone (a coverage hole): nothing more moves either way, and no FIN is sent. */
+  fallSilent(): void {
+    this.trigger('half-open');
   }
 
   private fromTerminal(chunk: Buffer, profile: LinkProfile): void {

@@ -65,7 +65,7 @@ async function setup(profile: LinkProfile, seed: number, faults: FaultPlan[] = [
   const received: Buffer[] = [];
   client.on('data', (chunk) => received.push(chunk));
   const closed = once(client, 'close').then(() => true);
-  return { echo, proxy, client, received, closed };
+  return { echo, proxy, client, received, closed, address };
 }
 
 async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
@@ -213,5 +213,51 @@ describe('GPRS link emulator', () => {
     expect(second.events).toEqual(first.events);
     expect(second.schedule).toEqual(first.schedule);
     expect(other.schedule).not.toEqual(first.schedule);
+  });
+  it('in a coverage hole goes silent without a FIN, refuses new connections, and drops the silent ones when coverage is back', async () => {
+    const { client, received, proxy, closed, address } = await setup(quiet, 1);
+    const frame = frameLike(MessageType.INQUIRY, 40, 1);
+    client.write(frame);
+    await until(() => Buffer.concat(received).length === frame.length);
+
+    proxy.enterHole();
+    client.write(frameLike(MessageType.PAY, 47, 2));
+    let gone = false;
+    void closed.then(() => (gone = true));
+    await sleep(300);
+    expect(Buffer.concat(received).length).toBe(frame.length);
+    expect(gone).toBe(false);
+    // No carrier: a connection attempted in the hole closes before anything moves.
+    const attempt = connect(address.port, address.host);
+    attempt.on('error', () => {});
+    const attemptData: Buffer[] = [];
+    attempt.on('data', (chunk) => attemptData.push(chunk));
+    attempt.write(frame);
+    await once(attempt, 'close');
+    expect(attemptData).toEqual([]);
+
+    proxy.leaveHole();
+    expect(await closed).toBe(true);
+    expect(proxy.events.filter((e) => e.event === 'hole')).toEqual([{ connection: 0, event: 'hole' }]);
+    const after = connect(address.port, address.host);
+    after.on('error', () => {});
+    const afterData: Buffer[] = [];
+    after.on('data', (chunk) => afterData.push(chunk));
+    after.write(frame);
+    await until(() => Buffer.concat(afterData).length === frame.length);
+    after.destroy();
+  });
+
+  it('walks through holes at seeded moments while the link is open, and stops with it', async () => {
+    const echo = await startEcho();
+    const proxy = new LinkProxy({ target: { host: '127.0.0.1', port: echo.port }, profile: quiet, seed: 3, holes: { everyMs: 100, lengthMs: 40 } });
+    await proxy.listen();
+    await sleep(700);
+    await proxy.close();
+    const holes = proxy.events.filter((e) => e.event === 'hole').length;
+    expect(holes).toBeGreaterThanOrEqual(3);
+    await sleep(300);
+    expect(proxy.events.filter((e) => e.event === 'hole').length).toBe(holes);
+    await new Promise<void>((resolve) => echo.server.close(() => resolve()));
   });
 });
