@@ -207,6 +207,42 @@ export const BUSINESS_DAY_SETTINGS: readonly Setting[] = [
 ];
 
 /**
+ * The billing system over HTTP: `serve` and the admin commands that reach the biller (verify,
+ * reconcile biller --fetch, txn reverse, txn reenter) take the same flags and variables, so an
+ * operator's environment that runs the gateway points the tools at the same biller.
+ */
+export const BILLER_SETTINGS: readonly Setting[] = [
+  { name: 'biller', flag: '--biller <url>', env: 'AIRCHARGE_BILLER_URL', default: undefined,
+    description: 'the billing system over HTTP (src/biller/API.md), http:// or https:// (default: the embedded biller in Redis)',
+    parse: billerUrl },
+  { name: 'billerSecretFile', flag: '--biller-secret-file <file>', env: 'AIRCHARGE_BILLER_SECRET_FILE', default: undefined,
+    description: "file holding the biller's shared secret (or the secret itself in AIRCHARGE_BILLER_SECRET); never logged",
+    parse: nonEmpty('a file name') },
+  { name: 'billerAuth', flag: '--biller-auth <mode>', env: 'AIRCHARGE_BILLER_AUTH', default: 'hmac',
+    description: 'hmac (signed requests) or bearer (the secret as a token; https only)', parse: oneOf('hmac', 'bearer') },
+  { name: 'billerCaFile', flag: '--biller-ca-file <file>', env: 'AIRCHARGE_BILLER_CA_FILE', default: undefined,
+    description: "PEM file of the CA that signed an https biller's certificate (default: the system's CAs)",
+    parse: nonEmpty('a file name') },
+  { name: 'billerTimeout', flag: '--biller-timeout <sec>', env: 'AIRCHARGE_BILLER_TIMEOUT', default: '1.5',
+    description: 'seconds a biller call may take; a posting without an answer by then is in doubt (pending until recovery asks)',
+    parse: seconds(0.05, 60) },
+  { name: 'billerBreakerThreshold', flag: '--biller-breaker-threshold <n>', env: 'AIRCHARGE_BILLER_BREAKER_THRESHOLD', default: '5',
+    description: 'consecutive biller faults (timeouts, connection failures, 5xx) that open its circuit breaker',
+    parse: integer(1, 1000) },
+  { name: 'billerBreakerCooldown', flag: '--biller-breaker-cooldown <sec>', env: 'AIRCHARGE_BILLER_BREAKER_COOLDOWN', default: '10',
+    description: 'seconds the open breaker fails fast before one call probes the biller', parse: seconds(0.1, 3600) },
+];
+
+/** How long a queued posting (policy accept) may wait and how often it is sent: serve, and verify's check of the queue. */
+export const BILLER_QUEUE_SETTINGS: readonly Setting[] = [
+  { name: 'billerQueueExpiry', flag: '--biller-queue-expiry <sec>', env: 'AIRCHARGE_BILLER_QUEUE_EXPIRY', default: String(DAY_SEC),
+    description: 'seconds a queued posting may wait for the biller before it is listed as failed (aircharge biller failed)',
+    parse: integer(1, 30 * DAY_SEC) },
+  { name: 'billerQueueTries', flag: '--biller-queue-tries <n>', env: 'AIRCHARGE_BILLER_QUEUE_TRIES', default: '20',
+    description: 'times a queued posting is sent without an answer before it is listed as failed', parse: integer(1, 1000) },
+];
+
+/**
  * The low-float rule (src/core/README.md "Low float"): `serve` and the admin commands that credit a
  * float (float topup, float import) take it, so a top-up leaves the state exactly as a payment would.
  */
@@ -309,33 +345,11 @@ export const SERVE_SETTINGS: readonly Setting[] = [
     parse: seconds(0.1, 3600) },
   { name: 'lowFloatFen', flag: '--low-float <fen>', env: 'AIRCHARGE_LOW_FLOAT_FEN', default: '100000',
     description: 'a merchant float below this many fen counts as low in the metrics', parse: integer(0, 0xffffffff) },
-  { name: 'biller', flag: '--biller <url>', env: 'AIRCHARGE_BILLER_URL', default: undefined,
-    description: 'the billing system over HTTP (src/biller/API.md), http:// or https:// (default: the embedded biller in Redis)',
-    parse: billerUrl },
-  { name: 'billerSecretFile', flag: '--biller-secret-file <file>', env: 'AIRCHARGE_BILLER_SECRET_FILE', default: undefined,
-    description: "file holding the biller's shared secret (or the secret itself in AIRCHARGE_BILLER_SECRET); never logged",
-    parse: nonEmpty('a file name') },
-  { name: 'billerAuth', flag: '--biller-auth <mode>', env: 'AIRCHARGE_BILLER_AUTH', default: 'hmac',
-    description: 'hmac (signed requests) or bearer (the secret as a token; https only)', parse: oneOf('hmac', 'bearer') },
-  { name: 'billerCaFile', flag: '--biller-ca-file <file>', env: 'AIRCHARGE_BILLER_CA_FILE', default: undefined,
-    description: "PEM file of the CA that signed an https biller's certificate (default: the system's CAs)",
-    parse: nonEmpty('a file name') },
-  { name: 'billerTimeout', flag: '--biller-timeout <sec>', env: 'AIRCHARGE_BILLER_TIMEOUT', default: '1.5',
-    description: 'seconds a biller call may take; a posting without an answer by then is in doubt (pending until recovery asks)',
-    parse: seconds(0.05, 60) },
-  { name: 'billerBreakerThreshold', flag: '--biller-breaker-threshold <n>', env: 'AIRCHARGE_BILLER_BREAKER_THRESHOLD', default: '5',
-    description: 'consecutive biller faults (timeouts, connection failures, 5xx) that open its circuit breaker',
-    parse: integer(1, 1000) },
-  { name: 'billerBreakerCooldown', flag: '--biller-breaker-cooldown <sec>', env: 'AIRCHARGE_BILLER_BREAKER_COOLDOWN', default: '10',
-    description: 'seconds the open breaker fails fast before one call probes the biller', parse: seconds(0.1, 3600) },
+  ...BILLER_SETTINGS,
   { name: 'billerDown', flag: '--biller-down <policy>', env: 'AIRCHARGE_BILLER_DOWN', default: 'decline',
     description: 'with the breaker open: decline (PAY answered BILLER_UNAVAILABLE, float untouched) or accept (approved, posting queued)',
     parse: oneOf('decline', 'accept') },
-  { name: 'billerQueueExpiry', flag: '--biller-queue-expiry <sec>', env: 'AIRCHARGE_BILLER_QUEUE_EXPIRY', default: String(DAY_SEC),
-    description: 'seconds a queued posting may wait for the biller before it is listed as failed (aircharge biller failed)',
-    parse: integer(1, 30 * DAY_SEC) },
-  { name: 'billerQueueTries', flag: '--biller-queue-tries <n>', env: 'AIRCHARGE_BILLER_QUEUE_TRIES', default: '20',
-    description: 'times a queued posting is sent without an answer before it is listed as failed', parse: integer(1, 1000) },
+  ...BILLER_QUEUE_SETTINGS,
   { name: 'drainTimeout', flag: '--drain-timeout <sec>', env: 'AIRCHARGE_DRAIN_TIMEOUT', default: '10',
     description: 'on SIGTERM/SIGINT, seconds to finish requests in flight before connections are cut',
     parse: seconds(0, 3600) },
@@ -357,11 +371,6 @@ export function resolveServeConfig(flags: Record<string, unknown>, env: NodeJS.P
         'or every quiet terminal is cut between two heartbeats',
     );
   }
-  const billerAuth = get<string>('billerAuth');
-  const biller = get<string | undefined>('biller');
-  if (biller !== undefined && billerAuth === 'bearer' && new URL(biller).protocol !== 'https:' && !isLoopback(new URL(biller).hostname)) {
-    throw new ConfigError('--biller-auth bearer sends the secret itself: it needs an https:// --biller URL (or a loopback address)');
-  }
   return {
     port: get('port'),
     host: get('host'),
@@ -382,19 +391,9 @@ export function resolveServeConfig(flags: Record<string, unknown>, env: NodeJS.P
     metrics: values.has('metricsPort')
       ? { port: get('metricsPort'), host: get('metricsHost'), lowFloatFen: get('lowFloatFen') }
       : null,
-    biller: values.has('biller')
-      ? {
-          url: get('biller'),
-          secretFile: get<string | undefined>('billerSecretFile'),
-          auth: get('billerAuth'),
-          caFile: get<string | undefined>('billerCaFile'),
-          timeoutMs: get('billerTimeout'),
-          breakerThreshold: get('billerBreakerThreshold'),
-          breakerCooldownMs: get('billerBreakerCooldown'),
-        }
-      : null,
+    biller: billerFrom(values),
     billerDown: get('billerDown'),
-    billerQueue: { expiryMs: get<number>('billerQueueExpiry') * 1000, maxTries: get('billerQueueTries') },
+    billerQueue: billerQueueFrom(values),
     proxyProtocol: get('proxyProtocol'),
     limits: {
       maxConnections: get('maxConnections'),
@@ -412,6 +411,38 @@ export function resolveServeConfig(flags: Record<string, unknown>, env: NodeJS.P
     },
     inquiryQuota: { perWindow: get('inquiryQuota'), windowSec: get('inquiryWindow') },
   };
+}
+
+/** The HTTP biller from commander's flags and the environment (admin commands); null: the embedded one. Throws ConfigError. */
+export function resolveBiller(flags: object, env: NodeJS.ProcessEnv): BillerConfig | null {
+  return billerFrom(resolveSettings(BILLER_SETTINGS, flags as Record<string, unknown>, env));
+}
+
+/** The queue's expiry and tries from commander's flags and the environment (verify). Throws ConfigError. */
+export function resolveBillerQueue(flags: object, env: NodeJS.ProcessEnv): ServeConfig['billerQueue'] {
+  return billerQueueFrom(resolveSettings(BILLER_QUEUE_SETTINGS, flags as Record<string, unknown>, env));
+}
+
+function billerFrom(values: Map<string, unknown>): BillerConfig | null {
+  const url = values.get('biller') as string | undefined;
+  if (url === undefined) return null;
+  const auth = values.get('billerAuth') as BillerConfig['auth'];
+  if (auth === 'bearer' && new URL(url).protocol !== 'https:' && !isLoopback(new URL(url).hostname)) {
+    throw new ConfigError('--biller-auth bearer sends the secret itself: it needs an https:// --biller URL (or a loopback address)');
+  }
+  return {
+    url,
+    secretFile: values.get('billerSecretFile') as string | undefined,
+    auth,
+    caFile: values.get('billerCaFile') as string | undefined,
+    timeoutMs: values.get('billerTimeout') as number,
+    breakerThreshold: values.get('billerBreakerThreshold') as number,
+    breakerCooldownMs: values.get('billerBreakerCooldown') as number,
+  };
+}
+
+function billerQueueFrom(values: Map<string, unknown>): ServeConfig['billerQueue'] {
+  return { expiryMs: (values.get('billerQueueExpiry') as number) * 1000, maxTries: values.get('billerQueueTries') as number };
 }
 
 function isLoopback(host: string): boolean {

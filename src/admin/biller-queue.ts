@@ -1,7 +1,8 @@
 /**
  * The biller queue as the operator sees it (`aircharge biller queue`, `aircharge biller failed`):
  * payments approved while the billing system was unreachable (`--biller-down accept`) whose
- * postings are still waiting, or failed for good (src/core/biller-queue.ts forwards them).
+ * postings are still waiting, or failed for good (src/core/biller-queue.ts forwards them); verify
+ * and the daily report list them too (billerQueueLines).
  */
 import { keys } from '../store/keys.js';
 import { int, type AdminContext } from './context.js';
@@ -44,4 +45,33 @@ export async function listBillerPostings(context: AdminContext, which: 'queue' |
     }
   }
   return out;
+}
+
+/** A queued or failed posting as verify and the daily report list it. */
+export interface QueueLine {
+  receipt: string;
+  merchantId: string;
+  account: string;
+  amountFen: number;
+  businessDay: number;
+  /** Since the payment was approved, ms. */
+  ageMs: number;
+  /** Failed ones: why (EXPIRED, NO_ANSWER, RECEIPT_CONFLICT, or the biller's decline). */
+  failure: string | null;
+}
+
+/** The queued and failed postings, oldest first, with their age now. */
+export async function billerQueueLines(context: AdminContext, now: number): Promise<{ queued: QueueLine[]; failed: QueueLine[] }> {
+  const line = (p: QueuedPosting): QueueLine => ({
+    receipt: p.receipt,
+    merchantId: p.merchantId,
+    account: p.account,
+    amountFen: p.amountFen,
+    businessDay: p.businessDay,
+    ageMs: Math.max(0, now - p.approvedAt),
+    failure: p.failure,
+  });
+  const oldest = (x: QueueLine, y: QueueLine) => y.ageMs - x.ageMs || (x.receipt < y.receipt ? -1 : 1);
+  const [queued, failed] = await Promise.all([listBillerPostings(context, 'queue'), listBillerPostings(context, 'failed')]);
+  return { queued: queued.map(line).sort(oldest), failed: failed.map(line).sort(oldest) };
 }

@@ -31,7 +31,7 @@ import {
 import type { AdminContext } from './context.js';
 import { addOperator, authenticate, findOperator, listOperators, removeOperator, type ConsoleOperator } from './console-operators.js';
 import { businessDayRange, formatLocalTime } from './day.js';
-import { listBillerPostings, type QueuedPosting } from './biller-queue.js';
+import { listBillerPostings, type QueueLine, type QueuedPosting } from './biller-queue.js';
 import { findTxns, showTxn, type FindPage, type FindQuery, type Txn, type TxnDetail } from './lookup.js';
 import { exportJournal, journalBetween, recentJournal, type ExportedEntry, type JournalEntry } from './journal.js';
 import { listPending, type PendingTransaction } from './pending.js';
@@ -86,7 +86,7 @@ export { ROLES, roleAtLeast, type Role } from './console-operators.js';
 export type { BankImportResult, DayLimits, MovementNote, NewMerchantOptions, RemitResult, LowFloatOptions };
 export type { AdjustResult, Approval, OperatorNote, ReentryInput, ReentryResult, ReversalResult };
 export type { Account, AuditEntry, ConsoleOperator, AuditQuery, ImportResult, BusinessDayOptions, DailyReport, JournalEntry, Merchant, PendingTransaction, ProvisionedKey, Terminal, TopUpResult, VerifyRecord, VerifyResult };
-export type { SeqReset };
+export type { SeqReset, QueueLine };
 
 export interface AdminOptions {
   redis: Redis | Cluster;
@@ -116,8 +116,15 @@ export interface AdminOptions {
    * (fen, either way) is stored as a pending approval instead, for a second operator. Default: none.
    */
   approvalLimitFen?: number;
-  /** Reversals and re-entries reach the billing system through this port. Default: the embedded biller. */
+  /**
+   * Reversals, re-entries and reconcile's --fetch reach the billing system through this port.
+   * Default: the embedded biller.
+   */
   biller?: Biller;
+  /** The URL of `biller` when it is a billing system over HTTP: verify then expects postings there, not in Redis. */
+  billerUrl?: string;
+  /** The gateway's --biller-queue-expiry, ms: verify fails on a posting queued longer. Default a day. */
+  billerQueueExpiryMs?: number;
   /** How long the gateway keeps request records (`--replay-retention`); a re-entry writes one. Default 86400. */
   replayRetentionSec?: number;
 }
@@ -199,7 +206,7 @@ export interface Admin {
 
   /** The embedded biller's postings of one business day: its daily postings file. */
   billerPostings(businessDay: number): Promise<DayPosting[]>;
-  /** Our journal of one business day against the biller's postings of it (reconcile.ts); default: the embedded biller's. */
+  /** Our journal of one business day against the biller's postings of it (reconcile.ts); default: the configured biller's (`biller`). */
   reconcileBiller(businessDay: number, postings?: DayPosting[]): Promise<BillerReconciliation>;
   /** Adds a signed amount to a float with a reason (journal kind `adjust`). */
   adjustFloat(merchantId: string, amountFen: number, note: OperatorNote): Promise<AdjustResult>;
@@ -417,7 +424,12 @@ export function createAdmin(options: AdminOptions): Admin {
     dailyReport: (businessDay) => dailyReport(context, businessDay),
     exportJournal: (fromDay, toDay) => exportJournal(context, fromDay, toDay),
     verify: async (more) => {
-      const result = await verify(context, { pendingBoundMs: options.pendingBoundMs ?? 60_000, ...more });
+      const result = await verify(context, {
+        pendingBoundMs: options.pendingBoundMs ?? 60_000,
+        ...(options.billerUrl === undefined ? {} : { httpBiller: options.billerUrl }),
+        ...(options.billerQueueExpiryMs === undefined ? {} : { queueExpiryMs: options.billerQueueExpiryMs }),
+        ...more,
+      });
       await recordVerify(context, result);
       return result;
     },
@@ -433,8 +445,7 @@ export function createAdmin(options: AdminOptions): Admin {
     readCheckpoint: (text) => readCheckpoint(context, text),
     businessDay: (epochMs) => businessDayOf(epochMs ?? context.now(), context.businessDay),
     billerPostings: (businessDay) => new RedisBiller(context.redis).dayPostings(businessDay),
-    reconcileBiller: async (businessDay, postings) =>
-      reconcileBiller(context, businessDay, postings ?? (await new RedisBiller(context.redis).dayPostings(businessDay))),
+    reconcileBiller: async (businessDay, postings) => reconcileBiller(context, businessDay, postings ?? (await biller.dayPostings(businessDay))),
     adjustFloat: (merchantId, amountFen, note) =>
       gate('float.adjust', amountFen, { merchantId, amountFen, ...note }, () => apply.adjustFloat(merchantId, amountFen, note)),
     reverseTxn: async (receipt, note) =>

@@ -67,7 +67,8 @@ export interface BillerReconciliation {
 export async function reconcileBiller(context: AdminContext, day: number, billerPostings: DayPosting[]): Promise<BillerReconciliation> {
   const here = new Map<string, PostingSide>();
   for (const e of await exportJournal(context, day, day)) {
-    if (e.kind !== 'pay' && e.kind !== 'correct') continue;
+    // A terminal's correction and an operator's reversal (txn reverse) are both reversals at the biller.
+    if (e.kind !== 'pay' && e.kind !== 'correct' && e.kind !== 'reverse') continue;
     here.set(e.txn, { kind: e.kind === 'pay' ? 'payment' : 'reversal', account: e.account, amountFen: e.amountFen, original: e.original ?? '' });
   }
   const biller = new Map<string, PostingSide>();

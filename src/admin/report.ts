@@ -7,6 +7,7 @@
  * + the day's movements); then a subtotal per section and the total.
  */
 import { keys } from '../store/keys.js';
+import { billerQueueLines, type QueueLine } from './biller-queue.js';
 import { int, type AdminContext } from './context.js';
 import { formatDate } from './day.js';
 import { csvLine } from './csv.js';
@@ -58,6 +59,12 @@ export interface DailyReport {
   subtotals: { outlets: SectionFigures; collectors: SectionFigures };
   /** `outlets` and `collectors`: how many of each took at least one payment that day. */
   total: OutletFigures & { outlets: number; collectors: number };
+  /**
+   * Payments of this business day or before whose posting is still queued for the biller, or failed
+   * for good (--biller-down accept), as they stand when the report is made: in the figures above
+   * (the money was taken) but not yet, or never, booked at the biller.
+   */
+  billerQueue: { queued: QueueLine[]; failed: QueueLine[] };
 }
 
 /** What one journal entry does to the balance of its merchant's kind of account. */
@@ -85,7 +92,10 @@ export async function dailyReport(context: AdminContext, businessDay: number): P
     corrections: add(subtotals.outlets.corrections, subtotals.collectors.corrections),
     netFen: subtotals.outlets.netFen + subtotals.collectors.netFen,
   };
-  return { date: formatDate(businessDay), outlets, collectors, subtotals, total };
+  const queue = await billerQueueLines(context, context.now());
+  const upToDay = (p: QueueLine) => p.businessDay <= businessDay;
+  const billerQueue = { queued: queue.queued.filter(upToDay), failed: queue.failed.filter(upToDay) };
+  return { date: formatDate(businessDay), outlets, collectors, subtotals, total, billerQueue };
 }
 
 async function merchantDay(context: AdminContext, merchant: string, name: string, kind: MerchantKindName, businessDay: number): Promise<MerchantDay> {

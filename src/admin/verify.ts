@@ -33,6 +33,7 @@ import { readJournal } from './journal.js';
 import { merchantIds } from './merchants.js';
 import { formatYuan } from './money.js';
 import { Script } from '../store/script.js';
+import { billerQueueLines, type QueueLine } from './biller-queue.js';
 
 export interface VerifyResult {
   ok: boolean;
@@ -48,6 +49,17 @@ export interface VerifyResult {
   discrepancies: string[];
   /** Accounts whose bills and postings could not be checked, each with why (ok is then false). */
   unchecked: Array<{ account: string; why: string }>;
+  /**
+   * Where the postings are. `http`: a gateway was started with `--biller URL` (or verify was given
+   * one), so a completed transaction with no posting in Redis is booked at that billing system; its
+   * leg is `reconcile biller --day D --fetch`, one run per day listed in `reconcileDays`.
+   */
+  biller: { mode: 'embedded' | 'http'; url: string | null; atBiller: number; reconcileDays: number[] };
+  /**
+   * Postings approved while the biller was down (--biller-down accept): still queued (verify fails on
+   * one queued past its expiry) and failed for good (verify fails on any).
+   */
+  billerQueue: { queued: QueueLine[]; failed: QueueLine[]; expiryMs: number };
 }
 
 /**
@@ -123,6 +135,17 @@ export interface VerifyOptions {
   pendingBoundMs: number;
   /** A checkpoint kept outside Redis (checkpoint.ts): the journals must still pass through it. */
   checkpoint?: Checkpoint;
+  /** The caller reaches the billing system over HTTP (--biller URL): postings need not be in Redis. */
+  httpBiller?: string;
+  /** A queued posting older than this is a discrepancy (the gateway's --biller-queue-expiry). Default a day. */
+  queueExpiryMs?: number;
+}
+
+/** The leg of a completed transaction that has no posting in Redis, with an HTTP biller. */
+interface BillerLeg {
+  http: boolean;
+  atBiller: number;
+  days: Set<number>;
 }
 
 export async function verify(context: AdminContext, options: VerifyOptions): Promise<VerifyResult> {
@@ -138,6 +161,9 @@ export async function verify(context: AdminContext, options: VerifyOptions): Pro
   };
   const unchecked: VerifyResult['unchecked'] = [];
   const key = requireJournalKey(context, 'checks the journal MACs');
+  const marked = await context.redis.hget(keys.billerHttp(), 'url');
+  const billerUrl = options.httpBiller ?? marked;
+  const leg: BillerLeg = { http: billerUrl !== null, atBiller: 0, days: new Set() };
   const merchants = await merchantIds(context);
   discrepancies.push(...(await proveJournals(context, key, merchants, options.checkpoint)));
   // receipt → its journal entries, per merchant; and where each merchant's journal was read up to.
@@ -199,7 +225,7 @@ export async function verify(context: AdminContext, options: VerifyOptions): Pro
         entries.slice(start, start + BATCH).map(async ([receipt, txn]) => {
           checked.transactions += 1;
           if (txn.state === 'pending') checked.pending += 1;
-          discrepancies.push(...(await checkTransaction(context, merchant, receipt, txn, txns, journal, now, options)));
+          discrepancies.push(...(await checkTransaction(context, merchant, receipt, txn, txns, journal, now, options, leg)));
         }),
       );
     }
@@ -222,8 +248,31 @@ export async function verify(context: AdminContext, options: VerifyOptions): Pro
     );
   }
 
+  const expiryMs = options.queueExpiryMs ?? 86_400_000;
+  const queue = await billerQueueLines(context, now);
+  for (const p of queue.failed) {
+    discrepancies.push(
+      `merchant ${p.merchantId}: payment ${p.receipt} of ${formatYuan(p.amountFen)} on account ${p.account} was approved but its posting failed (${p.failure}): ` +
+        'money taken, not booked at the biller; settle it with the billing department (aircharge biller failed)',
+    );
+  }
+  for (const p of queue.queued) {
+    if (p.ageMs <= expiryMs) continue;
+    discrepancies.push(
+      `merchant ${p.merchantId}: payment ${p.receipt} of ${formatYuan(p.amountFen)} on account ${p.account} has been queued for the biller ` +
+        `${Math.round(p.ageMs / 1000)} s, past the expiry of ${expiryMs / 1000} s: is the gateway forwarding its queue?`,
+    );
+  }
+
   unchecked.sort((x, y) => (x.account < y.account ? -1 : 1));
-  return { ok: discrepancies.length === 0 && unchecked.length === 0, checked, discrepancies, unchecked };
+  return {
+    ok: discrepancies.length === 0 && unchecked.length === 0,
+    checked,
+    discrepancies,
+    unchecked,
+    biller: { mode: leg.http ? 'http' : 'embedded', url: billerUrl, atBiller: leg.atBiller, reconcileDays: [...leg.days].sort((x, y) => x - y) },
+    billerQueue: { ...queue, expiryMs },
+  };
 }
 
 /**
@@ -398,6 +447,7 @@ async function checkTransaction(
   journal: Map<string, JournalMark[]>,
   now: number,
   options: VerifyOptions,
+  leg: BillerLeg,
 ): Promise<string[]> {
   const problems: string[] = [];
   const say = (text: string) => problems.push(`merchant ${merchant}: ${txn.kind ?? 'transaction'} ${receipt} ${text}`);
@@ -431,7 +481,19 @@ async function checkTransaction(
     return problems;
   }
   const expectedKind = kind === 'pay' ? 'payment' : 'reversal';
+  if (txn.billerQueue === 'queued' || txn.billerQueue === 'failed') {
+    // Approved while the biller was down: listed under billerQueue (a failed one is a discrepancy there).
+    const set = txn.billerQueue === 'queued' ? keys.billerQueue(merchant) : keys.billerFailed(merchant);
+    if ((await context.redis.zscore(set, receipt)) === null) say(`is ${txn.billerQueue} for the biller but missing from merchant ${merchant}'s ${txn.billerQueue} list: it would never be forwarded or shown`);
+    if (!booked) return problems;
+  }
   if (!booked) {
+    if (leg.http) {
+      // Booked at the billing system on the network, not in Redis: reconcile biller --fetch checks that leg.
+      leg.atBiller += 1;
+      leg.days.add(int(txn, 'businessDay'));
+      return problems;
+    }
     say(`is complete but has no ${expectedKind} at the biller on account ${account}`);
     return problems;
   }

@@ -31,6 +31,8 @@ import {
   type Txn,
   type TxnDetail,
   type QueuedPosting,
+  type QueueLine,
+  type VerifyResult,
   type DailyReport,
   type DayLimits,
   type Merchant,
@@ -42,7 +44,8 @@ import {
 import type { DayPosting } from '../biller/biller.js';
 import { formatPostingsFile, parsePostingsFile } from '../biller/postings-file.js';
 import { KeysFile, readKeySource } from '../admin/keys-file.js';
-import { BUSINESS_DAY_SETTINGS, LOW_FLOAT_SETTINGS, resolveBusinessDay, resolveLowFloat } from '../config.js';
+import { BILLER_QUEUE_SETTINGS, BILLER_SETTINGS, BUSINESS_DAY_SETTINGS, LOW_FLOAT_SETTINGS, resolveBiller, resolveBillerQueue, resolveBusinessDay, resolveLowFloat } from '../config.js';
+import type { ConnectedBiller } from '../biller/connect.js';
 import { checkMasterKey } from '../store/key-check.js';
 import { MasterKeyError, takeMasterKey } from '../store/secrets.js';
 import { redactRedisUrl } from '../redis-url.js';
@@ -79,7 +82,7 @@ function adminCommand<O>(
   spec: string,
   description: string,
   run: Run<O>,
-  needs: { masterKey?: boolean; businessDay?: boolean; lowFloat?: boolean; operatorFilter?: boolean; money?: boolean; tune?: Tune<O> } = {},
+  needs: { masterKey?: boolean; businessDay?: boolean; lowFloat?: boolean; operatorFilter?: boolean; money?: boolean; biller?: boolean; tune?: Tune<O> } = {},
 ): Command {
   const command = parent
     .command(spec)
@@ -101,6 +104,11 @@ function adminCommand<O>(
       command.option(setting.flag, `${setting.description}; env ${setting.env} (default: ${setting.default})`);
     }
   }
+  if (needs.biller) {
+    for (const setting of BILLER_SETTINGS) {
+      command.option(setting.flag, `${setting.description}; env ${setting.env}${setting.default === undefined ? '' : ` (default: ${setting.default})`}`);
+    }
+  }
   if (needs.lowFloat) {
     for (const setting of LOW_FLOAT_SETTINGS) {
       command.option(setting.flag, `${setting.description}; env ${setting.env} (default: ${setting.default})`);
@@ -111,6 +119,7 @@ function adminCommand<O>(
     const options = self.opts<O & CommonOptions>();
     const args = self.processedArgs as string[];
     let redis: ReturnType<typeof connectRedis> | undefined;
+    let biller: ConnectedBiller | null = null;
     try {
       const masterKey = needs.masterKey ? takeMasterKey({ demo: options.demo === true }) : null;
       const url = redisUrl(options.redis);
@@ -123,8 +132,12 @@ function adminCommand<O>(
       const lowFloat = needs.lowFloat ? { lowFloat: resolveLowFloat(options, process.env) } : {};
       const operator = (needs.operatorFilter ? undefined : options.operator) ?? (process.env.AIRCHARGE_OPERATOR || undefined);
       const limit = needs.money ? ((options as { approvalLimit?: string }).approvalLimit ?? (process.env.AIRCHARGE_APPROVAL_LIMIT || undefined)) : undefined;
+      const billerConfig = needs.biller ? resolveBiller(options, process.env) : null;
+      // Loaded only when asked for, as serve does: undici is heavy for every other command.
+      if (billerConfig !== null) biller = (await import('../biller/connect.js')).connectBiller(billerConfig);
       const admin = createAdmin({
         ...needs.tune?.(options),
+        ...(biller === null ? {} : { biller: biller.biller, billerUrl: billerConfig!.url }),
         ...businessDay,
         ...lowFloat,
         redis,
@@ -142,6 +155,7 @@ function adminCommand<O>(
       fail(error, options.json === true);
     } finally {
       redis?.disconnect();
+      await biller?.pool.close();
     }
   });
   return command;
@@ -641,6 +655,13 @@ function reportText(report: DailyReport): string {
     `TOTAL ${t.payments.count} payments ${yuan(t.payments.amountFen)}, ${t.corrections.count} corrections ${yuan(t.corrections.amountFen)}, net ${yuan(t.netFen)}`,
     reportSummary(report),
   );
+  const { queued, failed } = report.billerQueue;
+  if (queued.length + failed.length > 0) {
+    const fen = (ps: QueueLine[]) => yuan(ps.reduce((sum, p) => sum + p.amountFen, 0));
+    lines.push('', `BILLER: ${queued.length} postings queued (${fen(queued)}), ${failed.length} failed (${fen(failed)}): collected, not booked at the biller`);
+    for (const p of queued) lines.push(`  queued  ${queueLineText(p)}`);
+    for (const p of failed) lines.push(`  failed  ${queueLineText(p)}`);
+  }
   return lines.join('\n');
 }
 
@@ -705,8 +726,35 @@ function registerJournal(program: Command): void {
   ).option('--out <file>', 'write the checkpoint to this new file (default: print it)');
 }
 
+/** The gateway's --biller-queue-expiry, which verify checks the queue against. */
+const QUEUE_EXPIRY = BILLER_QUEUE_SETTINGS.find((s) => s.name === 'billerQueueExpiry')!;
+
+const ageText = (ms: number) => (ms < 120_000 ? `${Math.round(ms / 1000)} s` : ms < 7_200_000 ? `${Math.round(ms / 60_000)} min` : `${(ms / 3_600_000).toFixed(1)} h`);
+
+/** A queued or failed posting: receipt, merchant, account, amount, age (and why it failed). */
+function queueLineText(p: QueueLine): string {
+  return [p.receipt, p.merchantId, p.account, yuan(p.amountFen).padStart(12), `age ${ageText(p.ageMs)}`, p.failure ?? ''].join('  ').trimEnd();
+}
+
+/** verify's words on the biller leg and the biller queue. */
+function billerLegText(result: VerifyResult): string[] {
+  const out: string[] = [];
+  const { biller, billerQueue } = result;
+  if (biller.mode === 'http') {
+    out.push(
+      `biller: the billing system at ${biller.url} holds the postings of ${count(biller.atBiller, 'completed transaction')}; ` +
+        'that leg is reconciled against its postings file' +
+        (biller.reconcileDays.length === 0 ? '' : `: aircharge reconcile biller --fetch --day ${biller.reconcileDays.join(', --day ')}`),
+    );
+  }
+  out.push(`biller queue: ${billerQueue.queued.length} queued, ${billerQueue.failed.length} failed (expiry ${ageText(billerQueue.expiryMs)})`);
+  for (const p of billerQueue.queued) out.push(`  queued  ${queueLineText(p)}`);
+  for (const p of billerQueue.failed) out.push(`  failed  ${queueLineText(p)}`);
+  return out;
+}
+
 function registerVerify(program: Command): void {
-  adminCommand<{ pendingBound: string; allowEmpty?: boolean; checkpoint?: string }>(
+  adminCommand<{ pendingBound: string; allowEmpty?: boolean; checkpoint?: string; billerQueueExpiry?: string }>(
     program,
     'verify',
     'check the books: floats against the journal, transactions against the biller, no stale pending ' +
@@ -725,24 +773,29 @@ function registerVerify(program: Command): void {
         `${count(c.merchants, 'merchant')}, ${count(c.journalEntries, 'journal entry', 'journal entries')}, ` +
         `${count(c.transactions, 'transaction')} (${c.pending} pending), ${count(c.accounts, 'account')}, ${count(c.bills, 'bill')}, ${count(c.postings, 'posting')}`;
       const uncheckedLines = result.unchecked.map((u) => `  account ${u.account} not checked: ${u.why}`);
-      const text = result.ok
-        ? `verify: OK (${summary})`
-        : `verify: ${count(result.discrepancies.length, 'discrepancy', 'discrepancies')}, ${count(result.unchecked.length, 'account')} not checked (${summary})\n` +
-          [...result.discrepancies.map((d) => `  ${d}`), ...uncheckedLines].join('\n');
+      const text = [
+        result.ok
+          ? `verify: OK (${summary})`
+          : `verify: ${count(result.discrepancies.length, 'discrepancy', 'discrepancies')}, ${count(result.unchecked.length, 'account')} not checked (${summary})\n` +
+            [...result.discrepancies.map((d) => `  ${d}`), ...uncheckedLines].join('\n'),
+        ...billerLegText(result),
+      ].join('\n');
       return { json: result, text, exitCode: result.ok ? 0 : 1 };
     },
     {
       masterKey: true,
       businessDay: true,
+      biller: true,
       tune: (options) => {
         const seconds = Number(options.pendingBound);
         if (!Number.isSafeInteger(seconds) || seconds <= 0) {
           throw new AdminError(AdminErrorCode.INVALID, `--pending-bound must be a whole number of seconds, not ${JSON.stringify(options.pendingBound)}`);
         }
-        return { pendingBoundMs: seconds * 1000 };
+        return { pendingBoundMs: seconds * 1000, billerQueueExpiryMs: resolveBillerQueue(options, process.env).expiryMs };
       },
     },
   )
+    .option(QUEUE_EXPIRY.flag, `${QUEUE_EXPIRY.description}: verify fails on a posting queued longer; env ${QUEUE_EXPIRY.env} (default: ${QUEUE_EXPIRY.default})`)
     .option('--pending-bound <seconds>', 'a transaction pending longer than this is a discrepancy', '60')
     .option('--allow-empty', 'exit 0 on a Redis with no aircharge data (a network not yet provisioned)')
     .option('--checkpoint <file>', 'a file from journal checkpoint: also find a journal rolled back or rewritten before it');
@@ -837,7 +890,7 @@ function registerTxnActions(group: Command): void {
         : `payment ${r.receipt}: the biller declined the reversal (${r.result.name}); nothing moved`;
       return { json: r, text, exitCode: r.state === 'complete' ? 0 : 1 };
     },
-    { money: true, businessDay: true, masterKey: true },
+    { money: true, businessDay: true, masterKey: true, biller: true },
   )
     .requiredOption('--reason <text>', 'why (journal and audit log)')
     .requiredOption('--ticket <ref>', 'the complaint or ticket it settles');
@@ -858,7 +911,7 @@ function registerTxnActions(group: Command): void {
         : `payment ${r.receipt}: the biller declined it (${r.result.name}); the float is credited back`;
       return { json: r, text, exitCode: r.state === 'complete' ? 0 : 1 };
     },
-    { money: true, businessDay: true, masterKey: true },
+    { money: true, businessDay: true, masterKey: true, biller: true },
   )
     .requiredOption('--terminal <id>', "the receipt's terminal")
     .requiredOption('--seq <n>', "the receipt's sequence number")
@@ -998,7 +1051,7 @@ function registerReconcile(program: Command): void {
     'biller',
     "our journal of a business day against the biller's postings of it, receipt by receipt: matched, missing at the " +
       'biller, missing here, amount or account differs, reversed on one side only. The biller\'s side from a postings ' +
-      'file (--file) or fetched from the embedded biller (--fetch). Exits 1 on any break',
+      'file (--file) or fetched (--fetch) from the billing system (--biller URL: GET /v1/postings?day=) or else the embedded biller. Exits 1 on any break',
     async (admin, _args, options) => {
       const day = parseDay(options.day);
       if ((options.file === undefined) === (options.fetch !== true)) {
@@ -1021,11 +1074,11 @@ function registerReconcile(program: Command): void {
       const text = format === 'csv' ? reconcileCsv(result).trimEnd() : format === 'json' ? JSON.stringify(result) : reconcileText(result);
       return { json: result, text, exitCode: result.ok ? 0 : 1 };
     },
-    { businessDay: true },
+    { businessDay: true, biller: true },
   )
     .requiredOption('--day <YYYYMMDD>', 'the business day')
     .option('--file <postings.csv>', "the biller's postings file of that day")
-    .option('--fetch', 'take the postings from the embedded biller')
+    .option('--fetch', 'take the postings from the billing system at --biller, else from the embedded biller')
     .option('--format <format>', 'text, json or csv (default text; json with --json)');
 }
 

@@ -4,11 +4,9 @@
  * Exit codes: 0 after a graceful drain, 1 on a runtime failure (Redis, port in use), 2 on bad
  * configuration.
  */
-import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { Logger } from 'pino';
-import type { Pool } from 'undici';
-import type { HttpBiller } from '../biller/http-biller.js';
+import type { ConnectedBiller } from '../biller/connect.js';
 import type { Command } from 'commander';
 import { buildInfo } from '../build-info.js';
 import { ConfigError, SERVE_SETTINGS, resolveServeConfig } from '../config.js';
@@ -19,6 +17,7 @@ import { RedisHealth } from '../gateway/redis-health.js';
 import { createLogger } from '../log.js';
 import { createMetrics, instrumentRedis, startOpsServer, type Metrics } from '../metrics/index.js';
 import { checkMasterKey } from '../store/key-check.js';
+import { keys } from '../store/keys.js';
 import { DEMO_MASTER_KEY, MasterKeyError, takeMasterKey } from '../store/secrets.js';
 import { acceptsAnonymous, connectRedis, warnDefaultRedis } from './redis.js';
 import { redactRedisUrl } from '../redis-url.js';
@@ -26,39 +25,10 @@ import { redactRedisUrl } from '../redis-url.js';
 /** How often postings queued while the biller was down are forwarded (only queued ones cost a call). */
 const BILLER_QUEUE_INTERVAL_MS = 2_000;
 
-/**
- * HttpBiller over one keep-alive pool; the secret from --biller-secret-file or
- * AIRCHARGE_BILLER_SECRET, read once and never logged.
- */
-async function createBiller(config: BillerConfig, metrics: Metrics | undefined, logger: Logger): Promise<{ biller: HttpBiller; pool: Pool }> {
-  // Loaded only when asked for: every admin command starts through the same CLI, and undici is heavy.
-  const { billerPool, HttpBiller } = await import('../biller/http-biller.js');
-  const secretText = config.secretFile === undefined ? process.env.AIRCHARGE_BILLER_SECRET : readable(config.secretFile, '--biller-secret-file');
-  if (config.caFile !== undefined) readable(config.caFile, '--biller-ca-file');
-  const secret = secretText === undefined || secretText.trim() === '' ? null : Buffer.from(secretText.trim(), 'utf8');
-  if (secret === null) logger.warn('no biller secret (--biller-secret-file or AIRCHARGE_BILLER_SECRET): requests to the biller are not authenticated');
-  const pool = billerPool(config.url, config.caFile === undefined ? {} : { caFile: config.caFile });
-  const biller = new HttpBiller({
-    url: config.url,
-    pool,
-    secret,
-    auth: config.auth,
-    timeoutMs: config.timeoutMs,
-    breakerThreshold: config.breakerThreshold,
-    breakerCooldownMs: config.breakerCooldownMs,
-    logger,
-    ...(metrics === undefined ? {} : { registry: metrics.registry }),
-  });
-  logger.info({ biller: new URL(config.url).origin, auth: secret === null ? 'none' : config.auth }, 'billing system over HTTP');
-  return { biller, pool };
-}
-
-function readable(file: string, flag: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`${flag}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
+/** The HttpBiller (connect.ts), loaded only when asked for: every admin command starts through the same CLI, and undici is heavy. */
+async function createBiller(config: BillerConfig, metrics: Metrics | undefined, logger: Logger): Promise<ConnectedBiller> {
+  const { connectBiller } = await import('../biller/connect.js');
+  return connectBiller(config, { logger, ...(metrics === undefined ? {} : { registry: metrics.registry }) });
 }
 
 /** Beyond the drain timeout, the time Redis gets to quit before the process exits anyway. */
@@ -125,6 +95,11 @@ async function serve(config: ServeConfig, masterKey: Buffer): Promise<void> {
     (err: unknown) => fail(err, 'cannot check the master key against Redis'),
   );
   if (!keyChecked) return;
+  if (biller !== null) {
+    // verify reads it: completed payments may be booked at this biller, not in Redis.
+    const url = new URL(config.biller!.url);
+    await redis.multi().hset(keys.billerHttp(), 'url', `${url.origin}${url.pathname}`, 'lastStart', Date.now()).hsetnx(keys.billerHttp(), 'since', Date.now()).exec();
+  }
   const created = await createCore({
     redis,
     masterKey,

@@ -155,6 +155,12 @@ export const keys = {
    * a process that dies in between leaves the transaction pending, and recovery's repeat writes it.
    */
   billerDay: (day: number) => `${PREFIX}:biller-day:${day}`,
+  /**
+   * Hash {url, since, lastStart}: written by a gateway started with `--biller URL` (its origin and
+   * path, never a secret). While it exists, verify knows postings may live at a billing system on the
+   * network, not only at the embedded biller (src/admin/verify.ts).
+   */
+  billerHttp: () => `${PREFIX}:biller-http`,
 
   /**
    * Stream, append-only: the audit log (src/admin/audit.ts): at, operator, action, target, before,
