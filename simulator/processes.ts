@@ -124,7 +124,7 @@ export async function startReferenceBiller(options: {
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the biller exited with ${child.exitCode}; see ${options.logFile}`);
-    if (await accepts(port)) return { ...handle, port, url: `http://127.0.0.1:${port}` };
+    if (await accepts(port)) return { ...handle, port, url: `${(options.args ?? []).includes('--tls-cert') ? 'https' : 'http'}://127.0.0.1:${port}` };
     if (Date.now() > deadline) {
       await handle.stop(1000);
       throw new Error(`the biller did not listen within 30 s; see ${options.logFile}`);

@@ -57,6 +57,8 @@ export function registerBiller(program: Command, run: Run): void {
     .option('--book-no-answer <share>', 'fault: share of postings booked and then never answered', '0')
     .option('--down-window <HH:MM-HH:MM>', 'fault: daily window (UTC+8) answered 503, like the nightly batch; repeatable',
       (value: string, all: string[]) => [...all, value], [] as string[])
+    .option('--tls-cert <file>', 'serve https with this PEM certificate (chain); with --tls-key')
+    .option('--tls-key <file>', "the certificate's PEM private key")
     .option('--log-level <level>', `log level (${LOG_LEVELS.join(', ')})`, 'info')
     .action((flags: Record<string, string | string[] | undefined>) =>
       run(async () => {
@@ -68,6 +70,8 @@ export function registerBiller(program: Command, run: Run): void {
         } catch (error) {
           throw new UsageError((error as Error).message);
         }
+        if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
+        const tls = flags.tlsCert === undefined ? undefined : { cert: Buffer.from(readText(String(flags.tlsCert))), key: Buffer.from(readText(String(flags.tlsKey))) };
         const logger = createLogger({ level: flags.logLevel as LogLevel, name: 'biller' });
         const server = await startBillerServer({
           port: number('--port', 0, 65535)(String(flags.port)),
@@ -82,6 +86,7 @@ export function registerBiller(program: Command, run: Run): void {
           },
           downWindows: windows,
           logger,
+          ...(tls === undefined ? {} : { tls }),
         });
         await new Promise<void>((resolve) => {
           const stop = () => void server.close().then(resolve);

@@ -5,6 +5,7 @@
  * fsynced, so kill -9 and a restart keep every booked posting.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
@@ -41,6 +42,8 @@ export interface BillerServerOptions {
   faults: Partial<ApiFaults>;
   downWindows: DownWindow[];
   logger: Logger;
+  /** Serve https with this certificate chain and key (PEM); none: plain http. */
+  tls?: { cert: Buffer; key: Buffer };
 }
 
 export interface BillerServer {
@@ -163,7 +166,7 @@ export async function startBillerServer(options: BillerServerOptions): Promise<B
     if (faults.fails()) throw new HttpError(500, ApiErrorCode.INTERNAL, 'injected failure');
   }
 
-  const server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://biller');
     const limit = url.pathname === '/v1/admin/bills' ? IMPORT_BODY_LIMIT : API_BODY_LIMIT;
     readBody(req, limit)
@@ -190,14 +193,17 @@ export async function startBillerServer(options: BillerServerOptions): Promise<B
         if (known.status === 503) res.setHeader('retry-after', '5');
         json(res, known.status, { code: known.code, message: known.message });
       });
-  });
-  server.on('connection', (socket) => socket.setNoDelay(true));
+  };
+  const server = options.tls === undefined
+    ? createServer({ keepAliveTimeout: 60_000 }, handler)
+    : createHttpsServer({ keepAliveTimeout: 60_000, cert: options.tls.cert, key: options.tls.key }, handler);
+  server.on('connection', (socket: Socket) => socket.setNoDelay(true));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  logger.info({ port, host: options.host, dataDir: options.dataDir, records: records.length }, 'biller listening');
+  logger.info({ port, host: options.host, tls: options.tls !== undefined, dataDir: options.dataDir, records: records.length }, 'biller listening');
   return {
     port,
     faults,
