@@ -145,6 +145,36 @@ export const MerchantKind = {
 } as const;
 export type MerchantKind = (typeof MerchantKind)[keyof typeof MerchantKind];
 
+/**
+ * §3.2 A terminal's health in its HEARTBEAT. Signal strength is what the GSM module's AT+CSQ
+ * reports (3GPP TS 27.007: 0 is -113 dBm or less, 31 is -51 dBm or more, 2 dB a step), so firmware
+ * copies it as it reads it; 99 is the module's own "not known or not detectable".
+ */
+export const GSM_SIGNAL_MAX = 31;
+export const GSM_SIGNAL_UNKNOWN = 99;
+/** CSQ below this (under -93 dBm) is weak: GPRS drops and retransmits there. */
+export const GSM_SIGNAL_WEAK_BELOW = 10;
+export const BATTERY_UNKNOWN = 0xff;
+
+/** §3.2 Where the terminal's power comes from. */
+export const PowerSource = {
+  UNKNOWN: 0x00,
+  MAINS: 0x01,
+  BATTERY: 0x02,
+} as const;
+export type PowerSource = (typeof PowerSource)[keyof typeof PowerSource];
+
+/** §3.2 The receipt printer's state. */
+export const PrinterState = {
+  UNKNOWN: 0x00,
+  OK: 0x01,
+  PAPER_LOW: 0x02,
+  PAPER_OUT: 0x03,
+  COVER_OPEN: 0x04,
+  FAULT: 0x05,
+} as const;
+export type PrinterState = (typeof PrinterState)[keyof typeof PrinterState];
+
 /** §3.4 Bits of the `flags` byte of a PAY or CORRECT answer. Reserved bits are 0 and ignored. */
 export const TxnFlag = {
   /** The outlet's float is in the low-float warning state (below its threshold, hysteresis). */

@@ -6,5 +6,5 @@ export { crc16 } from './crc.js';
 export { deriveRefusalKey, deriveSessionKey, hasZeroMac, requestFingerprint, verifyMac } from './crypto.js';
 export { decodeFrame, encodeFrame, type FrameHeader } from './frame.js';
 export { FrameDecoder, type FrameDecoderOptions } from './decoder.js';
-export { decodePayload, emptyResponse, encodePayload, isMessageType } from './payloads.js';
+export { decodePayload, emptyResponse, encodePayload, HEALTH_UNKNOWN, isMessageType } from './payloads.js';
 export { formatReceipt, maskHolderName, parseReceipt, responseTypeOf, truncateUtf8 } from './fields.js';

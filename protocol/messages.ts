@@ -3,7 +3,7 @@
  * tables use. Money is integer fen; dates are YYYYMMDD and bill periods YYYYMM as integers.
  * Every response starts with `result`; fields that a result code does not fill are zero or empty.
  */
-import type { MerchantKind, MessageType, NoticeReason, ResultCode, TransactionState } from './constants.js';
+import type { MerchantKind, MessageType, NoticeReason, PowerSource, PrinterState, ResultCode, TransactionState } from './constants.js';
 
 export interface SignInRequest {
   /** 16 random bytes from the terminal, one half of the session-key derivation. */
@@ -26,7 +26,16 @@ export interface SignInResponse {
   merchantName: string;
 }
 
-export type HeartbeatRequest = Record<string, never>;
+/** §3.2 The terminal's health, sent with every heartbeat. */
+export interface TerminalHealth {
+  /** GSM signal as AT+CSQ reports it: 0..31, or 99 (GSM_SIGNAL_UNKNOWN). */
+  signal: number;
+  power: PowerSource;
+  /** Battery charge in percent, 0..100, or 255 (BATTERY_UNKNOWN: not known, or no battery). */
+  battery: number;
+  printer: PrinterState;
+}
+export type HeartbeatRequest = TerminalHealth;
 export interface HeartbeatResponse {
   result: ResultCode;
   serverTime: number;

@@ -7,7 +7,10 @@
 import { Parser } from 'binary-parser';
 import {
   ACCOUNT_SIZE,
+  BATTERY_UNKNOWN,
   FIRMWARE_SIZE,
+  GSM_SIGNAL_MAX,
+  GSM_SIGNAL_UNKNOWN,
   MAX_BILL_PERIODS,
   MAX_NAME_BYTES,
   MAX_PAYLOAD_SIZE,
@@ -15,6 +18,8 @@ import {
   MessageType,
   NONCE_SIZE,
   NoticeReason,
+  PowerSource,
+  PrinterState,
   RECEIPT_PATTERN,
   RECEIPT_SIZE,
   ResultCode,
@@ -50,6 +55,8 @@ const KNOWN_RESULT = new Set<number>(Object.values(ResultCode));
 const KNOWN_REASON = new Set<number>(Object.values(NoticeReason));
 const KNOWN_STATE = new Set<number>(Object.values(TransactionState));
 const KNOWN_KIND = new Set<number>(Object.values(MerchantKind));
+const KNOWN_POWER = new Set<number>(Object.values(PowerSource));
+const KNOWN_PRINTER = new Set<number>(Object.values(PrinterState));
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function bad(field: string, why: string): FrameError {
@@ -262,7 +269,41 @@ const signInResponse: PayloadCodec<MessageMap[0x81]> = {
 };
 
 // ---------------------------------------------------------------------------------------------
-// §3.2 HEARTBEAT and §3.8 SIGN_OUT: empty requests
+// §3.2 HEARTBEAT: the terminal's health; §3.8 SIGN_OUT: an empty request
+
+const HEARTBEAT_SIZE = 4;
+
+/** What is wrong with a health report, as "field: why", or null when every field is in its range. */
+function healthProblem(f: Fields): string | null {
+  if (f.signal > GSM_SIGNAL_MAX && f.signal !== GSM_SIGNAL_UNKNOWN) return `signal: ${f.signal} is not 0..${GSM_SIGNAL_MAX} or ${GSM_SIGNAL_UNKNOWN}`;
+  if (!KNOWN_POWER.has(f.power)) return `power: unknown power source ${f.power}`;
+  if (f.battery > 100 && f.battery !== BATTERY_UNKNOWN) return `battery: ${f.battery} is not 0..100 or ${BATTERY_UNKNOWN}`;
+  if (!KNOWN_PRINTER.has(f.printer)) return `printer: unknown printer state ${f.printer}`;
+  return null;
+}
+
+/** A heartbeat from a terminal that knows nothing of its health (every field "unknown"). */
+export const HEALTH_UNKNOWN: Readonly<MessageMap[0x02]> = Object.freeze({
+  signal: GSM_SIGNAL_UNKNOWN,
+  power: PowerSource.UNKNOWN,
+  battery: BATTERY_UNKNOWN,
+  printer: PrinterState.UNKNOWN,
+});
+
+const heartbeat: PayloadCodec<MessageMap[0x02]> = {
+  parser: layout().uint8('signal').uint8('power').uint8('battery').uint8('printer').saveOffset('end'),
+  size: HEARTBEAT_SIZE,
+  build: (f) => {
+    const problem = healthProblem(f);
+    if (problem !== null) throw new FrameError(FrameErrorCode.PAYLOAD, problem);
+    return { signal: f.signal, power: f.power, battery: f.battery, printer: f.printer };
+  },
+  encode: (v) => {
+    const problem = healthProblem(v);
+    if (problem !== null) throw new RangeError(problem);
+    return new PayloadWriter(HEARTBEAT_SIZE).u8(v.signal, 'signal').u8(v.power, 'power').u8(v.battery, 'battery').u8(v.printer, 'printer').done();
+  },
+};
 
 const emptyRequest: PayloadCodec<Record<string, never>> = {
   parser: layout().saveOffset('end'),
@@ -507,7 +548,7 @@ const notice: PayloadCodec<MessageMap[0x8f]> = {
 
 const CODECS: { [T in keyof MessageMap]: PayloadCodec<MessageMap[T]> } = {
   [MessageType.SIGN_IN]: signIn,
-  [MessageType.HEARTBEAT]: emptyRequest,
+  [MessageType.HEARTBEAT]: heartbeat,
   [MessageType.INQUIRY]: inquiry,
   [MessageType.PAY]: pay,
   [MessageType.CORRECT]: correct,

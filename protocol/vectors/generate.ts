@@ -13,9 +13,12 @@ import {
   CRC_SIZE,
   Flag,
   HEADER_SIZE,
+  HEALTH_UNKNOWN,
   MAX_SEQ_STEP,
   MessageType,
   NoticeReason,
+  PowerSource,
+  PrinterState,
   ResultCode,
   RESULT_NAME,
   TRAILER_SIZE,
@@ -218,7 +221,13 @@ add(
   { result: R.APPROVED, businessDay: BUSINESS_DAY, payCount: 1, payFen: PAID, correctCount: 1, correctFen: PAID },
   'session',
 );
-add('heartbeat-request', 'HEARTBEAT: empty payload.', { type: HEARTBEAT, seq: 6, timestamp: T0 + 36_060 }, {}, 'session');
+add(
+  'heartbeat-request',
+  "HEARTBEAT with the terminal's health: GSM signal 18 (AT+CSQ, about -77 dBm), on mains, battery 100%, printer OK.",
+  { type: HEARTBEAT, seq: 6, timestamp: T0 + 36_060 },
+  { signal: 18, power: PowerSource.MAINS, battery: 100, printer: PrinterState.OK },
+  'session',
+);
 add('heartbeat-response', 'APPROVED with the server clock.', { type: MessageType.HEARTBEAT_RESPONSE, seq: 6, timestamp: T0 + 36_060 }, { result: R.APPROVED, serverTime: T0 + 36_060 }, 'session');
 add('status-request', 'STATUS of the PAY sent with seq 3 (a terminal that lost its response).', { type: STATUS, seq: 7, timestamp: T0 + 36_100 }, { querySeq: 3 }, 'session');
 add(
@@ -509,6 +518,22 @@ add(
   'session',
 );
 
+// Terminal health in the heartbeat (issue 14).
+add(
+  'heartbeat-request-weak-on-battery-paper-out',
+  'HEARTBEAT from a terminal in trouble: GSM signal 6 (weak, about -101 dBm), running on battery at 23%, printer out of paper.',
+  { type: HEARTBEAT, seq: 6, timestamp: T0 + 36_060 },
+  { signal: 6, power: PowerSource.BATTERY, battery: 23, printer: PrinterState.PAPER_OUT },
+  'session',
+);
+add(
+  'heartbeat-request-health-unknown',
+  'HEARTBEAT from a terminal that cannot read its health: signal 99, power 0, battery 255, printer 0 (each field\'s "unknown").',
+  { type: HEARTBEAT, seq: 6, timestamp: T0 + 36_060 },
+  { ...HEALTH_UNKNOWN },
+  'session',
+);
+
 // ---------------------------------------------------------------------------------------------
 // Invalid vectors: bytes and what each must produce
 
@@ -627,7 +652,10 @@ const badPayload = (name: string, description: string, type: number, payload: Bu
 badPayload('bad-payload-pay-short', 'PAY payload of 13 bytes (its layout has 14).', PAY, Buffer.concat([Buffer.from(ACCOUNT), Buffer.alloc(3)]), 12);
 badPayload('bad-payload-pay-long', 'PAY payload of 15 bytes.', PAY, Buffer.concat([Buffer.from(ACCOUNT), Buffer.alloc(5)]), 13);
 badPayload('bad-payload-account-letter', 'Account number with a letter in it.', PAY, Buffer.concat([Buffer.from('31000123A5'), Buffer.from('00001388', 'hex')]), 14);
-badPayload('bad-payload-heartbeat-body', 'HEARTBEAT with a 1-byte payload (its layout is empty).', HEARTBEAT, Buffer.from([0]), 15);
+badPayload('bad-payload-heartbeat-body', 'HEARTBEAT with a 1-byte payload (its layout is 4 bytes).', HEARTBEAT, Buffer.from([0]), 15);
+badPayload('bad-payload-heartbeat-empty', 'HEARTBEAT with an empty payload (the layout before the health fields).', HEARTBEAT, Buffer.alloc(0), 15);
+badPayload('bad-payload-heartbeat-signal', 'HEARTBEAT with signal 40: neither 0..31 nor 99.', HEARTBEAT, Buffer.from([40, 1, 100, 1]), 15);
+badPayload('bad-payload-heartbeat-printer', 'HEARTBEAT with printer state 9, not in the table.', HEARTBEAT, Buffer.from([18, 1, 100, 9]), 15);
 badPayload(
   'bad-payload-firmware',
   'SIGN_IN firmware with a non-ASCII byte.',

@@ -9,7 +9,12 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import {
   ACCOUNT_PATTERN,
+  BATTERY_UNKNOWN,
+  GSM_SIGNAL_MAX,
+  GSM_SIGNAL_UNKNOWN,
   MessageType,
+  PowerSource,
+  PrinterState,
   RECEIPT_PATTERN,
   RESULT_NAME,
   ResultCode,
@@ -19,12 +24,13 @@ import {
   type MessageMap,
   type PayResponse,
   type StatusResponse,
+  type TerminalHealth,
 } from '../../protocol/index.js';
 import { renderReceipt } from '../terminal/receipt.js';
 import { formatYuan, parseYuan } from '../../src/admin/index.js';
 import { openLink, type CutMoment, type FaultPlan, type LinkProxy, linkProfile } from '../link/index.js';
 import { createRandom } from '../link/prng.js';
-import { FileStateStore, GatewayUnreachable, SignInRefused, Terminal, type Answer } from '../terminal/index.js';
+import { DEFAULT_HEALTH, FileStateStore, GatewayUnreachable, SignInRefused, Terminal, type Answer } from '../terminal/index.js';
 import { readKeySource } from '../../src/admin/keys-file.js';
 
 export const EXIT_APPROVED = 0;
@@ -50,6 +56,11 @@ export interface TerminalFlags {
   cut?: string;
   halfOpen?: string;
   json?: boolean;
+  signal?: string;
+  power?: string;
+  battery?: string;
+  printer?: string;
+  firmware?: string;
 }
 
 export function addTerminalFlags(command: Command): Command {
@@ -68,7 +79,36 @@ export function addTerminalFlags(command: Command): Command {
     .option('--deadline <ms>', 'give up on a request after this long', '60000')
     .option('--cut <moment>', 'cut the link once at this request: before-request or after-request-before-response')
     .option('--half-open <moment>', 'let the link go silent once at this request (same moments as --cut)')
+    .option('--signal <csq>', 'GSM signal its heartbeats report, AT+CSQ 0..31 or 99 unknown (default 20, or the --link profile\'s: bad 7)')
+    .option('--power <source>', 'power source its heartbeats report: mains, battery or unknown', 'mains')
+    .option('--battery <percent>', 'battery charge its heartbeats report, 0..100 or 255 unknown', '100')
+    .option('--printer <state>', `printer state its heartbeats report: ${Object.keys(PRINTER_STATES).join(', ')}`, 'ok')
+    .option('--firmware <version>', 'firmware version it signs in with (up to 8 printable ASCII)', 'SIM-1.0')
     .option('--json', 'print one JSON object');
+}
+
+/** The printer states as typed on the command line. */
+const PRINTER_STATES: Readonly<Record<string, PrinterState>> = {
+  ok: PrinterState.OK,
+  'paper-low': PrinterState.PAPER_LOW,
+  'paper-out': PrinterState.PAPER_OUT,
+  'cover-open': PrinterState.COVER_OPEN,
+  fault: PrinterState.FAULT,
+  unknown: PrinterState.UNKNOWN,
+};
+const POWER_SOURCES: Readonly<Record<string, PowerSource>> = { mains: PowerSource.MAINS, battery: PowerSource.BATTERY, unknown: PowerSource.UNKNOWN };
+
+/** The health the flags describe; the signal defaults to the link profile's. */
+function healthOf(flags: TerminalFlags, profileSignal: number | undefined): TerminalHealth {
+  const power = POWER_SOURCES[flags.power ?? 'mains'];
+  if (power === undefined) throw new UsageError(`--power must be one of ${Object.keys(POWER_SOURCES).join(', ')}`);
+  const printer = PRINTER_STATES[flags.printer ?? 'ok'];
+  if (printer === undefined) throw new UsageError(`--printer must be one of ${Object.keys(PRINTER_STATES).join(', ')}`);
+  const signal = integer(flags.signal, '--signal') ?? profileSignal ?? DEFAULT_HEALTH.signal;
+  if (signal > GSM_SIGNAL_MAX && signal !== GSM_SIGNAL_UNKNOWN) throw new UsageError(`--signal must be 0..${GSM_SIGNAL_MAX} or ${GSM_SIGNAL_UNKNOWN}`);
+  const battery = integer(flags.battery ?? '100', '--battery')!;
+  if (battery > 100 && battery !== BATTERY_UNKNOWN) throw new UsageError(`--battery must be 0..100 or ${BATTERY_UNKNOWN}`);
+  return { signal, power, battery, printer };
 }
 
 function integer(text: string | undefined, name: string, min = 0): number | undefined {
@@ -132,6 +172,7 @@ export async function openTerminal(flags: TerminalFlags, faultType: number | nul
   const halfOpen = moment(flags.halfOpen, '--half-open');
   let gateway = { host: flags.host, port };
   let link: LinkProxy | null = null;
+  let profileSignal: number | undefined;
   if (flags.link || cut || halfOpen) {
     const faults: FaultPlan[] = [];
     const on = faultType === null ? {} : { type: faultType };
@@ -143,6 +184,7 @@ export async function openTerminal(flags: TerminalFlags, faultType: number | nul
     } catch (error) {
       throw new UsageError((error as Error).message);
     }
+    profileSignal = profile.signal;
     const opened = await openLink({ target: gateway, profile, seed, faults });
     link = opened.proxy;
     gateway = { host: opened.host, port: opened.port };
@@ -156,6 +198,8 @@ export async function openTerminal(flags: TerminalFlags, faultType: number | nul
     requestDeadlineMs: integer(flags.deadline, '--deadline', 1)!,
     heartbeatSec: 0,
     random: createRandom(seed),
+    health: healthOf(flags, profileSignal),
+    firmware: flags.firmware ?? 'SIM-1.0',
   });
   return {
     terminal,
@@ -290,6 +334,10 @@ export function registerSingleCommands(program: Command, run: (task: () => Promi
   addTerminalFlags(program.command('signin').description('sign in and show what the gateway says')).action((flags: TerminalFlags) =>
     run(() => runSingle(flags, MessageType.SIGN_IN, (t) => t.signIn())),
   );
+
+  addTerminalFlags(
+    program.command('heartbeat').description("send one heartbeat with the terminal's health (--signal, --power, --battery, --printer)"),
+  ).action((flags: TerminalFlags) => run(() => runSingle(flags, MessageType.HEARTBEAT, (t) => t.heartbeat())));
 
   addTerminalFlags(program.command('inquiry').argument('<account>', '10-digit billing account').description('what does this account owe')).action(
     (account: string, flags: TerminalFlags) =>

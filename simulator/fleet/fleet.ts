@@ -11,7 +11,7 @@ import { RESULT_NAME, ResultCode } from '../../protocol/index.js';
 import { deriveRandom, type Random } from '../link/prng.js';
 import { openLink, type CoverageHoles, type LinkProfile, type LinkProxy } from '../link/index.js';
 import { LatencyRecorder } from '../report/latency.js';
-import { GatewayUnreachable, MemoryStateStore, SignInRefused, Terminal, dayTotals, type Answer, type TerminalState } from '../terminal/index.js';
+import { DEFAULT_HEALTH, GatewayUnreachable, MemoryStateStore, SignInRefused, Terminal, dayTotals, type Answer, type TerminalState } from '../terminal/index.js';
 import { door, handIn, type Office, type Remittance, type Round } from './collector.js';
 import type { ProvisionedTerminal } from './seed.js';
 
@@ -117,6 +117,8 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
         responseTimeoutMs: options.responseTimeoutMs,
         requestDeadlineMs: options.requestDeadlineMs ?? Math.max(30_000, options.responseTimeoutMs * 6),
         random: deriveRandom(options.seed, `backoff:${provisioned.terminalId}`),
+        // Its heartbeats report the signal of the link it lives on (`bad`: weak).
+        ...(options.profile ? { health: { ...DEFAULT_HEALTH, signal: options.profile.signal } } : {}),
         ...(options.heartbeatSec === undefined ? {} : { heartbeatSec: options.heartbeatSec }),
         onEvent: (event) => {
           if (event.kind === 'retransmit') result.events.retransmits += 1;

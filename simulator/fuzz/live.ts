@@ -31,6 +31,7 @@ import {
   deriveSessionKey,
   encodeFrame,
   encodePayload,
+  HEALTH_UNKNOWN,
   hasZeroMac,
   parseReceipt,
   verifyMac,
@@ -492,7 +493,7 @@ function validRequest(ctx: FrameContext): { type: number; payload: Buffer } {
   const { random, terminal } = ctx;
   const account = pick(random, ACCOUNTS);
   switch (random.int(0, 6)) {
-    case 0: return { type: MessageType.HEARTBEAT, payload: Buffer.alloc(0) };
+    case 0: return { type: MessageType.HEARTBEAT, payload: encodePayload(MessageType.HEARTBEAT, HEALTH_UNKNOWN) };
     case 1: return { type: MessageType.INQUIRY, payload: encodePayload(MessageType.INQUIRY, { account }) };
     case 2: case 3: return { type: MessageType.PAY, payload: encodePayload(MessageType.PAY, { account, amountFen: random.int(0, 1000) }) };
     case 4: {

@@ -30,6 +30,8 @@ export interface LinkProfile {
   cutProbability: number;
   /** Per request frame: probability that the link goes silent both ways without a FIN. */
   halfOpenProbability: number;
+  /** The GSM signal (AT+CSQ, 0..31) a terminal on such a link reports in its heartbeat. */
+  signal: number;
 }
 
 const clean: DirectionProfile = {
@@ -55,8 +57,8 @@ const gprsDirection: DirectionProfile = {
 
 export const PROFILES: Readonly<Record<string, LinkProfile>> = {
   /** A LAN: no delay, no splitting; still through the proxy, so cuts can be injected. */
-  good: { name: 'good', up: clean, down: clean, cutProbability: 0, halfOpenProbability: 0 },
-  gprs: { name: 'gprs', up: gprsDirection, down: gprsDirection, cutProbability: 0, halfOpenProbability: 0 },
+  good: { name: 'good', up: clean, down: clean, cutProbability: 0, halfOpenProbability: 0, signal: 25 },
+  gprs: { name: 'gprs', up: gprsDirection, down: gprsDirection, cutProbability: 0, halfOpenProbability: 0, signal: 16 },
   /** GPRS at the edge of a cell: more loss, connections cut mid-exchange, links going silent. */
   bad: {
     name: 'bad',
@@ -64,6 +66,8 @@ export const PROFILES: Readonly<Record<string, LinkProfile>> = {
     down: { ...gprsDirection, lossProbability: 0.05, maxSegment: 8 },
     cutProbability: 0.05,
     halfOpenProbability: 0.02,
+    // Weak (under 10, about -93 dBm): where GPRS loses and cuts like this.
+    signal: 7,
   },
 };
 

@@ -1,4 +1,4 @@
-export { Terminal, SignInRefused, GatewayUnreachable, UNAUTHENTICATED_NOTICE_MAX_SEC, type Answer, type TerminalEvent, type TerminalOptions } from './terminal.js';
+export { DEFAULT_HEALTH, Terminal, SignInRefused, GatewayUnreachable, UNAUTHENTICATED_NOTICE_MAX_SEC, type Answer, type TerminalEvent, type TerminalOptions } from './terminal.js';
 export {
   FileStateStore,
   MemoryStateStore,

@@ -18,6 +18,8 @@ import {
   Flag,
   MessageType,
   NoticeReason,
+  PowerSource,
+  PrinterState,
   RESULT_NAME,
   ResultCode,
   TransactionState,
@@ -37,6 +39,7 @@ import {
   type SettleResponse,
   type SignInResponse,
   type StatusResponse,
+  type TerminalHealth,
 } from '../../protocol/index.js';
 import { createRandom, type Random } from '../link/prng.js';
 import { Line } from './line.js';
@@ -62,10 +65,15 @@ export interface TerminalOptions {
   /** Heartbeat interval; default: what the gateway announces at sign-in. 0 disables heartbeats. */
   heartbeatSec?: number;
   firmware?: string;
+  /** What its heartbeats report (PROTOCOL.md §3.2); default DEFAULT_HEALTH. */
+  health?: TerminalHealth;
   /** Jitter of the backoff, seeded for reproducible runs. */
   random?: Random;
   onEvent?: (event: TerminalEvent) => void;
 }
+
+/** A terminal on mains with a fair signal (CSQ 20, about -73 dBm), a full battery and paper. */
+export const DEFAULT_HEALTH: Readonly<TerminalHealth> = Object.freeze({ signal: 20, power: PowerSource.MAINS, battery: 100, printer: PrinterState.OK });
 
 export type TerminalEvent =
   | { kind: 'connected' }
@@ -151,6 +159,7 @@ export class Terminal {
       backoff: { baseMs: 250, maxMs: 8000 },
       reconnectSpreadMs: 0,
       firmware: 'SIM-1.0',
+      health: DEFAULT_HEALTH,
       ...options,
     };
     this.random = options.random ?? createRandom(Date.now());
@@ -226,7 +235,7 @@ export class Terminal {
   }
 
   heartbeat(): Promise<Answer<unknown>> {
-    return this.serialize(() => this.query(MessageType.HEARTBEAT, encodePayload(MessageType.HEARTBEAT, {})));
+    return this.serialize(() => this.query(MessageType.HEARTBEAT, encodePayload(MessageType.HEARTBEAT, this.options.health)));
   }
 
   /** Finishes the transactions left in flash by an earlier run (what firmware does at boot). */

@@ -58,11 +58,14 @@ import {
   addTerminal,
   disableTerminal,
   enableTerminal,
+  fleetPage,
   listTerminals,
   rotateTerminalKey,
   setTerminalLimits,
   showTerminal,
   type ProvisionedKey,
+  type FleetPage,
+  type FleetQuery,
   type Terminal,
 } from './terminals.js';
 import { resetTerminalSeq, type SeqReset } from './terminal-seq.js';
@@ -76,7 +79,8 @@ export { journalCsv, journalJsonLines } from './journal.js';
 export { txnCsv } from './lookup.js';
 export { reportCsv, reportSummary } from './report.js';
 export { BREAK_KINDS, reconcileCsv, reconcileText, type BillerReconciliation, type BreakKind, type ReconcileLine } from './reconcile.js';
-export { parseTerminalKey } from './terminals.js';
+export { fleetCsv, parseTerminalKey, type FleetPage, type FleetQuery } from './terminals.js';
+export { healthText, type HealthView } from '../store/health.js';
 export { generatedReference } from './float.js';
 export { statementCsv } from './statement.js';
 export type { Statement };
@@ -151,6 +155,8 @@ export interface Admin {
    */
   importTerminals(csvText: string, persistKeys: (created: NewTerminalKey[]) => Promise<void>): Promise<TerminalImport>;
   listTerminals(merchantId?: string): Promise<Terminal[]>;
+  /** `terminal list`: the fleet by terminal id, online or not, last seen, health; filtered and paged. */
+  fleet(query: FleetQuery): Promise<FleetPage>;
   showTerminal(id: string): Promise<Terminal>;
   /** Disables the terminal, ends its session and closes its connection wherever it is. */
   disableTerminal(id: string): Promise<Terminal>;
@@ -376,6 +382,7 @@ export function createAdmin(options: AdminOptions): Admin {
     addTerminal: (id, merchantId, key) =>
       audited(context, 'terminal.add', id, nothing, () => addTerminal(context, id, merchantId, key), (p) => ({ merchantId: p.merchantId, keyVersion: p.keyVersion })),
     listTerminals: (merchantId) => listTerminals(context, merchantId),
+    fleet: (query) => fleetPage(context, query),
     showTerminal: (id) => showTerminal(context, id),
     disableTerminal: (id) => audited(context, 'terminal.disable', id, terminalState(id), () => disableTerminal(context, id), terminalFacts),
     enableTerminal: (id) => audited(context, 'terminal.enable', id, terminalState(id), () => enableTerminal(context, id), terminalFacts),

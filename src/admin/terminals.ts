@@ -11,6 +11,8 @@ import { int, requireMasterKey, type AdminContext } from './context.js';
 import { AdminError, AdminErrorCode } from './errors.js';
 import { dayLimits, merchantIds, setLimits, showMerchant, type DayLimits } from './merchants.js';
 import { Script } from '../store/script.js';
+import { parseHealth, viewHealth, type HealthView } from '../store/health.js';
+import { csvLine } from './csv.js';
 
 export interface Terminal {
   terminalId: string;
@@ -22,6 +24,21 @@ export interface Terminal {
   /** Daily caps on this terminal's payments. */
   limits: DayLimits;
   createdAt: number;
+  /** A session of it is open on a gateway instance (its record expires if that instance dies). */
+  online: boolean;
+  /** Its last contact (epoch ms): the later of the open session's last request and the terminal's own mark; null: never seen. */
+  lastSeen: number | null;
+  /** The gateway instance holding its session; null when offline. */
+  instance: string | null;
+  /** The firmware version of its last approved sign-in. */
+  firmware: string | null;
+  /** Its last approved sign-in (epoch ms). */
+  signedInAt: number | null;
+  /** Requests whose MAC did not verify, all time. */
+  badMacs: number;
+  /** What its last heartbeat reported (PROTOCOL.md §3.2), and when. */
+  health: HealthView | null;
+  healthAt: number | null;
 }
 
 export interface ProvisionedKey {
@@ -132,12 +149,24 @@ export async function merchantOfTerminal(context: AdminContext, terminalId: stri
 
 export async function showTerminal(context: AdminContext, terminalId: string): Promise<Terminal> {
   const merchantId = await merchantOfTerminal(context, terminalId);
-  const hash = await context.redis.hgetall(keys.terminal(merchantId, terminalId));
+  const [hash, session] = await Promise.all([
+    context.redis.hgetall(keys.terminal(merchantId, terminalId)),
+    context.redis.hmget(keys.session(merchantId, terminalId), ...SESSION_FIELDS),
+  ]);
   if (hash.id === undefined) throw new AdminError(AdminErrorCode.NOT_FOUND, `unknown terminal ${terminalId}`);
-  return toTerminal(terminalId, merchantId, hash);
+  return toTerminal(terminalId, merchantId, hash, session);
 }
 
-function toTerminal(terminalId: string, merchantId: string, hash: Record<string, string>): Terminal {
+/** What the fleet view reads from a session record: [instance, lastSeen]. */
+const SESSION_FIELDS = ['instance', 'lastSeen'] as const;
+
+const msOrNull = (text: string | null | undefined): number | null => (text ? Number(text) : null);
+
+function toTerminal(terminalId: string, merchantId: string, hash: Record<string, string>, session: Array<string | null>): Terminal {
+  const [instance = null, sessionSeen = null] = session;
+  const online = instance !== null;
+  const seen = [msOrNull(hash.lastSeen), msOrNull(sessionSeen)].filter((t): t is number => t !== null);
+  const health = parseHealth(hash.health);
   return {
     terminalId,
     merchantId,
@@ -146,6 +175,14 @@ function toTerminal(terminalId: string, merchantId: string, hash: Record<string,
     hwm: int(hash, 'hwm'),
     limits: dayLimits(hash),
     createdAt: int(hash, 'createdAt'),
+    online,
+    lastSeen: seen.length === 0 ? null : Math.max(...seen),
+    instance: online ? instance : null,
+    firmware: hash.firmware ?? null,
+    signedInAt: msOrNull(hash.signedInAt),
+    badMacs: int(hash, 'badMacs'),
+    health: health === null ? null : viewHealth(health),
+    healthAt: msOrNull(hash.healthAt),
   };
 }
 
@@ -157,17 +194,52 @@ export async function setTerminalLimits(context: AdminContext, terminalId: strin
   return showTerminal(context, terminalId);
 }
 
-/** Every terminal, or one merchant's, sorted by id. */
+/** Every terminal, or one merchant's, sorted by id, with where and how each is (the fleet view). */
 export async function listTerminals(context: AdminContext, merchantId?: string): Promise<Terminal[]> {
   const merchants = merchantId === undefined ? await merchantIds(context) : [(await showMerchant(context, merchantId)).id];
   const perMerchant = await Promise.all(
     merchants.map(async (mid) => {
       const ids = await context.redis.smembers(keys.terminals(mid));
-      const hashes = await Promise.all(ids.map((tid) => context.redis.hgetall(keys.terminal(mid, tid))));
-      return ids.map((tid, i) => toTerminal(tid, mid, hashes[i] ?? {}));
+      // Both reads of every terminal go out at once: one wait per merchant, not per terminal.
+      const records = await Promise.all(
+        ids.map((tid) => Promise.all([context.redis.hgetall(keys.terminal(mid, tid)), context.redis.hmget(keys.session(mid, tid), ...SESSION_FIELDS)])),
+      );
+      return ids.map((tid, i) => toTerminal(tid, mid, records[i]?.[0] ?? {}, records[i]?.[1] ?? []));
     }),
   );
   return perMerchant.flat().sort((x, y) => (x.terminalId < y.terminalId ? -1 : x.terminalId > y.terminalId ? 1 : 0));
+}
+
+export interface FleetQuery {
+  merchantId?: string;
+  /** Only terminals not seen for this long (ms), including those never seen. */
+  offlineForMs?: number;
+  /** Page size (1..MAX_FLEET_PAGE). */
+  limit: number;
+  /** The last terminal id of the previous page. */
+  cursor?: string;
+}
+
+export interface FleetPage {
+  terminals: Terminal[];
+  /** Give it as `cursor` for the next page; null on the last. */
+  cursor: string | null;
+}
+
+export const MAX_FLEET_PAGE = 10_000;
+
+/** `terminal list`: the fleet by terminal id, filtered and paged. */
+export async function fleetPage(context: AdminContext, query: FleetQuery): Promise<FleetPage> {
+  if (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > MAX_FLEET_PAGE) {
+    throw new AdminError(AdminErrorCode.INVALID, `--limit must be a whole number from 1 to ${MAX_FLEET_PAGE}`);
+  }
+  if (query.cursor !== undefined) checkTerminalId(query.cursor);
+  const seenBefore = query.offlineForMs === undefined ? null : context.now() - query.offlineForMs;
+  const matching = (await listTerminals(context, query.merchantId)).filter(
+    (t) => (query.cursor === undefined || t.terminalId > query.cursor) && (seenBefore === null || t.lastSeen === null || t.lastSeen <= seenBefore),
+  );
+  const terminals = matching.slice(0, query.limit);
+  return { terminals, cursor: matching.length > query.limit ? terminals.at(-1)!.terminalId : null };
 }
 
 export async function disableTerminal(context: AdminContext, terminalId: string): Promise<Terminal> {
@@ -213,4 +285,22 @@ export async function rotateTerminalKey(context: AdminContext, terminalId: strin
     if (version === 0) throw new AdminError(AdminErrorCode.NOT_FOUND, `unknown terminal ${terminalId}`);
     if (version > 0) return { terminalId, merchantId, key: clear.toString('hex'), keyVersion: version };
   }
+}
+
+const FLEET_CSV_COLUMNS = [
+  'terminal', 'merchant', 'status', 'online', 'last_seen', 'instance', 'firmware', 'signed_in', 'bad_macs',
+  'signal', 'signal_class', 'power', 'battery', 'printer', 'health_at', 'key_version', 'last_seq',
+] as const;
+
+/** `terminal list --csv`: one row a terminal, times in local time (`localTime`), empty where unknown. */
+export function fleetCsv(terminals: Terminal[], localTime: (epochMs: number) => string): string {
+  const time = (ms: number | null) => (ms === null ? '' : localTime(ms));
+  const rows = terminals.map((t) =>
+    csvLine([
+      t.terminalId, t.merchantId, t.status, t.online ? 'online' : 'offline', time(t.lastSeen), t.instance ?? '', t.firmware ?? '',
+      time(t.signedInAt), t.badMacs, t.health?.signal ?? '', t.health?.signalClass ?? '', t.health?.power ?? '', t.health?.battery ?? '',
+      t.health?.printer ?? '', time(t.healthAt), t.keyVersion, t.hwm,
+    ]),
+  );
+  return `${[csvLine([...FLEET_CSV_COLUMNS]), ...rows].join('\n')}\n`;
 }

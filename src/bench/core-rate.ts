@@ -68,7 +68,7 @@ export async function seedBenchNetwork(redis: Redis | Cluster, count: number, ma
     const connectionId = `bench-${ids.tag}-${i}`;
     await sessions.openSession({
       terminalId, merchantId, seq: 1, connectionId, instanceId: 'bench',
-      peer: 'bench', now: Date.now(), ttlSec: 3600,
+      peer: 'bench', now: Date.now(), ttlSec: 3600, firmware: 'BENCH',
     });
     const req = { account, amountFen: BENCH_AMOUNT_FEN };
     const fingerprint = requestFingerprint(MessageType.PAY, encodePayload(MessageType.PAY, req));

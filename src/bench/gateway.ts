@@ -42,6 +42,7 @@ import {
   emptyResponse,
   encodeFrame,
   encodePayload,
+  HEALTH_UNKNOWN,
   requestFingerprint,
 } from '../../protocol/index.js';
 import type { Frame } from '../../protocol/index.js';
@@ -314,7 +315,7 @@ async function main(argv: string[]): Promise<void> {
   const gatewayChild = await startChild(['gateway-server', redisServer.url, masterKey.toString('hex')]);
   const bareChild = await startChild(['bare-server']);
   const relayChild = await startChild(['relay-server', redisServer.url, masterKey.toString('hex')]);
-  const heartbeatPayload = encodePayload(MessageType.HEARTBEAT, {});
+  const heartbeatPayload = encodePayload(MessageType.HEARTBEAT, HEALTH_UNKNOWN);
   const inquiryPayloads = accounts.map((account) => encodePayload(MessageType.INQUIRY, { account }));
 
   // The inquiry baseline: the core itself over a plain ioredis client, no gateway in front.
@@ -336,7 +337,7 @@ async function main(argv: string[]): Promise<void> {
     for (const t of [...bareTerminals, ...relayTerminals]) t.sessionKey = randomBytes(32);
     await Promise.all(direct.slice(0, size).map((t) => sessions.openSession({
       terminalId: t.terminalId, merchantId: MERCHANT, seq: ++t.seq, connectionId: directConnection(t.terminalId),
-      instanceId: 'direct', peer: 'bench', now: Date.now(), ttlSec: 600 })));
+      instanceId: 'direct', peer: 'bench', now: Date.now(), ttlSec: 600, firmware: 'BENCH' })));
 
     const approved = (terminals: BenchTerminal[], type: number, payload: (i: number) => Buffer): Worker =>
       async (i) => resultOf(await terminals[i]!.request(type, payload(i))) === ResultCode.APPROVED;

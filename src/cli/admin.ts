@@ -10,13 +10,16 @@ import {
   AdminError,
   AdminErrorCode,
   createAdmin,
+  fleetCsv,
   formatYuan,
+  healthText,
   journalCsv,
   journalJsonLines,
   parseDate,
   formatDate,
   txnCsv,
   parseTerminalKey,
+  parseDuration,
   parseSince,
   parseYuan,
   reconcileCsv,
@@ -215,9 +218,18 @@ function merchantText(m: Merchant): string {
   ].join('\n');
 }
 
-function terminalLine(t: Terminal): string {
+/** One terminal on one line: who, whether it may sign in, where and how it is, its key and mark. */
+function terminalLine(admin: Admin, t: Terminal): string {
   const limits = t.limits.count === null && t.limits.amountFen === null ? '' : `  limits ${limitsText(t.limits)}`;
-  return `${t.terminalId}  ${t.merchantId}  ${t.status}  key v${t.keyVersion}  last seq ${t.hwm}${limits}`;
+  const where = [
+    t.online ? `online on ${t.instance}` : 'offline',
+    t.lastSeen === null ? 'never seen' : `seen ${admin.localTime(t.lastSeen)}`,
+    t.firmware === null ? null : `firmware ${t.firmware}`,
+    t.signedInAt === null ? null : `signed in ${admin.localTime(t.signedInAt)}`,
+    `bad MACs ${t.badMacs}`,
+    t.health === null ? 'health not reported' : healthText(t.health),
+  ].filter((part) => part !== null).join('  ');
+  return `${t.terminalId}  ${t.merchantId}  ${t.status}  ${where}  key v${t.keyVersion}  last seq ${t.hwm}${limits}`;
 }
 
 /** `--count N --amount YUAN`, either or both; `--clear` removes both. */
@@ -348,15 +360,44 @@ function registerTerminal(program: Command): void {
     { masterKey: true },
   ).requiredOption('--keys-out <file>', 'new file (mode 0600, never overwritten) for the new terminals\' keys: terminal_id,merchant_id,key');
 
-  adminCommand<{ merchant?: string }>(group, 'list', 'list terminals (never their keys)', async (admin, _args, options) => {
-    const terminals = await admin.listTerminals(options.merchant);
-    return { json: { terminals }, text: terminals.length === 0 ? 'no terminals' : terminals.map(terminalLine).join('\n') };
-  }).option('--merchant <id>', "only this merchant's terminals");
+  adminCommand<{ merchant?: string; offlineSince?: string; limit: string; cursor?: string; csv?: boolean }>(
+    group,
+    'list',
+    'the fleet by terminal id: online or offline, last seen (local time), the gateway instance holding it, firmware, last sign-in, bad MACs, the health of its last heartbeat (never keys)',
+    async (admin, _args, options) => {
+      let offlineForMs: number | undefined;
+      if (options.offlineSince !== undefined) {
+        offlineForMs = parseDuration(options.offlineSince, undefined);
+        if (offlineForMs === undefined) {
+          throw new AdminError(AdminErrorCode.INVALID, `--offline-since takes a duration like 30m, 1h or 2d, not ${JSON.stringify(options.offlineSince)}`);
+        }
+      }
+      const page = await admin.fleet({
+        ...(options.merchant === undefined ? {} : { merchantId: options.merchant }),
+        ...(offlineForMs === undefined ? {} : { offlineForMs }),
+        ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
+        limit: Number(options.limit),
+      });
+      const more = page.cursor === null ? '' : `\nmore: --cursor ${page.cursor}`;
+      const text = options.csv
+        ? fleetCsv(page.terminals, (ms) => admin.localTime(ms)).trimEnd()
+        : page.terminals.length === 0
+          ? 'no terminals'
+          : page.terminals.map((t) => terminalLine(admin, t)).join('\n') + more;
+      return { json: page, text };
+    },
+    { businessDay: true },
+  )
+    .option('--merchant <id>', "only this merchant's terminals")
+    .option('--offline-since <duration>', 'only terminals not seen for this long (30m, 1h, 2d), including those never seen')
+    .option('--limit <n>', 'page size, 1 to 10000', '1000')
+    .option('--cursor <cursor>', "the next page: the previous page's cursor")
+    .option('--csv', 'CSV (terminal, merchant, status, online, last_seen, instance, firmware, signed_in, bad_macs, signal, ..., printer)');
 
-  adminCommand(group, 'show <id>', 'show a terminal: merchant, status, key version, last sequence number', async (admin, [id = '']) => {
+  adminCommand(group, 'show <id>', 'show a terminal: merchant, status, online or not, last seen, health, key version, last sequence number', async (admin, [id = '']) => {
     const terminal = await admin.showTerminal(id);
-    return { json: terminal, text: terminalLine(terminal) };
-  });
+    return { json: terminal, text: terminalLine(admin, terminal) };
+  }, { businessDay: true });
 
   adminCommand(group, 'disable <id>', 'disable a terminal and end its session', async (admin, [id = '']) => {
     const terminal = await admin.disableTerminal(id);

@@ -2,9 +2,11 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { MerchantKind, type ResultCode } from '../../protocol/constants.js';
+import type { TerminalHealth } from '../../protocol/messages.js';
 import { keys } from '../store/keys.js';
 import { terminalKeyAad, unseal } from '../store/secrets.js';
-import { CLOSE_SESSION, OPEN_SESSION, RAISE_MARK } from '../store/lua/session.js';
+import { CLOSE_SESSION, OPEN_SESSION, RAISE_MARK, RECORD_HEARTBEAT } from '../store/lua/session.js';
+import { formatHealth } from '../store/health.js';
 import { storeCalls, type StoreCall } from './store-call.js';
 import type { OpenSessionInput, OpenSessionResult, SessionStore, TerminalRecord } from './types.js';
 
@@ -68,6 +70,7 @@ export class RedisSessionStore implements SessionStore {
           input.now,
           input.ttlSec,
           input.peer,
+          input.firmware,
         ],
       ),
     )) as [ResultCode, number, string, string];
@@ -80,8 +83,14 @@ export class RedisSessionStore implements SessionStore {
     await this.storeCall(RAISE_MARK.run(this.redis, [keys.terminal(merchantId, terminalId)], [seq]));
   }
 
+  async recordHeartbeat(terminalId: string, merchantId: string, health: TerminalHealth, now: number): Promise<void> {
+    await this.storeCall(RECORD_HEARTBEAT.run(this.redis, [keys.terminal(merchantId, terminalId)], [now, formatHealth(health)]));
+  }
+
   async closeSession(terminalId: string, merchantId: string, connectionId: string): Promise<boolean> {
-    const deleted = await this.storeCall(CLOSE_SESSION.run(this.redis, [keys.session(merchantId, terminalId)], [connectionId]));
+    const deleted = await this.storeCall(
+      CLOSE_SESSION.run(this.redis, [keys.session(merchantId, terminalId), keys.terminal(merchantId, terminalId)], [connectionId]),
+    );
     return deleted === 1;
   }
 }

@@ -16,6 +16,7 @@ import type {
   SettleResponse,
   SignOutResponse,
   StatusRequest,
+  TerminalHealth,
 } from '../../protocol/messages.js';
 import type { MerchantKind, ResultCode, TransactionState } from '../../protocol/constants.js';
 
@@ -60,6 +61,8 @@ export interface OpenSessionInput {
   now: number;
   /** Expiry of the session record; refreshed by every request on the session. */
   ttlSec: number;
+  /** The firmware version the terminal signed in with, kept for the fleet view. */
+  firmware: string;
 }
 
 export interface OpenSessionResult {
@@ -85,6 +88,8 @@ export interface SessionStore {
   openSession(input: OpenSessionInput): Promise<OpenSessionResult>;
   /** Raises the sequence high-water mark to `seq` if it is higher (a heartbeat the gateway answered itself). */
   raiseMark(terminalId: string, merchantId: string, seq: number): Promise<void>;
+  /** Keeps the health a heartbeat reported, and when, on the terminal (the fleet view). */
+  recordHeartbeat(terminalId: string, merchantId: string, health: TerminalHealth, now: number): Promise<void>;
   /** Compare-and-delete: removes the session only if it still belongs to this connection. */
   closeSession(terminalId: string, merchantId: string, connectionId: string): Promise<boolean>;
 }

@@ -26,7 +26,7 @@ import {
   responseTypeOf,
   verifyMac,
 } from '../../protocol/index.js';
-import type { Frame, MessageMap } from '../../protocol/index.js';
+import type { Frame, MessageMap, TerminalHealth } from '../../protocol/index.js';
 import { coalesceWrites } from '../coalesce-writes.js';
 import { StoreUnavailableError } from '../core/types.js';
 import type { KickReason } from '../store/kick.js';
@@ -139,6 +139,9 @@ export class Connection {
    */
   private raisingMark = false;
   private markPending = 0;
+  /** A heartbeat's health write is in flight; the latest report that came meanwhile waits here. */
+  private recordingHeartbeat = false;
+  private heartbeatPending: { health: TerminalHealth; now: number } | null = null;
   /** The terminal's request token bucket (limits.requestRatePerSec): tokens left, and when counted. */
   private tokens: number;
   private tokensAt: number;
@@ -407,6 +410,7 @@ export class Connection {
     // a new connection) reaches Redis after the raise on this instance's connection to it.
     else this.raiseMark(session, frame.seq);
     this.send(handler.responseType, frame.terminalId, frame.seq, answer.payload, session.key);
+    if (answer.health !== undefined && answer.result === ResultCode.APPROVED) this.recordHeartbeat(session, answer.health, now);
     if (answer.result === ResultCode.APPROVED && !answer.replayed && answer.amountFen !== undefined) {
       this.host.metrics?.moneyMoved(frame.type, answer.amountFen);
     }
@@ -446,6 +450,27 @@ export class Connection {
       const next = this.markPending;
       this.markPending = 0;
       if (next > seq && this.session === session) this.raiseMark(session, next);
+    });
+  }
+
+  /**
+   * Keeps the health a heartbeat reported, and its time as the terminal's last contact, on the
+   * terminal (the fleet view: `aircharge terminal list`): fire and forget like raiseMark, one write
+   * in flight per connection, only the latest report kept meanwhile. One write per heartbeat
+   * interval per terminal; nothing on the PAY path.
+   */
+  private recordHeartbeat(session: Session, health: TerminalHealth, now: number): void {
+    if (this.recordingHeartbeat) {
+      this.heartbeatPending = { health, now };
+      return;
+    }
+    this.recordingHeartbeat = true;
+    this.host.sessions.recordHeartbeat(session.terminalId, session.merchantId, health, now).catch((err: unknown) =>
+      this.logger.warn(this.line({ err }), 'could not record the heartbeat')).finally(() => {
+      this.recordingHeartbeat = false;
+      const next = this.heartbeatPending;
+      this.heartbeatPending = null;
+      if (next !== null && this.session === session) this.recordHeartbeat(session, next.health, next.now);
     });
   }
 

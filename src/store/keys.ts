@@ -41,7 +41,10 @@ export const keys = {
    * high-water mark), badMacs, createdAt; lastRead (`seq:fp` of the last
    * read-only request, answered afresh when sent again: read-only requests keep no record of their
    * own), inqWindow and inqUsed (the INQUIRY quota's current window and its count); dayCountLimit
-   * and dayFenLimit (daily caps, absent = none).
+   * and dayFenLimit (daily caps, absent = none). The fleet view (`terminal list`): firmware and
+   * signedInAt of the last approved sign-in, lastSeen (epoch ms: written at sign-in, at each
+   * heartbeat, and from the session's own lastSeen when the session is closed), health
+   * (`signal:power:battery:printer` of the last heartbeat, PROTOCOL.md §3.2) and healthAt.
    */
   terminal: (merchantId: string, terminalId: string) => `${m(merchantId)}:terminal:${terminalId}`,
   /**

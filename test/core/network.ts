@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { MessageType, ResultCode } from '../../protocol/constants.js';
-import { encodePayload, requestFingerprint } from '../../protocol/index.js';
+import { HEALTH_UNKNOWN, encodePayload, requestFingerprint } from '../../protocol/index.js';
 import type { MessageMap } from '../../protocol/messages.js';
 import { createAdmin, type Admin } from '../../src/admin/index.js';
 import type { Biller } from '../../src/biller/index.js';
@@ -151,6 +151,7 @@ export class TerminalSession {
       peer: '127.0.0.1:1',
       now,
       ttlSec: 600,
+      firmware: 'TEST-1',
     });
     if (opened.lastSeq > this.seq) this.seq = opened.lastSeq;
     return opened;
@@ -184,7 +185,7 @@ export class TerminalSession {
   }
 
   heartbeat(options: { seq?: number } = {}) {
-    return this.network.core.heartbeat(this.ctx(MessageType.HEARTBEAT, {}, options));
+    return this.network.core.heartbeat(this.ctx(MessageType.HEARTBEAT, HEALTH_UNKNOWN, options));
   }
 
   status(querySeq: number, options: { seq?: number } = {}) {

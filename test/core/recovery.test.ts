@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MessageType, ResultCode, TransactionState } from '../../protocol/constants.js';
-import { emptyResponse } from '../../protocol/index.js';
+import { HEALTH_UNKNOWN, emptyResponse } from '../../protocol/index.js';
 import { RedisBiller, type Biller } from '../../src/biller/index.js';
 import { createCore, StoreUnavailableError, type PendingTransaction } from '../../src/core/index.js';
 import { keys } from '../../src/store/keys.js';
@@ -195,7 +195,7 @@ describe('store unavailable', () => {
     redis.disconnect();
     const req = { account: '5000000001', amountFen: 1 };
     await expect(core.pay(t.ctx(MessageType.PAY, req), req)).rejects.toBeInstanceOf(StoreUnavailableError);
-    await expect(core.heartbeat(t.ctx(MessageType.HEARTBEAT, {}))).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(core.heartbeat(t.ctx(MessageType.HEARTBEAT, HEALTH_UNKNOWN))).rejects.toBeInstanceOf(StoreUnavailableError);
     await expect(sessions.lookupTerminal('R0000001')).rejects.toBeInstanceOf(StoreUnavailableError);
     await expect(core.recover(later())).rejects.toBeInstanceOf(StoreUnavailableError);
   });

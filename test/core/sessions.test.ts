@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ResultCode, TransactionState } from '../../protocol/constants.js';
+import { HEALTH_UNKNOWN } from '../../protocol/index.js';
 import { createCore } from '../../src/core/index.js';
 import { keys } from '../../src/store/keys.js';
 import { seedAccounts, seedMerchant, startNetwork, TerminalSession, type Network } from './network.js';
@@ -95,10 +96,10 @@ describe('read-only requests', () => {
     await t.signIn();
     await net.redis.expire(keys.session('M1', 'T0000002'), 5);
     // Within a second of the last request the session is not written again (a payment burst costs less).
-    await net.core.heartbeat(t.ctx(2, {}));
+    await net.core.heartbeat(t.ctx(2, HEALTH_UNKNOWN));
     expect(await net.redis.ttl(keys.session('M1', 'T0000002'))).toBeLessThanOrEqual(5);
     const now = Date.now() + 2_000;
-    const beat = await net.core.heartbeat(t.ctx(2, {}, { now }));
+    const beat = await net.core.heartbeat(t.ctx(2, HEALTH_UNKNOWN, { now }));
     expect(beat).toEqual({ response: { result: ResultCode.APPROVED, serverTime: Math.floor(now / 1000) }, replayed: false });
     expect(await net.redis.ttl(keys.session('M1', 'T0000002'))).toBeGreaterThan(500);
     expect(await net.redis.hget(keys.session('M1', 'T0000002'), 'lastSeen')).toBe(String(now));

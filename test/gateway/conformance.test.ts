@@ -5,7 +5,7 @@
  * whose terminal id is malformed (§1, §8). Real Redis, real sockets.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Defaults, MAX_SEQ_STEP, MessageType, NoticeReason, ResultCode, crc16, decodePayload, encodePayload, type Frame } from '../../protocol/index.js';
+import { HEALTH_UNKNOWN, Defaults, MAX_SEQ_STEP, MessageType, NoticeReason, ResultCode, crc16, decodePayload, encodePayload, type Frame } from '../../protocol/index.js';
 import { keys } from '../../src/store/keys.js';
 import { nowSec } from '../helpers/terminal.js';
 import { ACCOUNTS, MERCHANT, startGateway, startNetwork, type Network, type RunningGateway } from './fixture.js';
@@ -65,7 +65,7 @@ describe('several sign-ins on one connection (§5.2)', () => {
     const firstKey = t.sessionKey!;
     expect((await t.signIn()).response.result).toBe(ResultCode.APPROVED);
     expect(t.sessionKey!.equals(firstKey)).toBe(false);
-    expect((await t.request(MessageType.HEARTBEAT, {}, { macKey: firstKey })).response.result).toBe(ResultCode.BAD_MAC);
+    expect((await t.request(MessageType.HEARTBEAT, HEALTH_UNKNOWN, { macKey: firstKey })).response.result).toBe(ResultCode.BAD_MAC);
     expect((await t.request(MessageType.INQUIRY, { account: ACCOUNTS[0]! })).response.result).toBe(ResultCode.APPROVED);
     expect(t.isClosed).toBe(false);
     t.cut();
@@ -138,8 +138,8 @@ describe('the high-water mark', () => {
     const terminal = await network.addTerminal();
     const t = await gw.connect(terminal);
     await t.signIn({ seq: 1 });
-    expect((await t.request(MessageType.HEARTBEAT, {}, { seq: 1 + MAX_SEQ_STEP + 1 })).response.result).toBe(ResultCode.SEQ_OUT_OF_RANGE);
-    expect((await t.request(MessageType.HEARTBEAT, {}, { seq: 1 + MAX_SEQ_STEP })).response.result).toBe(ResultCode.APPROVED);
+    expect((await t.request(MessageType.HEARTBEAT, HEALTH_UNKNOWN, { seq: 1 + MAX_SEQ_STEP + 1 })).response.result).toBe(ResultCode.SEQ_OUT_OF_RANGE);
+    expect((await t.request(MessageType.HEARTBEAT, HEALTH_UNKNOWN, { seq: 1 + MAX_SEQ_STEP })).response.result).toBe(ResultCode.APPROVED);
     t.cut();
   });
 });

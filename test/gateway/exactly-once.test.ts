@@ -7,6 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  HEALTH_UNKNOWN,
   MessageType,
   NoticeReason,
   ResultCode,
@@ -139,7 +140,7 @@ describe.each(REDIS_BACKENDS)('exactly once on $name', ({ start }) => {
     it('a stale number gets REPLAY', async () => {
       const terminal = await network.addTerminal();
       const t = await signedIn(a, terminal, 20);
-      await t.request(MessageType.HEARTBEAT, {});
+      await t.request(MessageType.HEARTBEAT, HEALTH_UNKNOWN);
       const before = await floatFen(network);
       const { response } = await t.request(MessageType.PAY, { account: ACCOUNTS[0]!, amountFen: 100 }, { seq: 5 });
       expect(response.result).toBe(ResultCode.REPLAY);
@@ -196,7 +197,7 @@ describe.each(REDIS_BACKENDS)('exactly once on $name', ({ start }) => {
       const terminal = await network.addTerminal();
       const t = await signedIn(a, terminal);
       const before = await floatFen(network);
-      const beat = await t.request(MessageType.HEARTBEAT, {});
+      const beat = await t.request(MessageType.HEARTBEAT, HEALTH_UNKNOWN);
       expect(beat.response.result).toBe(ResultCode.APPROVED);
       const pay = { account: ACCOUNTS[0]!, amountFen: 100 };
       const reused = await t.request(MessageType.PAY, pay, { seq: beat.frame.seq });
@@ -217,16 +218,16 @@ describe.each(REDIS_BACKENDS)('exactly once on $name', ({ start }) => {
       const t = await signedIn(a, terminal);
       const before = await floatFen(network);
       const signInSeq = t.seq;
-      const beat = await t.request(MessageType.HEARTBEAT, {}, { seq: signInSeq + 10 });
+      const beat = await t.request(MessageType.HEARTBEAT, HEALTH_UNKNOWN, { seq: signInSeq + 10 });
       expect(beat.response.result).toBe(ResultCode.APPROVED);
       // Never used by any request, but below a number already used: not new (PROTOCOL.md §6.1).
       const skipped = await t.request(MessageType.PAY, { account: ACCOUNTS[0]!, amountFen: 100 }, { seq: signInSeq + 5 });
       expect(skipped.response.result).toBe(ResultCode.REPLAY);
       expect(await floatFen(network)).toBe(before);
-      const lower = await t.request(MessageType.HEARTBEAT, {}, { seq: signInSeq + 7 });
+      const lower = await t.request(MessageType.HEARTBEAT, HEALTH_UNKNOWN, { seq: signInSeq + 7 });
       expect(lower.response.result).toBe(ResultCode.REPLAY);
       // The same heartbeat again is answered afresh; the next number is served.
-      expect((await t.request(MessageType.HEARTBEAT, {}, { seq: signInSeq + 10 })).response.result).toBe(ResultCode.APPROVED);
+      expect((await t.request(MessageType.HEARTBEAT, HEALTH_UNKNOWN, { seq: signInSeq + 10 })).response.result).toBe(ResultCode.APPROVED);
       expect((await t.request(MessageType.PAY, { account: ACCOUNTS[0]!, amountFen: 100 }, { seq: signInSeq + 11 })).response.result).toBe(ResultCode.APPROVED);
       expect(await floatFen(network)).toBe(before - 100);
       t.cut();
@@ -235,7 +236,7 @@ describe.each(REDIS_BACKENDS)('exactly once on $name', ({ start }) => {
     it('a sign-in on another connection after a heartbeat answered here hears a lastSeq at or above it', async () => {
       const terminal = await network.addTerminal();
       const t = await signedIn(a, terminal);
-      const beat = await t.request(MessageType.HEARTBEAT, {}, { seq: t.seq + 1 });
+      const beat = await t.request(MessageType.HEARTBEAT, HEALTH_UNKNOWN, { seq: t.seq + 1 });
       expect(beat.response.result).toBe(ResultCode.APPROVED);
       // Firmware that lost its counter signs in with 1 elsewhere and continues above lastSeq.
       const other = await a.connect(terminal, 0);
@@ -258,10 +259,10 @@ describe.each(REDIS_BACKENDS)('exactly once on $name', ({ start }) => {
         const t = await signedIn(gw, terminal);
         const session = keys.session(MERCHANT, terminal.terminalId);
         const signedInSeen = await network.client.hget(session, 'lastSeen');
-        await t.request(MessageType.HEARTBEAT, {});
+        await t.request(MessageType.HEARTBEAT, HEALTH_UNKNOWN);
         expect(await network.client.hget(session, 'lastSeen')).toBe(signedInSeen);
         await sleep(1100);
-        expect((await t.request(MessageType.HEARTBEAT, {})).response.result).toBe(ResultCode.APPROVED);
+        expect((await t.request(MessageType.HEARTBEAT, HEALTH_UNKNOWN)).response.result).toBe(ResultCode.APPROVED);
         expect(Number(await network.client.hget(session, 'lastSeen'))).toBeGreaterThan(Number(signedInSeen));
         expect(Number(await network.client.hget(keys.terminal(MERCHANT, terminal.terminalId), 'hwm'))).toBe(t.seq);
         t.cut();

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  HEALTH_UNKNOWN,
   MessageType,
   NoticeReason,
   ResultCode,
@@ -42,7 +43,7 @@ function notice(frame: Frame): number {
 
 /** A well-formed heartbeat frame whose CRC is then broken. */
 function badCrc(t: TestTerminal): Buffer {
-  const bytes = t.encode(MessageType.HEARTBEAT, Buffer.alloc(0));
+  const bytes = t.encode(MessageType.HEARTBEAT, encodePayload(MessageType.HEARTBEAT, HEALTH_UNKNOWN));
   bytes[bytes.length - 1]! ^= 0xff;
   return bytes;
 }
@@ -62,7 +63,7 @@ describe('timeouts', () => {
     // Heartbeats keep it alive well beyond both timeouts.
     for (let i = 0; i < 6; i++) {
       await new Promise((resolve) => setTimeout(resolve, 150));
-      expect((await t.request(MessageType.HEARTBEAT, {})).response.result).toBe(ResultCode.APPROVED);
+      expect((await t.request(MessageType.HEARTBEAT, HEALTH_UNKNOWN)).response.result).toBe(ResultCode.APPROVED);
     }
     const frame = await t.read(5000);
     expect(notice(frame)).toBe(NoticeReason.IDLE_TIMEOUT);
@@ -118,7 +119,7 @@ describe('bad frames', () => {
     expect(response.result).toBe(ResultCode.NOT_SIGNED_IN);
     expect(frame.terminalId).toBe('OTHER001');
     expect(hasZeroMac(frame)).toBe(true);
-    expect((await t.request(MessageType.HEARTBEAT, {})).response.result).toBe(ResultCode.APPROVED);
+    expect((await t.request(MessageType.HEARTBEAT, HEALTH_UNKNOWN)).response.result).toBe(ResultCode.APPROVED);
     t.cut();
   });
 
@@ -147,7 +148,7 @@ describe('bad frames', () => {
   it('closes at once on an unknown protocol version', async () => {
     const gw = await gateway();
     const t = await gw.connect(await network.addTerminal());
-    const frame = t.encode(MessageType.HEARTBEAT, Buffer.alloc(0));
+    const frame = t.encode(MessageType.HEARTBEAT, encodePayload(MessageType.HEARTBEAT, HEALTH_UNKNOWN));
     frame[2] = 0x02;
     t.sendRaw(frame);
     await t.closed;
@@ -168,7 +169,7 @@ describe('bad frames', () => {
     const gw = await gateway({ limits: { maxBadFrames: 2 } });
     const t = await gw.connect(await network.addTerminal());
     await t.signIn();
-    for (let i = 0; i < 2; i++) t.send(MessageType.HEARTBEAT, {}, { macKey: Buffer.alloc(32) });
+    for (let i = 0; i < 2; i++) t.send(MessageType.HEARTBEAT, HEALTH_UNKNOWN, { macKey: Buffer.alloc(32) });
     expect(decodePayload(MessageType.HEARTBEAT_RESPONSE, (await t.read()).payload).result).toBe(ResultCode.BAD_MAC);
     expect(decodePayload(MessageType.HEARTBEAT_RESPONSE, (await t.read()).payload).result).toBe(ResultCode.BAD_MAC);
     expect(notice(await t.read())).toBe(NoticeReason.TOO_MANY_BAD_FRAMES);
@@ -181,7 +182,7 @@ describe('bad frames', () => {
     hostile.sendRaw(randomBytes(4096));
     const t = await gw.connect(await network.addTerminal());
     expect((await t.signIn()).response.result).toBe(ResultCode.APPROVED);
-    expect((await t.request(MessageType.HEARTBEAT, {})).response.result).toBe(ResultCode.APPROVED);
+    expect((await t.request(MessageType.HEARTBEAT, HEALTH_UNKNOWN)).response.result).toBe(ResultCode.APPROVED);
     await hostile.closed;
     t.cut();
   });
@@ -195,7 +196,7 @@ describe('limits', () => {
     expect((await y.signIn()).response.result).toBe(ResultCode.APPROVED);
     const z = await gw.connect(await network.addTerminal());
     await z.closed;
-    expect((await x.request(MessageType.HEARTBEAT, {})).response.result).toBe(ResultCode.APPROVED);
+    expect((await x.request(MessageType.HEARTBEAT, HEALTH_UNKNOWN)).response.result).toBe(ResultCode.APPROVED);
     x.cut();
     y.cut();
   });
@@ -242,7 +243,7 @@ describe('connection end', () => {
     const gw = await gateway();
     const t = await gw.connect(await network.addTerminal());
     await t.signIn();
-    const batch = Array.from({ length: 50 }, () => t.encode(MessageType.HEARTBEAT, encodePayload(MessageType.HEARTBEAT, {})));
+    const batch = Array.from({ length: 50 }, () => t.encode(MessageType.HEARTBEAT, encodePayload(MessageType.HEARTBEAT, HEALTH_UNKNOWN)));
     t.sendRaw(Buffer.concat(batch));
     for (const sent of batch) {
       const frame = await t.read();

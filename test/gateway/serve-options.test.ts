@@ -35,7 +35,7 @@ beforeAll(async () => {
   const { sessions, core } = await createCore({ redis: client, masterKey: MASTER_KEY });
   const then = Date.now() - 3_000;
   const crashed = { terminalId: 'OPTS0002', merchantId: 'opt-shop', connectionId: 'crashed-1' };
-  await sessions.openSession({ ...crashed, seq: 1, instanceId: 'crashed', peer: 'test', now: then, ttlSec: 600 });
+  await sessions.openSession({ ...crashed, seq: 1, instanceId: 'crashed', peer: 'test', now: then, ttlSec: 600, firmware: 'TEST-1' });
   const reserved = await core.steps.reservePay(
     { ...crashed, seq: 2, fingerprint: 'f'.repeat(64), now: then }, { account: '1234567890', amountFen: 500 });
   expect('pending' in reserved).toBe(true);

@@ -5,7 +5,7 @@
  * approved locally. Real Redis, real sockets.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MessageType, ResultCode } from '../../protocol/index.js';
+import { HEALTH_UNKNOWN, MessageType, ResultCode } from '../../protocol/index.js';
 import { SESSION_REFRESH_MS } from '../../src/core/index.js';
 import { keys } from '../../src/store/keys.js';
 import { ACCOUNTS, MERCHANT, startGateway, startNetwork, type Network, type RunningGateway } from './fixture.js';
@@ -41,11 +41,11 @@ describe('heartbeats after a refusal', () => {
     const t = await gw.connect(terminal);
     expect((await t.signIn()).response.result).toBe(ResultCode.APPROVED);
     // Confirmed by the core just now: without the fix the next heartbeat would be approved locally.
-    expect((await t.request(MessageType.HEARTBEAT, {})).response.result).toBe(ResultCode.APPROVED);
+    expect((await t.request(MessageType.HEARTBEAT, HEALTH_UNKNOWN)).response.result).toBe(ResultCode.APPROVED);
     await network.admin.disableMerchant(MERCHANT);
     try {
       expect((await t.request(MessageType.INQUIRY, { account: ACCOUNTS[0]! })).response.result).toBe(ResultCode.MERCHANT_DISABLED);
-      expect((await t.request(MessageType.HEARTBEAT, {})).response.result).toBe(ResultCode.MERCHANT_DISABLED);
+      expect((await t.request(MessageType.HEARTBEAT, HEALTH_UNKNOWN)).response.result).toBe(ResultCode.MERCHANT_DISABLED);
     } finally {
       await network.admin.enableMerchant(MERCHANT);
       t.cut();

@@ -3,7 +3,7 @@
  * Cluster), real sockets.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Defaults, MAX_SEQ_STEP, MessageType, NoticeReason, ResultCode, decodePayload, emptyResponse, encodePayload, hasZeroMac } from '../../protocol/index.js';
+import { HEALTH_UNKNOWN, Defaults, MAX_SEQ_STEP, MessageType, NoticeReason, ResultCode, decodePayload, emptyResponse, encodePayload, hasZeroMac } from '../../protocol/index.js';
 import { keys } from '../../src/store/keys.js';
 import { REDIS_BACKENDS, type RedisBackend } from '../helpers/cluster.js';
 import { nowSec } from '../helpers/terminal.js';
@@ -43,7 +43,7 @@ describe.each(REDIS_BACKENDS)('on $name', ({ start }) => {
       expect(session.instance).toBe(gw.gateway.instanceId);
       expect(session.conn?.startsWith(gw.gateway.instanceId)).toBe(true);
 
-      const heartbeat = await t.request(MessageType.HEARTBEAT, {});
+      const heartbeat = await t.request(MessageType.HEARTBEAT, HEALTH_UNKNOWN);
       expect(heartbeat.response.result).toBe(ResultCode.APPROVED);
       expect(t.macValid(heartbeat.frame)).toBe(true);
       t.cut();
@@ -156,9 +156,9 @@ describe.each(REDIS_BACKENDS)('on $name', ({ start }) => {
       expect(await floatFen(network)).toBe(FLOAT_FEN);
       expect(await hwm(terminal.terminalId)).toBe(MAX_SEQ_STEP);
       // A heartbeat that far ahead is not answered locally either: the guard refuses it.
-      const heartbeat = await t.request(MessageType.HEARTBEAT, {}, { seq: 2 * MAX_SEQ_STEP + 1 });
+      const heartbeat = await t.request(MessageType.HEARTBEAT, HEALTH_UNKNOWN, { seq: 2 * MAX_SEQ_STEP + 1 });
       expect(heartbeat.response.result).toBe(ResultCode.SEQ_OUT_OF_RANGE);
-      expect((await t.request(MessageType.HEARTBEAT, {}, { seq: MAX_SEQ_STEP + 1 })).response.result).toBe(ResultCode.APPROVED);
+      expect((await t.request(MessageType.HEARTBEAT, HEALTH_UNKNOWN, { seq: MAX_SEQ_STEP + 1 })).response.result).toBe(ResultCode.APPROVED);
       t.cut();
     });
 
@@ -185,7 +185,7 @@ describe.each(REDIS_BACKENDS)('on $name', ({ start }) => {
       expect(decodePayload(MessageType.NOTICE, notice.payload).reason).toBe(NoticeReason.SESSION_REPLACED);
       await old.closed;
       // The old connection's close did not remove the newer session (compare-and-delete).
-      const heartbeat = await fresh.request(MessageType.HEARTBEAT, {});
+      const heartbeat = await fresh.request(MessageType.HEARTBEAT, HEALTH_UNKNOWN);
       expect(heartbeat.response.result).toBe(ResultCode.APPROVED);
       fresh.cut();
     });

@@ -38,6 +38,7 @@ import { setFlagsFromString } from 'node:v8';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  HEALTH_UNKNOWN,
   MAX_FEN,
   MessageType,
   NoticeReason,
@@ -273,7 +274,7 @@ describe('framing', () => {
     await expect(t.read(300)).rejects.toThrow(/no frame/);
     expect(t.isClosed).toBe(false);
     expect(await books(terminal)).toEqual(before);
-    expect((await t.request(MessageType.HEARTBEAT, {})).response.result).toBe(ResultCode.APPROVED);
+    expect((await t.request(MessageType.HEARTBEAT, HEALTH_UNKNOWN)).response.result).toBe(ResultCode.APPROVED);
     t.cut();
   });
 });
@@ -329,7 +330,7 @@ describe('refusals', () => {
     const terminal = await provision();
     const before = await books(terminal);
     const requests = [
-      [MessageType.HEARTBEAT, {}],
+      [MessageType.HEARTBEAT, HEALTH_UNKNOWN],
       [MessageType.INQUIRY, { account: ACCOUNT }],
       [MessageType.PAY, { account: ACCOUNT, amountFen: 100 }],
       [MessageType.CORRECT, { receipt: `${terminal.terminalId}0000000001`, account: ACCOUNT, amountFen: 100 }],
@@ -504,7 +505,7 @@ describe('limits', () => {
       held[0]!.cut();
       await waitFor(() => small.gateway.connectionCount === 2, 'a slot freed');
       const t = await signedIn(small, await provision());
-      expect((await t.request(MessageType.HEARTBEAT, {})).response.result).toBe(ResultCode.APPROVED);
+      expect((await t.request(MessageType.HEARTBEAT, HEALTH_UNKNOWN)).response.result).toBe(ResultCode.APPROVED);
       for (const s of [...held, t]) s.cut();
       await waitFor(() => small.gateway.connectionCount === 0, 'connections back to zero');
     } finally {

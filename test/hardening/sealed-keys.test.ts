@@ -58,7 +58,7 @@ describe('a sealed terminal key', () => {
 
 describe('the session record', () => {
   it('holds no session key, sealed or not: only the connection that signed in needs it', async () => {
-    await net.sessions.openSession({ terminalId: 'THIEF001', merchantId: 'THIEF', seq: 1, connectionId: 'c1', instanceId: 'i1', peer: 'p', now: Date.now(), ttlSec: 60 });
+    await net.sessions.openSession({ terminalId: 'THIEF001', merchantId: 'THIEF', seq: 1, connectionId: 'c1', instanceId: 'i1', peer: 'p', now: Date.now(), ttlSec: 60, firmware: 'TEST-1' });
     expect(Object.keys(await net.redis.hgetall(keys.session('THIEF', 'THIEF001'))).sort()).toEqual(['conn', 'instance', 'lastSeen', 'peer', 'signedInAt', 'ttl']);
   });
 });

@@ -18,6 +18,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  HEALTH_UNKNOWN,
   MessageType,
   ResultCode,
   decodePayload,
@@ -137,7 +138,7 @@ describe('no secret in any log', () => {
       const receipt = decodePayload(MessageType.PAY_RESPONSE, paid.payload).receipt;
       expect(await a.result(MessageType.CORRECT, { receipt, account: ACCOUNT, amountFen: 1_000 })).toBe(ResultCode.APPROVED);
       expect(await a.result(MessageType.PAY, { account: ACCOUNT, amountFen: 500 }, { macKey: randomBytes(32) })).toBe(ResultCode.BAD_MAC);
-      expect(await a.result(MessageType.HEARTBEAT, {})).toBe(ResultCode.APPROVED);
+      expect(await a.result(MessageType.HEARTBEAT, HEALTH_UNKNOWN)).toBe(ResultCode.APPROVED);
       expect(await a.result(MessageType.STATUS, { querySeq: paid.seq })).toBe(ResultCode.APPROVED);
       expect(await a.result(MessageType.SETTLE, { businessDay: 0, payCount: 0, payFen: 0, correctCount: 0, correctFen: 0 })).not.toBe(ResultCode.BAD_MAC);
 

@@ -82,6 +82,7 @@ const splitting: LinkProfile = {
   down: { ...quiet.down, maxSegment: 7, jitterMs: 3, coalesceProbability: 0.3, bytesPerSec: 200_000 },
   cutProbability: 0,
   halfOpenProbability: 0,
+  signal: 25,
 };
 
 describe('GPRS link emulator', () => {

@@ -4,6 +4,7 @@
  * A payload that is not of the type's layout throws FrameError(ERR_PAYLOAD) from decodePayload,
  * which the connection answers with BAD_FORMAT.
  */
+import type { TerminalHealth } from '../../../protocol/messages.js';
 import type { RequestContext, TransactionCore } from '../../core/types.js';
 import type { SessionState } from '../session-state.js';
 
@@ -17,6 +18,8 @@ export interface HandlerResult {
   local?: boolean;
   /** Fen the request moved (PAY, CORRECT), for the business counters when it is approved. */
   amountFen?: number;
+  /** The health a HEARTBEAT reported, kept on the terminal for the fleet view when it is approved. */
+  health?: TerminalHealth;
 }
 
 export interface Handler {

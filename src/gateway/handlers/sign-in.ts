@@ -87,6 +87,7 @@ export async function signIn(deps: SignInDeps, frame: Frame, now: number): Promi
       peer: deps.peer,
       now,
       ttlSec: deps.sessionTtlSec,
+      firmware: request.firmware,
     });
   } catch (err) {
     if (!(err instanceof StoreUnavailableError)) throw err;

@@ -8,7 +8,8 @@ import { Script } from '../script.js';
  * can close that connection wherever it is.
  * KEYS[1] terminal, KEYS[2] merchant, KEYS[3] session
  * ARGV[1] seq, ARGV[2] connection id, ARGV[3] instance id, ARGV[4] now, ARGV[5] session ttl (s),
- * ARGV[6] peer address. The session key is not stored: only the connection that signed in holds
+ * ARGV[6] peer address, ARGV[7] firmware (kept on the terminal with the sign-in's time, for the
+ * fleet view). The session key is not stored: only the connection that signed in holds
  * it (a request on any other connection is SESSION_REPLACED or NOT_SIGNED_IN), so no other
  * instance ever needs it.
  * → {result, lastSeq, replaced instance, replaced connection}
@@ -21,7 +22,7 @@ if terminal[1] ~= 'active' then return {${R.TERMINAL_DISABLED}, hwm, '', ''} end
 if redis.call('HGET', KEYS[2], 'status') ~= 'active' then return {${R.MERCHANT_DISABLED}, hwm, '', ''} end
 if tonumber(ARGV[1]) <= hwm then return {${R.REPLAY}, hwm, '', ''} end
 if tonumber(ARGV[1]) - hwm > ${MAX_SEQ_STEP} then return {${R.SEQ_OUT_OF_RANGE}, hwm, '', ''} end
-redis.call('HSET', KEYS[1], 'hwm', ARGV[1])
+redis.call('HSET', KEYS[1], 'hwm', ARGV[1], 'firmware', ARGV[7], 'signedInAt', ARGV[4], 'lastSeen', ARGV[4])
 local old = redis.call('HMGET', KEYS[3], 'instance', 'conn')
 redis.call('DEL', KEYS[3])
 redis.call('HSET', KEYS[3], 'conn', ARGV[2], 'instance', ARGV[3], 'signedInAt', ARGV[4],
@@ -30,10 +31,19 @@ redis.call('EXPIRE', KEYS[3], ARGV[5])
 return {${R.APPROVED}, tonumber(ARGV[1]), old[1] or '', old[2] or ''}
 `);
 
-/** Compare-and-delete: a stale connection never removes a newer session. KEYS[1] session, ARGV[1] conn. */
+/**
+ * Compare-and-delete: a stale connection never removes a newer session. The session's lastSeen
+ * (its last request the guard saw) moves to the terminal, which keeps it for the fleet view once
+ * the session is gone, unless the terminal holds a later one (a heartbeat's).
+ * KEYS[1] session, KEYS[2] terminal, ARGV[1] conn.
+ */
 export const CLOSE_SESSION = new Script(`
-if redis.call('HGET', KEYS[1], 'conn') ~= ARGV[1] then return 0 end
+local session = redis.call('HMGET', KEYS[1], 'conn', 'lastSeen')
+if session[1] ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
+local seen = tonumber(session[2])
+local known = redis.call('HMGET', KEYS[2], 'id', 'lastSeen')
+if seen and known[1] and seen > (tonumber(known[2]) or 0) then redis.call('HSET', KEYS[2], 'lastSeen', session[2]) end
 return 1
 `);
 
@@ -49,5 +59,15 @@ if not hwm then return 0 end
 local seq = tonumber(ARGV[1])
 if seq <= hwm or seq - hwm > ${MAX_SEQ_STEP} then return 0 end
 redis.call('HSET', KEYS[1], 'hwm', ARGV[1])
+return 1
+`);
+
+/**
+ * A heartbeat's health report and the time it came, on the terminal (never recreating a terminal
+ * that is gone). KEYS[1] terminal; ARGV[1] now (epoch ms), ARGV[2] health (src/store/health.ts).
+ */
+export const RECORD_HEARTBEAT = new Script(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'lastSeen', ARGV[1], 'health', ARGV[2], 'healthAt', ARGV[1])
 return 1
 `);
