@@ -10,7 +10,7 @@
  * seals is still the one the check step read.
  */
 import { createHash } from 'node:crypto';
-import { recordMac } from '../store/journal.js';
+import { recordMac, type JournalKey } from '../store/journal.js';
 
 /** `id=period|amount|issueDate|status|` per bill, sorted: what the seal covers. */
 export function rosterText(records: Record<string, string>): string {
@@ -24,8 +24,25 @@ export function rosterDigest(records: Record<string, string>): string {
   return createHash('sha1').update(rosterText(records)).digest('hex');
 }
 
-export function billsMac(key: Buffer, account: string, records: Record<string, string>): string {
-  return recordMac(key, `bills|${account}`, [['roster', rosterText(records)]]);
+/**
+ * The seal as stored (`billsMac`): the MAC, prefixed `<version>:` when made under a master key
+ * version after the first (the version picks the key to check it with).
+ */
+export function billsMac(key: JournalKey, account: string, records: Record<string, string>): string {
+  const mac = recordMac(key.key, `bills|${account}`, [['roster', rosterText(records)]]);
+  return key.version === 1 ? mac : `${key.version}:${mac}`;
+}
+
+/**
+ * Checks a stored seal with the journal key of its version (`keys`: version → journal key):
+ * 'sealed' when it matches the roster, 'broken' when not, or the version when it is not held here.
+ */
+export function checkBillsSeal(keys: ReadonlyMap<number, Buffer>, account: string, records: Record<string, string>, stored: string): 'sealed' | 'broken' | number {
+  const colon = stored.indexOf(':');
+  const version = colon < 0 ? 1 : Number(stored.slice(0, colon));
+  const key = keys.get(version);
+  if (key === undefined) return version;
+  return billsMac({ version, key }, account, records) === stored ? 'sealed' : 'broken';
 }
 
 /** Lua: rosterDigest(bills key), the same digest as rosterDigest() over the stored bills. */

@@ -2,17 +2,19 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { BusinessDayOptions } from '../core/business-day.js';
-import { journalKey } from '../store/journal.js';
+import { journalKeyOf, type JournalKey } from '../store/journal.js';
+import { MasterKeys, type MasterKey } from '../store/secrets.js';
 import type { LowFloatOptions } from '../core/deps.js';
 import { AdminError, AdminErrorCode } from './errors.js';
 
 export interface AdminContext {
   redis: Redis | Cluster;
   /**
-   * Seals terminal keys and, through the journal key derived from it, MACs the journal; null when
-   * the caller has none (then only the operations that do neither work).
+   * Seal terminal keys and, through the journal keys derived from them, MAC the journal: the
+   * current master key and, during a rotation, the previous one (store/key-check.ts); null when the
+   * caller has none (then only the operations that do neither work).
    */
-  masterKey: Buffer | null;
+  masterKeys: MasterKeys | null;
   businessDay: BusinessDayOptions;
   /** The low-float rule a top-up applies (the gateway's: --low-float-threshold, --low-float-margin). */
   lowFloat: LowFloatOptions;
@@ -24,16 +26,33 @@ export interface AdminContext {
   operator: string | null;
 }
 
-export function requireMasterKey(context: AdminContext, why = 'stores a terminal key'): Buffer {
-  if (context.masterKey === null) {
+export function requireMasterKeys(context: AdminContext, why = 'stores a terminal key'): MasterKeys {
+  if (context.masterKeys === null) {
     throw new AdminError(AdminErrorCode.MASTER_KEY, `this operation ${why} and needs the master key`);
   }
-  return context.masterKey;
+  return context.masterKeys;
 }
 
-/** The journal key (src/store/journal.ts), for operations that write or check the journal. */
-export function requireJournalKey(context: AdminContext, why: string): Buffer {
-  return journalKey(requireMasterKey(context, why));
+/** The master key everything new is sealed under. */
+export function requireMasterKey(context: AdminContext, why = 'stores a terminal key'): MasterKey {
+  return requireMasterKeys(context, why).current;
+}
+
+/** The journal key (src/store/journal.ts) new entries and seals are MACed under. */
+export function requireJournalKey(context: AdminContext, why: string): JournalKey {
+  return journalKeyOf(requireMasterKey(context, why));
+}
+
+/** The journal key of each master key version held, for checking what was MACed under either. */
+export function requireJournalKeys(context: AdminContext, why: string): Map<number, Buffer> {
+  const held = requireMasterKeys(context, why);
+  return new Map([held.current, ...(held.previous === null ? [] : [held.previous])].map((m) => [m.version, journalKeyOf(m).key]));
+}
+
+/** A master key given as it was before versions (version 1), or the versions a process holds. */
+export function asMasterKeys(given: Buffer | MasterKeys | null | undefined): MasterKeys | null {
+  if (given === null || given === undefined) return null;
+  return given instanceof MasterKeys ? given : new MasterKeys({ version: 1, key: given });
 }
 
 /** A hash as Redis returns it, with integer fields read back as numbers (absent → 0). */

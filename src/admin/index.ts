@@ -28,7 +28,9 @@ import {
   type ReentryResult,
   type ReversalResult,
 } from './operator-actions.js';
-import type { AdminContext } from './context.js';
+import { asMasterKeys, type AdminContext } from './context.js';
+import { rotateMasterKey, type MasterKeyRotation } from './master-key.js';
+import type { MasterKeys } from '../store/secrets.js';
 import { addOperator, authenticate, findOperator, listOperators, removeOperator, type ConsoleOperator } from './console-operators.js';
 import { businessDayRange, formatLocalTime } from './day.js';
 import { listBillerPostings, type QueueLine, type QueuedPosting } from './biller-queue.js';
@@ -95,7 +97,7 @@ export type { SeqReset, QueueLine };
 export interface AdminOptions {
   redis: Redis | Cluster;
   /** Seals terminal keys at rest and MACs the journal: needed to add terminals, rotate keys, top up, checkpoint and verify. */
-  masterKey?: Buffer | null;
+  masterKey?: Buffer | MasterKeys | null;
   /** Default: UTC+8, days change at midnight. */
   businessDay?: BusinessDayOptions;
   /**
@@ -162,6 +164,8 @@ export interface Admin {
   disableTerminal(id: string): Promise<Terminal>;
   enableTerminal(id: string): Promise<Terminal>;
   rotateTerminalKey(id: string, key?: Buffer): Promise<ProvisionedKey>;
+  /** Moves every sealed terminal key, bill seal and journal onto the new master key version (master-key.ts); audited. */
+  rotateMasterKey(): Promise<MasterKeyRotation>;
   /**
    * Puts the terminal's sequence high-water mark back to `to` (default: the highest number that
    * started one of its transactions, below which it may not go) and ends its session.
@@ -256,7 +260,7 @@ export function createAdmin(options: AdminOptions): Admin {
   if (options.businessDay !== undefined) cutoffMinutes(options.businessDay.cutoff); // a bad cut-off fails here, not mid-report
   const context: AdminContext = {
     redis: options.redis,
-    masterKey: options.masterKey ?? null,
+    masterKeys: asMasterKeys(options.masterKey),
     businessDay: options.businessDay ?? DEFAULT_BUSINESS_DAY,
     lowFloat: options.lowFloat ?? DEFAULT_LOW_FLOAT,
     now: options.now ?? Date.now,
@@ -386,6 +390,7 @@ export function createAdmin(options: AdminOptions): Admin {
     showTerminal: (id) => showTerminal(context, id),
     disableTerminal: (id) => audited(context, 'terminal.disable', id, terminalState(id), () => disableTerminal(context, id), terminalFacts),
     enableTerminal: (id) => audited(context, 'terminal.enable', id, terminalState(id), () => enableTerminal(context, id), terminalFacts),
+    rotateMasterKey: () => rotateMasterKey(context),
     rotateTerminalKey: (id, key) =>
       audited(context, 'terminal.rotate-key', id, terminalState(id), () => rotateTerminalKey(context, id, key), (p) => ({ keyVersion: p.keyVersion })),
     resetTerminalSeq: (id, to) =>

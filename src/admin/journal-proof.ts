@@ -41,10 +41,15 @@ const PAGE = 1000;
 /**
  * Walks one merchant's journal up to its head. With `checkpoint` (that merchant's state at an
  * earlier checkpoint), also checks that the journal still passes through it unchanged.
+ *
+ * `journalKeys` holds the journal key of each master key version given (version → key). An entry MACed
+ * under a version not given (one retired by a rotation) cannot be checked itself; it passes only
+ * if a later entry whose MAC is checked vouches for a chain value at or after it (a rotation
+ * appends one to every journal, src/admin/master-key.ts), or the checkpoint does.
  */
 export async function walkJournal(
   context: AdminContext,
-  key: Buffer,
+  journalKeys: ReadonlyMap<number, Buffer>,
   merchant: string,
   checkpoint?: JournalState,
 ): Promise<JournalWalk> {
@@ -52,6 +57,11 @@ export async function walkJournal(
   const say = (text: string) => problems.push(`merchant ${merchant}: journal ${text}`);
   const state: JournalState = { merchant, id: '', chain: '', count: 0, totals: {} };
   const chains = new Map<string, string>([['', '']]);
+  /** Entry id → its position (1 for the first entry). */
+  const positions = new Map<string, number>([['', 0]]);
+  /** Entries whose MAC could not be checked here and that nothing checked vouches for yet, oldest first. */
+  let unvouched: Array<{ id: string; position: number; version: number }> = [];
+  const vouchedUpTo = (position: number) => (unvouched = unvouched.filter((u) => u.position > position));
   /** MAC → the entry that carries it: a second one is a copy (same fields, same entry vouched for). */
   const macs = new Map<string, string>();
   let reachedCheckpoint = checkpoint === undefined || checkpoint.count === 0;
@@ -67,16 +77,23 @@ export async function walkJournal(
       if (entry.trailing) say(`${label} has fields after its chain, which no append writes`);
       const seen = entry.field('seen') ?? '';
       const seenChain = chains.get(seen);
+      const version = Number(entry.field('kv') ?? 1);
+      const key = journalKeys.get(version);
       if (seenChain === undefined) say(`${label} vouches for ${seen}, which is no earlier entry`);
+      else if (key === undefined) unvouched.push({ id, position: state.count + 1, version });
       else if (recordMac(key, journalScope(merchant, { id: seen, chain: seenChain }), entry.maced) !== entry.mac) {
         say(`${label}: MAC does not verify (forged or edited, or the history it vouches for was rewritten)`);
       } else if (macs.has(entry.mac)) say(`${label} repeats entry ${macs.get(entry.mac)}: a genuine entry copied`);
-      else macs.set(entry.mac, id);
+      else {
+        macs.set(entry.mac, id);
+        vouchedUpTo(positions.get(seen) ?? 0);
+      }
     }
     state.id = id;
     state.chain = entry.chain ?? '';
     state.count += 1;
     chains.set(id, state.chain);
+    positions.set(id, state.count);
     const total = (state.totals[entry.field('kind') ?? ''] ??= { count: 0, fen: 0 });
     total.count += 1;
     total.fen += Number(entry.field('amountFen') ?? 0);
@@ -84,7 +101,7 @@ export async function walkJournal(
       reachedCheckpoint = true;
       if (state.chain !== checkpoint.chain || state.count !== checkpoint.count || !sameTotals(state.totals, checkpoint.totals)) {
         say(`differs from the checkpoint at ${id} (chain, count ${state.count} against ${checkpoint.count}, or totals): history before the checkpoint was rewritten`);
-      }
+      } else vouchedUpTo(state.count);
     }
   };
 
@@ -111,6 +128,13 @@ export async function walkJournal(
     say(`head record names entry ${head.id}, which is not in the journal (${state.count} entries)`);
   } else if (head.chain !== atHead.chain || Number(head.count) !== atHead.count) {
     say(`head record (${head.id}, ${head.count} entries) does not match the journal there (${atHead.count} entries)`);
+  }
+  const first = unvouched[0];
+  if (first !== undefined) {
+    say(
+      `has ${unvouched.length} entr${unvouched.length === 1 ? 'y' : 'ies'} from ${first.id} on MACed under master key version ${first.version}, ` +
+        'which verify was not given, and no later entry or checkpoint vouches for them: give that key as AIRCHARGE_MASTER_KEY_PREVIOUS, or finish the rotation (aircharge master-key rotate)',
+    );
   }
   if (!reachedCheckpoint && checkpoint !== undefined) {
     say(

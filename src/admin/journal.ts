@@ -49,6 +49,14 @@ export interface ExportedEntry extends JournalEntry {
   localTime: string;
 }
 
+/**
+ * Kinds of entry that record a key event and move no money: `key` (a terminal's key rotated, with
+ * its new key version) and `master-key` (everything moved onto a new master key version). The
+ * journal's proof walks them; the money views (this export, statements, reports, verify's sums)
+ * leave them out.
+ */
+export const KEY_EVENT_KINDS: ReadonlySet<string> = new Set(['key', 'master-key']);
+
 /** Entries are read this many at a time. */
 const PAGE = 1000;
 
@@ -57,7 +65,7 @@ export async function* readJournal(context: AdminContext, merchant: string, star
   let from = start;
   for (;;) {
     const page = await context.redis.xrange(keys.journal(merchant), from, end, 'COUNT', PAGE);
-    for (const [id, fields] of page) yield toEntry(merchant, id, fields);
+    for (const [id, fields] of page) if (!isKeyEvent(fields)) yield toEntry(merchant, id, fields);
     if (page.length < PAGE) return;
     from = `(${page[page.length - 1]![0]}`;
   }
@@ -66,7 +74,7 @@ export async function* readJournal(context: AdminContext, merchant: string, star
 /** A merchant's last `count` entries, newest first: its statement. */
 export async function recentJournal(context: AdminContext, merchant: string, count: number): Promise<JournalEntry[]> {
   const page = await context.redis.xrevrange(keys.journal(merchant), '+', '-', 'COUNT', count);
-  return page.map(([id, fields]) => toEntry(merchant, id, fields));
+  return page.filter(([, fields]) => !isKeyEvent(fields)).map(([id, fields]) => toEntry(merchant, id, fields));
 }
 
 /**
@@ -79,6 +87,11 @@ export async function journalBetween(context: AdminContext, fromMs: number, toMs
     for await (const entry of readJournal(context, merchant, String(Math.max(0, Math.floor(fromMs))), String(Math.floor(toMs)))) entries.push(entry);
   }
   return entries;
+}
+
+function isKeyEvent(fields: string[]): boolean {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === 'kind') return KEY_EVENT_KINDS.has(fields[i + 1]!);
+  return false;
 }
 
 function toEntry(merchant: string, id: string, fields: string[]): JournalEntry {

@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { TERMINAL_KEY_SIZE } from '../../protocol/constants.js';
 import { keys } from '../store/keys.js';
 import { coalesceRedisWrites } from '../store/script.js';
-import { seal, terminalKeyAad } from '../store/secrets.js';
+import { sealVersioned, terminalKeyAad } from '../store/secrets.js';
 import { requireMasterKey, type AdminContext } from './context.js';
 import { parseCsv } from './csv.js';
 import { AdminError, AdminErrorCode } from './errors.js';
@@ -152,7 +152,7 @@ export async function importTerminals(
       return;
     }
     const made = await CREATE_TERMINAL.run(redis, [keys.terminal(row.merchantId, row.terminalId), keys.terminals(row.merchantId)],
-      [row.terminalId, row.merchantId, seal(masterKey, key, terminalKeyAad(row.merchantId, row.terminalId, 1)), now]);
+      [row.terminalId, row.merchantId, sealVersioned(masterKey, key, terminalKeyAad(row.merchantId, row.terminalId, 1)), now]);
     if (made === 0) lost.push(`terminal ${row.terminalId}: provisioned meanwhile by someone else; its key in the keys file is void`);
   });
   if (lost.length > 0) {

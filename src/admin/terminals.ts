@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { TERMINAL_ID_PATTERN, TERMINAL_KEY_SIZE } from '../../protocol/constants.js';
 import { kickMessage } from '../store/kick.js';
 import { keys } from '../store/keys.js';
-import { seal, terminalKeyAad } from '../store/secrets.js';
+import { sealVersioned, terminalKeyAad } from '../store/secrets.js';
 import { int, requireMasterKey, type AdminContext } from './context.js';
 import { AdminError, AdminErrorCode } from './errors.js';
 import { dayLimits, merchantIds, setLimits, showMerchant, type DayLimits } from './merchants.js';
@@ -133,7 +133,7 @@ export async function addTerminal(
   const created = await CREATE_TERMINAL.run(
     redis,
     [keys.terminal(merchantId, terminalId), keys.terminals(merchantId)],
-    [terminalId, merchantId, seal(masterKey, clear, terminalKeyAad(merchantId, terminalId, 1)), context.now()],
+    [terminalId, merchantId, sealVersioned(masterKey, clear, terminalKeyAad(merchantId, terminalId, 1)), context.now()],
   );
   if (created === 0) throw new AdminError(AdminErrorCode.EXISTS, `terminal ${terminalId} already exists`);
   return { terminalId, merchantId, key: clear.toString('hex'), keyVersion: 1 };
@@ -280,7 +280,7 @@ export async function rotateTerminalKey(context: AdminContext, terminalId: strin
   const record = keys.terminal(merchantId, terminalId);
   for (;;) {
     const current = Number(await context.redis.hget(record, 'keyVersion'));
-    const sealed = seal(masterKey, clear, terminalKeyAad(merchantId, terminalId, current + 1));
+    const sealed = sealVersioned(masterKey, clear, terminalKeyAad(merchantId, terminalId, current + 1));
     const version = Number(await ROTATE_KEY.run(context.redis, [record], [sealed, current]));
     if (version === 0) throw new AdminError(AdminErrorCode.NOT_FOUND, `unknown terminal ${terminalId}`);
     if (version > 0) return { terminalId, merchantId, key: clear.toString('hex'), keyVersion: version };

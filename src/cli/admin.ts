@@ -50,7 +50,7 @@ import { KeysFile, readKeySource } from '../admin/keys-file.js';
 import { BILLER_QUEUE_SETTINGS, BILLER_SETTINGS, BUSINESS_DAY_SETTINGS, LOW_FLOAT_SETTINGS, resolveBiller, resolveBillerQueue, resolveBusinessDay, resolveLowFloat } from '../config.js';
 import type { ConnectedBiller } from '../biller/connect.js';
 import { checkMasterKey } from '../store/key-check.js';
-import { MasterKeyError, takeMasterKey } from '../store/secrets.js';
+import { MasterKeyError, takeMasterKey, takePreviousMasterKey } from '../store/secrets.js';
 import { redactRedisUrl } from '../redis-url.js';
 import { connectRedis, redisUrl } from './redis.js';
 
@@ -125,12 +125,13 @@ function adminCommand<O>(
     let biller: ConnectedBiller | null = null;
     try {
       const masterKey = needs.masterKey ? takeMasterKey({ demo: options.demo === true }) : null;
+      const previousKey = needs.masterKey ? takePreviousMasterKey() : null;
       const url = redisUrl(options.redis);
       redis = connectRedis(url, { failFast: true });
       // A failed connection surfaces as the command's error below, explained with this cause.
       let connectionError: string | undefined;
       redis.on('error', (error: Error) => (connectionError = error.message));
-      if (masterKey !== null) await checkMasterKey(redis, masterKey);
+      const masterKeys = masterKey === null ? null : await checkMasterKey(redis, masterKey, previousKey);
       const businessDay = needs.businessDay ? { businessDay: resolveBusinessDay(options, process.env) } : {};
       const lowFloat = needs.lowFloat ? { lowFloat: resolveLowFloat(options, process.env) } : {};
       const operator = (needs.operatorFilter ? undefined : options.operator) ?? (process.env.AIRCHARGE_OPERATOR || undefined);
@@ -144,7 +145,7 @@ function adminCommand<O>(
         ...businessDay,
         ...lowFloat,
         redis,
-        masterKey,
+        masterKey: masterKeys,
         ...(operator === undefined ? {} : { operator }),
         ...(limit === undefined ? {} : { approvalLimitFen: parseYuan(limit) }),
       });
@@ -725,6 +726,28 @@ function registerReport(program: Command): void {
     .option('--format <format>', 'text, json or csv (default text; json with --json)');
 }
 
+function registerMasterKey(program: Command): void {
+  const group = program.command('master-key').description('the master key terminal keys are sealed and the books MACed under');
+  adminCommand(
+    group,
+    'rotate',
+    'move everything onto a new master key version, online: run with the new key as AIRCHARGE_MASTER_KEY and the current one as ' +
+      'AIRCHARGE_MASTER_KEY_PREVIOUS, after restarting every gateway and console with both (src/ops/README.md). Re-seals every terminal key, ' +
+      're-MACs the bill seals, appends a master-key entry to every journal, then makes the new version current. Idempotent: run it again to resume. ' +
+      'Exit 1 when something could not be moved (listed); the rotation is then not finished',
+    async (admin) => {
+      const r = await admin.rotateMasterKey();
+      const lines = [
+        `master key version ${r.from} → ${r.to}: ${r.finished ? 'finished, version ' + r.to + ' is current' : 'NOT finished'}`,
+        `terminal keys re-sealed ${r.terminals.resealed} (already ${r.terminals.already}); bill seals ${r.accounts.resealed} (already ${r.accounts.already}); journals marked ${r.journals.marked} (already ${r.journals.already})`,
+        ...r.problems,
+      ];
+      return { json: r, text: lines.join('\n'), exitCode: r.finished ? 0 : 1 };
+    },
+    { masterKey: true },
+  );
+}
+
 function registerJournal(program: Command): void {
   const group = program.command('journal').description("the merchants' append-only journals");
   adminCommand<{ from?: string; to?: string; format?: string }>(
@@ -1132,6 +1155,7 @@ export function registerAdmin(program: Command): void {
   registerAccounts(program);
   registerReport(program);
   registerJournal(program);
+  registerMasterKey(program);
   registerVerify(program);
   registerBiller(program);
   registerReconcile(program);

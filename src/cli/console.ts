@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { ConfigError, CONSOLE_SETTINGS, resolveConsoleConfig, type ConsoleConfig } from '../config.js';
 import { checkMasterKey } from '../store/key-check.js';
-import { MasterKeyError, takeMasterKey } from '../store/secrets.js';
+import { MasterKeyError, takeMasterKey, takePreviousMasterKey, type MasterKeys } from '../store/secrets.js';
 import { buildConsole } from '../console/server.js';
 import { createLogger } from '../log.js';
 import { connectRedis } from './redis.js';
@@ -21,30 +21,33 @@ export function registerConsole(program: Command): void {
   command.action(async (flags: Record<string, unknown>) => {
     let config: ConsoleConfig;
     let masterKey: Buffer;
+    let previousKey: Buffer | null;
     try {
       config = resolveConsoleConfig(flags, process.env);
       masterKey = takeMasterKey({ demo: config.demo });
+      previousKey = takePreviousMasterKey();
     } catch (err) {
       if (!(err instanceof ConfigError || err instanceof MasterKeyError)) throw err;
       process.stderr.write(`aircharge console: ${err.message}\n`);
       process.exitCode = 2;
       return;
     }
-    await run(config, masterKey);
+    await run(config, masterKey, previousKey);
   });
 }
 
-async function run(config: ConsoleConfig, masterKey: Buffer): Promise<void> {
+async function run(config: ConsoleConfig, masterKey: Buffer, previousKey: Buffer | null): Promise<void> {
   const logger = createLogger({ level: config.logLevel, name: 'console' });
   const redis = connectRedis(config.redisUrl);
   redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis error'));
+  let masterKeys: MasterKeys;
   try {
-    await checkMasterKey(redis, masterKey);
+    masterKeys = await checkMasterKey(redis, masterKey, previousKey);
   } catch (err) {
     logger.fatal({ err }, 'cannot check the master key against Redis');
     process.exit(1);
   }
-  const app = await buildConsole({ redis, masterKey, ...(config.approvalLimitFen === undefined ? {} : { approvalLimitFen: config.approvalLimitFen }), businessDay: config.businessDay, lowFloatFen: config.lowFloatFen, logger });
+  const app = await buildConsole({ redis, masterKey: masterKeys, ...(config.approvalLimitFen === undefined ? {} : { approvalLimitFen: config.approvalLimitFen }), businessDay: config.businessDay, lowFloatFen: config.lowFloatFen, logger });
   try {
     const address = await app.listen({ port: config.port, host: config.host });
     logger.info({ address, host: config.host, port: Number(new URL(address).port) }, 'console listening');

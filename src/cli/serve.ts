@@ -18,7 +18,7 @@ import { createLogger } from '../log.js';
 import { createMetrics, instrumentRedis, startOpsServer, type Metrics } from '../metrics/index.js';
 import { checkMasterKey } from '../store/key-check.js';
 import { keys } from '../store/keys.js';
-import { DEMO_MASTER_KEY, MasterKeyError, takeMasterKey } from '../store/secrets.js';
+import { DEMO_MASTER_KEY, MasterKeyError, takeMasterKey, takePreviousMasterKey } from '../store/secrets.js';
 import { acceptsAnonymous, connectRedis, warnDefaultRedis } from './redis.js';
 import { redactRedisUrl } from '../redis-url.js';
 
@@ -45,9 +45,11 @@ export function registerServe(program: Command): void {
   command.action(async (flags: Record<string, unknown>) => {
     let config: ServeConfig;
     let masterKey: Buffer;
+    let previousKey: Buffer | null;
     try {
       config = resolveServeConfig(flags, process.env);
       masterKey = takeMasterKey({ demo: config.demo });
+      previousKey = takePreviousMasterKey();
     } catch (err) {
       if (!(err instanceof ConfigError || err instanceof MasterKeyError)) throw err;
       process.stderr.write(`aircharge serve: ${err.message}\n`);
@@ -55,11 +57,11 @@ export function registerServe(program: Command): void {
       return;
     }
     if (flags.redis === undefined && process.env.REDIS_URL === undefined) warnDefaultRedis('aircharge serve');
-    await serve(config, masterKey);
+    await serve(config, masterKey, previousKey);
   });
 }
 
-async function serve(config: ServeConfig, masterKey: Buffer): Promise<void> {
+async function serve(config: ServeConfig, masterKey: Buffer, previousKey: Buffer | null): Promise<void> {
   const logger = createLogger({ level: config.logLevel, base: { instance: config.instanceId } });
   if (masterKey.equals(DEMO_MASTER_KEY)) {
     logger.warn('demo mode: terminal keys are sealed under the public demo master key; never use it for money');
@@ -90,11 +92,9 @@ async function serve(config: ServeConfig, masterKey: Buffer): Promise<void> {
     process.stderr.write(`aircharge serve: ${(err as Error).message}\n`);
     process.exit(2);
   }
-  const keyChecked = await checkMasterKey(redis, masterKey).then(
-    () => true,
-    (err: unknown) => fail(err, 'cannot check the master key against Redis'),
-  );
-  if (!keyChecked) return;
+  const masterKeys = await checkMasterKey(redis, masterKey, previousKey).catch((err: unknown) => fail(err, 'cannot check the master key against Redis'));
+  if (!masterKeys) return;
+  logger.info({ masterKeyVersion: masterKeys.current.version, previousMasterKeyVersion: masterKeys.previous?.version }, 'master key checked');
   if (biller !== null) {
     // verify reads it: completed payments may be booked at this biller, not in Redis.
     const url = new URL(config.biller!.url);
@@ -102,7 +102,7 @@ async function serve(config: ServeConfig, masterKey: Buffer): Promise<void> {
   }
   const created = await createCore({
     redis,
-    masterKey,
+    masterKey: masterKeys,
     instanceId: config.instanceId,
     logger,
     businessDay: config.businessDay,

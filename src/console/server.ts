@@ -27,11 +27,12 @@ import { registerTransactions } from './pages/transactions.js';
 import { registerReport } from './pages/report.js';
 import { registerAudit } from './pages/audit.js';
 import { registerApprovals } from './pages/approvals.js';
+import type { MasterKeys } from '../store/secrets.js';
 
 export interface ConsoleOptions {
   redis: Redis | Cluster;
   /** Top-ups append MACed journal entries and verify checks them: both need the master key. */
-  masterKey: Buffer;
+  masterKey: Buffer | MasterKeys;
   /** The gateway's business-day rule: which day "today" is and the time zone pages show. */
   businessDay?: BusinessDayOptions;
   /** A float under this many fen is shown as low (the gateway's --low-float). Default 100000. */

@@ -2,7 +2,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Biller } from '../biller/biller.js';
-import type { JournalHead } from '../store/journal.js';
+import type { JournalHead, JournalKey } from '../store/journal.js';
 import type { BusinessDayOptions } from './business-day.js';
 import type { BillerDownPolicy } from './in-doubt.js';
 
@@ -17,7 +17,7 @@ export interface CoreDeps {
   redis: Redis | Cluster;
   biller: Biller;
   /** MACs journal entries (src/store/journal.ts); derived from the master key, never in Redis. */
-  journalKey: Buffer;
+  journalKey: JournalKey;
   maxPaymentFen: number;
   replayRetentionSec: number;
   /** INQUIRY quota per terminal against account enumeration: so many per window (0: none). */

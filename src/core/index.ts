@@ -11,7 +11,8 @@ import { COMPLETE_CORRECT, RESERVE_CORRECT } from '../store/lua/correct.js';
 import { COMPLETE_PAY, RESERVE_PAY } from '../store/lua/pay.js';
 import { GUARD_ONLY, INQUIRY_GUARD, SETTLE, SIGN_OUT, STATUS } from '../store/lua/requests.js';
 import { CLOSE_SESSION, OPEN_SESSION } from '../store/lua/session.js';
-import { journalKey } from '../store/journal.js';
+import { journalKeyOf } from '../store/journal.js';
+import { MasterKeys } from '../store/secrets.js';
 import { preloadScripts } from '../store/script.js';
 import type { BillerDownPolicy } from './in-doubt.js';
 import { cutoffMinutes, DEFAULT_BUSINESS_DAY, type BusinessDayOptions } from './business-day.js';
@@ -39,8 +40,11 @@ export * from './types.js';
 export interface CoreOptions {
   /** ioredis client, passed in; the core never creates or closes it. */
   redis: Redis | Cluster;
-  /** 32 bytes; decrypts terminal keys at rest, seals session keys, and MACs the journal (its derived journal key). */
-  masterKey: Buffer;
+  /**
+   * Unseals terminal keys at rest and MACs the journal (its derived journal key): 32 bytes (version
+   * 1), or the versions the process holds during and after a rotation (store/key-check.ts).
+   */
+  masterKey: Buffer | MasterKeys;
   /** Named in the core's log lines (recovery). */
   instanceId?: string;
   /** Default +480, "00:00". */
@@ -91,12 +95,13 @@ export async function createCore(
 ): Promise<{ sessions: RedisSessionStore; core: RedisTransactionCore }> {
   const businessDay = options.businessDay ?? DEFAULT_BUSINESS_DAY;
   cutoffMinutes(businessDay.cutoff); // validates: a bad cut-off fails at start-up, not on the first payment
-  if (options.masterKey.length !== 32) throw new RangeError('the master key must be 32 bytes');
+  const masterKeys = options.masterKey instanceof MasterKeys ? options.masterKey : new MasterKeys({ version: 1, key: options.masterKey });
+  if (masterKeys.current.key.length !== 32) throw new RangeError('the master key must be 32 bytes');
   const storeTimeoutMs = positiveInteger('storeTimeoutMs', options.storeTimeoutMs ?? 2_000);
   const deps = {
     redis: options.redis,
     biller: options.biller ?? new RedisBiller(options.redis),
-    journalKey: journalKey(options.masterKey),
+    journalKey: journalKeyOf(masterKeys.current),
     maxPaymentFen: positiveInteger('maxPaymentFen', options.maxPaymentFen ?? 500_000),
     replayRetentionSec: positiveInteger('replayRetentionSec', options.replayRetentionSec ?? 86_400),
     inquiryQuota: {
@@ -116,7 +121,7 @@ export async function createCore(
   };
   await deps.storeCall(preloadScripts(options.redis, CORE_SCRIPTS));
   return {
-    sessions: new RedisSessionStore(options.redis, options.masterKey, options.logger, storeTimeoutMs),
+    sessions: new RedisSessionStore(options.redis, masterKeys, options.logger, storeTimeoutMs),
     core: new RedisTransactionCore(deps),
   };
 }

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { MerchantKind, type ResultCode } from '../../protocol/constants.js';
 import type { TerminalHealth } from '../../protocol/messages.js';
 import { keys } from '../store/keys.js';
-import { terminalKeyAad, unseal } from '../store/secrets.js';
+import { terminalKeyAad, unsealVersioned, type MasterKeys } from '../store/secrets.js';
 import { CLOSE_SESSION, OPEN_SESSION, RAISE_MARK, RECORD_HEARTBEAT } from '../store/lua/session.js';
 import { formatHealth } from '../store/health.js';
 import { storeCalls, type StoreCall } from './store-call.js';
@@ -15,7 +15,7 @@ export class RedisSessionStore implements SessionStore {
 
   constructor(
     private readonly redis: Redis | Cluster,
-    private readonly masterKey: Buffer,
+    private readonly masterKeys: MasterKeys,
     private readonly logger: Logger | undefined,
     /** How long a Redis call may take before it counts as the store being unavailable. */
     storeTimeoutMs: number,
@@ -35,10 +35,11 @@ export class RedisSessionStore implements SessionStore {
     if (merchant !== merchantId || !keyEnc) return null;
     let key: Buffer;
     try {
-      key = unseal(this.masterKey, keyEnc, terminalKeyAad(merchantId, terminalId, Number(keyVersion)));
+      key = unsealVersioned(this.masterKeys, keyEnc, terminalKeyAad(merchantId, terminalId, Number(keyVersion)));
     } catch {
-      // Sealed under another master key, for another terminal or key version (a copied or restored
-      // blob), or altered: the terminal cannot sign in. Never log the key.
+      // Sealed under another master key (or a master key version this process does not hold), for
+      // another terminal or key version (a copied or restored blob), or altered: the terminal
+      // cannot sign in. Never log the key.
       this.logger?.error({ terminal: terminalId, keyVersion: Number(keyVersion) }, 'terminal key does not unseal under this master key for this terminal and key version');
       return null;
     }

@@ -2,7 +2,8 @@
  * The journal's tamper evidence (issue 13 finding 8; src/core/README.md "The journal").
  *
  * Every entry carries
- * - `mac`: HMAC-SHA256 (128 bits, hex) under the journal key, computed here in Node over the
+ * - `mac`: HMAC-SHA256 (128 bits, hex) under the journal key (of the master key version named by
+ *   the entry's `kv`, absent for version 1), computed here in Node over the
  *   entry's caller-supplied fields in the order they are stored, the merchant, and the chain value
  *   of an earlier entry the appender saw (`seen`, its stream id). The journal key is derived from
  *   the master key and never reaches Redis, so someone who can write to Redis can neither forge nor
@@ -23,12 +24,31 @@
 import { createHash, createHmac } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { keys } from './keys.js';
+import type { MasterKey } from './secrets.js';
 
 const JOURNAL_KEY_LABEL = 'aircharge journal key v1';
 
 /** The key that MACs the books: derived from the master key, never stored anywhere. */
 export function journalKey(masterKey: Buffer): Buffer {
   return createHmac('sha256', masterKey).update(JOURNAL_KEY_LABEL).digest();
+}
+
+/** A journal key and the master key version it is derived from. */
+export interface JournalKey {
+  version: number;
+  key: Buffer;
+}
+
+export function journalKeyOf(master: MasterKey): JournalKey {
+  return { version: master.version, key: journalKey(master.key) };
+}
+
+/**
+ * The field that names the master key version an entry is MACed under, after a rotation: `kv`,
+ * absent for version 1 (entries from before the first rotation, byte for byte as they were).
+ */
+export function keyVersionFields(key: JournalKey): RecordFields {
+  return key.version === 1 ? [] : [['kv', key.version]];
 }
 
 /** A stored entry or record: field names and values, in the order they are written. */
@@ -60,9 +80,9 @@ export function journalScope(merchantId: string, seen: JournalHead): string {
  * The arguments JOURNAL_APPEND reads from its `at`-th ARGV: the field count, the fields with
  * `seen` last, and their MAC.
  */
-export function journalEntryArgs(key: Buffer, merchantId: string, seen: JournalHead, fields: RecordFields): string[] {
-  const all: RecordFields = [...fields, ['seen', seen.id]];
-  return [String(all.length), ...all.flatMap(([name, value]) => [name, String(value)]), recordMac(key, journalScope(merchantId, seen), all)];
+export function journalEntryArgs(key: JournalKey, merchantId: string, seen: JournalHead, fields: RecordFields): string[] {
+  const all: RecordFields = [...fields, ...keyVersionFields(key), ['seen', seen.id]];
+  return [String(all.length), ...all.flatMap(([name, value]) => [name, String(value)]), recordMac(key.key, journalScope(merchantId, seen), all)];
 }
 
 /** The merchant hash's fields that hold its journal's head: written by every append. */

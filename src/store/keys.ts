@@ -19,8 +19,14 @@ const a = (account: string) => `${PREFIX}:{a.${account}}`;
 export const keys = {
   /** Set of every merchant id. */
   merchants: () => `${PREFIX}:merchants`,
-  /** String: the check value of the master key everything here is sealed under (store/key-check.ts). */
+  /** String: the check value of the current master key, everything here is sealed under (store/key-check.ts). */
   masterKeyCheck: () => `${PREFIX}:master-key-check`,
+  /**
+   * Hash, in masterKeyCheck's slot (its hash tag is that key's name): master key version → its
+   * check value; `current`, the version everything is sealed under; `next`, the version a rotation
+   * is under way to (store/key-check.ts, src/admin/master-key.ts).
+   */
+  masterKeys: () => `{${PREFIX}:master-key-check}:versions`,
   /** String: the merchant a terminal belongs to (sign-in starts from the terminal id alone). */
   terminalMerchant: (terminalId: string) => `${PREFIX}:terminal-merchant:${terminalId}`,
 
