@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SERVE_SETTINGS, resolveServeConfig } from '../../src/config.js';
 import { EXIT_GRACE_MS } from '../../src/cli/serve.js';
+import { MASTER_KEY_ENV, PREVIOUS_MASTER_KEY_ENV } from '../../src/store/secrets.js';
 
 const OPS = new URL('../../src/ops/', import.meta.url).pathname;
 const UNITS = ['aircharge.service', 'aircharge-console.service'];
@@ -108,13 +109,17 @@ describe('aircharge.env.example', () => {
 
   it('lists nothing that is not a setting (a renamed variable would silently do nothing)', () => {
     const { set, defaults } = envExample();
-    const known = new Set([...SERVE_SETTINGS.map((s) => s.env), 'AIRCHARGE_MASTER_KEY']);
+    const known = new Set([...SERVE_SETTINGS.map((s) => s.env), MASTER_KEY_ENV, PREVIOUS_MASTER_KEY_ENV]);
     expect([...set.keys(), ...defaults.keys()].filter((name) => !known.has(name))).toEqual([]);
+  });
+
+  it('names the previous master key of a rotation by the variable serve reads', () => {
+    expect(envExample().defaults.get(PREVIOUS_MASTER_KEY_ENV)).toBe('');
   });
 
   it('its values are accepted by serve as they stand', () => {
     const { set } = envExample();
-    const env = Object.fromEntries([...set].filter(([name]) => name !== 'AIRCHARGE_MASTER_KEY'));
+    const env = Object.fromEntries([...set].filter(([name]) => name !== MASTER_KEY_ENV));
     const config = resolveServeConfig({}, env);
     expect(config.metrics?.port).toBe(9101);
     expect(config.redisUrl).toBe(env.REDIS_URL);
