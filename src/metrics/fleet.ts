@@ -83,6 +83,25 @@ export class FleetGauges {
       (s) => s.merchantsBelowFloat);
     fleet('aircharge_topups_total', 'Top-ups applied to merchant floats (admin CLI and API), all time', (s) => s.topUps, 'counter');
     fleet('aircharge_topups_fen_total', 'Fen added to merchant floats by top-ups, all time', (s) => s.topUpFen, 'counter');
+    // The fleet of terminals: online counts and the health the online ones last reported (heartbeats).
+    const labelled = (name: string, help: string, label: string, pick: (s: NonNullable<FleetGauges['sample']>) => Record<string, number>) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: [label],
+        registers: [this.fleetRegistry],
+        collect() {
+          this.reset();
+          if (self.sample) for (const [value, count] of Object.entries(pick(self.sample))) this.set({ [label]: value }, count);
+        },
+      });
+    labelled('aircharge_terminals', 'Terminals with a session open (online) or not (offline), all merchants', 'state',
+      (s) => ({ online: s.terminals.online, offline: s.terminals.offline }));
+    labelled('aircharge_terminals_by_health', 'Online terminals by the GSM signal of their last heartbeat: weak (CSQ under 10), ok, unknown (none reported)', 'signal',
+      (s) => s.terminals.bySignal);
+    labelled('aircharge_terminals_by_printer', "Online terminals by their last heartbeat's printer state (ok, paper-low, paper-out, cover-open, fault, unknown)", 'printer',
+      (s) => s.terminals.byPrinter);
+    fleet('aircharge_terminals_on_battery', 'Online terminals whose last heartbeat said they run on battery', (s) => s.terminals.onBattery);
   }
 
   /** Ticks now, then every interval. */

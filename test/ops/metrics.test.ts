@@ -228,4 +228,57 @@ describe.each(REDIS_BACKENDS)('Redis metrics on $name', (backend) => {
       fleetB.stop();
     }
   });
+
+  it('counts the terminals online and offline, and the online ones by the health of their last heartbeat, on the lease holder only', async () => {
+    const redisClient = client();
+    await redisClient.del(keys.fleetMetricsLease());
+    await redisClient.sadd(keys.merchants(), 'F1');
+    await redisClient.hset(keys.merchant('F1'), { id: 'F1', status: 'active', floatFen: 500_000 });
+    // signal:power:battery:printer as the gateway stores a heartbeat (src/store/health.ts).
+    const fleetOf = { FT000001: '6:2:23:3', FT000002: '18:1:100:1', FT000003: '25:1:255:5', FT000004: null, FT000005: '3:2:10:1' } as const;
+    for (const [id, health] of Object.entries(fleetOf)) {
+      await redisClient.sadd(keys.terminals('F1'), id);
+      await redisClient.hset(keys.terminal('F1', id), { id, merchant: 'F1', status: 'active', ...(health === null ? {} : { health }) });
+    }
+    // Online: every one but FT000005 (its last report does not count: it is not connected).
+    for (const id of ['FT000001', 'FT000002', 'FT000003', 'FT000004']) await redisClient.hset(keys.session('F1', id), { conn: `c-${id}`, instance: 'gw-x' });
+    const [holder, other] = [createMetrics({ processMetrics: false }), createMetrics({ processMetrics: false })];
+    const fleetA = holder.watchFleet(redisClient, { instanceId: 'gw-t1', floatThresholdFen: 1_000, intervalMs: 60_000 });
+    const fleetB = other.watchFleet(redisClient, { instanceId: 'gw-t2', floatThresholdFen: 1_000, intervalMs: 60_000 });
+    try {
+      await fleetA.tick();
+      await fleetB.tick();
+      let text = await holder.scrape();
+      expect(valueOf(text, 'aircharge_terminals', { state: 'online' })).toBe(4);
+      expect(valueOf(text, 'aircharge_terminals', { state: 'offline' })).toBe(1);
+      expect(valueOf(text, 'aircharge_terminals_by_health', { signal: 'weak' })).toBe(1);
+      expect(valueOf(text, 'aircharge_terminals_by_health', { signal: 'ok' })).toBe(2);
+      expect(valueOf(text, 'aircharge_terminals_by_health', { signal: 'unknown' })).toBe(1);
+      expect(valueOf(text, 'aircharge_terminals_by_printer', { printer: 'paper-out' })).toBe(1);
+      expect(valueOf(text, 'aircharge_terminals_by_printer', { printer: 'fault' })).toBe(1);
+      expect(valueOf(text, 'aircharge_terminals_by_printer', { printer: 'ok' })).toBe(1);
+      expect(valueOf(text, 'aircharge_terminals_by_printer', { printer: 'unknown' })).toBe(1);
+      expect(valueOf(text, 'aircharge_terminals_on_battery')).toBe(1);
+      // The other instance exports none of it.
+      const otherText = await other.scrape();
+      expect(valueOf(otherText, 'aircharge_fleet_lease_held')).toBe(0);
+      expect(valueOf(otherText, 'aircharge_terminals', { state: 'online' })).toBeUndefined();
+      expect(valueOf(otherText, 'aircharge_terminals_by_health', { signal: 'weak' })).toBeUndefined();
+
+      // FT000001 disconnects and FT000002 runs out of paper: seen at the next walk, not at a scrape.
+      await redisClient.del(keys.session('F1', 'FT000001'));
+      await redisClient.hset(keys.terminal('F1', 'FT000002'), 'health', '18:1:100:3');
+      expect(valueOf(await holder.scrape(), 'aircharge_terminals', { state: 'online' })).toBe(4);
+      await fleetA.tick();
+      text = await holder.scrape();
+      expect(valueOf(text, 'aircharge_terminals', { state: 'online' })).toBe(3);
+      expect(valueOf(text, 'aircharge_terminals', { state: 'offline' })).toBe(2);
+      expect(valueOf(text, 'aircharge_terminals_by_health', { signal: 'weak' })).toBe(0);
+      expect(valueOf(text, 'aircharge_terminals_by_printer', { printer: 'paper-out' })).toBe(1);
+      expect(valueOf(text, 'aircharge_terminals_on_battery')).toBe(0);
+    } finally {
+      fleetA.stop();
+      fleetB.stop();
+    }
+  });
 });
