@@ -7,7 +7,7 @@
  * `aircharge verify`, run as a process, passes.
  */
 import { deriveRandom } from '../link/prng.js';
-import { linkProfile } from '../link/index.js';
+import { WALKING_HOLES, linkProfile } from '../link/index.js';
 import { runFleet, type FleetResult, type Ledger } from '../fleet/fleet.js';
 import { openOperator } from '../fleet/operator.js';
 import { reconcile } from '../fleet/reconcile.js';
@@ -71,9 +71,11 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   // A run that fails or throws keeps its logs for whoever looks into it.
   let keepWork = true;
   try {
-    const { network, day, before } = await provision(stack, options);
+    const { network, day, before } = await provision(stack, options, scenario.collectors ?? 0);
     const durationSec = scenario.durationSec(options.short, stack.firstStartMs);
     const end = Date.now() + durationSec * 1000;
+    // The office, where collectors hand in their cash: the operator API, never cut.
+    const office = openOperator(stack.operatorRedisUrl, { demo: true });
     const fleet = runFleet({
       gateway: stack.terminalsConnectTo,
       terminals: network.terminals,
@@ -87,6 +89,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       responseTimeoutMs: 2000,
       drainMs: 60_000,
       onAnswer: (operation, answer) => answers.push({ at: Date.now(), operation, result: answer.name }),
+      collectors: {
+        holes: WALKING_HOLES,
+        office: (merchantId, amountFen, reference) => office.admin.remit(merchantId, amountFen, { reference, reason: 'cash handed in at the office' }),
+      },
     });
     const injected = scenario.inject({
       stack,
@@ -103,10 +109,14 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       },
     });
     // A fault that cannot be injected (a process that will not start) ends the run with that error.
-    const [result] = await Promise.all([fleet, injected]);
+    const [result] = await Promise.all([fleet, injected]).finally(() => office.close());
     faults.systemBusyAnswers = stack.answersWithResult('SYSTEM_BUSY');
     faults.recoveredTransactions = stack.recoveredTransactions();
     faults.retransmits = result.events.retransmits;
+    if (scenario.collectors) {
+      faults.coverageHoles = result.events.holes;
+      faults.remits = result.ledgers.reduce((sum, l) => sum + l.remits.filter((r) => r.ok).length, 0);
+    }
     if (stack.failedStarts > 0) faults.failedGatewayStarts = stack.failedStarts;
 
     const problems = scenario.check?.({ answers, marks, faults }) ?? [];
@@ -148,7 +158,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
 type DailyReport = Awaited<ReturnType<Admin['dailyReport']>>;
 
 /** Outlets, terminals and accounts through the operator API, and the day's report before the run. */
-async function provision(stack: ChaosStack, options: RunOptions) {
+async function provision(stack: ChaosStack, options: RunOptions, collectors: number) {
   const operator = openOperator(stack.operatorRedisUrl, { demo: true });
   try {
     const network = await seedNetwork(operator.admin, {
@@ -157,6 +167,8 @@ async function provision(stack: ChaosStack, options: RunOptions) {
       accounts: 60,
       floatFen: 10_000_000,
       seed: options.seed,
+      collectors,
+      cashLimitFen: COLLECTOR_CASH_LIMIT_FEN,
     });
     const day = operator.admin.businessDay();
     return { network, day, before: await operator.admin.dailyReport(day) };
@@ -164,6 +176,9 @@ async function provision(stack: ChaosStack, options: RunOptions) {
     await operator.close();
   }
 }
+
+/** Low enough that collectors hand in cash during the run, under the faults, and not only at its end. */
+const COLLECTOR_CASH_LIMIT_FEN = 150_000;
 
 /** A payment or correction approved (an approved inquiry moves no money). */
 function isApproval(answer: AnswerSeen): boolean {

@@ -5,6 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Random } from '../link/prng.js';
+import { collectorsSigkill } from './collectors.js';
 import type { ChaosStack } from './stack.js';
 
 export interface FaultContext {
@@ -25,6 +26,8 @@ export interface Scenario {
   name: string;
   description: string;
   instances: string[];
+  /** Collectors walking door to door beside the outlets (simulator/fleet/collector.ts); default none. */
+  collectors?: number;
   /** Seconds of traffic, given how long the first gateway took to start on this machine. */
   durationSec(short: boolean, startupMs: number): number;
   inject(context: FaultContext): Promise<void>;
@@ -202,5 +205,5 @@ export function instanceCutoff(): Scenario {
 }
 
 export function allScenarios(tuning: ScenarioTuning = {}): Scenario[] {
-  return [gatewaySigkill(tuning), redisRestart(tuning), redisOutage(), instanceCutoff()];
+  return [gatewaySigkill(tuning), redisRestart(tuning), redisOutage(), instanceCutoff(), collectorsSigkill(tuning)];
 }

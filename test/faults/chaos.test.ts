@@ -1,6 +1,7 @@
 /**
- * `npm run chaos -- --short`, as a process: all four fault scenarios (gateway SIGKILLed again and
- * again, Redis restarted on its AOF, Redis unreachable, an instance cut off from Redis), each
+ * `npm run chaos -- --short`, as a process: all the fault scenarios (gateway SIGKILLed again and
+ * again, Redis restarted on its AOF, Redis unreachable, an instance cut off from Redis, collectors
+ * walking through gateway kills), each
  * under a fleet on the `bad` GPRS link against real gateway processes and a real redis-server.
  * Every scenario must end with something approved, nothing lost, nothing doubled, the ledgers
  * reconciled and `aircharge verify` passing; the last line is the JSON of the table.
@@ -36,7 +37,7 @@ describe('npm run chaos -- --short', () => {
     const lines = stdout.trim().split('\n');
     const summary = JSON.parse(lines.at(-1)!) as { seed: number; ok: boolean; scenarios: Row[] };
     expect(lines[0]).toMatch(/^scenario\s+attempted\s+approved\s+lost\s+duplicated\s+verify/);
-    expect(summary.scenarios.map((s) => s.scenario)).toEqual(['gateway-sigkill', 'redis-restart', 'redis-outage', 'instance-cutoff']);
+    expect(summary.scenarios.map((s) => s.scenario)).toEqual(['gateway-sigkill', 'redis-restart', 'redis-outage', 'instance-cutoff', 'collectors-sigkill']);
     for (const row of summary.scenarios) {
       expect({ scenario: row.scenario, lost: row.lost, duplicated: row.duplicated, verify: row.verify, problems: row.problems }, stderr)
         .toEqual({ scenario: row.scenario, lost: 0, duplicated: 0, verify: 'ok', problems: 0 });
