@@ -19,6 +19,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdmin, type Admin } from '../../src/admin/index.js';
 import { DEMO_MASTER_KEY } from '../../src/store/secrets.js';
 import { freePort, GATEWAY_BIN, startGateway, type GatewayService } from '../../simulator/processes.js';
+import { MemoryStateStore, Terminal } from '../../simulator/terminal/index.js';
+import { PowerSource, PrinterState } from '../../protocol/index.js';
 import { startRedis, type RedisProcess } from '../helpers/redis.js';
 
 const SIM = join(import.meta.dirname, '../../dist/simulator/cli/main.js');
@@ -39,6 +41,7 @@ let browser: BrowserContext;
 let page: Page;
 let work: string;
 let terminalKey: string;
+let nanshanKey: string;
 
 function run(file: string, args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -85,7 +88,7 @@ beforeAll(async () => {
   }
   terminalKey = (await admin.addTerminal(TERMINAL, 'DONGCUN')).key;
   await admin.addTerminal('XIC00001', 'XICUN');
-  await admin.addTerminal('NAN00001', 'NANSHAN');
+  nanshanKey = (await admin.addTerminal('NAN00001', 'NANSHAN')).key;
   await admin.importAccounts(
     `account,name,bill_id,period,amount,issue_date,status\n${ACCOUNT},Zhang San,B1,202610,300.00,2026-11-01,open\n3430000002,Li Si,B2,202610,80.00,2026-11-01,open\n`,
   );
@@ -217,6 +220,51 @@ describe('the console in a real browser', () => {
     await page.goto(`${consoleUrl}/terminals`);
     await expect(page.locator('table').textContent()).resolves.toContain(TERMINAL);
     await shot('10-terminals');
+  }, 90_000);
+
+  it('shows the fleet: a simulator terminal online with its health on the dashboard, the fleet page and its outlet; offline once it disconnects', async () => {
+    const terminal = new Terminal({
+      terminalId: 'NAN00001',
+      key: Buffer.from(nanshanKey, 'hex'),
+      gateway: { host: '127.0.0.1', port: gateway.port },
+      store: new MemoryStateStore('NAN00001'),
+      heartbeatSec: 0,
+      health: { signal: 6, power: PowerSource.BATTERY, battery: 15, printer: PrinterState.PAPER_OUT },
+    });
+    const row = (id: string) => page.locator(`tr[data-terminal="${id}"]`).textContent();
+    try {
+      expect((await terminal.heartbeat()).name).toBe('APPROVED');
+      await page.goto(`${consoleUrl}/`);
+      await expect(tileValue('Terminals online')).resolves.toBe('1');
+      await page.goto(`${consoleUrl}/terminals`);
+      const online = await row('NAN00001');
+      expect(online).toContain('online');
+      expect(online).toContain('signal 6');
+      expect(online).toContain('battery 15%');
+      expect(online).toContain('paper-out');
+      expect(online).toMatch(/\d+ s ago/);
+      const never = await row('XIC00001');
+      expect(never).toContain('offline');
+      expect(never).toContain('never');
+      await shot('11-fleet-online');
+      await page.goto(`${consoleUrl}/outlets/NANSHAN`);
+      await expect(row('NAN00001')).resolves.toContain('online');
+    } finally {
+      terminal.close();
+    }
+    const deadline = Date.now() + 10_000;
+    while ((await admin.showTerminal('NAN00001')).online && Date.now() < deadline) await sleep(50);
+    await page.goto(`${consoleUrl}/terminals`);
+    const offline = await row('NAN00001');
+    expect(offline).toContain('offline');
+    expect(offline).not.toContain('online');
+    expect(offline).toMatch(/\d+ s ago/);
+    expect(offline).toContain('paper-out');
+    await shot('12-fleet-offline');
+    await page.goto(`${consoleUrl}/outlets/NANSHAN`);
+    await expect(row('NAN00001')).resolves.toContain('offline');
+    await page.goto(`${consoleUrl}/`);
+    await expect(tileValue('Terminals online')).resolves.toBe('0');
   }, 90_000);
 
   it('logs out: the session cookie no longer opens a page', async () => {

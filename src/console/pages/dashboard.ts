@@ -32,10 +32,12 @@ export function registerDashboard(app: FastifyInstance, context: ConsoleContext)
     const nearLimit = merchants.filter((m) => m.kind === 'collector' && m.cashLimitFen > 0 && m.cashFen * 5 >= m.cashLimitFen * 4).sort((x, y) => y.cashFen / y.cashLimitFen - x.cashFen / x.cashLimitFen);
     const inDoubt = pending.filter((p) => viewer.now - p.createdAt >= IN_DOUBT_AFTER_MS);
     const disabled = terminals.filter((t) => t.status === 'disabled').length;
+    const online = terminals.filter((t) => t.online).length;
+    const offline = terminals.length - online;
     const { total } = report;
 
     const body = html`<div class="tiles">
-${tile('Terminals', terminals.length, `${terminals.length - disabled} active, ${disabled} disabled`)}
+${tile('Terminals online', online, html`<a href="/terminals">${offline} offline</a> of ${terminals.length}, ${disabled} disabled`, offline > 0 ? 'warn' : 'ok')}
 ${tile("Today's payments", total.payments.count.toLocaleString('en-US'), `${report.date} · ${total.outlets} of ${merchants.length} outlets`)}
 ${tile('Collected today', yuan(total.netFen), `${yuan(total.payments.amountFen)} paid, ${yuan(total.corrections.amountFen)} corrected`)}
 ${tile('Last hour', count(lastHour.length, 'payment'), `${yuan(lastHour.reduce((sum, e) => sum + e.amountFen, 0))} collected`)}

@@ -10,6 +10,7 @@ import { href, html, type Html } from '../html.js';
 import { csrfField, localTime, pill, table, yuan, type Viewer } from '../layout.js';
 import { roleAtLeast } from '../../admin/index.js';
 import type { ConsoleContext } from '../server.js';
+import { connectionCell, healthCell, seenCell, statusCell } from './terminals.js';
 
 const STATEMENT_LENGTH = 50;
 const MERCHANT_PARAMS = {
@@ -76,10 +77,10 @@ ${merchant.kind === 'collector' ? html`<dt>Cash held</dt><dd>${balanceCell(merch
 ${topUpForm(merchant, viewer)}
 </section>
 <section class="card"><h2>Terminals</h2>${table(
-        ['Terminal', 'Status', 'Key', 'Last seq'],
-        terminals.map((t) => html`<tr><td class="mono">${t.terminalId}</td><td>${t.status === 'active' ? pill('ok', 'active') : pill('bad', 'disabled')}</td><td>v${t.keyVersion}</td><td class="num">${t.hwm}</td></tr>`),
+        ['Terminal', 'Status', 'Connection', 'Last seen', 'Health', 'Last seq'],
+        terminals.map((t) => html`<tr data-terminal="${t.terminalId}"><td class="mono">${t.terminalId}</td><td>${statusCell(t)}</td><td>${connectionCell(t)}</td><td>${seenCell(t, viewer)}</td><td>${healthCell(t.health)}</td><td class="num">${t.hwm}</td></tr>`),
         'No terminal provisioned for this outlet.',
-        { numeric: [3] },
+        { numeric: [5] },
       )}</section>
 </div>
 <section class="card"><h2>Statement <span class="muted">(last ${STATEMENT_LENGTH} movements, newest first)</span></h2>${statementTable(statement, viewer)}</section>`;
