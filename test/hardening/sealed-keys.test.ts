@@ -48,6 +48,20 @@ describe('a sealed terminal key', () => {
     expect(await net.sessions.lookupTerminal('RICH0001')).toBeNull();
   });
 
+  it('restored whole (sealed key and key version) from before a rotation: verify names the terminal, its record older than its journaled rotate-key', async () => {
+    const { key: oldKey } = await net.admin.addTerminal('RICH0009', 'RICH');
+    const record = keys.terminal('RICH', 'RICH0009');
+    const before = await net.redis.hgetall(record);
+    const rotated = await net.admin.rotateTerminalKey('RICH0009');
+    expect((await net.admin.verify()).discrepancies.filter((d) => d.includes('RICH0009'))).toEqual([]);
+    // The whole record put back: the old blob unseals again under the old version's associated data.
+    await net.redis.hset(record, before);
+    expect((await net.sessions.lookupTerminal('RICH0009'))?.key.toString('hex')).toBe(oldKey);
+    const found = (await net.admin.verify()).discrepancies;
+    expect(found).toContainEqual(expect.stringMatching(/^terminal RICH0009: its key record is at version 1, older than its rotation to version 2 journaled in entry \S+: rolled back/));
+    expect(rotated.keyVersion).toBe(2);
+  });
+
   it('rotates under concurrent rotations: each one seals for the version it creates', async () => {
     const results = await Promise.all([1, 2, 3].map(() => net.admin.rotateTerminalKey('THIEF001')));
     expect(results.map((r) => r.keyVersion).sort()).toEqual([2, 3, 4]);
