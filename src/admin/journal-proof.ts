@@ -32,6 +32,8 @@ export interface JournalState {
 export interface JournalWalk {
   state: JournalState;
   discrepancies: string[];
+  /** Terminal → the highest key version its `key` entries (rotate-key) journaled, and that entry. */
+  keyVersions: Map<string, { version: number; id: string }>;
 }
 
 /** A merchant's lines beyond this many are summed up in one line. */
@@ -66,8 +68,14 @@ export async function walkJournal(
   const macs = new Map<string, string>();
   let reachedCheckpoint = checkpoint === undefined || checkpoint.count === 0;
 
+  const keyVersions = new Map<string, { version: number; id: string }>();
   const check = (id: string, flat: string[]) => {
     const entry = parseEntry(flat);
+    if (entry.field('kind') === 'key') {
+      const terminal = entry.field('terminal') ?? '';
+      const version = Number(entry.field('keyVersion'));
+      if (version > (keyVersions.get(terminal)?.version ?? 0)) keyVersions.set(terminal, { version, id });
+    }
     const label = `entry ${id} (${entry.field('kind') ?? '?'} ${entry.field('amountFen') ?? '?'} fen)`;
     if (entry.mac === undefined || entry.chain === undefined) say(`${label} has no MAC or chain: written without the journal key`);
     else {
@@ -144,7 +152,7 @@ export async function walkJournal(
     );
   }
   const discrepancies = problems.length <= MAX_LINES ? problems : [...problems.slice(0, MAX_LINES), `merchant ${merchant}: journal has ${problems.length - MAX_LINES} more problems`];
-  return { state, discrepancies };
+  return { state, discrepancies, keyVersions };
 }
 
 function sameTotals(a: Record<string, KindTotal>, b: Record<string, KindTotal>): boolean {

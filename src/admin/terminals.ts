@@ -7,7 +7,8 @@ import { TERMINAL_ID_PATTERN, TERMINAL_KEY_SIZE } from '../../protocol/constants
 import { kickMessage } from '../store/kick.js';
 import { keys } from '../store/keys.js';
 import { sealVersioned, terminalKeyAad } from '../store/secrets.js';
-import { int, requireMasterKey, type AdminContext } from './context.js';
+import { int, requireJournalKey, requireMasterKey, type AdminContext } from './context.js';
+import { JOURNAL_APPEND, journalEntryArgs, readJournalHead } from '../store/journal.js';
 import { AdminError, AdminErrorCode } from './errors.js';
 import { dayLimits, merchantIds, setLimits, showMerchant, type DayLimits } from './merchants.js';
 import { Script } from '../store/script.js';
@@ -61,14 +62,16 @@ return 1
 /**
  * Replaces the sealed key, which was sealed for the next key version (its associated data names
  * it), only if the version is still the one it was sealed after; the session signed in under the
- * old key is left alone. ARGV[1] sealed key, ARGV[2] the version it replaces
- * → the new version, 0 for no such terminal, -1 when another rotation came first.
+ * old key is left alone; and appends the `key` journal entry of the rotation (KEYS[2] journal,
+ * KEYS[3] merchant hash, ARGV[3..] journalEntryArgs). ARGV[1] sealed key, ARGV[2] the version it
+ * replaces → the new version, 0 for no such terminal, -1 when another rotation came first.
  */
-const ROTATE_KEY = new Script(`
+const ROTATE_KEY = new Script(`${JOURNAL_APPEND}
 local version = redis.call('HGET', KEYS[1], 'keyVersion')
 if not version then return 0 end
 if version ~= ARGV[2] then return -1 end
 redis.call('HSET', KEYS[1], 'keyEnc', ARGV[1])
+journalAppend(KEYS[2], KEYS[3], 3, {})
 return redis.call('HINCRBY', KEYS[1], 'keyVersion', 1)
 `);
 
@@ -272,6 +275,7 @@ export async function enableTerminal(context: AdminContext, terminalId: string):
  */
 export async function rotateTerminalKey(context: AdminContext, terminalId: string, key?: Buffer): Promise<ProvisionedKey> {
   const masterKey = requireMasterKey(context);
+  const journalKey = requireJournalKey(context, 'journals the rotation');
   const merchantId = await merchantOfTerminal(context, terminalId);
   if (key !== undefined && key.length !== TERMINAL_KEY_SIZE) {
     throw new AdminError(AdminErrorCode.INVALID, `a terminal key is ${TERMINAL_KEY_SIZE} bytes`);
@@ -281,7 +285,16 @@ export async function rotateTerminalKey(context: AdminContext, terminalId: strin
   for (;;) {
     const current = Number(await context.redis.hget(record, 'keyVersion'));
     const sealed = sealVersioned(masterKey, clear, terminalKeyAad(merchantId, terminalId, current + 1));
-    const version = Number(await ROTATE_KEY.run(context.redis, [record], [sealed, current]));
+    // The rotation journaled in the same step: the chain (and a checkpoint) keeps the version a
+    // terminal's key reached, so verify finds its record put back to an older one.
+    const entry = journalEntryArgs(journalKey, merchantId, await readJournalHead(context.redis, merchantId), [
+      ['kind', 'key'],
+      ['terminal', terminalId],
+      ['keyVersion', current + 1],
+      ['ts', context.now()],
+      ['operator', context.operator ?? ''],
+    ]);
+    const version = Number(await ROTATE_KEY.run(context.redis, [record, keys.journal(merchantId), keys.merchant(merchantId)], [sealed, current, ...entry]));
     if (version === 0) throw new AdminError(AdminErrorCode.NOT_FOUND, `unknown terminal ${terminalId}`);
     if (version > 0) return { terminalId, merchantId, key: clear.toString('hex'), keyVersion: version };
   }

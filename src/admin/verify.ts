@@ -33,6 +33,8 @@ import { KEY_EVENT_KINDS, readJournal } from './journal.js';
 import { merchantIds } from './merchants.js';
 import { formatYuan } from './money.js';
 import { Script } from '../store/script.js';
+import { masterKeyVersions } from '../store/key-check.js';
+import { sealedVersion } from '../store/secrets.js';
 import { billerQueueLines, type QueueLine } from './biller-queue.js';
 
 export interface VerifyResult {
@@ -283,12 +285,48 @@ export async function verify(context: AdminContext, options: VerifyOptions): Pro
 async function proveJournals(context: AdminContext, key: ReadonlyMap<number, Buffer>, merchants: string[], checkpoint?: Checkpoint): Promise<string[]> {
   const problems: string[] = [];
   const atCheckpoint = new Map((checkpoint?.merchants ?? []).map((state) => [state.merchant, state]));
+  const { current, next } = await masterKeyVersions(context.redis);
   for (const merchant of merchants) {
-    problems.push(...(await walkJournal(context, key, merchant, atCheckpoint.get(merchant))).discrepancies);
+    const walk = await walkJournal(context, key, merchant, atCheckpoint.get(merchant));
+    problems.push(...walk.discrepancies, ...(await checkKeyRecords(context, merchant, walk.keyVersions, next === 0 ? current : 0)));
     atCheckpoint.delete(merchant);
   }
   for (const lost of atCheckpoint.values()) {
     if (lost.count > 0) problems.push(`merchant ${lost.merchant}: had ${lost.count} journal entries at the checkpoint of ${checkpoint?.at} and is gone`);
+  }
+  return problems;
+}
+
+/**
+ * Each terminal's key record against the journal: a record at a key version below the one its last
+ * journaled rotate-key reached was put back from an older copy, which undoes the rotation (the old
+ * key unseals and signs in again); a key sealed under a master key version other than the current
+ * one (`masterVersion`, 0 while a rotation is under way) was missed by a rotation or restored from
+ * before it.
+ */
+async function checkKeyRecords(
+  context: AdminContext,
+  merchant: string,
+  journaled: ReadonlyMap<string, { version: number; id: string }>,
+  masterVersion: number,
+): Promise<string[]> {
+  const problems: string[] = [];
+  for (const terminal of (await context.redis.smembers(keys.terminals(merchant))).sort()) {
+    const [keyVersion, keyEnc] = await context.redis.hmget(keys.terminal(merchant, terminal), 'keyVersion', 'keyEnc');
+    const rotated = journaled.get(terminal);
+    if (rotated !== undefined && Number(keyVersion) < rotated.version) {
+      problems.push(
+        `terminal ${terminal}: its key record is at version ${keyVersion}, older than its rotation to version ${rotated.version} journaled in entry ${rotated.id}: ` +
+          'rolled back to an older copy, so the old key signs in again (rotate-key it, and find who wrote to Redis)',
+      );
+    }
+    const sealedUnder = keyEnc ? sealedVersion(keyEnc).version : masterVersion;
+    if (masterVersion > 0 && sealedUnder !== masterVersion) {
+      problems.push(
+        `terminal ${terminal}: its key is sealed under master key version ${sealedUnder}, not the current ${masterVersion}: ` +
+          'missed by a rotation or restored from before one (run master-key rotate again, or rotate-key it)',
+      );
+    }
   }
   return problems;
 }
