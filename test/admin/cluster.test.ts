@@ -11,6 +11,8 @@ import { ResultCode } from '../../protocol/constants.js';
 import { createAdmin, type Admin } from '../../src/admin/index.js';
 import { createCore } from '../../src/core/index.js';
 import { keys } from '../../src/store/keys.js';
+import { randomBytes } from 'node:crypto';
+import { checkMasterKey } from '../../src/store/key-check.js';
 import { startRedisCluster, type RedisClusterProcess } from '../helpers/cluster.js';
 import { MASTER_KEY, seedAccounts, seedMerchant, TerminalSession, type Network } from '../core/network.js';
 
@@ -82,5 +84,22 @@ describe('on Redis Cluster', () => {
     expect(JSON.parse(shown.stdout)).toMatchObject({ id: 'KC', floatFen: 47_001 });
     await redis.hincrby(keys.merchant('KC'), 'floatFen', -1);
     expect((await admin.verify()).ok).toBe(true);
+  });
+
+  it('rotates the master key: the key check, the re-seals and the journals each in one slot; rotate-key journaled in its merchant slot', async () => {
+    expect((await checkMasterKey(redis, MASTER_KEY)).current.version).toBe(1);
+    await admin.rotateTerminalKey('KB000001');
+    const NEW = randomBytes(32);
+    const both = await checkMasterKey(redis, NEW, MASTER_KEY);
+    expect(both.current.version).toBe(2);
+    expect(await createAdmin({ redis, masterKey: both, operator: 'test' }).rotateMasterKey()).toMatchObject({
+      finished: true,
+      terminals: { resealed: 4 },
+      accounts: { resealed: 1 },
+      journals: { marked: 4 },
+    });
+    await expect(checkMasterKey(redis, MASTER_KEY)).rejects.toThrow(/retired by a rotation to version 2/);
+    const newOnly = createAdmin({ redis, masterKey: await checkMasterKey(redis, NEW), operator: 'test' });
+    expect((await newOnly.verify()).discrepancies).toEqual([]);
   });
 });
