@@ -51,7 +51,7 @@ export interface ServeConfig {
   businessDay: BusinessDayOptions;
   lowFloat: LowFloatOptions;
   /** The /metrics /health /ready endpoint; none when no port is configured. */
-  metrics: { port: number; host: string; lowFloatFen: number } | null;
+  metrics: { port: number; host: string } | null;
   limits: GatewayLimits;
   /** The billing system over HTTP; null: the embedded biller in the gateway's Redis (the default). */
   biller: BillerConfig | null;
@@ -343,8 +343,6 @@ export const SERVE_SETTINGS: readonly Setting[] = [
   { name: 'unreadyAfter', flag: '--unready-after <sec>', env: 'AIRCHARGE_UNREADY_AFTER', default: '5',
     description: '/ready answers 503 once Redis has not answered for this many seconds, 200 again when it does',
     parse: seconds(0.1, 3600) },
-  { name: 'lowFloatFen', flag: '--low-float <fen>', env: 'AIRCHARGE_LOW_FLOAT_FEN', default: '100000',
-    description: 'a merchant float below this many fen counts as low in the metrics', parse: integer(0, 0xffffffff) },
   ...BILLER_SETTINGS,
   { name: 'billerDown', flag: '--biller-down <policy>', env: 'AIRCHARGE_BILLER_DOWN', default: 'decline',
     description: 'with the breaker open: decline (PAY answered BILLER_UNAVAILABLE, float untouched) or accept (approved, posting queued)',
@@ -389,7 +387,7 @@ export function resolveServeConfig(flags: Record<string, unknown>, env: NodeJS.P
     businessDay: businessDayFrom(values),
     lowFloat: lowFloatFrom(values),
     metrics: values.has('metricsPort')
-      ? { port: get('metricsPort'), host: get('metricsHost'), lowFloatFen: get('lowFloatFen') }
+      ? { port: get('metricsPort'), host: get('metricsHost') }
       : null,
     biller: billerFrom(values),
     billerDown: get('billerDown'),
@@ -492,7 +490,6 @@ export interface ConsoleConfig {
   host: string;
   redisUrl: string;
   logLevel: LogLevel;
-  lowFloatFen: number;
   businessDay: BusinessDayOptions;
   /** The public demo master key when AIRCHARGE_MASTER_KEY is unset. */
   demo: boolean;
@@ -509,7 +506,6 @@ export const CONSOLE_SETTINGS: readonly Setting[] = [
     description: 'address to listen on; reach it from elsewhere through a TLS proxy (its cookies are Secure)', parse: nonEmpty('an address') },
   serveSetting('redis'),
   serveSetting('logLevel'),
-  { ...serveSetting('lowFloatFen'), description: 'a merchant float below this many fen is shown as low (the gateway\'s --low-float)' },
   serveSetting('demo'),
   { name: 'approvalLimit', flag: '--approval-limit <yuan>', env: 'AIRCHARGE_APPROVAL_LIMIT', default: undefined,
     description: "a top-up above this many yuan waits for a supervisor's approval (the admin CLI's --approval-limit; default: none)", parse: yuanAtLeastOneFen },
@@ -524,7 +520,6 @@ export function resolveConsoleConfig(flags: Record<string, unknown>, env: NodeJS
     host: get('host'),
     redisUrl: get('redis'),
     logLevel: get('logLevel'),
-    lowFloatFen: get('lowFloatFen'),
     businessDay: businessDayFrom(values),
     demo: get('demo'),
     approvalLimitFen: get<number | undefined>('approvalLimit'),

@@ -47,7 +47,7 @@ async function run(config: ConsoleConfig, masterKey: Buffer, previousKey: Buffer
     logger.fatal({ err }, 'cannot check the master key against Redis');
     process.exit(1);
   }
-  const app = await buildConsole({ redis, masterKey: masterKeys, ...(config.approvalLimitFen === undefined ? {} : { approvalLimitFen: config.approvalLimitFen }), businessDay: config.businessDay, lowFloatFen: config.lowFloatFen, logger });
+  const app = await buildConsole({ redis, masterKey: masterKeys, ...(config.approvalLimitFen === undefined ? {} : { approvalLimitFen: config.approvalLimitFen }), businessDay: config.businessDay, logger });
   try {
     const address = await app.listen({ port: config.port, host: config.host });
     logger.info({ address, host: config.host, port: Number(new URL(address).port) }, 'console listening');

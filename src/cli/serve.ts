@@ -176,7 +176,6 @@ async function serve(config: ServeConfig, masterKey: Buffer, previousKey: Buffer
   // Fleet-wide gauges: one instance (the lease holder) walks the store for the whole fleet.
   const fleet = config.metrics === null ? undefined : metrics?.watchFleet(redis, {
     instanceId: config.instanceId,
-    floatThresholdFen: config.metrics.lowFloatFen,
     onError: (err) => logger.warn({ err }, 'fleet gauges not refreshed'),
   });
 

@@ -35,8 +35,6 @@ export interface ConsoleOptions {
   masterKey: Buffer | MasterKeys;
   /** The gateway's business-day rule: which day "today" is and the time zone pages show. */
   businessDay?: BusinessDayOptions;
-  /** A float under this many fen is shown as low (the gateway's --low-float). Default 100000. */
-  lowFloatFen?: number;
   /** Above this a top-up waits for a supervisor's approval (maker-checker), as with the CLI's --approval-limit. */
   approvalLimitFen?: number;
   sessions?: SessionSettings;
@@ -55,7 +53,6 @@ export interface ConsoleOptions {
 export interface ConsoleContext {
   redis: Redis | Cluster;
   businessDay: BusinessDayOptions;
-  lowFloatFen: number;
   sessions: SessionSettings;
   loginLimits: LoginLimits;
   cookies: { session: string; login: string; secure: boolean };
@@ -96,7 +93,6 @@ export async function buildConsole(options: ConsoleOptions): Promise<FastifyInst
   const context: ConsoleContext = {
     redis: options.redis,
     businessDay: options.businessDay ?? DEFAULT_BUSINESS_DAY,
-    lowFloatFen: options.lowFloatFen ?? 100_000,
     sessions: options.sessions ?? DEFAULT_SESSIONS,
     loginLimits: options.loginLimits ?? DEFAULT_LOGIN_LIMITS,
     // __Host-: the browser keeps it only when Secure, path /, no Domain, so no other host can plant it.

@@ -29,8 +29,6 @@ export const DEFAULT_FLEET_INTERVAL_MS = 15_000;
 
 export interface FleetGaugeOptions {
   instanceId: string;
-  /** An active merchant whose float is below this many fen counts as low. */
-  floatThresholdFen: number;
   /** How often the holder walks the store (and every instance tries for the lease). */
   intervalMs?: number;
   /** Called when a tick fails (Redis down): the last values stay exported until the lease lapses. */
@@ -79,8 +77,8 @@ export class FleetGauges {
       (s) => s.pendingTransactions);
     fleet('aircharge_oldest_pending_transaction_seconds', 'Age of the oldest pending transaction (0 when none) at the last walk',
       (s) => s.oldestPendingSec);
-    fleet('aircharge_merchants_float_below_threshold', `Active merchants whose float is below ${options.floatThresholdFen} fen`,
-      (s) => s.merchantsBelowFloat);
+    fleet('aircharge_merchants_low_float', 'Outlets in the low-float warning state (below their threshold; left only above threshold plus margin)',
+      (s) => s.merchantsLowFloat);
     fleet('aircharge_topups_total', 'Top-ups applied to merchant floats (admin CLI and API), all time', (s) => s.topUps, 'counter');
     fleet('aircharge_topups_fen_total', 'Fen added to merchant floats by top-ups, all time', (s) => s.topUpFen, 'counter');
     // The fleet of terminals: online counts and the health the online ones last reported (heartbeats).
@@ -136,7 +134,7 @@ export class FleetGauges {
         return;
       }
       const [store, stats] = await Promise.all([
-        sampleStore(this.redis, { floatThresholdFen: this.options.floatThresholdFen, now: Date.now() }),
+        sampleStore(this.redis, { now: Date.now() }),
         this.redis.hmget(keys.topUpStats(), 'count', 'fen'),
       ]);
       // Holder and its values change together: a scrape never sees the one without the other.

@@ -1,7 +1,8 @@
 /**
  * The walk behind the fleet-wide gauges (fleet.ts): pending transactions (recovery's backlog),
- * active merchants whose float is below a threshold (they will soon decline payments with
- * FLOAT_SHORT), and the terminals: online or not, and the health the online ones last reported.
+ * outlets in the low-float warning state (the merchant hash's `lowFloat`, set with hysteresis by
+ * the float change itself, src/core/README.md "Low float": what `merchant list --low-float` lists),
+ * and the terminals: online or not, and the health the online ones last reported.
  * Run by the fleet lease holder only, once per interval.
  */
 import type { Cluster, Redis } from 'ioredis';
@@ -24,7 +25,8 @@ export interface StoreSample {
   pendingTransactions: number;
   /** Age of the oldest pending transaction in seconds, 0 when none is pending. */
   oldestPendingSec: number;
-  merchantsBelowFloat: number;
+  /** Merchants in the low-float warning state. */
+  merchantsLowFloat: number;
   terminals: TerminalSample;
 }
 
@@ -62,27 +64,26 @@ async function sampleTerminals(redis: Redis | Cluster, merchantId: string, into:
 const BATCH = 200;
 
 /**
- * Walks every merchant: its status and float, and its pending set. Each merchant's keys share one
+ * Walks every merchant: its warning state, and its pending set. Each merchant's keys share one
  * hash tag, but different merchants live in different slots, so there is no cross-merchant
  * pipeline on a Cluster: commands go out concurrently, in batches.
  */
 export async function sampleStore(
   redis: Redis | Cluster,
-  options: { floatThresholdFen: number; now: number },
+  options: { now: number },
 ): Promise<StoreSample> {
   const merchantIds = await redis.smembers(keys.merchants());
-  const sample: StoreSample = { pendingTransactions: 0, oldestPendingSec: 0, merchantsBelowFloat: 0, terminals: emptyTerminalSample() };
+  const sample: StoreSample = { pendingTransactions: 0, oldestPendingSec: 0, merchantsLowFloat: 0, terminals: emptyTerminalSample() };
   for (let i = 0; i < merchantIds.length; i += BATCH) {
     await Promise.all(
       merchantIds.slice(i, i + BATCH).map(async (merchantId) => {
-        const [[status, floatFen], pending, oldest] = await Promise.all([
-          redis.hmget(keys.merchant(merchantId), 'status', 'floatFen'),
+        const [[lowFloat], pending, oldest] = await Promise.all([
+          redis.hmget(keys.merchant(merchantId), 'lowFloat'),
           redis.zcard(keys.pending(merchantId)),
           redis.zrange(keys.pending(merchantId), 0, 0, 'WITHSCORES'),
           sampleTerminals(redis, merchantId, sample.terminals),
         ]);
-        // A merchant record without a float has none: 0 fen.
-        if (status === 'active' && Number(floatFen ?? 0) < options.floatThresholdFen) sample.merchantsBelowFloat++;
+        if (lowFloat === '1') sample.merchantsLowFloat++;
         sample.pendingTransactions += pending;
         const createdAt = oldest[1];
         if (createdAt !== undefined) {

@@ -48,7 +48,7 @@ describe('resolveServeConfig', () => {
   });
 
   it('enables the metrics endpoint only when given a port', () => {
-    expect(resolveServeConfig({ metricsPort: '9101' }, {}).metrics).toEqual({ port: 9101, host: '127.0.0.1', lowFloatFen: 100_000 });
+    expect(resolveServeConfig({ metricsPort: '9101' }, {}).metrics).toEqual({ port: 9101, host: '127.0.0.1' });
   });
 
   it.each([

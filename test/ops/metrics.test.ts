@@ -157,23 +157,25 @@ describe.each(REDIS_BACKENDS)('Redis metrics on $name', (backend) => {
     const metrics = createMetrics({ processMetrics: false });
     const redisClient = client();
     const now = Date.now();
-    const merchants = { G1: ['active', 50_000], G2: ['active', 900], G3: ['disabled', 0], G4: ['active', 0] } as const;
-    for (const [id, [status, floatFen]] of Object.entries(merchants)) {
+    // The low-float warning state as the float change leaves it (`lowFloat`, with hysteresis): the
+    // gauge counts that, not the floats; G2's float is under any threshold yet it has not entered.
+    const merchants = { G1: ['active', 50_000, ''], G2: ['active', 900, ''], G3: ['disabled', 0, '1'], G4: ['active', 40_000, '1'] } as const;
+    for (const [id, [status, floatFen, lowFloat]] of Object.entries(merchants)) {
       await redisClient.sadd(keys.merchants(), id);
-      await redisClient.hset(keys.merchant(id), { id, status, floatFen });
+      await redisClient.hset(keys.merchant(id), { id, status, floatFen, ...(lowFloat ? { lowFloat } : {}) });
     }
     await redisClient.zadd(keys.pending('G1'), now - 30_000, 'T00000010000000001', now - 1_000, 'T00000010000000002');
     await redisClient.zadd(keys.pending('G3'), now - 2_000, 'T00000030000000001');
 
     await redisClient.hset(keys.topUpStats(), { count: 7, fen: 123_456 });
 
-    const fleet = metrics.watchFleet(redisClient, { instanceId: 'gw-a', floatThresholdFen: 1_000, intervalMs: 60_000 });
+    const fleet = metrics.watchFleet(redisClient, { instanceId: 'gw-a', intervalMs: 60_000 });
     try {
       await fleet.tick();
       let text = await metrics.scrape();
       expect(valueOf(text, 'aircharge_fleet_lease_held')).toBe(1);
       expect(valueOf(text, 'aircharge_pending_transactions')).toBe(3);
-      expect(valueOf(text, 'aircharge_merchants_float_below_threshold')).toBe(2); // G2, G4; G3 is disabled
+      expect(valueOf(text, 'aircharge_merchants_low_float')).toBe(2); // G3, G4: what `merchant list --low-float` lists
       const oldest = valueOf(text, 'aircharge_oldest_pending_transaction_seconds') ?? 0;
       expect(oldest).toBeGreaterThanOrEqual(30);
       expect(oldest).toBeLessThan(300);
@@ -182,14 +184,14 @@ describe.each(REDIS_BACKENDS)('Redis metrics on $name', (backend) => {
 
       await redisClient.zrem(keys.pending('G1'), 'T00000010000000001', 'T00000010000000002');
       await redisClient.zrem(keys.pending('G3'), 'T00000030000000001');
-      await redisClient.hset(keys.merchant('G2'), 'floatFen', 1_000);
+      await redisClient.hdel(keys.merchant('G3'), 'lowFloat');
       // A scrape reads the last walk: nothing changes until the next tick.
       expect(valueOf(await metrics.scrape(), 'aircharge_pending_transactions')).toBe(3);
       await fleet.tick();
       text = await metrics.scrape();
       expect(valueOf(text, 'aircharge_pending_transactions')).toBe(0);
       expect(valueOf(text, 'aircharge_oldest_pending_transaction_seconds')).toBe(0);
-      expect(valueOf(text, 'aircharge_merchants_float_below_threshold')).toBe(1);
+      expect(valueOf(text, 'aircharge_merchants_low_float')).toBe(1);
     } finally {
       fleet.stop();
     }
@@ -200,11 +202,11 @@ describe.each(REDIS_BACKENDS)('Redis metrics on $name', (backend) => {
     // The previous test's merchants and lease are still there: count on top of them, other instance ids.
     await redisClient.del(keys.fleetMetricsLease());
     await redisClient.sadd(keys.merchants(), 'H1');
-    await redisClient.hset(keys.merchant('H1'), { id: 'H1', status: 'active', floatFen: 5 });
+    await redisClient.hset(keys.merchant('H1'), { id: 'H1', status: 'active', floatFen: 5, lowFloat: '1' });
     const low = 2; // H1, and G4 from the previous test
     const [a, b] = [createMetrics({ processMetrics: false }), createMetrics({ processMetrics: false })];
     // A short interval: the lease (three intervals) lapses quickly once its holder stops renewing.
-    const options = { floatThresholdFen: 1_000, intervalMs: 200 };
+    const options = { intervalMs: 200 };
     const fleetA = a.watchFleet(redisClient, { ...options, instanceId: 'gw-c' });
     await fleetA.tick();
     const fleetB = b.watchFleet(redisClient, { ...options, instanceId: 'gw-d' });
@@ -212,9 +214,9 @@ describe.each(REDIS_BACKENDS)('Redis metrics on $name', (backend) => {
       await fleetB.tick();
       const [textA, textB] = [await a.scrape(), await b.scrape()];
       expect(valueOf(textA, 'aircharge_fleet_lease_held')).toBe(1);
-      expect(valueOf(textA, 'aircharge_merchants_float_below_threshold')).toBe(low);
+      expect(valueOf(textA, 'aircharge_merchants_low_float')).toBe(low);
       expect(valueOf(textB, 'aircharge_fleet_lease_held')).toBe(0);
-      expect(valueOf(textB, 'aircharge_merchants_float_below_threshold')).toBeUndefined();
+      expect(valueOf(textB, 'aircharge_merchants_low_float')).toBeUndefined();
       expect(valueOf(textB, 'aircharge_pending_transactions')).toBeUndefined();
 
       fleetA.stop();
@@ -222,7 +224,7 @@ describe.each(REDIS_BACKENDS)('Redis metrics on $name', (backend) => {
       while (valueOf(await b.scrape(), 'aircharge_fleet_lease_held') !== 1 && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      expect(valueOf(await b.scrape(), 'aircharge_merchants_float_below_threshold')).toBe(low);
+      expect(valueOf(await b.scrape(), 'aircharge_merchants_low_float')).toBe(low);
     } finally {
       fleetA.stop();
       fleetB.stop();
@@ -243,8 +245,8 @@ describe.each(REDIS_BACKENDS)('Redis metrics on $name', (backend) => {
     // Online: every one but FT000005 (its last report does not count: it is not connected).
     for (const id of ['FT000001', 'FT000002', 'FT000003', 'FT000004']) await redisClient.hset(keys.session('F1', id), { conn: `c-${id}`, instance: 'gw-x' });
     const [holder, other] = [createMetrics({ processMetrics: false }), createMetrics({ processMetrics: false })];
-    const fleetA = holder.watchFleet(redisClient, { instanceId: 'gw-t1', floatThresholdFen: 1_000, intervalMs: 60_000 });
-    const fleetB = other.watchFleet(redisClient, { instanceId: 'gw-t2', floatThresholdFen: 1_000, intervalMs: 60_000 });
+    const fleetA = holder.watchFleet(redisClient, { instanceId: 'gw-t1', intervalMs: 60_000 });
+    const fleetB = other.watchFleet(redisClient, { instanceId: 'gw-t2', intervalMs: 60_000 });
     try {
       await fleetA.tick();
       await fleetB.tick();

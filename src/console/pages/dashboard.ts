@@ -27,7 +27,7 @@ export function registerDashboard(app: FastifyInstance, context: ConsoleContext)
       admin.lastVerify(),
     ]);
     const lastHour = journal.filter((e) => e.kind === 'pay' && e.ts > viewer.now - HOUR_MS);
-    const low = merchants.filter((m) => m.kind !== 'collector' && m.status === 'active' && (m.lowFloat || m.floatFen < context.lowFloatFen)).sort((x, y) => x.floatFen - y.floatFen);
+    const low = merchants.filter((m) => m.kind !== 'collector' && m.status === 'active' && m.lowFloat).sort((x, y) => x.floatFen - y.floatFen);
     // A collector at 80% of its cash limit is about to be refused payments (CASH_LIMIT): time to hand cash in.
     const nearLimit = merchants.filter((m) => m.kind === 'collector' && m.cashLimitFen > 0 && m.cashFen * 5 >= m.cashLimitFen * 4).sort((x, y) => y.cashFen / y.cashLimitFen - x.cashFen / x.cashLimitFen);
     const inDoubt = pending.filter((p) => viewer.now - p.createdAt >= IN_DOUBT_AFTER_MS);

@@ -43,7 +43,7 @@ export function registerOutlets(app: FastifyInstance, context: ConsoleContext): 
     const today = new Map(report.outlets.map((o) => [o.merchant, o]));
     const rows = merchants.map((m) => {
       const t = today.get(m.id);
-      return html`<tr><td><a href="${href('outlets', m.id)}">${m.id}</a></td><td>${m.name}</td><td>${statusPill(m)}</td><td>${m.kind}</td><td class="num">${balanceCell(m, context.lowFloatFen)}</td><td class="num">${m.terminals.length}</td><td class="num">${t?.payments.count ?? 0}</td><td class="num">${yuan(t?.netFen ?? 0)}</td></tr>`;
+      return html`<tr><td><a href="${href('outlets', m.id)}">${m.id}</a></td><td>${m.name}</td><td>${statusPill(m)}</td><td>${m.kind}</td><td class="num">${balanceCell(m)}</td><td class="num">${m.terminals.length}</td><td class="num">${t?.payments.count ?? 0}</td><td class="num">${yuan(t?.netFen ?? 0)}</td></tr>`;
     });
     const body = html`<section class="card">${table(['Outlet', 'Name', 'Status', 'Kind', 'Float or cash held', 'Terminals', 'Payments today', 'Collected today'], rows, 'No outlets yet: `aircharge merchant add` makes one.', { numeric: [4, 5, 6, 7] })}</section>`;
     return context.render(reply, viewer, '/outlets', 'Outlets', body);
@@ -71,7 +71,7 @@ export function registerOutlets(app: FastifyInstance, context: ConsoleContext): 
 <dt>Name</dt><dd>${merchant.name}</dd>
 <dt>Status</dt><dd>${statusPill(merchant)}</dd>
 <dt>Kind</dt><dd>${merchant.kind}</dd>
-${merchant.kind === 'collector' ? html`<dt>Cash held</dt><dd>${balanceCell(merchant, context.lowFloatFen)} of a ${yuan(merchant.cashLimitFen)} limit</dd>` : html`<dt>Float</dt><dd>${balanceCell(merchant, context.lowFloatFen)}</dd>`}
+${merchant.kind === 'collector' ? html`<dt>Cash held</dt><dd>${balanceCell(merchant)} of a ${yuan(merchant.cashLimitFen)} limit</dd>` : html`<dt>Float</dt><dd>${balanceCell(merchant)}</dd>`}
 <dt>Today (${report.date})</dt><dd>${figures?.payments.count ?? 0} payments ${yuan(figures?.payments.amountFen ?? 0)}, ${figures?.corrections.count ?? 0} corrections ${yuan(figures?.corrections.amountFen ?? 0)}, net ${yuan(figures?.netFen ?? 0)}</dd>
 </dl>
 ${topUpForm(merchant, viewer)}
@@ -114,15 +114,15 @@ function statusPill(m: Merchant): Html {
   return m.status === 'active' ? pill('ok', 'active') : pill('bad', 'disabled');
 }
 
-/** An outlet's float (amber when low, red when empty) or a collector's cash held (amber from 80% of its limit). */
-function balanceCell(m: Merchant, lowFloatFen: number): Html {
+/** An outlet's float (amber in the low-float warning state, red when empty) or a collector's cash held (amber from 80% of its limit). */
+function balanceCell(m: Merchant): Html {
   if (m.kind === 'collector') {
     if (m.cashLimitFen > 0 && m.cashFen >= m.cashLimitFen) return pill('bad', yuan(m.cashFen));
     if (m.cashLimitFen > 0 && m.cashFen * 5 >= m.cashLimitFen * 4) return pill('warn', yuan(m.cashFen));
     return html`${yuan(m.cashFen)}`;
   }
   if (m.floatFen <= 0) return pill('bad', yuan(m.floatFen));
-  if (m.lowFloat || m.floatFen < lowFloatFen) return pill('warn', yuan(m.floatFen));
+  if (m.lowFloat) return pill('warn', yuan(m.floatFen));
   return html`${yuan(m.floatFen)}`;
 }
 
