@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { versionLine } from '../../src/build-info.js';
 import { Offset, TERMINAL_ID_SIZE, deriveSessionKey } from '../../protocol/index.js';
-import { extractFrameBytes, explainFrame, formatExplanation } from './explain.js';
+import { explainFrame, formatExplanation, readCapture, type Capture } from './explain.js';
 import { registerFleet } from './fleet-command.js';
 import { registerBiller } from '../biller/command.js';
 import { EXIT_FAILURE, UsageError, registerSingleCommands } from './single.js';
@@ -38,32 +38,46 @@ registerSingleCommands(program, run);
 
 program
   .command('explain')
-  .argument('[hex]', "a frame's hex, or a hex dump or log line holding one (default: read stdin)")
+  .argument('[hex]', "a frame's hex, or a hex dump or log line holding one (default: --file, else stdin)")
+  .option('--file <path>', 'read the capture from this file: hex, `xxd` or `hexdump -C` output, or gateway log lines')
   .option('--key <hex>', 'check the MAC under this key (the terminal key for SIGN_IN, else the session key)')
   .option('--session-key <hex>', 'check the MAC under this session key')
   .option('--terminal-nonce <hex>', 'with --key (the terminal key) and --gateway-nonce: derive the session key of that sign-in')
   .option('--gateway-nonce <hex>', "the gateway's nonce from that sign-in's response")
   .option('--json', 'print one JSON object')
-  .description('decode a frame field by field, with the CRC and MAC checks')
-  .action((hex: string | undefined, flags: { key?: string; sessionKey?: string; terminalNonce?: string; gatewayNonce?: string; json?: boolean }) =>
+  .description("decode a frame field by field, with the CRC and MAC checks: hex, xxd or hexdump -C output, or the gateway's `frame in` log line")
+  .action((hex: string | undefined, flags: { file?: string; key?: string; sessionKey?: string; terminalNonce?: string; gatewayNonce?: string; json?: boolean }) =>
     run(async () => {
-      const text = hex ?? readFileSync(0, 'utf8');
-      const bytes = extractFrameBytes(text);
-      if (!bytes) throw new UsageError('no frame found: expected hex starting A5 5A');
+      if (hex !== undefined && flags.file !== undefined) throw new UsageError('give the hex or --file, not both');
+      let text: string;
+      try {
+        text = hex ?? readFileSync(flags.file ?? 0, 'utf8');
+      } catch (error) {
+        throw new UsageError(`cannot read ${flags.file}: ${(error as Error).message}`);
+      }
+      const capture = readCapture(text);
+      if (!capture) throw new UsageError('no frame found: expected hex starting A5 5A, xxd or hexdump -C output, or a "frame in" log line');
       for (const value of [flags.key, flags.sessionKey, flags.terminalNonce, flags.gatewayNonce]) {
         if (value !== undefined && !/^([0-9a-fA-F]{2})+$/.test(value)) throw new UsageError('keys and nonces must be hex');
       }
       let explanation;
       try {
-        explanation = explainFrame(bytes, macKeyOf(bytes, flags));
+        explanation = explainFrame(capture.bytes, macKeyOf(capture.bytes, flags), { macMasked: capture.macMasked });
       } catch (error) {
         throw new UsageError((error as Error).message);
       }
-      process.stdout.write(flags.json ? `${JSON.stringify(explanation)}\n` : `${formatExplanation(explanation)}\n`);
+      const from = { source: capture.source, ...(capture.log === undefined ? {} : { log: capture.log }) };
+      process.stdout.write(flags.json ? `${JSON.stringify({ ...explanation, ...from })}\n` : `${captureLine(capture)}\n${formatExplanation(explanation)}\n`);
       return explanation.ok ? 0 : 1;
     }),
   );
 
+/** What the bytes were read from, first in the text output. */
+function captureLine(capture: Capture): string {
+  if (capture.source !== 'log') return `from      ${capture.source === 'hex' ? 'hex' : `${capture.source} output`}`;
+  const facts = Object.entries(capture.log ?? {}).map(([name, value]) => `${name} ${String(value)}`).join(', ');
+  return `from      the gateway's log line (${facts})${capture.macMasked ? '; its MAC is masked there, so the MAC and CRC are not checked' : ''}`;
+}
 
 registerFleet(program, run);
 registerBiller(program, run);
