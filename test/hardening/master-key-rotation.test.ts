@@ -159,4 +159,36 @@ describe('master-key rotate', () => {
     expect(withoutOld.code).not.toBe(0);
     expect(withoutOld.stdout + withoutOld.stderr).toContain('master key version 1');
   }, 240_000);
+
+  it('stops short of finishing when a key does not unseal (named, left as it is), and a second run after the fix finishes', async () => {
+    const fresh = await startRedis();
+    const redisB = fresh.client();
+    try {
+      const A = randomBytes(32);
+      const B = randomBytes(32);
+      const first = createAdmin({ redis: redisB, masterKey: await checkMasterKey(redisB, A), operator: 'test' });
+      await first.addMerchant('M', 'Shop');
+      await first.addTerminal('RS000001', 'M');
+      await first.addTerminal('RS000002', 'M');
+      // A blob copied from another terminal: it unseals nowhere but on its own record.
+      await redisB.hset(keys.terminal('M', 'RS000002'), 'keyEnc', (await redisB.hget(keys.terminal('M', 'RS000001'), 'keyEnc'))!);
+      const both = createAdmin({ redis: redisB, masterKey: await checkMasterKey(redisB, B, A), operator: 'ops-bob' });
+      const stopped = await both.rotateMasterKey();
+      expect(stopped).toMatchObject({ finished: false, terminals: { resealed: 1 } });
+      expect(stopped.problems).toEqual([expect.stringMatching(/^terminal RS000002: its key does not unseal under master key version 1/)]);
+      // Not finished: the old key still starts a process; the new one is still only `next`.
+      expect((await checkMasterKey(redisB, A)).current.version).toBe(1);
+      await expect(checkMasterKey(redisB, B)).rejects.toThrow(/not the one this Redis/);
+
+      await both.rotateTerminalKey('RS000002');
+      const finished = await both.rotateMasterKey();
+      expect(finished).toMatchObject({ finished: true, problems: [], terminals: { resealed: 0, already: 2 } });
+      await expect(checkMasterKey(redisB, A)).rejects.toThrow(/retired/);
+      const audit = await both.listAudit({ action: 'master-key.rotate' });
+      expect(audit.map((e) => [e.operator, (e.after as { finished: boolean }).finished])).toEqual([['ops-bob', true], ['ops-bob', false]]);
+    } finally {
+      redisB.disconnect();
+      await fresh.stop();
+    }
+  });
 });
