@@ -6,6 +6,7 @@
  */
 import { createServer } from 'node:net';
 import type { Logger } from 'pino';
+import type { Cluster, Redis } from 'ioredis';
 import type { ConnectedBiller } from '../biller/connect.js';
 import type { Command } from 'commander';
 import { buildInfo } from '../build-info.js';
@@ -16,9 +17,9 @@ import { Gateway } from '../gateway/index.js';
 import { RedisHealth } from '../gateway/redis-health.js';
 import { createLogger } from '../log.js';
 import { createMetrics, instrumentRedis, startOpsServer, type Metrics } from '../metrics/index.js';
-import { checkMasterKey } from '../store/key-check.js';
+import { checkMasterKey, masterKeyVersions } from '../store/key-check.js';
 import { keys } from '../store/keys.js';
-import { DEMO_MASTER_KEY, MasterKeyError, takeMasterKey, takePreviousMasterKey } from '../store/secrets.js';
+import { DEMO_MASTER_KEY, MasterKeyError, MasterKeys, PREVIOUS_MASTER_KEY_ENV, takeMasterKey, takePreviousMasterKey } from '../store/secrets.js';
 import { acceptsAnonymous, connectRedis, warnDefaultRedis } from './redis.js';
 import { redactRedisUrl } from '../redis-url.js';
 
@@ -61,6 +62,17 @@ export function registerServe(program: Command): void {
   });
 }
 
+/**
+ * The master keys the gateway unseals with: the previous one only while a rotation is under way.
+ * Once it has finished every terminal key is under the current version, and one under the previous
+ * is a record put back from before the rotation: left unsealed, so it cannot sign in.
+ */
+async function servingKeys(redis: Redis | Cluster, checked: MasterKeys, logger: Logger): Promise<MasterKeys> {
+  if (checked.previous === null || (await masterKeyVersions(redis)).next !== 0) return checked;
+  logger.warn({ previousMasterKeyVersion: checked.previous.version }, `no master key rotation is under way: ${PREVIOUS_MASTER_KEY_ENV} is not used; unset it`);
+  return new MasterKeys(checked.current);
+}
+
 async function serve(config: ServeConfig, masterKey: Buffer, previousKey: Buffer | null): Promise<void> {
   const logger = createLogger({ level: config.logLevel, base: { instance: config.instanceId } });
   if (masterKey.equals(DEMO_MASTER_KEY)) {
@@ -92,8 +104,9 @@ async function serve(config: ServeConfig, masterKey: Buffer, previousKey: Buffer
     process.stderr.write(`aircharge serve: ${(err as Error).message}\n`);
     process.exit(2);
   }
-  const masterKeys = await checkMasterKey(redis, masterKey, previousKey).catch((err: unknown) => fail(err, 'cannot check the master key against Redis'));
-  if (!masterKeys) return;
+  const checked = await checkMasterKey(redis, masterKey, previousKey).catch((err: unknown) => fail(err, 'cannot check the master key against Redis'));
+  if (!checked) return;
+  const masterKeys = await servingKeys(redis, checked, logger);
   logger.info({ masterKeyVersion: masterKeys.current.version, previousMasterKeyVersion: masterKeys.previous?.version }, 'master key checked');
   if (biller !== null) {
     // verify reads it: completed payments may be booked at this biller, not in Redis.

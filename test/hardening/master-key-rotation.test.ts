@@ -17,7 +17,7 @@ import { checkMasterKey } from '../../src/store/key-check.js';
 import { keys } from '../../src/store/keys.js';
 import { sealedVersion } from '../../src/store/secrets.js';
 import { startGateway, type GatewayService } from '../../simulator/processes.js';
-import { MemoryStateStore, Terminal } from '../../simulator/terminal/index.js';
+import { MemoryStateStore, SignInRefused, Terminal } from '../../simulator/terminal/index.js';
 import { runAircharge } from '../helpers/cli.js';
 import { startRedis, type RedisProcess } from '../helpers/redis.js';
 
@@ -86,6 +86,8 @@ afterAll(async () => {
 
 describe('master-key rotate', () => {
   it('runs online: signed-in terminals keep paying throughout; then the new key alone serves every terminal, the old key alone does not start, verify is clean', async () => {
+    const staleRecord = keys.terminal(MERCHANT, idOf(PAYING));
+    const stale = await client.hgetall(staleRecord);
     const before = await cli(['journal', 'checkpoint', '--out', join(work, 'before.json')], OLD);
     expect(before.stderr).toBe('');
 
@@ -158,6 +160,20 @@ describe('master-key rotate', () => {
     const withoutOld = await cli(['verify', '--checkpoint', join(work, 'before.json'), '--json'], NEW);
     expect(withoutOld.code).not.toBe(0);
     expect(withoutOld.stdout + withoutOld.stderr).toContain('master key version 1');
+
+    // A terminal's record put back from before the rotation (its key sealed under version 1): a
+    // gateway still given the old key as previous does not use it once the rotation has finished,
+    // so the record does not sign in; verify names it.
+    const rotatedRecord = await client.hgetall(staleRecord);
+    await client.hset(staleRecord, stale);
+    const lingering = await gateway('lingering', NEW, OLD);
+    const restored = terminal(idOf(PAYING), lingering.port);
+    await expect(restored.signIn()).rejects.toThrow(SignInRefused);
+    restored.close();
+    expect(readFileSync(join(work, 'lingering.log'), 'utf8')).toContain('AIRCHARGE_MASTER_KEY_PREVIOUS is not used');
+    const named = JSON.parse((await cli(['verify', '--json'], NEW)).stdout) as { discrepancies: string[] };
+    expect(named.discrepancies).toEqual([expect.stringMatching(new RegExp(`^terminal ${idOf(PAYING)}: its key is sealed under master key version 1, not the current 2`))]);
+    await client.hset(staleRecord, rotatedRecord);
   }, 240_000);
 
   it('stops short of finishing when a key does not unseal (named, left as it is), and a second run after the fix finishes', async () => {
