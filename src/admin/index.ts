@@ -13,7 +13,7 @@ import { reconcileBiller, type BillerReconciliation } from './reconcile.js';
 import { importTerminals, type NewTerminalKey, type TerminalImport } from './provision.js';
 import { readCheckpoint, takeCheckpoint, type Checkpoint } from './checkpoint.js';
 import type { Biller } from '../biller/biller.js';
-import { decideApproval, listApprovals, requestApproval, settleApproval, showApproval, type Approval } from './approvals.js';
+import { appliedBefore, decideApproval, listApprovals, requestApproval, settleApproval, showApproval, type Approval } from './approvals.js';
 import { appendAudit, audited, checkOperator, listAudit, requireOperator, type AuditEntry, type AuditQuery } from './audit.js';
 import { AdminError, AdminErrorCode } from './errors.js';
 import { formatYuan } from './money.js';
@@ -466,8 +466,10 @@ export function createAdmin(options: AdminOptions): Admin {
     listApprovals: (listOptions) => listApprovals(context, listOptions),
     showApproval: (id) => showApproval(context, id),
     approve: async (id) => {
-      const approval = await decideApproval(context, id, 'approved');
-      const applied = await applyApproved(approval).then(
+      const { resumed, ...approval } = await decideApproval(context, id, 'approved');
+      // Taken up again after its approver died: what it did before, if it did, is not done twice.
+      const done = resumed ? await appliedBefore(context, approval) : null;
+      const applied = await (done !== null ? Promise.resolve(done) : applyApproved(approval)).then(
         (result) => ({ state: 'applied' as const, outcome: result }),
         (error: unknown) => ({ state: 'failed' as const, outcome: { error: error instanceof Error ? error.message : String(error) } }),
       );
@@ -477,7 +479,7 @@ export function createAdmin(options: AdminOptions): Admin {
         action: 'approval.approve',
         target: id,
         before: { state: 'pending', maker: approval.maker, action: approval.action },
-        after: { state: applied.state, outcome: applied.outcome },
+        after: { state: applied.state, outcome: applied.outcome, ...(resumed ? { resumed: true } : {}) },
       });
       return after;
     },

@@ -29,7 +29,7 @@ import { merchantOfTerminal } from './terminals.js';
 export interface OperatorNote {
   reason: string;
   ticket?: string;
-  /** The approval this runs under, when a second operator approved it. */
+  /** The approval this runs under, when a second operator approved it: an adjustment is applied once per ref. */
   ref?: string;
 }
 
@@ -105,11 +105,15 @@ export async function adjustFloat(context: AdminContext, merchantId: string, amo
   ]);
   const reply = (await ADJUST_FLOAT.run(
     context.redis,
-    [keys.merchant(merchantId), keys.journal(merchantId)],
-    [amountFen, MAX_FEN, ...entryArgs],
-  )) as [number, number?, string?, number?];
-  const [status, value = 0, entry = '', before = 0] = reply;
+    [keys.merchant(merchantId), keys.journal(merchantId), keys.references(merchantId)],
+    [amountFen, MAX_FEN, note.ref ?? '', ...entryArgs],
+  )) as [number, number | string | undefined, string?, number?];
+  const [status, detail = 0, entry = '', before = 0] = reply;
+  const value = Number(detail);
   if (status === 0) throw new AdminError(AdminErrorCode.NOT_FOUND, `unknown merchant ${merchantId}`);
+  if (status === -3) {
+    throw new AdminError(AdminErrorCode.DUPLICATE, `merchant ${merchantId}: adjustment ${note.ref} was applied already (journal entry ${String(detail)}); nothing done`, [String(detail)]);
+  }
   if (status === -1) throw new AdminError(AdminErrorCode.AMOUNT, `merchant ${merchantId}: float ${formatYuan(value)} ${formatYuan(amountFen)} would be below zero`);
   if (status === -2) throw new AdminError(AdminErrorCode.FLOAT_LIMIT, `merchant ${merchantId}: float ${formatYuan(value)} + ${formatYuan(amountFen)} would pass ${formatYuan(MAX_FEN)} yuan`);
   return { merchantId, amountFen, floatBeforeFen: before, floatFen: value, entry };

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MessageType, ResultCode } from '../../protocol/constants.js';
 import { formatReceipt } from '../../protocol/index.js';
 import { createAdmin, type Admin } from '../../src/admin/index.js';
+import { STALE_CLAIM_MS } from '../../src/admin/approvals.js';
 import { RedisBiller } from '../../src/biller/redis-biller.js';
 import { keys } from '../../src/store/keys.js';
 import { ACCOUNTS, ARREARS_FEN, FLOAT_FEN, MASTER_KEY, MERCHANT, startGateway, startNetwork, type Network, type RunningGateway } from '../gateway/fixture.js';
@@ -182,6 +183,48 @@ describe('maker-checker', () => {
     const [applied] = await limited.listAudit({ action: 'float.adjust', limit: 1 });
     expect(applied).toMatchObject({ operator: approved.checker, reason: 'refund to the bank', after: { amountFen: -10_001 } });
     expect((await journal()).at(-1)).toMatchObject({ kind: 'adjust', amountFen: -10_001, operator: approved.checker });
+  });
+
+  it('an approval whose approver died after claiming it is taken up again after STALE_CLAIM_MS, and applied once whether or not it had taken effect', async () => {
+    const limited = createAdmin({ redis: network.client, operator: 'alice', masterKey: MASTER_KEY, approvalLimitFen: 10_000 });
+    const later = (operator: string) => createAdmin({ redis: network.client, operator, masterKey: MASTER_KEY, now: () => Date.now() + STALE_CLAIM_MS + 1_000 });
+    // What a dying approver leaves: the claim (pending -> approved, as DECIDE writes it), never the outcome.
+    const claimedBy = async (id: string, checker: string) =>
+      network.client.hset(keys.approval(id), 'state', 'approved', 'checker', checker, 'decidedAt', Date.now());
+    const held = async (amountFen: number) => {
+      const pending = await limited.adjustFloat(MERCHANT, amountFen, { reason: 'bank fee refund' }).catch((e: { code: string; details: string[] }) => e);
+      expect(pending).toMatchObject({ code: 'ERR_PENDING_APPROVAL' });
+      return (pending as { details: string[] }).details[0]!;
+    };
+
+    // Died before applying: nothing moved; a checker right away is refused (it may still be applying), later it applies once.
+    const before = await floatFen();
+    const first = await held(-20_000);
+    await claimedBy(first, 'bob');
+    expect((await limited.listApprovals()).map((a) => [a.id, a.state])).toContainEqual([first, 'approved']);
+    await expect(limited.as('carol').approve(first)).rejects.toMatchObject({ code: 'ERR_REFUSED' });
+    expect(await floatFen()).toBe(before);
+    await expect(later('alice').approve(first)).rejects.toMatchObject({ code: 'ERR_SAME_OPERATOR' });
+    expect(await later('carol').approve(first)).toMatchObject({ state: 'applied', checker: 'carol' });
+    expect(await floatFen()).toBe(before - 20_000);
+    await expect(later('dave').approve(first)).rejects.toMatchObject({ code: 'ERR_REFUSED' });
+    expect(await floatFen()).toBe(before - 20_000);
+
+    // Died after applying, before recording it: taken up again, it is not applied a second time.
+    const second = await held(-30_000);
+    await claimedBy(second, 'bob');
+    const dying = createAdmin({ redis: network.client, operator: 'bob', masterKey: MASTER_KEY });
+    await dying.adjustFloat(MERCHANT, -30_000, { reason: 'bank fee refund', ref: second });
+    expect(await floatFen()).toBe(before - 50_000);
+    // The adjustment itself is once per reference.
+    await expect(dying.adjustFloat(MERCHANT, -30_000, { reason: 'bank fee refund', ref: second })).rejects.toMatchObject({ code: 'ERR_DUPLICATE' });
+    const resumed = await later('carol').approve(second);
+    expect(resumed).toMatchObject({ state: 'applied', outcome: { resumed: 'applied before', reference: second } });
+    expect(await floatFen()).toBe(before - 50_000);
+    expect((await alice.exportJournal()).filter((e) => e.merchant === MERCHANT && e.kind === 'adjust' && e.ref === second)).toHaveLength(1);
+    const [audit] = await limited.listAudit({ target: second, action: 'approval.approve' });
+    expect(audit).toMatchObject({ operator: 'carol', after: { state: 'applied', resumed: true } });
+    expect((await limited.listApprovals()).map((a) => a.id)).not.toContain(second);
   });
 
   it('a rejected action is never applied, and top-ups are held too', async () => {

@@ -10,18 +10,26 @@ import { LOOKUP_INDEX } from './lookup-index.js';
 import { REQUEST_RECORD } from './request-record.js';
 
 /**
- * KEYS[1] merchant (and the journal's head), KEYS[2] journal
- * ARGV[1] signed amount, ARGV[2] largest float, ARGV[3..] the journal entry (journalEntryArgs)
- * → {1, float after, entry id, float before} | {0} unknown merchant | {-1, float} below zero | {-2, float} past the limit
+ * KEYS[1] merchant (and the journal's head), KEYS[2] journal, KEYS[3] the merchant's reference book
+ * ARGV[1] signed amount, ARGV[2] largest float, ARGV[3] reference ('' for none: applied once per
+ * reference otherwise, as top-ups are; an approval's adjustment carries the approval id),
+ * ARGV[4..] the journal entry (journalEntryArgs)
+ * → {1, float after, entry id, float before} | {0} unknown merchant | {-1, float} below zero |
+ *   {-2, float} past the limit | {-3, entry} the reference was applied already
  */
 export const ADJUST_FLOAT = new Script(`${JOURNAL_APPEND}
 if redis.call('EXISTS', KEYS[1]) == 0 then return {0} end
+if ARGV[3] ~= '' then
+  local applied = redis.call('HGET', KEYS[3], ARGV[3])
+  if applied then return {-3, applied} end
+end
 local amount = tonumber(ARGV[1])
 local before = tonumber(redis.call('HGET', KEYS[1], 'floatFen') or '0')
 if before + amount < 0 then return {-1, before} end
 if before + amount > tonumber(ARGV[2]) then return {-2, before} end
 local after = redis.call('HINCRBY', KEYS[1], 'floatFen', amount)
-local entry = journalAppend(KEYS[2], KEYS[1], 3, {'floatFen', after})
+local entry = journalAppend(KEYS[2], KEYS[1], 4, {'floatFen', after})
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[3], ARGV[3], entry) end
 return {1, after, entry, before}
 `);
 
