@@ -4,11 +4,14 @@
  * verify) and ends with one JSON line of the same. Exit 1 when any scenario lost or doubled
  * anything, or verify failed; 2 on a usage error.
  *
- *   npm run chaos -- [--seed N] [--scenario NAME] [--short] [--parallel] [--terminals N] [--keep]
+ *   npm run chaos -- [--seed N] [--scenario NAME] [--suite core|biller|all] [--short] [--parallel]
+ *                    [--terminals N] [--biller-down-sec S] [--keep]
+ * The biller suite (biller-scenarios.ts) runs the reference biller as its own process beside each.
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { runScenario, type ScenarioRow } from './run.js';
 import { allScenarios, type Scenario } from './scenarios.js';
+import { billerScenarios } from './biller-scenarios.js';
 
 interface Flags {
   seed: number;
@@ -17,6 +20,8 @@ interface Flags {
   parallel?: boolean;
   terminals?: number;
   keep?: boolean;
+  suite: string;
+  billerDownSec?: number;
 }
 
 function whole(text: string): number {
@@ -27,7 +32,9 @@ function whole(text: string): number {
 const program = new Command('chaos')
   .description('fault scenarios under fleet load over the bad GPRS link; the books checked after each')
   .option('--seed <n>', 'seed of the links, the clerks and the fault moments', whole, 1)
-  .option('--scenario <name>', `run one scenario: ${allScenarios().map((s) => s.name).join(', ')}`)
+  .option('--scenario <name>', `run one scenario: ${[...allScenarios(), ...billerScenarios()].map((s) => s.name).join(', ')}`)
+  .option('--suite <suite>', 'core (gateway and Redis faults), biller (the reference biller as its own process) or all', 'all')
+  .option('--biller-down-sec <s>', 'biller-down-*: how long the biller is down (default 30)', whole)
   .option('--short', 'the quick version: a few seconds of traffic per scenario')
   .option('--parallel', 'run the scenarios at the same time (each still on its own Redis and gateways)')
   .option('--terminals <n>', 'terminals in each fleet (default 6 short, 12 full)', whole)
@@ -36,7 +43,15 @@ const program = new Command('chaos')
 
 program.parse();
 const flags = program.opts<Flags>();
-const scenarios = allScenarios().filter((s) => flags.scenario === undefined || s.name === flags.scenario);
+if (!['core', 'biller', 'all'].includes(flags.suite)) {
+  process.stderr.write(`chaos: --suite must be core, biller or all\n`);
+  process.exit(2);
+}
+const suite = [
+  ...(flags.suite === 'biller' ? [] : allScenarios()),
+  ...(flags.suite === 'core' ? [] : billerScenarios(flags.billerDownSec === undefined ? {} : { downSec: flags.billerDownSec })),
+];
+const scenarios = suite.filter((s) => flags.scenario === undefined || s.name === flags.scenario);
 if (scenarios.length === 0) {
   process.stderr.write(`chaos: unknown scenario ${JSON.stringify(flags.scenario)}\n`);
   process.exit(2);

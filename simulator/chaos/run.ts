@@ -13,7 +13,7 @@ import { openOperator } from '../fleet/operator.js';
 import { reconcile } from '../fleet/reconcile.js';
 import { seedNetwork } from '../fleet/seed.js';
 import type { Admin } from '../../src/admin/index.js';
-import type { AnswerSeen, Scenario } from './scenarios.js';
+import type { AnswerSeen, Attachment, Scenario } from './scenarios.js';
 import { ChaosStack } from './stack.js';
 
 export interface RunOptions {
@@ -64,7 +64,11 @@ const GATEWAY_ARGS = [
 
 export async function runScenario(scenario: Scenario, options: RunOptions): Promise<ScenarioRow> {
   const started = Date.now();
-  const stack = await ChaosStack.start({ instances: scenario.instances, gatewayArgs: GATEWAY_ARGS });
+  const attachment = await scenario.attach?.();
+  const stack = await ChaosStack.start({ instances: scenario.instances, gatewayArgs: [...GATEWAY_ARGS, ...(attachment?.gatewayArgs ?? [])] }).catch(async (error: unknown) => {
+    await attachment?.stop();
+    throw error;
+  });
   const faults: Record<string, number> = {};
   const marks = new Map<string, number>();
   const answers: AnswerSeen[] = [];
@@ -72,6 +76,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   let keepWork = true;
   try {
     const { network, day, before } = await provision(stack, options, scenario.collectors ?? 0);
+    const { network, day, before } = await provision(stack, options);
+    await attachment?.seeded(network);
     const durationSec = scenario.durationSec(options.short, stack.firstStartMs);
     const end = Date.now() + durationSec * 1000;
     // The office, where collectors hand in their cash: the operator API, never cut.
@@ -117,6 +123,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       faults.coverageHoles = result.events.holes;
       faults.remits = result.ledgers.reduce((sum, l) => sum + l.remits.filter((r) => r.ok).length, 0);
     }
+    const forwarded = stack.loggedSum('biller queue forwarded', 'posted');
+    if (forwarded > 0) faults.billerQueueForwarded = forwarded;
     if (stack.failedStarts > 0) faults.failedGatewayStarts = stack.failedStarts;
 
     const problems = scenario.check?.({ answers, marks, faults }) ?? [];
@@ -127,7 +135,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     }
     const operator = openOperator(stack.operatorRedisUrl, { demo: true });
     try {
-      const row = await books(operator.admin, scenario.name, result, day, before, stack);
+      if (attachment !== undefined) problems.push(...(await attachment.settle(operator.admin)));
+      const row = await books(operator.admin, scenario.name, result, day, before, stack, attachment);
       problems.push(...row.problems);
       const approvedBefore: Record<string, number> = {};
       for (const [name, at] of marks) {
@@ -152,6 +161,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     throw new Error(`${scenario.name}: ${(error as Error).message} (logs kept in ${stack.work})`, { cause: error });
   } finally {
     await stack.stop({ keepWork });
+    await attachment?.stop();
   }
 }
 
@@ -185,11 +195,12 @@ function isApproval(answer: AnswerSeen): boolean {
   return answer.result === 'APPROVED' && answer.operation !== 'inquiry';
 }
 
-async function books(admin: Admin, scenario: string, result: FleetResult, day: number, before: DailyReport, stack: ChaosStack) {
+async function books(admin: Admin, scenario: string, result: FleetResult, day: number, before: DailyReport, stack: ChaosStack, attachment?: Attachment) {
   const { lost, duplicated, approved } = await countAgainstJournal(admin, result.ledgers, day);
-  const reconciliation = await reconcile(admin, result.ledgers, day, before);
+  const reconciliation = await reconcile(admin, result.ledgers, day, before, [], await attachment?.dayPostings(day));
   const verify = await stack.verify();
   const problems = [...reconciliation.mismatches, ...(verify.ok ? [] : [`aircharge verify exit ${verify.exitCode}`, ...verify.discrepancies])];
+  if (attachment !== undefined) problems.push(...(await attachment.check(day, stack.operatorRedisUrl)));
   if (result.refused.length > 0) problems.push(`sign-in refused: ${result.refused.map((r) => `${r.terminalId} ${r.code}`).join(', ')}`);
   const attempted = ['pay', 'correct'].reduce(
     (sum, operation) => sum + Object.values(result.counts[operation as 'pay' | 'correct']).reduce((a, b) => a + b, 0),

@@ -7,6 +7,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Random } from '../link/prng.js';
 import { collectorsSigkill } from './collectors.js';
 import type { ChaosStack } from './stack.js';
+import type { Admin } from '../../src/admin/index.js';
+import type { DayPosting } from '../../src/biller/biller.js';
+import type { SeededNetwork } from '../fleet/seed.js';
 
 export interface FaultContext {
   stack: ChaosStack;
@@ -33,6 +36,25 @@ export interface Scenario {
   inject(context: FaultContext): Promise<void>;
   /** Extra checks of what the terminals were told and when: one line per failure. */
   check?(run: RunSeen): string[];
+  /** A system of its own run beside the stack (the reference biller: biller-scenarios.ts), started first. */
+  attach?(): Promise<Attachment>;
+}
+
+/**
+ * A process a scenario runs beside the stack, with its own leg of the books: the gateways are
+ * started with its arguments, it is told the seeded network, and after the fleet it settles what it
+ * still owes, gives its postings to the fleet's reconciliation and checks its own leg.
+ */
+export interface Attachment {
+  gatewayArgs: string[];
+  seeded(network: SeededNetwork): Promise<void>;
+  /** After the fleet, before the books: waits for what is still owed (a queue, transactions in doubt); one line per problem. */
+  settle(admin: Admin): Promise<string[]>;
+  /** The day's postings as it booked them, for the fleet's reconciliation. */
+  dayPostings(day: number): Promise<DayPosting[]>;
+  /** Its leg of the books, checked as an operator would (a CLI run); one line per problem. */
+  check(day: number, operatorRedisUrl: string): Promise<string[]>;
+  stop(): Promise<void>;
 }
 
 export interface RunSeen {
@@ -64,7 +86,7 @@ export interface ScenarioTuning {
 }
 
 /** A pause of a seeded length in [minMs, maxMs], cut short at the end of the fault window. */
-function pause(context: FaultContext, minMs: number, maxMs: number): Promise<void> {
+export function pause(context: FaultContext, minMs: number, maxMs: number): Promise<void> {
   const ms = context.random.int(minMs, maxMs);
   return sleep(Math.max(0, Math.min(ms, faultWindowEnd(context) - Date.now())));
 }
@@ -73,7 +95,7 @@ function pause(context: FaultContext, minMs: number, maxMs: number): Promise<voi
  * Waits until the fleet has had `count` more approvals (it is paying: the fault hits a system at
  * work, however slow the machine), then a seeded pause of up to `jitterMs`.
  */
-async function whenPaying(context: FaultContext, count: number, jitterMs: number): Promise<void> {
+export async function whenPaying(context: FaultContext, count: number, jitterMs: number): Promise<void> {
   const target = context.approvals() + count;
   while (context.approvals() < target && Date.now() < faultWindowEnd(context)) await sleep(50);
   await pause(context, 0, jitterMs);
@@ -83,7 +105,7 @@ async function whenPaying(context: FaultContext, count: number, jitterMs: number
  * Faults stop 4 s before the fleet does: its last requests meet a working system, which shows
  * that service came back by itself.
  */
-function faultWindowEnd(context: FaultContext): number {
+export function faultWindowEnd(context: FaultContext): number {
   return context.end - 4000;
 }
 

@@ -190,6 +190,13 @@ export class ChaosStack {
       .reduce((sum, line) => sum + Number(line.completed ?? 0) + Number(line.rolledBack ?? 0), 0);
   }
 
+  /** The sum of a numeric field over the gateways' log lines with this message (e.g. postings forwarded from the biller queue). */
+  loggedSum(msg: string, field: string): number {
+    return this.gatewayLogLines()
+      .filter((line) => line.msg === msg)
+      .reduce((sum, line) => sum + Number(line[field] ?? 0), 0);
+  }
+
   private gatewayLogLines(): Array<Record<string, unknown>> {
     const lines: Array<Record<string, unknown>> = [];
     for (const file of readdirSync(this.work).filter((f) => f.startsWith('gateway-'))) {
