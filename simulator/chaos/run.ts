@@ -76,7 +76,6 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   let keepWork = true;
   try {
     const { network, day, before } = await provision(stack, options, scenario.collectors ?? 0);
-    const { network, day, before } = await provision(stack, options);
     await attachment?.seeded(network);
     const durationSec = scenario.durationSec(options.short, stack.firstStartMs);
     const end = Date.now() + durationSec * 1000;
