@@ -179,7 +179,7 @@ export type PrinterState = (typeof PrinterState)[keyof typeof PrinterState];
 export const TxnFlag = {
   /** The outlet's float is in the low-float warning state (below its threshold, hysteresis). */
   LOW_FLOAT: 0x01,
-  /** The collector's cash held is at or above 90% of the cash limit: time to remit. */
+  /** The collector is in the near-cash-limit state (src/core/README.md "Near the cash limit"): time to remit. */
   CASH_NEAR_LIMIT: 0x02,
 } as const;
 

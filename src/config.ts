@@ -7,7 +7,8 @@
 import { hostname } from 'node:os';
 import { Defaults, MAX_FRAME_SIZE, MIN_FRAME_SIZE } from '../protocol/index.js';
 import { formatYuan, parseYuan } from './admin/money.js';
-import type { LowFloatOptions } from './core/deps.js';
+import type { CashNearOptions, LowFloatOptions } from './core/deps.js';
+import { DEFAULT_CASH_NEAR, cashNearOptions } from './core/cash-near.js';
 import { DEFAULT_LOW_FLOAT } from './core/low-float.js';
 import { cutoffMinutes, DEFAULT_BUSINESS_DAY, type BusinessDayOptions } from './core/business-day.js';
 import type { GatewayLimits } from './gateway/limits.js';
@@ -50,6 +51,7 @@ export interface ServeConfig {
   listenBacklog: number;
   businessDay: BusinessDayOptions;
   lowFloat: LowFloatOptions;
+  cashNear: CashNearOptions;
   /** The /metrics /health /ready endpoint; none when no port is configured. */
   metrics: { port: number; host: string } | null;
   limits: GatewayLimits;
@@ -257,6 +259,21 @@ export const LOW_FLOAT_SETTINGS: readonly Setting[] = [
     parse: yuanOrZero },
 ];
 
+/**
+ * The near-cash-limit rule (src/core/README.md "Near the cash limit"): `serve` and `collector remit`
+ * take it, so a remittance leaves the state exactly as a correction would.
+ */
+export const CASH_NEAR_SETTINGS: readonly Setting[] = [
+  { name: 'cashNearLimit', flag: '--cash-near-limit <percent>', env: 'AIRCHARGE_CASH_NEAR_LIMIT',
+    default: String(DEFAULT_CASH_NEAR.percent),
+    description: 'a collector enters the near-cash-limit state when his cash held reaches this percent of his cash limit (0: never)',
+    parse: integer(0, 100) },
+  { name: 'cashNearLimitMargin', flag: '--cash-near-limit-margin <points>', env: 'AIRCHARGE_CASH_NEAR_LIMIT_MARGIN',
+    default: String(DEFAULT_CASH_NEAR.marginPercent),
+    description: 'hysteresis: the state is left only when his cash falls below the threshold less this many percentage points',
+    parse: integer(0, 100) },
+];
+
 export const SERVE_SETTINGS: readonly Setting[] = [
   { name: 'port', flag: '--port <port>', env: 'AIRCHARGE_PORT', default: '7000',
     description: 'TCP port terminals connect to (0: any free port)', parse: integer(0, 65535) },
@@ -335,6 +352,7 @@ export const SERVE_SETTINGS: readonly Setting[] = [
       '(Linux caps it at net.core.somaxconn: raise that too)', parse: integer(1, 1_000_000) },
   ...BUSINESS_DAY_SETTINGS,
   ...LOW_FLOAT_SETTINGS,
+  ...CASH_NEAR_SETTINGS,
   { name: 'metricsPort', flag: '--metrics-port <port>', env: 'AIRCHARGE_METRICS_PORT', default: undefined,
     description: 'serve /metrics (Prometheus), /health and /ready on this port (default: none; 0: any free port)',
     parse: integer(0, 65535) },
@@ -386,6 +404,7 @@ export function resolveServeConfig(flags: Record<string, unknown>, env: NodeJS.P
     listenBacklog: get('listenBacklog'),
     businessDay: businessDayFrom(values),
     lowFloat: lowFloatFrom(values),
+    cashNear: cashNearFrom(values),
     metrics: values.has('metricsPort')
       ? { port: get('metricsPort'), host: get('metricsHost') }
       : null,
@@ -455,6 +474,19 @@ export function resolveBusinessDay(flags: object, env: NodeJS.ProcessEnv): Busin
 /** The low-float rule from commander's flags and the environment (admin commands). Throws ConfigError. */
 export function resolveLowFloat(flags: object, env: NodeJS.ProcessEnv): LowFloatOptions {
   return lowFloatFrom(resolveSettings(LOW_FLOAT_SETTINGS, flags as Record<string, unknown>, env));
+}
+
+/** The near-cash-limit rule from commander's flags and the environment (collector remit). Throws ConfigError. */
+export function resolveCashNear(flags: object, env: NodeJS.ProcessEnv): CashNearOptions {
+  return cashNearFrom(resolveSettings(CASH_NEAR_SETTINGS, flags as Record<string, unknown>, env));
+}
+
+function cashNearFrom(values: Map<string, unknown>): CashNearOptions {
+  try {
+    return cashNearOptions({ percent: values.get('cashNearLimit') as number, marginPercent: values.get('cashNearLimitMargin') as number });
+  } catch (error) {
+    throw new ConfigError(`--cash-near-limit-margin: ${(error as Error).message}`);
+  }
 }
 
 function lowFloatFrom(values: Map<string, unknown>): LowFloatOptions {

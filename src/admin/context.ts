@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { BusinessDayOptions } from '../core/business-day.js';
 import { journalKeyOf, type JournalKey } from '../store/journal.js';
 import { MasterKeys, type MasterKey } from '../store/secrets.js';
-import type { LowFloatOptions } from '../core/deps.js';
+import type { CashNearOptions, LowFloatOptions } from '../core/deps.js';
 import { AdminError, AdminErrorCode } from './errors.js';
 
 export interface AdminContext {
@@ -18,6 +18,8 @@ export interface AdminContext {
   businessDay: BusinessDayOptions;
   /** The low-float rule a top-up applies (the gateway's: --low-float-threshold, --low-float-margin). */
   lowFloat: LowFloatOptions;
+  /** The near-cash-limit rule a remittance applies (the gateway's: --cash-near-limit, --cash-near-limit-margin). */
+  cashNear: CashNearOptions;
   /** Where a top-up's low-float transition is logged (the gateway logs the others). */
   logger?: Logger;
   /** Epoch milliseconds. */

@@ -11,6 +11,7 @@ import { JOURNAL_APPEND, journalEntryArgs, readJournalHead } from '../store/jour
 import { requireJournalKey, type AdminContext } from './context.js';
 import { businessDayOf } from '../core/business-day.js';
 import { noteLowFloat } from '../core/low-float.js';
+import { noteCashNear } from '../core/cash-near.js';
 import type { LowFloatOptions } from '../core/deps.js';
 import { AdminError, AdminErrorCode } from './errors.js';
 import { checkMerchantId } from './merchants.js';
@@ -35,6 +36,8 @@ export interface RemitResult {
   amountFen: number;
   /** Cash the collector still holds. */
   cashFen: number;
+  /** 'leave' when this remittance took him out of the near-cash-limit state. */
+  nearCashLimit: '' | 'leave';
   reference: string;
   reason: string;
   entry: string;
@@ -80,17 +83,19 @@ return {1, after, entry, transition}
 `);
 
 /**
- * KEYS as TOP_UP; ARGV[1] amount, ARGV[3] 'collector', ARGV[4] reference, ARGV[7..] the journal entry
- * → {1, cash left, entry} | {0} | {-1, cash held} more than held | {-2, kind} | {-3, entry}
+ * KEYS as TOP_UP; ARGV[1] amount, ARGV[3] 'collector', ARGV[4] reference, ARGV[5] near-cash-limit
+ * percent, ARGV[6] its margin, ARGV[7..] the journal entry
+ * → {1, cash left, entry, near-cash-limit transition} | {0} | {-1, cash held} more than held | {-2, kind} | {-3, entry}
  */
-const REMIT = new Script(`${JOURNAL_APPEND}${MOVEMENT_CHECKS}
+const REMIT = new Script(`${JOURNAL_APPEND}${BALANCE}${MOVEMENT_CHECKS}
 local amount = tonumber(ARGV[1])
-local held = tonumber(redis.call('HGET', KEYS[1], 'cashFen') or '0')
-if amount > held then return {-1, held} end
+local held = redis.call('HMGET', KEYS[1], 'cashFen', 'cashLimitFen')
+if amount > (tonumber(held[1]) or 0) then return {-1, tonumber(held[1]) or 0} end
 local after = redis.call('HINCRBY', KEYS[1], 'cashFen', -amount)
+local _, transition = cashNear(KEYS[1], after, tonumber(held[2]) or 0, ARGV[5], ARGV[6])
 local entry = journalAppend(KEYS[2], KEYS[1], 7, {'cashFen', after})
 redis.call('HSET', KEYS[3], ARGV[4], entry)
-return {1, after, entry}
+return {1, after, entry, transition}
 `);
 
 function checkMovement(merchantId: string, amountFen: number, note: MovementNote, what: string): void {
@@ -176,12 +181,16 @@ export async function remit(context: AdminContext, merchantId: string, amountFen
   checkMovement(merchantId, amountFen, note, 'remittance');
   const now = context.now();
   const entryArgs = await movementEntry(context, 'remit', merchantId, amountFen, note, now);
-  const reply = (await REMIT.run(context.redis, movementKeys(merchantId), [amountFen, '', 'collector', note.reference, '', '', ...entryArgs])) as [
-    number,
-    unknown?,
-    string?,
-  ];
-  const [status, detail, entry = ''] = reply;
+  const reply = (await REMIT.run(context.redis, movementKeys(merchantId), [
+    amountFen,
+    '',
+    'collector',
+    note.reference,
+    context.cashNear.percent,
+    context.cashNear.marginPercent,
+    ...entryArgs,
+  ])) as [number, unknown?, string?, string?];
+  const [status, detail, entry = '', transition = ''] = reply;
   if (status === -1) {
     throw new AdminError(
       AdminErrorCode.CASH,
@@ -189,7 +198,10 @@ export async function remit(context: AdminContext, merchantId: string, amountFen
     );
   }
   if (status !== 1) throw refused(status, detail, merchantId, note, 'remittance');
-  return { merchantId, amountFen, cashFen: Number(detail), reference: note.reference, reason: note.reason ?? '', entry };
+  const cashFen = Number(detail);
+  await noteCashNear(context.redis, context.logger, merchantId, transition, cashFen);
+  const nearCashLimit = transition === 'cash-leave' ? 'leave' : '';
+  return { merchantId, amountFen, cashFen, reference: note.reference, reason: note.reason ?? '', entry, nearCashLimit };
 }
 
 /** A reference for a top-up given without one (the old `float topup ID AMOUNT` form): unique, so never a duplicate. */

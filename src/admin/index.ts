@@ -42,7 +42,8 @@ import { importBankStatement, type BankImportResult } from './bank-import.js';
 import { statement, type Statement } from './statement.js';
 import { generatedReference, remit, topUp, type MovementNote, type RemitResult, type TopUpResult } from './float.js';
 import { DEFAULT_LOW_FLOAT } from '../core/low-float.js';
-import type { LowFloatOptions } from '../core/deps.js';
+import { DEFAULT_CASH_NEAR } from '../core/cash-near.js';
+import type { CashNearOptions, LowFloatOptions } from '../core/deps.js';
 import type { Logger } from 'pino';
 import {
   addMerchant,
@@ -89,7 +90,7 @@ export type { Statement };
 export { TERMINALS_CSV_HEADER, type NewTerminalKey, type TerminalImport } from './provision.js';
 export type { Checkpoint, ExportedEntry, FindPage, FindQuery, QueuedPosting, Txn, TxnDetail };
 export { ROLES, roleAtLeast, type Role } from './console-operators.js';
-export type { BankImportResult, DayLimits, MovementNote, NewMerchantOptions, RemitResult, LowFloatOptions };
+export type { BankImportResult, CashNearOptions, DayLimits, MovementNote, NewMerchantOptions, RemitResult, LowFloatOptions };
 export type { AdjustResult, Approval, OperatorNote, ReentryInput, ReentryResult, ReversalResult };
 export type { Account, AuditEntry, ConsoleOperator, AuditQuery, ImportResult, BusinessDayOptions, DailyReport, JournalEntry, Merchant, PendingTransaction, ProvisionedKey, Terminal, TopUpResult, VerifyRecord, VerifyResult };
 export type { SeqReset, QueueLine };
@@ -108,6 +109,8 @@ export interface AdminOptions {
   pendingBoundMs?: number;
   /** The gateway's low-float rule, which top-ups apply too; default ¥500 threshold, ¥100 margin. */
   lowFloat?: LowFloatOptions;
+  /** The gateway's near-cash-limit rule, which remittances apply too; default in at 90% of the limit, out below 80%. */
+  cashNear?: CashNearOptions;
   /** Low-float transitions caused by top-ups are logged here. */
   logger?: Logger;
   /** Epoch milliseconds; tests may pin it. */
@@ -141,6 +144,8 @@ export interface Admin {
   listMerchants(): Promise<Merchant[]>;
   /** Outlets in the low-float warning state, lowest float first. */
   lowFloatMerchants(): Promise<Merchant[]>;
+  /** Collectors in the near-cash-limit state, the largest share of their limit first. */
+  nearCashLimitMerchants(): Promise<Merchant[]>;
   /** An outlet's own low-float threshold; null returns it to the configured default. */
   setLowFloatThreshold(id: string, thresholdFen: number | null): Promise<Merchant>;
   /** Daily caps on the merchant's payments (all its terminals together); null clears one. */
@@ -263,6 +268,7 @@ export function createAdmin(options: AdminOptions): Admin {
     masterKeys: asMasterKeys(options.masterKey),
     businessDay: options.businessDay ?? DEFAULT_BUSINESS_DAY,
     lowFloat: options.lowFloat ?? DEFAULT_LOW_FLOAT,
+    cashNear: options.cashNear ?? DEFAULT_CASH_NEAR,
     now: options.now ?? Date.now,
     operator: options.operator === undefined ? null : checkOperator(options.operator),
     ...(options.logger === undefined ? {} : { logger: options.logger }),
@@ -373,6 +379,10 @@ export function createAdmin(options: AdminOptions): Admin {
     listMerchants: () => listMerchants(context),
     lowFloatMerchants: async () =>
       (await listMerchants(context)).filter((m) => m.lowFloat).sort((a, b) => a.floatFen - b.floatFen || a.id.localeCompare(b.id)),
+    nearCashLimitMerchants: async () =>
+      (await listMerchants(context))
+        .filter((m) => m.nearCashLimit)
+        .sort((a, b) => b.cashFen * a.cashLimitFen - a.cashFen * b.cashLimitFen || a.id.localeCompare(b.id)),
     setLowFloatThreshold: (id, thresholdFen) =>
       audited(context, 'merchant.set-threshold', id, async () => (await showMerchant(context, id)).lowFloatThresholdFen, () => setLowFloatThreshold(context, id, thresholdFen), (m) => m.lowFloatThresholdFen),
     setMerchantLimits: (id, limits) =>

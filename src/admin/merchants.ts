@@ -33,6 +33,8 @@ export interface Merchant {
   lowFloatThresholdFen: number | null;
   /** In the low-float warning state (outlets). */
   lowFloat: boolean;
+  /** In the near-cash-limit state (collectors): told to hand cash in. */
+  nearCashLimit: boolean;
   limits: DayLimits;
   /** Epoch milliseconds. */
   createdAt: number;
@@ -105,6 +107,7 @@ export async function addMerchant(context: AdminContext, id: string, name: strin
     cashLimitFen,
     lowFloatThresholdFen: null,
     lowFloat: false,
+    nearCashLimit: false,
     limits: { count: null, amountFen: null },
     createdAt,
     terminals: [],
@@ -128,6 +131,7 @@ export async function showMerchant(context: AdminContext, id: string): Promise<M
     cashLimitFen: int(hash, 'cashLimitFen'),
     lowFloatThresholdFen: optionalInt(hash.lowFloatFen),
     lowFloat: hash.lowFloat === '1',
+    nearCashLimit: hash.cashNear === '1',
     limits: dayLimits(hash),
     createdAt: int(hash, 'createdAt'),
     terminals: terminals.sort(),

@@ -245,6 +245,6 @@ export async function reenterTxn(
   // The biller is idempotent by receipt: if it kept the posting the restore lost, it answers the same.
   const posted = await biller.post({ receipt, account, amountFen, at: now, day: businessDay });
   const storeCall = <T>(call: Promise<T>) => call;
-  const { response } = await completePay({ redis: context.redis, storeCall, now: context.now, journalKey, lowFloat: context.lowFloat, logger: undefined }, txn, posted);
+  const { response } = await completePay({ redis: context.redis, storeCall, now: context.now, journalKey, lowFloat: context.lowFloat, cashNear: context.cashNear, logger: undefined }, txn, posted);
   return { receipt, merchantId: m, state: response.result === ResultCode.APPROVED ? 'complete' : 'declined', result: resultOf(response.result), amountFen, businessDay };
 }

@@ -47,7 +47,7 @@ import {
 import type { DayPosting } from '../biller/biller.js';
 import { formatPostingsFile, parsePostingsFile } from '../biller/postings-file.js';
 import { KeysFile, readKeySource } from '../admin/keys-file.js';
-import { BILLER_QUEUE_SETTINGS, BILLER_SETTINGS, BUSINESS_DAY_SETTINGS, LOW_FLOAT_SETTINGS, resolveBiller, resolveBillerQueue, resolveBusinessDay, resolveLowFloat } from '../config.js';
+import { BILLER_QUEUE_SETTINGS, BILLER_SETTINGS, BUSINESS_DAY_SETTINGS, CASH_NEAR_SETTINGS, LOW_FLOAT_SETTINGS, resolveBiller, resolveBillerQueue, resolveBusinessDay, resolveCashNear, resolveLowFloat } from '../config.js';
 import type { ConnectedBiller } from '../biller/connect.js';
 import { checkMasterKey } from '../store/key-check.js';
 import { MasterKeyError, takeMasterKey, takePreviousMasterKey } from '../store/secrets.js';
@@ -85,7 +85,7 @@ function adminCommand<O>(
   spec: string,
   description: string,
   run: Run<O>,
-  needs: { masterKey?: boolean; businessDay?: boolean; lowFloat?: boolean; operatorFilter?: boolean; money?: boolean; biller?: boolean; tune?: Tune<O> } = {},
+  needs: { masterKey?: boolean; businessDay?: boolean; lowFloat?: boolean; cashNear?: boolean; operatorFilter?: boolean; money?: boolean; biller?: boolean; tune?: Tune<O> } = {},
 ): Command {
   const command = parent
     .command(spec)
@@ -117,6 +117,11 @@ function adminCommand<O>(
       command.option(setting.flag, `${setting.description}; env ${setting.env} (default: ${setting.default})`);
     }
   }
+  if (needs.cashNear) {
+    for (const setting of CASH_NEAR_SETTINGS) {
+      command.option(setting.flag, `${setting.description}; env ${setting.env} (default: ${setting.default})`);
+    }
+  }
   command.action(async (...received: unknown[]) => {
     const self = received.at(-1) as Command;
     const options = self.opts<O & CommonOptions>();
@@ -134,6 +139,7 @@ function adminCommand<O>(
       const masterKeys = masterKey === null ? null : await checkMasterKey(redis, masterKey, previousKey);
       const businessDay = needs.businessDay ? { businessDay: resolveBusinessDay(options, process.env) } : {};
       const lowFloat = needs.lowFloat ? { lowFloat: resolveLowFloat(options, process.env) } : {};
+      const cashNear = needs.cashNear ? { cashNear: resolveCashNear(options, process.env) } : {};
       const operator = (needs.operatorFilter ? undefined : options.operator) ?? (process.env.AIRCHARGE_OPERATOR || undefined);
       const limit = needs.money ? ((options as { approvalLimit?: string }).approvalLimit ?? (process.env.AIRCHARGE_APPROVAL_LIMIT || undefined)) : undefined;
       const billerConfig = needs.biller ? resolveBiller(options, process.env) : null;
@@ -144,6 +150,7 @@ function adminCommand<O>(
         ...(biller === null ? {} : { biller: biller.biller, billerUrl: billerConfig!.url }),
         ...businessDay,
         ...lowFloat,
+        ...cashNear,
         redis,
         masterKey: masterKeys,
         ...(operator === undefined ? {} : { operator }),
@@ -196,13 +203,13 @@ function limitsText(limits: DayLimits): string {
 
 function balanceText(m: Merchant): string {
   return m.kind === 'collector'
-    ? `cash ${yuan(m.cashFen)} of ${yuan(m.cashLimitFen)}`
+    ? `cash ${yuan(m.cashFen)} of ${yuan(m.cashLimitFen)}${m.nearCashLimit ? ' NEAR LIMIT' : ''}`
     : `float ${yuan(m.floatFen)}${m.lowFloat ? ' LOW' : ''}`;
 }
 
 function merchantText(m: Merchant): string {
   const balance = m.kind === 'collector'
-    ? [`cash held ${yuan(m.cashFen)} yuan (${m.cashFen} fen), limit ${yuan(m.cashLimitFen)} yuan`]
+    ? [`cash held ${yuan(m.cashFen)} yuan (${m.cashFen} fen), limit ${yuan(m.cashLimitFen)} yuan${m.nearCashLimit ? ', NEAR CASH LIMIT' : ''}`]
     : [
         `float     ${yuan(m.floatFen)} yuan (${m.floatFen} fen)${m.lowFloat ? ', LOW FLOAT' : ''}`,
         `threshold ${m.lowFloatThresholdFen === null ? 'default' : `${yuan(m.lowFloatThresholdFen)} yuan`}`,
@@ -266,12 +273,17 @@ function registerMerchant(program: Command): void {
     .option('--kind <kind>', 'outlet or collector', 'outlet')
     .option('--cash-limit <yuan>', "a collector's cash-in-hand limit: beyond it PAY is declined CASH_LIMIT");
 
-  adminCommand<{ lowFloat?: boolean }>(group, 'list', 'list every merchant with its float or cash held', async (admin, _args, options) => {
-    const merchants = options.lowFloat ? await admin.lowFloatMerchants() : await admin.listMerchants();
+  adminCommand<{ lowFloat?: boolean; nearCashLimit?: boolean }>(group, 'list', 'list every merchant with its float or cash held', async (admin, _args, options) => {
+    if (options.lowFloat && options.nearCashLimit) throw new AdminError(AdminErrorCode.INVALID, '--low-float and --near-cash-limit list different merchants: give one');
+    const merchants = options.lowFloat
+      ? await admin.lowFloatMerchants()
+      : options.nearCashLimit ? await admin.nearCashLimitMerchants() : await admin.listMerchants();
     const lines = merchants.map((m) => `${m.id}  ${m.kind}  ${m.status}  ${balanceText(m)}  terminals ${m.terminals.length}  ${m.name}`);
-    const none = options.lowFloat ? 'no outlet is low on float' : 'no merchants';
+    const none = options.lowFloat ? 'no outlet is low on float' : options.nearCashLimit ? 'no collector is near his cash limit' : 'no merchants';
     return { json: { merchants }, text: lines.length === 0 ? none : lines.join('\n') };
-  }).option('--low-float', 'only outlets in the low-float warning state, lowest float first');
+  })
+    .option('--low-float', 'only outlets in the low-float warning state, lowest float first')
+    .option('--near-cash-limit', 'only collectors in the near-cash-limit state (told to hand cash in), the largest share of their limit first');
 
   adminCommand<{ clear?: boolean }>(
     group,
@@ -597,10 +609,12 @@ function registerCollector(program: Command): void {
       });
       return {
         json: result,
-        text: `collector ${result.merchantId}: remitted ${yuan(result.amountFen)} yuan (reference ${result.reference}), still holds ${yuan(result.cashFen)} yuan`,
+        text:
+          `collector ${result.merchantId}: remitted ${yuan(result.amountFen)} yuan (reference ${result.reference}), still holds ${yuan(result.cashFen)} yuan` +
+          (result.nearCashLimit === 'leave' ? '; no longer near his cash limit' : ''),
       };
     },
-    { businessDay: true, masterKey: true },
+    { businessDay: true, masterKey: true, cashNear: true },
   )
     .requiredOption('--reference <ref>', "the office's receipt for the cash, unique per collector")
     .option('--reason <text>', 'a note for the journal and statements');

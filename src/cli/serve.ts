@@ -122,6 +122,7 @@ async function serve(config: ServeConfig, masterKey: Buffer, previousKey: Buffer
     recoveryAfterMs: config.recoveryAfterMs,
     maxPaymentFen: config.maxPaymentFen,
     lowFloat: config.lowFloat,
+    cashNear: config.cashNear,
     replayRetentionSec: config.replayRetentionSec,
     inquiryQuota: config.inquiryQuota,
     billerDown: config.billerDown,

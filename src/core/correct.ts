@@ -15,6 +15,7 @@ import type { CoreDeps, PendingTransaction } from './deps.js';
 import { guardArgs, guardKeys, receiptOf } from './guard.js';
 import { reservedHead, transactionEntryArgs } from './journal-entry.js';
 import { settleLive } from './in-doubt.js';
+import { noteCashNear } from './cash-near.js';
 import { noteLowFloat } from './low-float.js';
 import { completionArgs, type Completion } from './pay.js';
 import { parseTransactionResponse, reservationAnswer } from './responses.js';
@@ -51,11 +52,14 @@ export async function reserveCorrect(
         req.receipt,
         businessDay,
         t,
+        deps.cashNear.percent,
+        deps.cashNear.marginPercent,
       ],
     ),
   )) as unknown[];
   const answered = reservationAnswer(reply);
   if (answered !== null) return { answered };
+  await noteCashNear(deps.redis, deps.logger, m, reply[4], Number(reply[5]));
   return {
     pending: {
       kind: 'correct',
@@ -107,10 +111,11 @@ export async function completeCorrect(
       ],
       [...completionArgs(deps, txn, reversed, now), ...entry],
     ),
-  )) as [number, string | null, string];
+  )) as [number, string | null, string, number];
   if (reply[1] === null) throw new Error(`no transaction ${txn.receipt} of merchant ${m}`);
   const response = parseTransactionResponse(reply[1]);
   await noteLowFloat(deps.redis, deps.logger, m, reply[2], response.floatFen);
+  await noteCashNear(deps.redis, deps.logger, m, reply[2], Number(reply[3]));
   return { applied: reply[0] === 1, response };
 }
 

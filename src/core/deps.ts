@@ -13,6 +13,13 @@ export interface LowFloatOptions {
   marginFen: number;
 }
 
+export interface CashNearOptions {
+  /** A collector enters the near-cash-limit state when his cash held reaches this percent of his limit (0: never). */
+  percent: number;
+  /** Hysteresis, percentage points: the state is left only below percent − marginPercent. */
+  marginPercent: number;
+}
+
 export interface CoreDeps {
   redis: Redis | Cluster;
   biller: Biller;
@@ -30,6 +37,7 @@ export interface CoreDeps {
   businessDay: BusinessDayOptions;
   /** An outlet enters the low-float state below thresholdFen (unless it has its own) and leaves above it + marginFen. */
   lowFloat: LowFloatOptions;
+  cashNear: CashNearOptions;
   logger: Logger | undefined;
   /** Epoch ms; the completion time of transactions (the request's own time is ctx.now). */
   now(): number;

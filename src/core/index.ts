@@ -18,7 +18,8 @@ import type { BillerDownPolicy } from './in-doubt.js';
 import { cutoffMinutes, DEFAULT_BUSINESS_DAY, type BusinessDayOptions } from './business-day.js';
 import { RedisSessionStore } from './session-store.js';
 import { storeCalls } from './store-call.js';
-import type { LowFloatOptions } from './deps.js';
+import type { CashNearOptions, LowFloatOptions } from './deps.js';
+import { cashNearOptions } from './cash-near.js';
 import { DEFAULT_LOW_FLOAT } from './low-float.js';
 import { RedisTransactionCore } from './transaction-core.js';
 
@@ -28,7 +29,7 @@ export { businessDayOf, type BusinessDayOptions } from './business-day.js';
  * this old: a session record may expire up to this long before ttl seconds after its last request.
  */
 export { SESSION_REFRESH_MS } from '../store/lua/guard.js';
-export type { CoreDeps, LowFloatOptions, PendingTransaction } from './deps.js';
+export type { CashNearOptions, CoreDeps, LowFloatOptions, PendingTransaction } from './deps.js';
 export { DEFAULT_LOW_FLOAT } from './low-float.js';
 export { QUEUED_ARREARS, TRANSITIONS, transition, type BillerDownPolicy, type BillerEvent, type Move, type TxnState } from './in-doubt.js';
 export { RedisSessionStore } from './session-store.js';
@@ -53,6 +54,8 @@ export interface CoreOptions {
   maxPaymentFen?: number;
   /** Low-float warning for outlets; default threshold ¥500 (50000), margin ¥100 (10000). */
   lowFloat?: Partial<LowFloatOptions>;
+  /** Near-cash-limit warning for collectors; default in at 90% of the limit, out below 80%. */
+  cashNear?: Partial<CashNearOptions>;
   /** How long request records (and so retransmissions) are kept; default 86400 (24 h). */
   replayRetentionSec?: number;
   /** A pending transaction older than this is recovered; default 10000. */
@@ -116,6 +119,7 @@ export async function createCore(
       thresholdFen: nonNegativeInteger('lowFloat.thresholdFen', options.lowFloat?.thresholdFen ?? DEFAULT_LOW_FLOAT.thresholdFen),
       marginFen: nonNegativeInteger('lowFloat.marginFen', options.lowFloat?.marginFen ?? DEFAULT_LOW_FLOAT.marginFen),
     },
+    cashNear: cashNearOptions(options.cashNear),
     logger: options.instanceId === undefined || options.logger === undefined ? options.logger : instanceLogger(options.logger, options.instanceId),
     now: () => Date.now(),
   };

@@ -18,6 +18,7 @@ import type { CoreDeps, PendingTransaction } from './deps.js';
 import { guardArgs, guardKeys, receiptOf } from './guard.js';
 import { reservedHead, transactionEntryArgs } from './journal-entry.js';
 import { billerRefusesNow, settleLive } from './in-doubt.js';
+import { noteCashNear } from './cash-near.js';
 import { noteLowFloat } from './low-float.js';
 import { formatPaidPeriods, parseTransactionResponse, reservationAnswer } from './responses.js';
 import type { Outcome, RequestContext } from './types.js';
@@ -26,7 +27,7 @@ import type { Outcome, RequestContext } from './types.js';
 export type Reservation = { answered: Outcome<PayResponse> } | { pending: PendingTransaction };
 
 /** What completing a payment needs: the live path's deps, or the admin's for a re-entry. */
-export type CompletionDeps = Pick<CoreDeps, 'redis' | 'storeCall' | 'now' | 'journalKey' | 'lowFloat' | 'logger'>;
+export type CompletionDeps = Pick<CoreDeps, 'redis' | 'storeCall' | 'now' | 'journalKey' | 'lowFloat' | 'cashNear' | 'logger'>;
 
 export interface Completion {
   /** False when the transaction had already been completed (by the live path or recovery). */
@@ -62,12 +63,15 @@ export async function reservePay(deps: CoreDeps, ctx: RequestContext, req: PayRe
         billerRefusesNow(deps) ? 1 : 0,
         deps.lowFloat.thresholdFen,
         deps.lowFloat.marginFen,
+        deps.cashNear.percent,
+        deps.cashNear.marginPercent,
       ],
     ),
   )) as unknown[];
   const answered = reservationAnswer(reply);
   if (answered !== null) return { answered };
   await noteLowFloat(deps.redis, deps.logger, m, reply[4], Number(reply[1]));
+  await noteCashNear(deps.redis, deps.logger, m, reply[4], Number(reply[5]));
   return {
     pending: {
       kind: 'pay',
@@ -116,19 +120,20 @@ export async function completePay(
       ],
       [...completionArgs(deps, txn, posted, now), options.queued === true ? 1 : 0, ...entry],
     ),
-  )) as [number, string | null, string];
+  )) as [number, string | null, string, number];
   if (reply[1] === null) throw new Error(`no transaction ${txn.receipt} of merchant ${m}`);
   const response = parseTransactionResponse(reply[1]);
   await noteLowFloat(deps.redis, deps.logger, m, reply[2], response.floatFen);
+  await noteCashNear(deps.redis, deps.logger, m, reply[2], Number(reply[3]));
   return { applied: reply[0] === 1, response };
 }
 
 /**
- * ARGV of COMPLETE_PAY and COMPLETE_CORRECT: the biller's answer, the low-float rule, and what
+ * ARGV of COMPLETE_PAY and COMPLETE_CORRECT: the biller's answer, the low-float and near-cash-limit rules, and what
  * the receipt needs from the biller (periods paid or restored, the holder's name masked here: the
  * whole name never leaves the gateway).
  */
-export function completionArgs(deps: Pick<CoreDeps, 'lowFloat'>, txn: PendingTransaction, posted: PostingResult, now: number): Array<string | number> {
+export function completionArgs(deps: Pick<CoreDeps, 'lowFloat' | 'cashNear'>, txn: PendingTransaction, posted: PostingResult, now: number): Array<string | number> {
   return [
     txn.receipt,
     posted.result,
@@ -136,6 +141,8 @@ export function completionArgs(deps: Pick<CoreDeps, 'lowFloat'>, txn: PendingTra
     now,
     deps.lowFloat.thresholdFen,
     deps.lowFloat.marginFen,
+    deps.cashNear.percent,
+    deps.cashNear.marginPercent,
     // The bills it paid (a reversal: restored), as the receipt's bill periods.
     formatPaidPeriods(posted.bills.slice(0, MAX_BILL_PERIODS).map((b) => ({ period: b.period, amountFen: b.amountFen }))),
     maskHolderName(posted.holderName ?? ''),

@@ -79,6 +79,8 @@ export class FleetGauges {
       (s) => s.oldestPendingSec);
     fleet('aircharge_merchants_low_float', 'Outlets in the low-float warning state (below their threshold; left only above threshold plus margin)',
       (s) => s.merchantsLowFloat);
+    fleet('aircharge_collectors_near_cash_limit', 'Collectors in the near-cash-limit state (told to hand cash in; left only below the threshold less its margin)',
+      (s) => s.collectorsNearCashLimit);
     fleet('aircharge_topups_total', 'Top-ups applied to merchant floats (admin CLI and API), all time', (s) => s.topUps, 'counter');
     fleet('aircharge_topups_fen_total', 'Fen added to merchant floats by top-ups, all time', (s) => s.topUpFen, 'counter');
     // The fleet of terminals: online counts and the health the online ones last reported (heartbeats).

@@ -2,7 +2,8 @@
  * The walk behind the fleet-wide gauges (fleet.ts): pending transactions (recovery's backlog),
  * outlets in the low-float warning state (the merchant hash's `lowFloat`, set with hysteresis by
  * the float change itself, src/core/README.md "Low float": what `merchant list --low-float` lists),
- * and the terminals: online or not, and the health the online ones last reported.
+ * collectors in the near-cash-limit state (`cashNear`, src/core/cash-near.ts: what `merchant list
+ * --near-cash-limit` lists), and the terminals: online or not, and the health the online ones last reported.
  * Run by the fleet lease holder only, once per interval.
  */
 import type { Cluster, Redis } from 'ioredis';
@@ -27,6 +28,8 @@ export interface StoreSample {
   oldestPendingSec: number;
   /** Merchants in the low-float warning state. */
   merchantsLowFloat: number;
+  /** Collectors in the near-cash-limit state. */
+  collectorsNearCashLimit: number;
   terminals: TerminalSample;
 }
 
@@ -64,7 +67,7 @@ async function sampleTerminals(redis: Redis | Cluster, merchantId: string, into:
 const BATCH = 200;
 
 /**
- * Walks every merchant: its warning state, and its pending set. Each merchant's keys share one
+ * Walks every merchant: its warning states, and its pending set. Each merchant's keys share one
  * hash tag, but different merchants live in different slots, so there is no cross-merchant
  * pipeline on a Cluster: commands go out concurrently, in batches.
  */
@@ -73,17 +76,18 @@ export async function sampleStore(
   options: { now: number },
 ): Promise<StoreSample> {
   const merchantIds = await redis.smembers(keys.merchants());
-  const sample: StoreSample = { pendingTransactions: 0, oldestPendingSec: 0, merchantsLowFloat: 0, terminals: emptyTerminalSample() };
+  const sample: StoreSample = { pendingTransactions: 0, oldestPendingSec: 0, merchantsLowFloat: 0, collectorsNearCashLimit: 0, terminals: emptyTerminalSample() };
   for (let i = 0; i < merchantIds.length; i += BATCH) {
     await Promise.all(
       merchantIds.slice(i, i + BATCH).map(async (merchantId) => {
-        const [[lowFloat], pending, oldest] = await Promise.all([
-          redis.hmget(keys.merchant(merchantId), 'lowFloat'),
+        const [[lowFloat, cashNear], pending, oldest] = await Promise.all([
+          redis.hmget(keys.merchant(merchantId), 'lowFloat', 'cashNear'),
           redis.zcard(keys.pending(merchantId)),
           redis.zrange(keys.pending(merchantId), 0, 0, 'WITHSCORES'),
           sampleTerminals(redis, merchantId, sample.terminals),
         ]);
         if (lowFloat === '1') sample.merchantsLowFloat++;
+        if (cashNear === '1') sample.collectorsNearCashLimit++;
         sample.pendingTransactions += pending;
         const createdAt = oldest[1];
         if (createdAt !== undefined) {

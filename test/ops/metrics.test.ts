@@ -164,6 +164,10 @@ describe.each(REDIS_BACKENDS)('Redis metrics on $name', (backend) => {
       await redisClient.sadd(keys.merchants(), id);
       await redisClient.hset(keys.merchant(id), { id, status, floatFen, ...(lowFloat ? { lowFloat } : {}) });
     }
+    // Collectors: the near-cash-limit state (`cashNear`) is what counts, not the cash against the limit.
+    await redisClient.sadd(keys.merchants(), 'K1', 'K2');
+    await redisClient.hset(keys.merchant('K1'), { id: 'K1', status: 'active', kind: 'collector', cashFen: 85_000, cashLimitFen: 100_000, cashNear: '1' });
+    await redisClient.hset(keys.merchant('K2'), { id: 'K2', status: 'active', kind: 'collector', cashFen: 95_000, cashLimitFen: 100_000 });
     await redisClient.zadd(keys.pending('G1'), now - 30_000, 'T00000010000000001', now - 1_000, 'T00000010000000002');
     await redisClient.zadd(keys.pending('G3'), now - 2_000, 'T00000030000000001');
 
@@ -176,6 +180,7 @@ describe.each(REDIS_BACKENDS)('Redis metrics on $name', (backend) => {
       expect(valueOf(text, 'aircharge_fleet_lease_held')).toBe(1);
       expect(valueOf(text, 'aircharge_pending_transactions')).toBe(3);
       expect(valueOf(text, 'aircharge_merchants_low_float')).toBe(2); // G3, G4: what `merchant list --low-float` lists
+      expect(valueOf(text, 'aircharge_collectors_near_cash_limit')).toBe(1); // K1: what `merchant list --near-cash-limit` lists
       const oldest = valueOf(text, 'aircharge_oldest_pending_transaction_seconds') ?? 0;
       expect(oldest).toBeGreaterThanOrEqual(30);
       expect(oldest).toBeLessThan(300);
@@ -185,6 +190,7 @@ describe.each(REDIS_BACKENDS)('Redis metrics on $name', (backend) => {
       await redisClient.zrem(keys.pending('G1'), 'T00000010000000001', 'T00000010000000002');
       await redisClient.zrem(keys.pending('G3'), 'T00000030000000001');
       await redisClient.hdel(keys.merchant('G3'), 'lowFloat');
+      await redisClient.hset(keys.merchant('K2'), 'cashNear', '1');
       // A scrape reads the last walk: nothing changes until the next tick.
       expect(valueOf(await metrics.scrape(), 'aircharge_pending_transactions')).toBe(3);
       await fleet.tick();
@@ -192,6 +198,7 @@ describe.each(REDIS_BACKENDS)('Redis metrics on $name', (backend) => {
       expect(valueOf(text, 'aircharge_pending_transactions')).toBe(0);
       expect(valueOf(text, 'aircharge_oldest_pending_transaction_seconds')).toBe(0);
       expect(valueOf(text, 'aircharge_merchants_low_float')).toBe(1);
+      expect(valueOf(text, 'aircharge_collectors_near_cash_limit')).toBe(2);
     } finally {
       fleet.stop();
     }

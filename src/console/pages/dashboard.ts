@@ -28,8 +28,8 @@ export function registerDashboard(app: FastifyInstance, context: ConsoleContext)
     ]);
     const lastHour = journal.filter((e) => e.kind === 'pay' && e.ts > viewer.now - HOUR_MS);
     const low = merchants.filter((m) => m.kind !== 'collector' && m.status === 'active' && m.lowFloat).sort((x, y) => x.floatFen - y.floatFen);
-    // A collector at 80% of its cash limit is about to be refused payments (CASH_LIMIT): time to hand cash in.
-    const nearLimit = merchants.filter((m) => m.kind === 'collector' && m.cashLimitFen > 0 && m.cashFen * 5 >= m.cashLimitFen * 4).sort((x, y) => y.cashFen / y.cashLimitFen - x.cashFen / x.cashLimitFen);
+    // A collector in the near-cash-limit state (the gateway's rule, as his terminal shows it) is about to be refused payments (CASH_LIMIT): time to hand cash in.
+    const nearLimit = merchants.filter((m) => m.kind === 'collector' && m.nearCashLimit).sort((x, y) => y.cashFen / y.cashLimitFen - x.cashFen / x.cashLimitFen);
     const inDoubt = pending.filter((p) => viewer.now - p.createdAt >= IN_DOUBT_AFTER_MS);
     const disabled = terminals.filter((t) => t.status === 'disabled').length;
     const online = terminals.filter((t) => t.online).length;
@@ -42,7 +42,7 @@ ${tile("Today's payments", total.payments.count.toLocaleString('en-US'), `${repo
 ${tile('Collected today', yuan(total.netFen), `${yuan(total.payments.amountFen)} paid, ${yuan(total.corrections.amountFen)} corrected`)}
 ${tile('Last hour', count(lastHour.length, 'payment'), `${yuan(lastHour.reduce((sum, e) => sum + e.amountFen, 0))} collected`)}
 ${tile('Low floats', low.length, `outlets under their threshold`, low.length > 0 ? 'warn' : 'ok')}
-${tile('Collectors', nearLimit.length, 'at 80% of their cash limit', nearLimit.length > 0 ? 'warn' : 'ok')}
+${tile('Collectors', nearLimit.length, 'near their cash limit', nearLimit.length > 0 ? 'warn' : 'ok')}
 ${tile('Pending', pending.length, `${inDoubt.length} in doubt`, inDoubt.length > 0 ? 'bad' : pending.length > 0 ? 'warn' : 'ok')}
 ${verifyTile(verify, viewer.now)}
 </div>

@@ -114,11 +114,11 @@ function statusPill(m: Merchant): Html {
   return m.status === 'active' ? pill('ok', 'active') : pill('bad', 'disabled');
 }
 
-/** An outlet's float (amber in the low-float warning state, red when empty) or a collector's cash held (amber from 80% of its limit). */
+/** An outlet's float (amber in the low-float warning state, red when empty) or a collector's cash held (amber in the near-cash-limit state, red at the limit). */
 function balanceCell(m: Merchant): Html {
   if (m.kind === 'collector') {
     if (m.cashLimitFen > 0 && m.cashFen >= m.cashLimitFen) return pill('bad', yuan(m.cashFen));
-    if (m.cashLimitFen > 0 && m.cashFen * 5 >= m.cashLimitFen * 4) return pill('warn', yuan(m.cashFen));
+    if (m.nearCashLimit) return pill('warn', yuan(m.cashFen));
     return html`${yuan(m.cashFen)}`;
   }
   if (m.floatFen <= 0) return pill('bad', yuan(m.floatFen));

@@ -7,7 +7,11 @@
  *   rises above threshold + margin, so a float hovering at the threshold does not flap. The state
  *   is the merchant hash's `lowFloat` field; the script returns the transition ('enter', 'leave'
  *   or '') so the caller logs it once and keeps the fleet-wide set `ac:low-float` (another slot).
- * - A collector's cash held is "near its limit" at 90% of it: a flag on the answer, no state.
+ * - A collector's cash held has a near-cash-limit state of the same shape, in percent of his cash
+ *   limit: entered when a change leaves his cash at `pct`% of the limit or more, left only when it
+ *   falls below (pct − margin)% (default 90 and 10: in at ¥2,700 of ¥3,000, out below ¥2,400); pct 0:
+ *   never. The merchant hash's `cashNear` field; transitions 'cash-enter' / 'cash-leave' for the
+ *   caller to log and to keep the set `ac:near-cash-limit`.
  * - Daily caps count every payment reserved on the business day, per merchant and per terminal
  *   (`capCount`, `capFen` in the day hash), and give back a payment declined by the biller.
  */
@@ -30,9 +34,20 @@ local function lowFloat(merchantKey, floatFen, defaultThreshold, margin, known)
   if low then return ${TxnFlag.LOW_FLOAT}, '' end
   return 0, ''
 end
-local function cashFlags(cashFen, limit)
-  if limit > 0 and cashFen * 10 >= limit * 9 then return ${TxnFlag.CASH_NEAR_LIMIT} end
-  return 0
+-- known: {cashNear} when the script has read it already, else nil.
+local function cashNear(merchantKey, cashFen, limit, pct, margin, known)
+  local near = (known or redis.call('HMGET', merchantKey, 'cashNear'))[1] == '1'
+  pct, margin = tonumber(pct), tonumber(margin)
+  if not near and pct > 0 and cashFen * 100 >= limit * pct then
+    redis.call('HSET', merchantKey, 'cashNear', '1')
+    return ${TxnFlag.CASH_NEAR_LIMIT}, 'cash-enter'
+  end
+  if near and (pct == 0 or cashFen * 100 < limit * (pct - margin)) then
+    redis.call('HDEL', merchantKey, 'cashNear')
+    return 0, 'cash-leave'
+  end
+  if near then return ${TxnFlag.CASH_NEAR_LIMIT}, '' end
+  return 0, ''
 end
 -- Adds n payments of amount fen (n may be -1 to give one back) to the day's cap counters.
 local function countOnCaps(dayKey, terminal, n, amount)

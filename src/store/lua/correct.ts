@@ -20,12 +20,14 @@ import { TXN_RESPONSE } from './response.js';
  * KEYS[1..4] guard, KEYS[5] correction transaction, KEYS[6] original transaction, KEYS[7] pending set,
  * KEYS[8] decline record, KEYS[9] terminal's index, KEYS[10] account's index, KEYS[11] declined index
  * ARGV[1..7] guard, ARGV[8] amount, ARGV[9] account, ARGV[10] correction receipt,
- * ARGV[11] original receipt, ARGV[12] business day (now), ARGV[13] terminal id
- * → guard reply | {'declined', resp} | {'reserved', 0, head id, head chain} (as RESERVE_PAY)
+ * ARGV[11] original receipt, ARGV[12] business day (now), ARGV[13] terminal id, ARGV[14] near-cash-limit
+ * percent, ARGV[15] its margin
+ * → guard reply | {'declined', resp} | {'reserved', 0, head id, head chain, near-cash-limit transition, cash held}
+ *   (as RESERVE_PAY)
  */
 export const RESERVE_CORRECT = new Script(`${GUARD}${LOOKUP_INDEX}${BALANCE}
 -- merchant: status, floatFen, then these (read in the guard's HMGET).
-local refused, merchant = guard(KEYS[5], nil, {'kind', 'cashFen', 'cashLimitFen', '${HEAD_FIELDS.id}', '${HEAD_FIELDS.chain}'})
+local refused, merchant = guard(KEYS[5], nil, {'kind', 'cashFen', 'cashLimitFen', '${HEAD_FIELDS.id}', '${HEAD_FIELDS.chain}', 'cashNear'})
 if refused then return refused end
 local function decline(result)
   local resp = txnResponse(result, '', 0, 0, 0)
@@ -44,12 +46,12 @@ if original[4] ~= ARGV[9] or original[5] ~= ARGV[8] then return decline(${R.CORR
 if original[6] ~= 'complete' then return decline(${R.ORIGINAL_NOT_COMPLETED}) end
 -- Corrected, or being corrected under an earlier sequence number: either way this one is not needed.
 if original[7] then return decline(${R.ALREADY_CORRECTED}) end
-local cashFen, flags = 0, 0
+local cashFen, flags, transition = 0, 0, ''
 if merchant[3] == 'collector' then
   cashFen = tonumber(merchant[4]) or 0
   if cashFen < tonumber(ARGV[8]) then return decline(${R.CASH_LIMIT}) end
   cashFen = redis.call('HINCRBY', KEYS[3], 'cashFen', -tonumber(ARGV[8]))
-  flags = cashFlags(cashFen, tonumber(merchant[5]) or 0)
+  flags, transition = cashNear(KEYS[3], cashFen, tonumber(merchant[5]) or 0, ARGV[14], ARGV[15], {merchant[8]})
 end
 redis.call('HSET', KEYS[6], 'correctedBy', ARGV[10])
 redis.call('HSET', KEYS[5], 'receipt', ARGV[10], 'kind', 'correct', 'terminal', ARGV[13], 'seq', ARGV[2],
@@ -58,7 +60,7 @@ redis.call('HSET', KEYS[5], 'receipt', ARGV[10], 'kind', 'correct', 'terminal', 
 redis.call('ZADD', KEYS[7], ARGV[5], ARGV[10])
 indexTxn(KEYS[9], KEYS[10], ARGV[5], ARGV[10])
 recordRequest('pending', ARGV[10])
-return {'reserved', 0, merchant[6] or '', merchant[7] or ''}
+return {'reserved', 0, merchant[6] or '', merchant[7] or '', transition, cashFen}
 `);
 
 /**
@@ -68,16 +70,16 @@ return {'reserved', 0, merchant[6] or '', merchant[7] or ''}
  * KEYS[1] correction transaction, KEYS[2] pending set, KEYS[3] merchant (and the journal's head),
  * KEYS[4] journal, KEYS[5] day counters, KEYS[6] original transaction, KEYS[7] declined index
  * ARGV[1] correction receipt, ARGV[2] biller result, ARGV[3] arrears after the restore, ARGV[4] now,
- * ARGV[5] default low-float threshold, ARGV[6] low-float margin, ARGV[7] periods restored
- * (`YYYYMM=fen,...`), ARGV[8] the holder's name, masked, ARGV[9..] the journal entry
- * (journalEntryArgs; only when approved)
- * → {applied 0|1, resp, low-float transition}
+ * ARGV[5] default low-float threshold, ARGV[6] low-float margin, ARGV[7] near-cash-limit percent,
+ * ARGV[8] its margin, ARGV[9] periods restored (`YYYYMM=fen,...`), ARGV[10] the holder's name,
+ * masked, ARGV[11..] the journal entry (journalEntryArgs; only when approved)
+ * → {applied 0|1, resp, low-float or near-cash-limit transition, a collector's cash held after}
  */
 export const COMPLETE_CORRECT = new Script(`${TXN_RESPONSE}${DAY_COUNTERS}${BALANCE}${JOURNAL_APPEND}
 local txn = hmgetTxn(KEYS[1], 'amountFen', 'terminal')
 if txn[1] ~= 'pending' then return {0, responseOf(txn), ''} end
 local amount, terminal, day, cashFen = txn[11], txn[12], txn[6], txn[8]
-local merchant = redis.call('HMGET', KEYS[3], 'kind', '${HEAD_FIELDS.chain}', '${HEAD_FIELDS.count}')
+local merchant = redis.call('HMGET', KEYS[3], 'kind', '${HEAD_FIELDS.chain}', '${HEAD_FIELDS.count}', 'cashLimitFen')
 local collector = merchant[1] == 'collector'
 local result = tonumber(ARGV[2])
 local resp, transition = nil, ''
@@ -89,20 +91,24 @@ if result == ${R.APPROVED} then
     balanceField, balance = 'floatFen', floatFen
   end
   -- The holder named by the biller, else the one its payment's receipt printed.
-  local holder = ARGV[8]
+  local holder = ARGV[10]
   if holder == '' then holder = redis.call('HGET', KEYS[6], 'holder') or '' end
-  resp = txnResponse(result, ARGV[1], ARGV[3], floatFen, day, flags, cashFen, ARGV[7], holder)
-  journalAppend(KEYS[4], KEYS[3], 9, {balanceField, balance}, {merchant[2], merchant[3]})
+  resp = txnResponse(result, ARGV[1], ARGV[3], floatFen, day, flags, cashFen, ARGV[9], holder)
+  journalAppend(KEYS[4], KEYS[3], 11, {balanceField, balance}, {merchant[2], merchant[3]})
   countOnDay(KEYS[5], terminal, 'correctCount', 'correctFen', tonumber(amount))
   redis.call('HSET', KEYS[1], 'state', 'complete', 'result', result, 'arrearsAfter', ARGV[3], 'floatAfter', floatFen,
-    'flags', flags, 'completedAt', ARGV[4], 'paid', ARGV[7], 'holder', holder)
+    'flags', flags, 'completedAt', ARGV[4], 'paid', ARGV[9], 'holder', holder)
 else
   resp = txnResponse(result, '', 0, 0, 0)
-  if collector then redis.call('HINCRBY', KEYS[3], 'cashFen', amount) end
+  if collector then
+    local _
+    cashFen = redis.call('HINCRBY', KEYS[3], 'cashFen', amount)
+    _, transition = cashNear(KEYS[3], cashFen, tonumber(merchant[4]) or 0, ARGV[7], ARGV[8])
+  end
   if redis.call('HGET', KEYS[6], 'correctedBy') == ARGV[1] then redis.call('HDEL', KEYS[6], 'correctedBy') end
   redis.call('HSET', KEYS[1], 'state', 'declined', 'result', result, 'arrearsAfter', 0, 'completedAt', ARGV[4])
   redis.call('ZADD', KEYS[7], redis.call('HGET', KEYS[1], 'createdAt'), ARGV[1])
 end
 redis.call('ZREM', KEYS[2], ARGV[1])
-return {1, resp, transition}
+return {1, resp, transition, cashFen}
 `);

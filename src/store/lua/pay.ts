@@ -18,9 +18,10 @@ import { TXN_RESPONSE } from './response.js';
  * KEYS[11] day counters (today)
  * ARGV[1..7] guard, ARGV[8] amount, ARGV[9] maximum payment, ARGV[10] receipt, ARGV[11] account,
  * ARGV[12] business day, ARGV[13] terminal id, ARGV[14] 1 when the biller is unavailable (policy decline),
- * ARGV[15] default low-float threshold, ARGV[16] low-float margin
+ * ARGV[15] default low-float threshold, ARGV[16] low-float margin, ARGV[17] near-cash-limit percent,
+ * ARGV[18] its margin in points
  * → guard reply | {'declined', resp} (decided here, stored) |
- *   {'reserved', float left, head id, head chain, low-float transition}
+ *   {'reserved', float left, head id, head chain, low-float or near-cash-limit transition, cash held}
  *   (the journal's head, which the completion's journal entry vouches for: src/store/journal.ts)
  * An outlet's float is debited here; a collector's cash held is raised here (up to its limit).
  * Everything the rules need from the merchant and terminal hashes comes with the guard's reads.
@@ -28,7 +29,7 @@ import { TXN_RESPONSE } from './response.js';
 export const RESERVE_PAY = new Script(`${GUARD}${LOOKUP_INDEX}${BALANCE}
 -- merchant: status, floatFen, then these; terminal: status, hwm, lastRead, then its caps.
 local refused, merchant, terminalRow = guard(KEYS[5], nil, {'kind', 'cashFen', 'cashLimitFen', 'dayCountLimit',
-  'dayFenLimit', 'lowFloatFen', 'lowFloat', '${HEAD_FIELDS.id}', '${HEAD_FIELDS.chain}'}, {'dayCountLimit', 'dayFenLimit'})
+  'dayFenLimit', 'lowFloatFen', 'lowFloat', '${HEAD_FIELDS.id}', '${HEAD_FIELDS.chain}', 'cashNear'}, {'dayCountLimit', 'dayFenLimit'})
 if refused then return refused end
 local function decline(result, floatFen, cashFen)
   local resp = txnResponse(result, '', 0, floatFen, 0, 0, cashFen)
@@ -54,7 +55,7 @@ if merchant[3] == 'collector' then
   local limit = tonumber(merchant[5]) or 0
   if cashFen + amount > limit then return decline(${R.CASH_LIMIT}, 0, cashFen) end
   cashFen = redis.call('HINCRBY', KEYS[3], 'cashFen', amount)
-  flags = cashFlags(cashFen, limit)
+  flags, transition = cashNear(KEYS[3], cashFen, limit, ARGV[17], ARGV[18], {merchant[12]})
 else
   floatFen = tonumber(merchant[2]) or 0
   if floatFen < amount then return decline(${R.FLOAT_SHORT}, floatFen, 0) end
@@ -68,7 +69,7 @@ redis.call('HSET', KEYS[5], 'receipt', ARGV[10], 'kind', 'pay', 'terminal', term
 redis.call('ZADD', KEYS[6], ARGV[5], ARGV[10])
 indexTxn(KEYS[8], KEYS[9], ARGV[5], ARGV[10])
 recordRequest('pending', ARGV[10])
-return {'reserved', floatFen, merchant[10] or '', merchant[11] or '', transition}
+return {'reserved', floatFen, merchant[10] or '', merchant[11] or '', transition, cashFen}
 `);
 
 /**
@@ -79,30 +80,31 @@ return {'reserved', floatFen, merchant[10] or '', merchant[11] or '', transition
  * KEYS[1] transaction, KEYS[2] pending set, KEYS[3] merchant (and the journal's head),
  * KEYS[4] journal, KEYS[5] day counters, KEYS[6] declined index, KEYS[7] biller queue
  * ARGV[1] receipt, ARGV[2] biller result, ARGV[3] arrears (left, or owed on OVERPAYMENT), ARGV[4] now,
- * ARGV[5] default low-float threshold, ARGV[6] low-float margin, ARGV[7] periods paid
- * (`YYYYMM=fen,...`), ARGV[8] the holder's name, masked, ARGV[9] 1 when approved with the posting
- * queued for the biller (policy accept), ARGV[10..] the journal entry (journalEntryArgs; only when
- * approved)
- * → {applied 0|1, resp (false when there is no such transaction), low-float transition}
+ * ARGV[5] default low-float threshold, ARGV[6] low-float margin, ARGV[7] near-cash-limit percent,
+ * ARGV[8] its margin, ARGV[9] periods paid (`YYYYMM=fen,...`), ARGV[10] the holder's name, masked,
+ * ARGV[11] 1 when approved with the posting queued for the biller (policy accept), ARGV[12..] the
+ * journal entry (journalEntryArgs; only when approved)
+ * → {applied 0|1, resp (false when there is no such transaction), low-float or near-cash-limit transition,
+ *   a collector's cash held after}
  */
 export const COMPLETE_PAY = new Script(`${TXN_RESPONSE}${DAY_COUNTERS}${BALANCE}${JOURNAL_APPEND}
 local txn = hmgetTxn(KEYS[1], 'amountFen', 'terminal')
 if txn[1] ~= 'pending' then return {0, responseOf(txn), ''} end
 local amount, terminal, floatFen, day, cashFen = txn[11], txn[12], txn[5], txn[6], txn[8]
-local merchant = redis.call('HMGET', KEYS[3], 'kind', '${HEAD_FIELDS.chain}', '${HEAD_FIELDS.count}')
+local merchant = redis.call('HMGET', KEYS[3], 'kind', '${HEAD_FIELDS.chain}', '${HEAD_FIELDS.count}', 'cashLimitFen')
 local collector = merchant[1] == 'collector'
 local result = tonumber(ARGV[2])
 local resp, transition = nil, ''
 if result == ${R.APPROVED} then
-  resp = txnResponse(result, ARGV[1], ARGV[3], floatFen, day, txn[7], cashFen, ARGV[7], ARGV[8])
+  resp = txnResponse(result, ARGV[1], ARGV[3], floatFen, day, txn[7], cashFen, ARGV[9], ARGV[10])
   -- The balance after it: an outlet's float, a collector's cash held (src/core/README.md "Kinds of account").
   local head = {merchant[2], merchant[3]}
-  if collector then journalAppend(KEYS[4], KEYS[3], 10, {'cashFen', cashFen}, head)
-  else journalAppend(KEYS[4], KEYS[3], 10, {'floatFen', floatFen}, head) end
+  if collector then journalAppend(KEYS[4], KEYS[3], 12, {'cashFen', cashFen}, head)
+  else journalAppend(KEYS[4], KEYS[3], 12, {'floatFen', floatFen}, head) end
   countOnDay(KEYS[5], terminal, 'payCount', 'payFen', tonumber(amount))
   redis.call('HSET', KEYS[1], 'state', 'complete', 'result', result, 'arrearsAfter', ARGV[3], 'completedAt', ARGV[4],
-    'paid', ARGV[7], 'holder', ARGV[8])
-  if ARGV[9] == '1' then
+    'paid', ARGV[9], 'holder', ARGV[10])
+  if ARGV[11] == '1' then
     redis.call('HSET', KEYS[1], 'billerQueue', 'queued')
     redis.call('ZADD', KEYS[7], ARGV[4], ARGV[1])
   end
@@ -110,10 +112,11 @@ else
   local owed = 0
   if result == ${R.OVERPAYMENT} then owed = ARGV[3] end
   resp = txnResponse(result, '', owed, 0, 0)
+  local _
   if collector then
-    redis.call('HINCRBY', KEYS[3], 'cashFen', -amount)
+    cashFen = redis.call('HINCRBY', KEYS[3], 'cashFen', -amount)
+    _, transition = cashNear(KEYS[3], cashFen, tonumber(merchant[4]) or 0, ARGV[7], ARGV[8])
   else
-    local _
     _, transition = lowFloat(KEYS[3], redis.call('HINCRBY', KEYS[3], 'floatFen', amount), ARGV[5], ARGV[6])
   end
   countOnCaps(KEYS[5], terminal, -1, -amount)
@@ -121,5 +124,5 @@ else
   redis.call('ZADD', KEYS[6], redis.call('HGET', KEYS[1], 'createdAt'), ARGV[1])
 end
 redis.call('ZREM', KEYS[2], ARGV[1])
-return {1, resp, transition}
+return {1, resp, transition, cashFen}
 `);
