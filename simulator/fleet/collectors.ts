@@ -25,6 +25,8 @@ export interface CollectorFigures {
   /** Payments less corrections: what they took from households. */
   collectedFen: number;
   remits: number;
+  /** Of them, during the day (told CASH_NEAR_LIMIT, or declined CASH_LIMIT) rather than at its end. */
+  duringDay: number;
   remittedFen: number;
   heldFen: number;
   /** Hand-ins the office refused (each one is a mismatch too). */
@@ -34,7 +36,7 @@ export interface CollectorFigures {
 
 export async function checkCollectors(admin: Admin, ledgers: Ledger[], day: number): Promise<{ figures: CollectorFigures; mismatches: string[] }> {
   const mismatches: string[] = [];
-  const figures: CollectorFigures = { count: 0, collectedFen: 0, remits: 0, remittedFen: 0, heldFen: 0, refusedRemits: 0, merchants: [] };
+  const figures: CollectorFigures = { count: 0, collectedFen: 0, remits: 0, duringDay: 0, remittedFen: 0, heldFen: 0, refusedRemits: 0, merchants: [] };
   const collectors = ledgers.filter((l) => l.kind === 'collector');
   if (collectors.length === 0) return { figures, mismatches };
   const journaled = new Map<string, { merchant: string; amountFen: number; times: number }>();
@@ -72,6 +74,7 @@ export async function checkCollectors(admin: Admin, ledgers: Ledger[], day: numb
     figures.count += 1;
     figures.collectedFen += paymentsFen - correctionsFen;
     figures.remits += recorded.length;
+    figures.duringDay += recorded.filter((r) => r.why !== 'end-of-day').length;
     figures.remittedFen += remittedFen;
     figures.heldFen += merchant.cashFen;
     figures.refusedRemits += ledger.remits.length - recorded.length;

@@ -48,7 +48,7 @@ export function fleetText(figures: ReturnType<typeof fleetFigures>): string {
   if (c.count > 0) {
     lines.push(
       `collectors: ${c.count} walking their rounds, ¥${formatYuan(c.collectedFen, { grouped: true })} cash collected, ` +
-        `¥${formatYuan(c.remittedFen, { grouped: true })} handed in at the office (${c.remits} remittances), ¥${formatYuan(c.heldFen, { grouped: true })} still held`,
+        `¥${formatYuan(c.remittedFen, { grouped: true })} handed in at the office (${c.remits} remittances, ${c.duringDay} during the day), ¥${formatYuan(c.heldFen, { grouped: true })} still held`,
     );
   }
   if (figures.settle.ran) lines.push(`settle: ${figures.settle.balanced} of ${figures.settle.of} terminals balanced with the gateway`);

@@ -70,7 +70,7 @@ describe('aircharge-sim fleet --collectors', () => {
       terminals: number;
       counts: { pay: Record<string, number> };
       events: { holes: number; timeouts: number };
-      collectors: { count: number; collectedFen: number; remits: number; remittedFen: number; heldFen: number; merchants: CollectorCash[] };
+      collectors: { count: number; collectedFen: number; remits: number; duringDay: number; remittedFen: number; heldFen: number; merchants: CollectorCash[] };
       reconciliation: { ok: boolean; mismatches: string[] };
     };
     expect(figures.reconciliation.mismatches, stderr).toEqual([]);
@@ -85,7 +85,8 @@ describe('aircharge-sim fleet --collectors', () => {
     const overLimit = figures.collectors.merchants.filter((c) => c.paymentsFen - c.correctionsFen > c.cashLimitFen);
     for (const c of overLimit) expect(c.remits, c.merchant).toBeGreaterThanOrEqual(2);
     expect(overLimit.length).toBeGreaterThan(0);
-    expect(stdout).toMatch(/collectors: 3 walking their rounds, ¥[0-9,.]+ cash collected, ¥[0-9,.]+ handed in at the office \([0-9]+ remittances\), ¥[0-9.]+ still held/);
+    expect(figures.collectors.duringDay).toBeGreaterThanOrEqual(overLimit.length);
+    expect(stdout).toMatch(/collectors: 3 walking their rounds, ¥[0-9,.]+ cash collected, ¥[0-9,.]+ handed in at the office \([0-9]+ remittances, [0-9]+ during the day\), ¥[0-9.]+ still held/);
 
     const env = { REDIS_URL: redis.url };
     const journal = await runAircharge(['journal', 'export', '--format', 'jsonl'], env);
