@@ -164,9 +164,12 @@ class LinkConnection extends EventEmitter {
     this.upstream.on('end', () => {
       if (!this.silent) this.down.end();
     });
-    // A real half-open link never tells the other side; only a cut or close() tears it down.
-    client.on('close', () => (this.silent ? undefined : this.destroy()));
-    this.upstream.on('close', () => (this.silent ? undefined : this.destroy()));
+    // A side that closed cleanly sent its FIN after its last byte: the other direction still
+    // delivers what it holds (a gateway's NOTICE written just before it closes) and passes the
+    // FIN on after it. A reset, or both sides gone, tears the link down. A real half-open link
+    // never tells the other side; only a cut or close() tears it down.
+    client.on('close', (hadError) => this.sideClosed(hadError));
+    this.upstream.on('close', (hadError) => this.sideClosed(hadError));
     client.on('error', () => {});
     this.upstream.on('error', () => {});
   }
@@ -189,6 +192,11 @@ class LinkConnection extends EventEmitter {
   /** The bearer is gone (a coverage hole): nothing more moves either way, and no FIN is sent. */
   fallSilent(): void {
     this.trigger('half-open');
+  }
+
+  private sideClosed(hadError: boolean): void {
+    if (this.silent) return;
+    if (hadError || (this.client.destroyed && this.upstream.destroyed)) this.destroy();
   }
 
   private fromTerminal(chunk: Buffer, profile: LinkProfile): void {

@@ -54,7 +54,7 @@ export class DirectionShaper {
   /** Ends the destination once everything queued has been delivered (the sender's FIN). */
   end(): void {
     this.ending = true;
-    if (this.queue.length === 0 && !this.stopped) this.destination.end();
+    if (this.queue.length === 0 && !this.stopped && !this.destination.destroyed) this.destination.end();
   }
 
   /** Drops everything queued and delivers nothing more (a cut or a silent link). */

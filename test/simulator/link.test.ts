@@ -131,6 +131,29 @@ describe('GPRS link emulator', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(240);
   });
 
+  it("delivers a side's last bytes before passing on its FIN, both ways", async () => {
+    // Latency holds the bytes in the link while the FIN right behind them closes that side's
+    // socket: the drain's NOTICE, written just before the gateway closes, must still arrive.
+    const slow: LinkProfile = { ...quiet, up: { ...quiet.up, latencyMs: 60 }, down: { ...quiet.down, latencyMs: 60 } };
+    const { client, echo, received, closed } = await setup(slow, 1);
+    await until(() => echo.sockets.length === 1);
+    let clientEnded = false;
+    client.on('end', () => (clientEnded = true));
+    const notice = frameLike(MessageType.NOTICE, 36, 9);
+    echo.sockets[0]!.end(notice);
+    expect(await closed).toBe(true);
+    expect(clientEnded).toBe(true);
+    expect(Buffer.concat(received).equals(notice)).toBe(true);
+
+    const second = await setup(slow, 2);
+    await until(() => second.echo.sockets.length === 1);
+    const farEnded = once(second.echo.sockets[0]!, 'end');
+    const request = frameLike(MessageType.PAY, 47, 3);
+    second.client.end(request);
+    await farEnded;
+    expect(Buffer.concat(second.echo.received[0]!).equals(request)).toBe(true);
+  });
+
   it('cuts before the chosen request reaches the far end', async () => {
     const { client, echo, closed, proxy } = await setup(quiet, 1, [
       { mode: 'cut', at: 'before-request', type: MessageType.PAY, nth: 2 },
