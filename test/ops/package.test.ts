@@ -10,10 +10,11 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type RedisProcess } from '../helpers/redis.js';
@@ -39,6 +40,8 @@ describe('the npm pack tarball', () => {
   let tarball = '';
   let commit = '';
   let redis: RedisProcess | undefined;
+  /** One master key for the gateways of this file: they share the Redis. */
+  const masterKey = randomBytes(32).toString('hex');
 
   beforeAll(async () => {
     for (const entry of ['package.json', 'package-lock.json', 'tsconfig.json', 'README.md', 'src', 'protocol', 'simulator']) {
@@ -90,7 +93,7 @@ describe('the npm pack tarball', () => {
   it('aircharge serve from the install listens, names its build, and drains on SIGTERM', async () => {
     redis = await startRedis();
     const child = spawn(join(prefix, 'bin', 'aircharge'), ['serve', '--allow-unauthenticated-redis', '--port', '0', '--host', '127.0.0.1', '--redis', redis.url, '--metrics-port', '0'],
-      { cwd: work, env: { ...process.env, AIRCHARGE_MASTER_KEY: randomBytes(32).toString('hex') }, stdio: ['ignore', 'pipe', 'pipe'] });
+      { cwd: work, env: { ...process.env, AIRCHARGE_MASTER_KEY: masterKey }, stdio: ['ignore', 'pipe', 'pipe'] });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
       const listening = await new Promise<Record<string, unknown>>((resolve, reject) => {
@@ -107,7 +110,65 @@ describe('the npm pack tarball', () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
   });
+
+  it('npx aircharge serve: SIGTERM to npx never reaches the gateway, which is why the docs start the bin', async () => {
+    // A project with the tarball as its dependency, as npm install lays it out: npx finds the bin
+    // in node_modules/.bin and runs it through `sh -c` as a grandchild.
+    const project = join(work, 'npx-project');
+    mkdirSync(join(project, 'node_modules', '.bin'), { recursive: true });
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'npx-project', version: '1.0.0', dependencies: { aircharge: version } }));
+    symlinkSync(join(prefix, 'lib', 'node_modules', 'aircharge'), join(project, 'node_modules', 'aircharge'), 'dir');
+    symlinkSync('../aircharge/dist/src/cli/main.js', join(project, 'node_modules', '.bin', 'aircharge'));
+    redis ??= await startRedis();
+    // An operator's shell, not the npm run this test may be under (its npm_config_local_prefix
+    // would point npx at this checkout), and offline: the bin is local, the registry is not asked.
+    const shell = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(npm_|INIT_CWD$)/i.test(name)));
+    const npx = spawn('npx', ['aircharge', 'serve', '--allow-unauthenticated-redis', '--port', '0', '--host', '127.0.0.1', '--redis', redis.url],
+      { cwd: project, env: { ...shell, npm_config_offline: 'true', AIRCHARGE_MASTER_KEY: masterKey }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let npxGone = false;
+    const npxExited = new Promise<void>((resolve) => npx.once('exit', () => resolve()));
+    void npxExited.then(() => (npxGone = true));
+    const log: Array<Record<string, unknown>> = [];
+    let stderr = '';
+    npx.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    let stdout = '';
+    npx.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    createInterface({ input: npx.stdout! }).on('line', (line) => log.push(JSON.parse(line) as Record<string, unknown>));
+    let gatewayPid = 0;
+    try {
+      const deadline = Date.now() + 60_000;
+      while (gatewayPid === 0) {
+        if (npxGone || Date.now() > deadline) throw new Error(`npx aircharge serve did not start listening: ${stderr}${stdout}`);
+        gatewayPid = Number(log.find((entry) => entry.msg === 'listening')?.pid ?? 0);
+        await sleep(100);
+      }
+      expect(gatewayPid).not.toBe(npx.pid); // the gateway is npx's grandchild, not npx itself
+      npx.kill('SIGTERM');
+      await npxExited;
+      // npm is gone; the gateway is not: it never heard the signal, so it neither drains nor stops.
+      await sleep(2000);
+      expect(isRunning(gatewayPid)).toBe(true);
+      expect(log.map((entry) => entry.msg)).not.toContain('draining');
+      // The same signal sent to the gateway itself drains it.
+      process.kill(gatewayPid, 'SIGTERM');
+      while (isRunning(gatewayPid) && Date.now() < deadline) await sleep(100);
+      expect(isRunning(gatewayPid)).toBe(false);
+    } finally {
+      if (npx.exitCode === null && npx.signalCode === null) npx.kill('SIGKILL');
+      if (gatewayPid !== 0 && isRunning(gatewayPid)) process.kill(gatewayPid, 'SIGKILL');
+    }
+  }, 120_000);
 });
+
+/** Whether a process with this id exists (signal 0 checks without sending anything). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 describe('a git checkout installed with npm ci --omit=dev', () => {
   it('prepare skips the build with a pointer to the tarball instead of failing on a missing tsc', async () => {
