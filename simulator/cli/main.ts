@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { versionLine } from '../../src/build-info.js';
+import { jsonUsageErrors, printJsonError, wantsJson } from '../../src/cli/json-errors.js';
 import { Offset, TERMINAL_ID_SIZE, deriveSessionKey } from '../../protocol/index.js';
 import { explainFrame, formatExplanation, readCapture, type Capture } from './explain.js';
 import { registerFleet } from './fleet-command.js';
@@ -22,6 +23,7 @@ const program = new Command('aircharge-sim')
     // commander's own usage errors (unknown option, missing argument) exit 2 like ours.
     process.exit(error.exitCode === 0 ? 0 : EXIT_FAILURE);
   });
+jsonUsageErrors(program);
 
 async function run(task: () => Promise<number>): Promise<void> {
   try {
@@ -29,6 +31,7 @@ async function run(task: () => Promise<number>): Promise<void> {
   } catch (error) {
     // A usage mistake or a refused setup reads best as its message; a bug needs its stack.
     const known = error instanceof UsageError || (error instanceof Error && error.name !== 'Error' && error.name !== 'TypeError');
+    if (wantsJson()) printJsonError(error instanceof UsageError ? 'ERR_USAGE' : 'ERR_FAILED', error instanceof Error ? error.message : String(error));
     process.stderr.write(`aircharge-sim: ${known ? (error as Error).message : ((error as Error).stack ?? String(error))}\n`);
     process.exitCode = EXIT_FAILURE;
   }

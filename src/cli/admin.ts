@@ -53,6 +53,7 @@ import { checkMasterKey } from '../store/key-check.js';
 import { MasterKeyError, takeMasterKey, takePreviousMasterKey } from '../store/secrets.js';
 import { redactRedisUrl } from '../redis-url.js';
 import { connectRedis, redisUrl } from './redis.js';
+import { printJsonError } from './json-errors.js';
 
 interface CommonOptions {
   redis?: string;
@@ -181,7 +182,7 @@ function fail(error: unknown, json: boolean): void {
   const message = error instanceof Error ? error.message : String(error);
   const code = error instanceof AdminError || error instanceof MasterKeyError ? error.code : 'ERR_FAILED';
   const details = error instanceof AdminError ? error.details : [];
-  if (json) process.stdout.write(`${JSON.stringify({ error: { code, message, details } })}\n`);
+  if (json) printJsonError(code, message, details);
   process.stderr.write(`aircharge: ${message}\n`);
   // Stored for a second operator: not applied, and not a failure either.
   process.exitCode = code === AdminErrorCode.PENDING_APPROVAL ? EXIT_PENDING_APPROVAL : 1;

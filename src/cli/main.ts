@@ -9,11 +9,13 @@ import { registerServe } from './serve.js';
 import { registerAdmin } from './admin.js';
 import { registerOps } from './ops.js';
 import { registerConsole } from './console.js';
+import { jsonUsageErrors } from './json-errors.js';
 
 const program = new Command('aircharge')
   .description('Gateway and admin tool for aircharge payment terminals')
   .version(versionLine(), '-V, --version', 'print the version and the commit it was built from')
   .showHelpAfterError();
+jsonUsageErrors(program);
 
 registerServe(program);
 registerAdmin(program);
