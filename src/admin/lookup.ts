@@ -14,6 +14,7 @@ import { AdminError, AdminErrorCode } from './errors.js';
 import { merchantIds, showMerchant } from './merchants.js';
 import { formatYuan } from './money.js';
 import { merchantOfTerminal } from './terminals.js';
+import { Script } from '../store/script.js';
 
 /** One PAY or CORRECT (or an operator's reversal or re-entry) as the operator reads it. */
 export interface Txn {
@@ -166,14 +167,50 @@ function numeric(hash: Record<string, string>): Record<string, string | number> 
 
 // ---- txn find ----
 
-/** One sorted set to read newest first, within [min, max] ms, keeping entries `keep` accepts. */
+/**
+ * One sorted set to read newest first, within [min, max] ms, keeping entries `keep` accepts; or,
+ * with `sets`, all of one merchant's terminal sets merged in Redis by one script a read.
+ */
 interface Source {
   key: string;
   merchantId: string;
   min: number;
   max: number;
   keep?: (receipt: string) => boolean;
+  /** `key` is a merchant's terminal set, whose terminals' index sets NEWEST_OF_TERMINALS merges. */
+  merged?: true;
 }
+
+/**
+ * One merchant's terminals merged: the `chunk` newest entries in [ARGV[2], ARGV[1]] over the index
+ * set of every terminal in KEYS[1], strictly older than (ARGV[1], ARGV[4]) when ARGV[4] (a
+ * receipt) is given, so a day across the network costs one call per merchant instead of one per
+ * terminal and one for its terminal list. The index sets are named from the terminal ids
+ * (ARGV[5] .. id, keys.terminalTxns): the merchant's hash tag puts them in KEYS[1]'s slot. Read only.
+ * → {receipt, score, receipt, score, ...} newest first (score desc, then receipt desc)
+ */
+const NEWEST_OF_TERMINALS = new Script(`
+local max, chunk, after = tonumber(ARGV[1]), tonumber(ARGV[3]), ARGV[4]
+local all = {}
+for _, terminal in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local key = ARGV[5] .. terminal
+  -- Entries at the cursor's own score come first (receipts descending): read past them.
+  local ties = 0
+  if after ~= '' then ties = redis.call('ZCOUNT', key, ARGV[1], ARGV[1]) end
+  local got = redis.call('ZREVRANGEBYSCORE', key, ARGV[1], ARGV[2], 'WITHSCORES', 'LIMIT', 0, chunk + ties)
+  for i = 1, #got, 2 do
+    local score = tonumber(got[i + 1])
+    if after == '' or score < max or got[i] < after then all[#all + 1] = {score, got[i], got[i + 1]} end
+  end
+end
+table.sort(all, function(a, b) return a[1] > b[1] or (a[1] == b[1] and a[2] > b[2]) end)
+local out = {}
+for i = 1, math.min(chunk, #all) do
+  out[#out + 1] = all[i][2]
+  out[#out + 1] = all[i][3]
+end
+return out
+`);
 
 interface Entry {
   score: number;
@@ -196,11 +233,11 @@ const newer = (a: Entry, b: Entry) => a.score > b.score || (a.score === b.score 
  */
 async function mergeSources(context: AdminContext, sources: Source[], limit: number, after: Entry | null): Promise<Entry[]> {
   const chunk = Math.min(limit + 1, Math.max(4, Math.ceil((2 * (limit + 1)) / Math.max(1, sources.length))));
-  const state = sources.map((source) => ({ source, buffer: [] as Entry[], position: null as Position | null, done: false }));
+  const state = sources.map((source) => ({ source, buffer: [] as Entry[], position: null as Position | null, last: after, done: false }));
   // Resuming after a cursor: each source starts after the cursor's entry.
   if (after !== null) {
     await Promise.all(
-      state.map(async (s) => {
+      state.filter((s) => s.source.merged === undefined).map(async (s) => {
         const ties = await context.redis.zrevrangebyscore(s.source.key, after.score, after.score);
         s.position = { score: after.score, ties: ties.filter((r) => r >= after.receipt).length };
       }),
@@ -219,9 +256,20 @@ async function mergeSources(context: AdminContext, sources: Source[], limit: num
 
 async function refill(
   context: AdminContext,
-  s: { source: Source; buffer: Entry[]; position: Position | null; done: boolean },
+  s: { source: Source; buffer: Entry[]; position: Position | null; last: Entry | null; done: boolean },
   chunk: number,
 ): Promise<void> {
+  if (s.source.merged !== undefined) {
+    // Merged in Redis: the next entries are those strictly older than the last one read.
+    const from = s.last !== null && s.last.score <= s.source.max ? s.last : null;
+    const raw = (await NEWEST_OF_TERMINALS.run(context.redis, [s.source.key], [
+      from?.score ?? s.source.max, s.source.min, chunk, from?.receipt ?? '', keys.terminalTxns(s.source.merchantId, ''),
+    ])) as string[];
+    if (raw.length < chunk * 2) s.done = true;
+    for (let i = 0; i + 1 < raw.length; i += 2) s.buffer.push({ score: Number(raw[i + 1]), receipt: raw[i]!, merchantId: s.source.merchantId });
+    s.last = s.buffer.at(-1) ?? s.last;
+    return;
+  }
   // Filtered sources may need several reads to find one entry they keep.
   while (s.buffer.length === 0 && !s.done) {
     const max = s.position === null ? s.source.max : Math.min(s.position.score, s.source.max);
@@ -273,10 +321,8 @@ async function sourcesOf(context: AdminContext, query: FindQuery): Promise<Sourc
   }
   const merchants = query.merchant !== undefined ? [(await showMerchant(context, query.merchant)).id] : await merchantIds(context);
   if (declined) return merchants.map((m) => ({ key: keys.declinedTxns(m), merchantId: m, ...range }));
-  const perMerchant = await Promise.all(
-    merchants.map(async (m) => (await context.redis.smembers(keys.terminals(m))).map((t) => ({ key: keys.terminalTxns(m, t), merchantId: m, ...range }))),
-  );
-  return perMerchant.flat();
+  // One source a merchant: its terminals' sets, merged in Redis (NEWEST_OF_TERMINALS).
+  return merchants.map((m) => ({ key: keys.terminals(m), merchantId: m, merged: true as const, ...range }));
 }
 
 export async function findTxns(context: AdminContext, query: FindQuery): Promise<FindPage> {

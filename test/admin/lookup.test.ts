@@ -131,6 +131,32 @@ describe('txn find', () => {
     expect(paged).toEqual(all);
   });
 
+  it('pages a day across every merchant one entry at a time, through ties on several terminals in the same millisecond', async () => {
+    // The business day before the others (so their newest-first lists stay as they are): three terminals of two merchants pay in the same ms.
+    const tie = DAY1 - 86_400_000 + 7000;
+    const [a1, a2, b1] = [new TerminalSession(net, 'LKA00001', 'shop-a'), new TerminalSession(net, 'LKA00002', 'shop-a'), new TerminalSession(net, 'LKB00001', 'shop-b')];
+    for (const t of [a1, a2, b1]) await t.signIn();
+    const tied: string[] = [];
+    for (const t of [a1, a2, a1, b1, a2]) {
+      const paid = await t.pay(OTHER, 1, { now: tie });
+      expect(paid.response.result).toBe(ResultCode.APPROVED);
+      tied.push(paid.response.receipt);
+    }
+    tied.push((await a1.pay(OTHER, 1, { now: tie - 1 })).response.receipt);
+    // Newest first: same score, receipts descending; then the one a millisecond older.
+    const expected = [...tied.slice(0, 5)].sort().reverse().concat(tied[5]!);
+    expect(ids(await net.admin.findTxns({ day: 20261202, limit: 1000 }))).toEqual(expected);
+    const paged: string[] = [];
+    let cursor: string | undefined;
+    for (let n = 0; n < 20; n++) {
+      const page = await net.admin.findTxns({ day: 20261202, limit: 1, ...(cursor === undefined ? {} : { cursor }) });
+      paged.push(...ids(page));
+      if (page.cursor === null) break;
+      cursor = page.cursor;
+    }
+    expect(paged).toEqual(expected);
+  });
+
   it('refuses a query naming nothing or two things, and a bad cursor', async () => {
     await expect(net.admin.findTxns({})).rejects.toMatchObject({ code: 'ERR_INVALID' });
     await expect(net.admin.findTxns({ account: ACCOUNT, terminal: 'LKA00001' })).rejects.toMatchObject({ code: 'ERR_INVALID' });
