@@ -56,11 +56,21 @@ function service(child: ChildProcess, logFile: string): ChildService {
   };
 }
 
+/**
+ * With AIRCHARGE_CPU_PROF=DIR every node process started here (gateway, reference biller) writes a
+ * V8 CPU profile there when it exits (node --cpu-prof, which NODE_OPTIONS does not take): how the
+ * load run's processes were profiled.
+ */
+function profiled(command: string, args: string[]): string[] {
+  const dir = process.env.AIRCHARGE_CPU_PROF;
+  return dir && command === process.execPath ? ['--cpu-prof', `--cpu-prof-dir=${dir}`, ...args] : args;
+}
+
 /** Runs detached from this process when `detached`: it keeps running after we exit (demo --keep). */
 function spawnLogged(command: string, args: string[], logFile: string, detached: boolean, env?: NodeJS.ProcessEnv): ChildProcess {
   const fd = openSync(logFile, 'a');
   try {
-    const child = spawn(command, args, { stdio: ['ignore', fd, fd], detached, env: env ?? process.env });
+    const child = spawn(command, profiled(command, args), { stdio: ['ignore', fd, fd], detached, env: env ?? process.env });
     if (detached) child.unref();
     return child;
   } finally {

@@ -63,7 +63,8 @@ export async function startStack(options: {
       operator,
       network,
       async stop() {
-        await gateway?.stop();
+        // The gateway now: the biller comparison restarts it (biller.ts), and the first one is gone.
+        await stack.gateway.stop();
         await operator?.close();
         await redis?.stop();
         rmSync(work, { recursive: true, force: true });

@@ -84,7 +84,10 @@ export class HttpBiller implements Biller {
     this.auth = options.auth ?? 'hmac';
     this.cooldownMs = options.breakerCooldownMs ?? 10_000;
     const timeoutMs = options.timeoutMs ?? 1_500;
-    const callTimeout = timeout(timeoutMs, TimeoutStrategy.Aggressive);
+    // Not aborted on return: the answer is read in full by then, and an abort per call (a
+    // DOMException with its stack, undici's abort listeners) was a visible share of the gateway's
+    // CPU per payment under load (--cpu-prof, simulator/BENCHMARKS.md).
+    const callTimeout = timeout(timeoutMs, { strategy: TimeoutStrategy.Aggressive, abortOnReturn: false });
     this.breaker = circuitBreaker(handleWhen((e) => isFault(e)), {
       halfOpenAfter: this.cooldownMs,
       breaker: new ConsecutiveBreaker(options.breakerThreshold ?? 5),
