@@ -61,6 +61,19 @@ function logLine(logFile: string, msg: string): Record<string, unknown> | undefi
   return undefined;
 }
 
+/**
+ * The metrics port a gateway logged. startGateway may return on the gateway's port accepting
+ * before the log, written asynchronously, holds the line: without the wait HAProxy was once
+ * given port NaN to check and kept the gateway DOWN.
+ */
+async function metricsPortOf(logFile: string): Promise<number> {
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline; await sleep(50)) {
+    const port = logLine(logFile, 'metrics listening')?.port;
+    if (port !== undefined) return Number(port);
+  }
+  throw new Error(`no "metrics listening" line in ${logFile}`);
+}
+
 describe('three gateways on a Redis Cluster behind HAProxy', () => {
   let cluster: RedisClusterProcess;
   let haproxy: HaproxyProcess;
@@ -133,7 +146,7 @@ describe('three gateways on a Redis Cluster behind HAProxy', () => {
           '--drain-timeout', '5',
         ],
       });
-      return { name, gateway, metricsPort: Number(logLine(logFile, 'metrics listening')?.port) };
+      return { name, gateway, metricsPort: await metricsPortOf(logFile) };
     }));
     for (const result of started) {
       if (result.status === 'fulfilled') instances.push(result.value); // afterAll stops what did start
@@ -191,7 +204,9 @@ describe('three gateways on a Redis Cluster behind HAProxy', () => {
       .map((l) => JSON.parse(l) as { msg: string; time: string; connections?: number; reason?: string });
     const draining = lines.findIndex((l) => l.msg === 'draining');
     const drained = lines.findIndex((l) => l.msg === 'drained');
-    const closedByDrain = lines.slice(draining + 1, drained).filter((l) => l.msg === 'connection closed');
+    // By the lines' times, not their order in the file: the last close line was once written
+    // after "drained" though logged before it.
+    const closedByDrain = lines.slice(draining + 1).filter((l) => l.msg === 'connection closed' && l.time <= (lines[drained]?.time ?? ''));
     const diagnosis = `terminal-side notices ${figures.events.notices}\n${lines.slice(draining).map((l) => JSON.stringify(l)).join('\n')}`;
     expect(draining, diagnosis).toBeGreaterThanOrEqual(0);
     expect(drained, diagnosis).toBeGreaterThan(draining);
