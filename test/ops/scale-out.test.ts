@@ -63,8 +63,8 @@ function logLine(logFile: string, msg: string): Record<string, unknown> | undefi
 
 /**
  * The metrics port a gateway logged. startGateway may return on the gateway's port accepting
- * before the log, written asynchronously, holds the line: without the wait HAProxy was once
- * given port NaN to check and kept the gateway DOWN.
+ * before the log, written asynchronously, holds the line: without the wait HAProxy would be
+ * given port NaN to check (once, a gateway stayed DOWN at set-up, most likely this).
  */
 async function metricsPortOf(logFile: string): Promise<number> {
   for (const deadline = Date.now() + 10_000; Date.now() < deadline; await sleep(50)) {
