@@ -90,6 +90,13 @@ describe('alert rules and dashboard, checked by promtool', () => {
     }
   });
 
+  it('gives every dashboard panel an id of its own (Grafana keeps one of two panels with the same id)', () => {
+    const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as { panels: Array<{ id: number; title: string }> };
+    const ids = dashboard.panels.map((panel) => panel.id);
+    expect(ids.every((id) => Number.isInteger(id))).toBe(true);
+    expect(ids.filter((id, i) => ids.indexOf(id) !== i)).toEqual([]);
+  });
+
   it('reads metric names out of PromQL (the check below depends on it)', () => {
     expect(metricNames('histogram_quantile(0.99, sum by (le) (rate(aircharge_request_duration_seconds_bucket{type="PAY"}[5m]))) > 1'))
       .toEqual(['aircharge_request_duration_seconds_bucket']);
