@@ -170,7 +170,7 @@ export async function topUp(
   }
   if (status !== 1) throw refused(status, detail, merchantId, note, 'top-up');
   const floatFen = Number(detail);
-  await noteLowFloat(context.redis, context.logger, merchantId, transition, floatFen);
+  noteLowFloat(context.logger, merchantId, transition, floatFen);
   // For aircharge_topups_total: top-ups happen here, in whichever process runs the admin API.
   await context.redis.pipeline().hincrby(keys.topUpStats(), 'count', 1).hincrby(keys.topUpStats(), 'fen', amountFen).exec();
   const lowFloat = transition === 'enter' || transition === 'leave' ? transition : '';
@@ -199,7 +199,7 @@ export async function remit(context: AdminContext, merchantId: string, amountFen
   }
   if (status !== 1) throw refused(status, detail, merchantId, note, 'remittance');
   const cashFen = Number(detail);
-  await noteCashNear(context.redis, context.logger, merchantId, transition, cashFen);
+  noteCashNear(context.logger, merchantId, transition, cashFen);
   const nearCashLimit = transition === 'cash-leave' ? 'leave' : '';
   return { merchantId, amountFen, cashFen, reference: note.reference, reason: note.reason ?? '', entry, nearCashLimit };
 }

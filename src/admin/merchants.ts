@@ -205,7 +205,7 @@ export async function setLowFloatThreshold(
     [thresholdFen ?? '', context.lowFloat.thresholdFen, context.lowFloat.marginFen],
   );
   const after = await showMerchant(context, id);
-  await noteLowFloat(context.redis, context.logger, id, transition, after.floatFen);
+  noteLowFloat(context.logger, id, transition, after.floatFen);
   return after;
 }
 

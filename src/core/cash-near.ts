@@ -1,38 +1,27 @@
 /**
- * The near-cash-limit state's side effects outside the collector's slot, as low-float.ts does for
- * outlets: one structured log event when a collector enters or leaves the state, and the
- * fleet-wide set `ac:near-cash-limit` of merchant ids. The state itself is decided atomically in
- * Lua with the cash change (src/store/lua/balance.ts `cashNear`); the merchant hash's `cashNear`
- * field is the truth (what the gauge and `merchant list --near-cash-limit` read).
+ * The near-cash-limit state's one side effect, as low-float.ts for outlets: a structured log event
+ * when a collector enters or leaves the state. The state itself is decided atomically in Lua with
+ * the cash change (src/store/lua/balance.ts `cashNear`) and kept as the merchant hash's `cashNear`
+ * field, which the gauge and `merchant list --near-cash-limit` read.
  */
-import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { keys } from '../store/keys.js';
 import type { CashNearOptions } from './deps.js';
 
 /** In at 90% of the cash limit, out below 80%: an electrician told to hand in is not untold by one refund. */
 export const DEFAULT_CASH_NEAR = { percent: 90, marginPercent: 10 } as const;
 
-export async function noteCashNear(
-  redis: Redis | Cluster,
+export function noteCashNear(
   logger: Logger | undefined,
   merchantId: string,
   transition: unknown,
   cashFen: number,
-): Promise<void> {
+): void {
   if (transition !== 'cash-enter' && transition !== 'cash-leave') return;
   const entering = transition === 'cash-enter';
   logger?.info(
     { event: entering ? 'cash_near_limit_enter' : 'cash_near_limit_leave', merchant: merchantId, cashFen },
     `collector ${entering ? 'entered' : 'left'} the near-cash-limit state`,
   );
-  try {
-    if (entering) await redis.sadd(keys.nearCashLimit(), merchantId);
-    else await redis.srem(keys.nearCashLimit(), merchantId);
-  } catch (error) {
-    // The money movement is done; the hash's field stays the truth.
-    logger?.warn({ merchant: merchantId, err: error instanceof Error ? error.message : String(error) }, 'could not update the near-cash-limit set');
-  }
 }
 
 /** The near-cash-limit rule: whole percentages, the margin no wider than the threshold. */

@@ -59,7 +59,7 @@ export async function reserveCorrect(
   )) as unknown[];
   const answered = reservationAnswer(reply);
   if (answered !== null) return { answered };
-  await noteCashNear(deps.redis, deps.logger, m, reply[4], Number(reply[5]));
+  noteCashNear(deps.logger, m, reply[4], Number(reply[5]));
   return {
     pending: {
       kind: 'correct',
@@ -114,8 +114,8 @@ export async function completeCorrect(
   )) as [number, string | null, string, number];
   if (reply[1] === null) throw new Error(`no transaction ${txn.receipt} of merchant ${m}`);
   const response = parseTransactionResponse(reply[1]);
-  await noteLowFloat(deps.redis, deps.logger, m, reply[2], response.floatFen);
-  await noteCashNear(deps.redis, deps.logger, m, reply[2], Number(reply[3]));
+  noteLowFloat(deps.logger, m, reply[2], response.floatFen);
+  noteCashNear(deps.logger, m, reply[2], Number(reply[3]));
   return { applied: reply[0] === 1, response };
 }
 

@@ -124,13 +124,6 @@ export const keys = {
   day: (merchantId: string, businessDay: number) => `${m(merchantId)}:day:${businessDay}`,
 
   /**
-   * Set of the merchant ids in the low-float warning state (src/core/low-float.ts): the fleet-wide
-   * gauge is one SCARD. The merchant hash's `lowFloat` field is the truth; this set follows it.
-   */
-  lowFloat: () => `${PREFIX}:low-float`,
-  /** Collectors in the near-cash-limit state (src/core/cash-near.ts); the hash's `cashNear` is the truth. */
-  nearCashLimit: () => `${PREFIX}:near-cash-limit`,
-  /**
    * Hash: top-up or remittance reference → the journal entry id that applied it. A reference is
    * applied once per merchant (`float topup`, `float import`, `collector remit`).
    */

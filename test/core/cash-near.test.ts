@@ -2,7 +2,7 @@
  * A collector's near-cash-limit state at its exact boundaries, with the gateway's rule in percent
  * of his limit (in at 90%: ¥900 of ¥1,000; out only below 80%: under ¥800), through the real core
  * and the admin's remittance: the CASH_NEAR_LIMIT flag on the PAY and CORRECT answers follows the
- * state, not the cash; one log event per entry and exit, the set `ac:near-cash-limit`, `merchant
+ * state, not the cash; one log event per entry and exit, the hash's `cashNear` field, `merchant
  * list --near-cash-limit` (the CLI as a process) and no flapping in between.
  */
 import { Writable } from 'node:stream';
@@ -45,7 +45,7 @@ beforeAll(async () => {
 afterAll(() => net.stop());
 
 const events = () => logged.filter((l) => typeof l.event === 'string' && String(l.event).startsWith('cash_near_limit')).map((l) => [l.event, l.cashFen]);
-const inSet = async () => (await net.redis.sismember(keys.nearCashLimit(), 'NC')) === 1;
+const inState = async () => (await net.redis.hget(keys.merchant('NC'), 'cashNear')) === '1';
 const listed = async () => {
   const run = await runAircharge(['merchant', 'list', '--near-cash-limit', '--json'], { REDIS_URL: net.redisProcess.url });
   expect(run.code, run.stderr).toBe(0);
@@ -53,17 +53,17 @@ const listed = async () => {
 };
 
 describe('near the cash limit', () => {
-  it('is not entered one fen short of 90%, and is entered exactly at it: flag on, one event, in the set and the list', async () => {
+  it('is not entered one fen short of 90%, and is entered exactly at it: flag on, one event, in the state and the list', async () => {
     const short = await t.pay(ACCOUNT, ENTER - 1);
     expect(short.response).toMatchObject({ result: ResultCode.APPROVED, cashHeldFen: ENTER - 1, flags: 0 });
     expect(events()).toEqual([]);
-    expect(await inSet()).toBe(false);
+    expect(await inState()).toBe(false);
     expect(await listed()).toEqual([]);
 
     const at = await t.pay(ACCOUNT, 1);
     expect(at.response).toMatchObject({ result: ResultCode.APPROVED, cashHeldFen: ENTER, flags: TxnFlag.CASH_NEAR_LIMIT });
     expect(events()).toEqual([['cash_near_limit_enter', ENTER]]);
-    expect(await inSet()).toBe(true);
+    expect(await inState()).toBe(true);
     expect((await net.admin.showMerchant('NC')).nearCashLimit).toBe(true);
     expect(await listed()).toEqual([['NC', ENTER]]);
   });
@@ -81,14 +81,14 @@ describe('near the cash limit', () => {
     const back = await net.admin.remit('NC', ENTER - LEAVE_BELOW - 1, { reference: 'R-80-AGAIN' });
     expect(back.cashFen).toBe(LEAVE_BELOW);
     expect(events()).toEqual([['cash_near_limit_enter', ENTER]]);
-    expect(await inSet()).toBe(true);
+    expect(await inState()).toBe(true);
   });
 
-  it('is left one fen below 80%, by a remittance: one event, out of the set; and not entered again until 90%', async () => {
+  it('is left one fen below 80%, by a remittance: one event, out of the state; and not entered again until 90%', async () => {
     const out = await net.admin.remit('NC', 1, { reference: 'R-OUT' });
     expect(out).toMatchObject({ cashFen: LEAVE_BELOW - 1, nearCashLimit: 'leave' });
     expect(events()).toEqual([['cash_near_limit_enter', ENTER], ['cash_near_limit_leave', LEAVE_BELOW - 1]]);
-    expect(await inSet()).toBe(false);
+    expect(await inState()).toBe(false);
     expect(await listed()).toEqual([]);
 
     const below = await t.pay(ACCOUNT, ENTER - LEAVE_BELOW);

@@ -46,7 +46,7 @@ beforeAll(async () => {
 afterAll(() => net.stop());
 
 const lowEvents = () => logged.filter((l) => typeof l.event === 'string' && String(l.event).startsWith('low_float'));
-const inSet = async () => (await net.redis.sismember(keys.lowFloat(), 'LF')) === 1;
+const inState = async () => (await net.redis.hget(keys.merchant('LF'), 'lowFloat')) === '1';
 
 describe('low float', () => {
   let t: TerminalSession;
@@ -55,13 +55,13 @@ describe('low float', () => {
     await t.signIn();
   });
 
-  it('is not entered at exactly the threshold, and is entered one fen below it: one event, in the set, flag on', async () => {
+  it('is not entered at exactly the threshold, and is entered one fen below it: one event, in the state, flag on', async () => {
     const at = await t.pay('8000000001', 10_000); // float 10,000 = threshold
     expect(at.response).toMatchObject({ result: ResultCode.APPROVED, floatFen: THRESHOLD, flags: 0 });
-    expect(await inSet()).toBe(false);
+    expect(await inState()).toBe(false);
     const below = await t.pay('8000000001', 1); // 9,999
     expect(below.response).toMatchObject({ floatFen: THRESHOLD - 1, flags: TxnFlag.LOW_FLOAT });
-    expect(await inSet()).toBe(true);
+    expect(await inState()).toBe(true);
     expect(lowEvents()).toEqual([expect.objectContaining({ event: 'low_float_enter', merchant: 'LF', floatFen: THRESHOLD - 1 })]);
     expect((await net.admin.lowFloatMerchants()).map((m) => [m.id, m.floatFen])).toEqual([['LF', THRESHOLD - 1]]);
   });
@@ -72,18 +72,18 @@ describe('low float', () => {
     expect(pay.response.flags).toBe(TxnFlag.LOW_FLOAT);
     await net.admin.topUp('LF', MARGIN, { reference: 'LF-2' }); // 12,000 = threshold + margin exactly
     expect((await net.admin.showMerchant('LF')).lowFloat).toBe(true);
-    expect(await inSet()).toBe(true);
+    expect(await inState()).toBe(true);
     expect(lowEvents()).toHaveLength(1);
   });
 
-  it('is left one fen above threshold + margin: one event, out of the set, and a payment back under it does not re-enter', async () => {
+  it('is left one fen above threshold + margin: one event, out of the state, and a payment back under it does not re-enter', async () => {
     const topped = await net.admin.topUp('LF', 1, { reference: 'LF-3' }); // 12,001
     expect(topped.lowFloat).toBe('leave');
-    expect(await inSet()).toBe(false);
+    expect(await inState()).toBe(false);
     expect((await net.admin.lowFloatMerchants())).toEqual([]);
     const pay = await t.pay('8000000001', 1_000); // 11,001: above the threshold
     expect(pay.response.flags).toBe(0);
-    expect(await inSet()).toBe(false);
+    expect(await inState()).toBe(false);
   });
 
   it('a correction that lifts the float out of the state leaves it', async () => {
@@ -92,7 +92,7 @@ describe('low float', () => {
     await net.admin.topUp('LF', 2_001, { reference: 'LF-4' }); // 12,000: stays
     const corrected = await t.correct(low.response.receipt, '8000000001', 11_001 - THRESHOLD + 1); // 12,000 + 1,002
     expect(corrected.response).toMatchObject({ result: ResultCode.APPROVED, flags: 0 });
-    expect(await inSet()).toBe(false);
+    expect(await inState()).toBe(false);
     expect(lowEvents().map((e) => e.event)).toEqual(['low_float_enter', 'low_float_leave', 'low_float_enter', 'low_float_leave']);
     expect((await net.admin.verify()).ok).toBe(true);
   });

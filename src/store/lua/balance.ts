@@ -6,12 +6,12 @@
  *   below the merchant's threshold (`lowFloatFen`, else the configured default), left only when it
  *   rises above threshold + margin, so a float hovering at the threshold does not flap. The state
  *   is the merchant hash's `lowFloat` field; the script returns the transition ('enter', 'leave'
- *   or '') so the caller logs it once and keeps the fleet-wide set `ac:low-float` (another slot).
+ *   or '') so the caller logs it once.
  * - A collector's cash held has a near-cash-limit state of the same shape, in percent of his cash
  *   limit: entered when a change leaves his cash at `pct`% of the limit or more, left only when it
  *   falls below (pct − margin)% (default 90 and 10: in at ¥2,700 of ¥3,000, out below ¥2,400); pct 0:
  *   never. The merchant hash's `cashNear` field; transitions 'cash-enter' / 'cash-leave' for the
- *   caller to log and to keep the set `ac:near-cash-limit`.
+ *   caller to log.
  * - Daily caps count every payment reserved on the business day, per merchant and per terminal
  *   (`capCount`, `capFen` in the day hash), and give back a payment declined by the biller.
  */
