@@ -5,7 +5,7 @@ export default defineConfig({
   test: {
     root: fileURLToPath(new URL('..', import.meta.url)),
     include: ['test/**/*.test.ts'],
-    globalSetup: ['test/prerequisites.ts'],
+    globalSetup: ['test/prerequisites.ts', 'test/leftover-processes.ts'],
     // Integration suites start their own redis-server processes and gateways; the machine
     // has two cores, so at most two test files run at once.
     maxWorkers: 2,

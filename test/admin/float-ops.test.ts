@@ -36,9 +36,10 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'aircharge-bank-'));
 });
 afterAll(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  client.disconnect();
-  await redis.stop();
+  // Guarded, and Redis first: a beforeAll that failed half way left some of these unset.
+  client?.disconnect();
+  await redis?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 describe('float topup with a reference', () => {
