@@ -33,7 +33,7 @@ import { rotateMasterKey, type MasterKeyRotation } from './master-key.js';
 import type { MasterKeys } from '../store/secrets.js';
 import { addOperator, authenticate, findOperator, listOperators, removeOperator, type ConsoleOperator } from './console-operators.js';
 import { businessDayRange, formatLocalTime } from './day.js';
-import { listBillerPostings, type QueueLine, type QueuedPosting } from './biller-queue.js';
+import { listBillerPostings, retryFailedPosting, type QueueLine, type QueuedPosting } from './biller-queue.js';
 import { findTxns, showTxn, type FindPage, type FindQuery, type Txn, type TxnDetail } from './lookup.js';
 import { exportJournal, journalBetween, recentJournal, type ExportedEntry, type JournalEntry } from './journal.js';
 import { listPending, type PendingTransaction } from './pending.js';
@@ -255,6 +255,8 @@ export interface Admin {
   listAudit(query?: AuditQuery): Promise<AuditEntry[]>;
   /** Postings approved while the biller was down (policy accept): still queued, or failed (biller-queue.ts). */
   queuedPostings(which: 'queue' | 'failed'): Promise<QueuedPosting[]>;
+  /** A failed posting back in the queue, sent again once the biller's side is fixed; audited `biller.retry`. */
+  retryFailedPosting(receipt: string, note: { reason: string }): Promise<QueuedPosting>;
   /** The same API acting as another operator (the console: one Admin per logged-in operator). */
   as(operator: string): Admin;
   /** Who this Admin acts as; null when unnamed. */
@@ -511,6 +513,8 @@ export function createAdmin(options: AdminOptions): Admin {
     localTime: (epochMs) => formatLocalTime(epochMs, context.businessDay.utcOffsetMinutes),
     listAudit: (query) => listAudit(context, query),
     queuedPostings: (which) => listBillerPostings(context, which),
+    retryFailedPosting: (receipt, note) =>
+      audited(context, 'biller.retry', receipt, async () => ({ billerQueue: 'failed' }), () => retryFailedPosting(context, receipt), (p) => ({ billerQueue: 'queued', amountFen: p.amountFen }), note),
   };
 }
 

@@ -1025,6 +1025,22 @@ function registerQueuedPostings(group: Command): void {
   }
 }
 
+/** `biller retry RECEIPT`: a failed posting back in the queue once the billing department has fixed its side. */
+function registerRetryPosting(group: Command): void {
+  adminCommand<{ reason?: string }>(
+    group,
+    'retry <receipt>',
+    'send a failed posting again (same receipt, account and amount; the biller books it once): back in its merchant\'s queue with ' +
+      'its tries and expiry counted afresh, forwarded by the gateway; no money moves. Needs --operator and --reason',
+    async (admin, [receipt = ''], options) => {
+      if (options.reason === undefined || options.reason.trim() === '') throw new AdminError(AdminErrorCode.INVALID, 'say why it can go through now: --reason TEXT');
+      const p = await admin.retryFailedPosting(receipt, { reason: options.reason });
+      return { json: p, text: `posting ${p.receipt} (${p.account}, ${yuan(p.amountFen)}) queued again: the gateway forwards it` };
+    },
+    { businessDay: true },
+  ).requiredOption('--reason <text>', 'why it can go through now (the billing department fixed it, ticket ...)');
+}
+
 function registerAudit(program: Command): void {
   const group = program.command('audit').description('the append-only audit log of admin actions');
   adminCommand<{ since?: string; action?: string; target?: string; limit: string }>(
@@ -1109,6 +1125,7 @@ function registerBiller(program: Command): void {
     .command('biller')
     .description("the biller's postings: the embedded biller's day file; postings queued while the billing system was down, or failed");
   registerQueuedPostings(group);
+  registerRetryPosting(group);
   adminCommand<{ day?: string }>(
     group,
     'postings',

@@ -44,7 +44,8 @@ export async function forwardQueued(deps: CoreDeps, options: QueueOptions, now: 
         continue;
       }
       const tries = Number(txn.billerTries ?? 0);
-      const age = now - Number(txn.completedAt ?? now);
+      // Counted from its last queueing: an operator's `biller retry` starts the expiry afresh.
+      const age = now - Number(txn.requeuedAt ?? txn.completedAt ?? now);
       if (age > options.expiryMs || tries >= options.maxTries) {
         await fail(deps, merchantId, receipt, age > options.expiryMs ? 'EXPIRED' : 'NO_ANSWER', now);
         totals.failed += 1;

@@ -109,4 +109,24 @@ describe('queued and failed postings in verify and the daily report', { timeout:
     expect(report.stdout).toMatch(/BILLER: 0 postings queued \(0\.00\), 1 failed \(7\.00\)/);
     expect(report.stdout).toContain(`failed  ${receipt}`);
   });
+
+  it('biller retry puts a failed posting back in the queue, once; forwarded, it is booked and verify passes again', async () => {
+    const floatBefore = (await net.admin.showMerchant('QV1')).floatFen;
+    expect((await aircharge(['biller', 'retry', receipt, '--reason', 'billing back'])).code).toBe(1); // no operator
+    const retried = await aircharge(['biller', 'retry', receipt, '--reason', 'billing department back, ticket 7', '--operator', 'ops', '--json']);
+    expect(retried.code, retried.stderr).toBe(0);
+    expect(JSON.parse(retried.stdout)).toMatchObject({ receipt, amountFen: 700, tries: 0, failure: null });
+    const again = await aircharge(['biller', 'retry', receipt, '--reason', 'twice', '--operator', 'ops']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/is queued, not failed/);
+    // Queued afresh: within the expiry again, so verify passes while it waits.
+    expect((await verify()).code).toBe(0);
+    expect(await net.core.forwardBillerQueue({ expiryMs: 60_000, maxTries: 3 }, Date.now())).toMatchObject({ posted: 1, failed: 0 });
+    expect((await signed(fx.biller.url, 'GET', `/v1/postings/${receipt}`)).json).toMatchObject({ status: 'booked', amountFen: 700 });
+    const after = await verify();
+    expect(after.result.discrepancies).toEqual([]);
+    expect(after.code).toBe(0);
+    expect((await net.admin.showMerchant('QV1')).floatFen).toBe(floatBefore);
+    expect((await net.admin.listAudit({ action: 'biller.retry' })).map((e) => [e.target, e.operator])).toEqual([[receipt, 'ops']]);
+  });
 });
