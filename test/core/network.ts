@@ -39,6 +39,11 @@ export async function startNetwork(
     ...(options.biller ? { biller: options.biller } : {}),
     ...(options.billerDown ? { billerDown: options.billerDown } : {}),
     ...(options.storeTimeoutMs ? { storeTimeoutMs: options.storeTimeoutMs } : {}),
+  }).catch(async (error: unknown) => {
+    // The caller never gets the network to stop: stop its Redis here.
+    redis.disconnect();
+    await redisProcess.stop();
+    throw error;
   });
   const network: Network = {
     redisProcess,
@@ -60,7 +65,11 @@ export async function startClusterNetwork(options: { recoveryAfterMs?: number } 
   const cluster = await startRedisCluster();
   const redis = cluster.client();
   const admin = createAdmin({ redis, masterKey: MASTER_KEY, operator: 'test' });
-  const { sessions, core } = await createCore({ redis, masterKey: MASTER_KEY, recoveryAfterMs: options.recoveryAfterMs ?? 10_000 });
+  const { sessions, core } = await createCore({ redis, masterKey: MASTER_KEY, recoveryAfterMs: options.recoveryAfterMs ?? 10_000 }).catch(async (error: unknown) => {
+    redis.disconnect();
+    await cluster.stop();
+    throw error;
+  });
   return {
     redis,
     admin,

@@ -43,11 +43,18 @@ export async function startNetwork(start: () => Promise<RedisBackend> = startRed
   const client = redis.client();
   client.on('error', () => {}); // a test may stop Redis on purpose
   const admin = createAdmin({ redis: client, masterKey: MASTER_KEY, operator: 'test' });
-  await admin.addMerchant(MERCHANT, 'Village shop');
-  await admin.topUp(MERCHANT, FLOAT_FEN);
-  await admin.importAccounts(
-    ['account,name,bill_id,period,amount,issue_date,status', ...ACCOUNTS.map((account) => `${account},Zhang San Feng,B1,202609,300.00,2026-09-05,open`)].join('\n'),
-  );
+  try {
+    await admin.addMerchant(MERCHANT, 'Village shop');
+    await admin.topUp(MERCHANT, FLOAT_FEN);
+    await admin.importAccounts(
+      ['account,name,bill_id,period,amount,issue_date,status', ...ACCOUNTS.map((account) => `${account},Zhang San Feng,B1,202609,300.00,2026-09-05,open`)].join('\n'),
+    );
+  } catch (error) {
+    // The caller never gets the network to stop: stop its Redis here.
+    client.disconnect();
+    await redis.stop();
+    throw error;
+  }
   return {
     redis,
     client,
