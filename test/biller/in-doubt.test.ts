@@ -208,6 +208,24 @@ describe('policy accept: approved against the float, the posting queued and forw
     expect(acceptBiller.available()).toBe(false);
   }
 
+  /**
+   * Passes of the queue until none is left waiting, summed. A pass stops at a call that got no
+   * answer (on a loaded machine a call can outrun the 400 ms timeout): that posting waits for the
+   * next pass, as the gateway's own timer would send it again.
+   */
+  async function forwardUntilSettled(options: { expiryMs: number; maxTries: number }) {
+    const sum = { posted: 0, failed: 0, waiting: 0 };
+    for (let pass = 0; pass < 5; pass++) {
+      await expect.poll(() => acceptBiller.available(), { timeout: COOLDOWN_MS * 3 }).toBe(true);
+      const r = await accept.core.forwardBillerQueue(options, Date.now());
+      sum.posted += r.posted;
+      sum.failed += r.failed;
+      sum.waiting = r.waiting;
+      if (r.waiting === 0) break;
+    }
+    return sum;
+  }
+
   it('approves with the arrears to follow, lists the queue, forwards oldest first when the biller is back', async () => {
     const t = new TerminalSession(accept, 'Q0000001', 'Q1');
     await t.signIn();
@@ -223,8 +241,7 @@ describe('policy accept: approved against the float, the posting queued and forw
     expect(queued.map((p) => [p.receipt, p.amountFen])).toEqual([[first.response.receipt, 300], [second.response.receipt, 200], [overpaid.response.receipt, 400_000]]);
     // Still down: nothing forwarded, no try counted (nothing was sent).
     expect(await accept.core.forwardBillerQueue({ expiryMs: 60_000, maxTries: 3 }, Date.now())).toEqual({ posted: 0, failed: 0, waiting: 3 });
-    await expect.poll(() => acceptBiller.available(), { timeout: COOLDOWN_MS * 3 }).toBe(true);
-    expect(await accept.core.forwardBillerQueue({ expiryMs: 60_000, maxTries: 3 }, Date.now())).toEqual({ posted: 2, failed: 1, waiting: 0 });
+    expect(await forwardUntilSettled({ expiryMs: 60_000, maxTries: 5 })).toEqual({ posted: 2, failed: 1, waiting: 0 });
     expect(await heldAtBiller(first.response.receipt)).toMatchObject({ status: 'booked', arrearsFen: 14_750 });
     expect(await heldAtBiller(second.response.receipt)).toMatchObject({ status: 'booked', arrearsFen: 14_550 });
     expect(await accept.admin.queuedPostings('queue')).toEqual([]);
