@@ -7,42 +7,30 @@
  * hand-in once. And reconciliation catches a collector whose cash disagrees with his receipts.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAdmin, type Admin } from '../../src/admin/index.js';
-import { DEMO_MASTER_KEY } from '../../src/store/secrets.js';
+import type { Admin } from '../../src/admin/index.js';
 import { checkCollectors } from '../../simulator/fleet/collectors.js';
 import { runFleet } from '../../simulator/fleet/fleet.js';
 import { seedNetwork } from '../../simulator/fleet/seed.js';
-import { startGateway, type GatewayService } from '../../simulator/processes.js';
+import type { GatewayService } from '../../simulator/processes.js';
 import { runAircharge } from '../helpers/cli.js';
-import { startRedis, type RedisProcess } from '../helpers/redis.js';
+import { startDemoStack, type DemoStack } from '../helpers/demo-stack.js';
+import type { RedisProcess } from '../helpers/redis.js';
 
 const SIM = join(import.meta.dirname, '../../dist/simulator/cli/main.js');
 
+let stack: DemoStack;
 let redis: RedisProcess;
-let client: Redis;
 let admin: Admin;
 let gateway: GatewayService;
-let work: string;
 
 beforeAll(async () => {
-  redis = await startRedis();
-  client = redis.client();
-  admin = createAdmin({ redis: client, masterKey: DEMO_MASTER_KEY, operator: 'test' });
-  work = mkdtempSync(join(tmpdir(), 'aircharge-collectors-fleet-'));
-  gateway = await startGateway({ redisUrl: redis.url, logFile: join(work, 'gateway.log'), args: ['--connection-rate', '0', '--max-connections-per-address', '0'] });
+  stack = await startDemoStack('collectors-fleet');
+  ({ redis, admin, gateway } = stack);
 }, 90_000);
 
-afterAll(async () => {
-  await gateway?.stop();
-  client?.disconnect();
-  await redis?.stop();
-  if (work) rmSync(work, { recursive: true, force: true });
-}, 60_000);
+afterAll(() => stack?.stop(), 60_000);
 
 interface CollectorCash {
   merchant: string;
