@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Admin } from '../../src/admin/index.js';
-import { checkCollectors } from '../../simulator/fleet/collectors.js';
+import { checkCollectors, type CollectorCash } from '../../simulator/fleet/collectors.js';
 import { runFleet } from '../../simulator/fleet/fleet.js';
 import { seedNetwork } from '../../simulator/fleet/seed.js';
 import type { GatewayService } from '../../simulator/processes.js';
@@ -31,16 +31,6 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(() => stack?.stop(), 60_000);
-
-interface CollectorCash {
-  merchant: string;
-  paymentsFen: number;
-  correctionsFen: number;
-  remits: number;
-  remittedFen: number;
-  heldFen: number;
-  cashLimitFen: number;
-}
 
 describe('aircharge-sim fleet --collectors', () => {
   it('walks collectors through coverage holes, hands their cash in, and the admin CLI agrees to the fen', async () => {
