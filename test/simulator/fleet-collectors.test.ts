@@ -37,7 +37,7 @@ describe('aircharge-sim fleet --collectors', () => {
     const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
       execFile(
         process.execPath,
-        [SIM, 'fleet', '--terminals', '2', '--collectors', '3', '--cash-limit', '600.00', '--duration', '16', '--link', 'gprs',
+        [SIM, 'fleet', '--terminals', '2', '--collectors', '3', '--cash-limit', '600.00', '--duration', '30', '--link', 'gprs',
           '--mix', '1:6:1', '--think', '100', '--timeout', '2000', '--seed', '5', '--port', String(gateway.port), '--redis', redis.url,
           '--demo', '--quiet', '--accounts', '60'],
         { timeout: 150_000 },
