@@ -31,7 +31,11 @@ beforeAll(async () => {
   });
   gw = await startGateway(network, { proxyProtocol: true, limits: { maxConnectionsPerAddress: 2 }, logLevel: 'info', logTo: sink, metrics });
   // HAProxy checks /ready on a metrics port; this stand-in answers it (the check is not under test).
-  ready = createServer((socket) => socket.end('HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n'));
+  // HAProxy ends its checks with a reset, which is an 'error' on our side of the check socket.
+  ready = createServer((socket) => {
+    socket.on('error', () => {});
+    socket.end('HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n');
+  });
   await new Promise<void>((resolve) => ready.listen(0, '127.0.0.1', resolve));
   const checkPort = (ready.address() as { port: number }).port;
   haproxy = await startHaproxy({ gateways: [{ name: 'gw', host: '127.0.0.1', port: gw.port, checkPort }], proxyProtocol: true, check: { intervalMs: 100, fall: 1, rise: 1 } });
