@@ -12,7 +12,7 @@ import { runFleet, type FleetResult, type Ledger } from '../fleet/fleet.js';
 import { openOperator } from '../fleet/operator.js';
 import { reconcile } from '../fleet/reconcile.js';
 import { seedNetwork } from '../fleet/seed.js';
-import type { Admin } from '../../src/admin/index.js';
+import { daysFrom, type Admin } from '../../src/admin/index.js';
 import type { AnswerSeen, Attachment, Scenario } from './scenarios.js';
 import { ChaosStack } from './stack.js';
 
@@ -195,11 +195,13 @@ function isApproval(answer: AnswerSeen): boolean {
 }
 
 async function books(admin: Admin, scenario: string, result: FleetResult, day: number, before: DailyReport, stack: ChaosStack, attachment?: Attachment) {
-  const { lost, duplicated, approved } = await countAgainstJournal(admin, result.ledgers, day);
-  const reconciliation = await reconcile(admin, result.ledgers, day, before, [], await attachment?.dayPostings(day));
+  // A run that went past the business day's cut-off is counted on every day it touched.
+  const days = daysFrom(day, Math.max(day, admin.businessDay()));
+  const { lost, duplicated, approved } = await countAgainstJournal(admin, result.ledgers, days);
+  const reconciliation = await reconcile(admin, result.ledgers, day, before, [], attachment && ((d) => attachment.dayPostings(d)));
   const verify = await stack.verify();
   const problems = [...reconciliation.mismatches, ...(verify.ok ? [] : [`aircharge verify exit ${verify.exitCode}`, ...verify.discrepancies])];
-  if (attachment !== undefined) problems.push(...(await attachment.check(day, stack.operatorRedisUrl)));
+  if (attachment !== undefined) for (const d of days) problems.push(...(await attachment.check(d, stack.operatorRedisUrl)));
   if (result.refused.length > 0) problems.push(`sign-in refused: ${result.refused.map((r) => `${r.terminalId} ${r.code}`).join(', ')}`);
   const attempted = ['pay', 'correct'].reduce(
     (sum, operation) => sum + Object.values(result.counts[operation as 'pay' | 'correct']).reduce((a, b) => a + b, 0),
@@ -208,13 +210,13 @@ async function books(admin: Admin, scenario: string, result: FleetResult, day: n
   return { scenario, attempted, approved, lost, duplicated, verify: verify.ok ? ('ok' as const) : ('FAILED' as const), problems };
 }
 
-/** The journal of the day against the terminals' ledgers, transaction by transaction. */
-async function countAgainstJournal(admin: Admin, ledgers: Ledger[], day: number) {
+/** The journal of the run's days against the terminals' ledgers, transaction by transaction. */
+async function countAgainstJournal(admin: Admin, ledgers: Ledger[], days: number[]) {
   const seen = new Set<string>();
-  for (const ledger of ledgers) for (const r of ledger.state.receipts) if (r.businessDay === day) seen.add(r.receipt);
+  for (const ledger of ledgers) for (const r of ledger.state.receipts) if (days.includes(r.businessDay)) seen.add(r.receipt);
   const terminals = new Set(ledgers.map((l) => l.terminalId));
   const booked = new Map<string, number>();
-  for (const entry of await admin.exportJournal(day, day)) {
+  for (const entry of await admin.exportJournal(days[0], days[days.length - 1])) {
     if (!terminals.has(entry.terminal) || (entry.kind !== 'pay' && entry.kind !== 'correct')) continue;
     booked.set(entry.txn, (booked.get(entry.txn) ?? 0) + 1);
   }

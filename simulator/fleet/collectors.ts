@@ -34,13 +34,14 @@ export interface CollectorFigures {
   merchants: CollectorCash[];
 }
 
-export async function checkCollectors(admin: Admin, ledgers: Ledger[], day: number): Promise<{ figures: CollectorFigures; mismatches: string[] }> {
+/** The hand-ins of the business days `firstDay` to `lastDay` (a run that went past a cut-off). */
+export async function checkCollectors(admin: Admin, ledgers: Ledger[], firstDay: number, lastDay = firstDay): Promise<{ figures: CollectorFigures; mismatches: string[] }> {
   const mismatches: string[] = [];
   const figures: CollectorFigures = { count: 0, collectedFen: 0, remits: 0, duringDay: 0, remittedFen: 0, heldFen: 0, refusedRemits: 0, merchants: [] };
   const collectors = ledgers.filter((l) => l.kind === 'collector');
   if (collectors.length === 0) return { figures, mismatches };
   const journaled = new Map<string, { merchant: string; amountFen: number; times: number }>();
-  for (const entry of await admin.exportJournal(day, day)) {
+  for (const entry of await admin.exportJournal(firstDay, lastDay)) {
     if (entry.kind !== 'remit' || !collectors.some((l) => l.merchantId === entry.merchant)) continue;
     const key = `${entry.merchant} ${entry.ref ?? ''}`;
     const seen = journaled.get(key);

@@ -8,7 +8,7 @@
  * each collector's cash held is his payments − corrections − hand-ins, and the journal holds each
  * hand-in once (collectors.ts); and verify passes.
  */
-import type { Admin, BillerReconciliation } from '../../src/admin/index.js';
+import { daysFrom, type Admin, type BillerReconciliation } from '../../src/admin/index.js';
 import type { DayPosting } from '../../src/biller/index.js';
 import { checkCollectors, type CollectorFigures } from './collectors.js';
 import type { Ledger } from './fleet.js';
@@ -29,7 +29,7 @@ export interface Reconciliation {
   /** Transactions still unfinished in some terminal's flash at the end. */
   unfinished: number;
   verify: { ok: boolean; discrepancies: string[] };
-  /** The journal against the biller's postings of the day (every merchant's, not only the fleet's). */
+  /** The journal against the biller's postings of the run's days (every merchant's, not only the fleet's). */
   biller: Pick<BillerReconciliation, 'ok' | 'matched' | 'breaks' | 'byKind'>;
   /** The fleet's collectors: what they collected, handed in and still hold. */
   collectors: CollectorFigures;
@@ -56,9 +56,12 @@ export function reportBefore(admin: Admin, day: number): Promise<DailyReport> {
 }
 
 /**
+ * `day`: the business day the run began on. A run that goes past the day's cut-off is checked on
+ * every day it touched, through the one the operator is in now: receipts, journal and hand-ins on
+ * all of them, the report day by day (only the first had movements before the run).
  * `settleDisagreements`: what the terminals' own SETTLE found (fresh terminals' ledgers are their
- * whole day, so any disagreement is a mismatch too). `billerPostings`: the biller's postings of
- * the day, when the gateway posted to a biller on the network; by default the embedded biller's.
+ * whole day, so any disagreement is a mismatch too). `billerPostings`: the biller's postings of a
+ * day, when the gateway posted to a biller on the network; by default the embedded biller's.
  */
 export async function reconcile(
   admin: Admin,
@@ -66,8 +69,11 @@ export async function reconcile(
   day: number,
   before: DailyReport,
   settleDisagreements: string[] = [],
-  billerPostings?: DayPosting[],
+  billerPostings?: (day: number) => Promise<DayPosting[]>,
 ): Promise<Reconciliation> {
+  const lastDay = Math.max(day, admin.businessDay());
+  const days = daysFrom(day, lastDay);
+  const ofTheRun = (businessDay: number) => businessDay >= day && businessDay <= lastDay;
   const mismatches: string[] = [...settleDisagreements];
   const terminals = new Set(ledgers.map((l) => l.terminalId));
   const ledger = emptyTotals();
@@ -77,7 +83,7 @@ export async function reconcile(
     unfinished += l.state.pending.length;
     for (const p of l.state.pending) mismatches.push(`${l.terminalId} seq ${p.seq}: still unfinished at the end (no final answer learned)`);
     for (const r of l.state.receipts) {
-      if (r.businessDay !== day) continue;
+      if (!ofTheRun(r.businessDay)) continue;
       add(ledger, r.kind, r.amountFen);
       seen.set(r.receipt, { kind: r.kind, amountFen: r.amountFen, terminalId: l.terminalId });
     }
@@ -85,7 +91,7 @@ export async function reconcile(
 
   const journal = emptyTotals();
   const inJournal = new Map<string, number>();
-  for (const entry of await admin.exportJournal(day, day)) {
+  for (const entry of await admin.exportJournal(day, lastDay)) {
     if (!terminals.has(entry.terminal) || (entry.kind !== 'pay' && entry.kind !== 'correct')) continue;
     add(journal, entry.kind, entry.amountFen);
     inJournal.set(entry.txn, (inJournal.get(entry.txn) ?? 0) + 1);
@@ -100,36 +106,45 @@ export async function reconcile(
     if (!inJournal.has(receipt)) mismatches.push(`${receipt}: ${known.kind} approved to terminal ${known.terminalId}, missing from the journal`);
   }
 
-  // The report, outlet by outlet: what the run added must be what the fleet's ledgers hold.
-  const after = await admin.dailyReport(day);
-  const byMerchant = new Map<string, Totals>();
-  for (const l of ledgers) {
-    const totals = byMerchant.get(l.merchantId) ?? emptyTotals();
-    for (const r of l.state.receipts) if (r.businessDay === day) add(totals, r.kind, r.amountFen);
-    byMerchant.set(l.merchantId, totals);
-  }
-  for (const [merchant, expected] of byMerchant) {
-    const now = [...after.outlets, ...after.collectors].find((o) => o.merchant === merchant);
-    const then = [...before.outlets, ...before.collectors].find((o) => o.merchant === merchant);
-    const delta = {
-      payments: (now?.payments.count ?? 0) - (then?.payments.count ?? 0),
-      paymentsFen: (now?.payments.amountFen ?? 0) - (then?.payments.amountFen ?? 0),
-      corrections: (now?.corrections.count ?? 0) - (then?.corrections.count ?? 0),
-      correctionsFen: (now?.corrections.amountFen ?? 0) - (then?.corrections.amountFen ?? 0),
-    };
-    for (const field of Object.keys(expected) as Array<keyof Totals>) {
-      if (delta[field] !== expected[field]) mismatches.push(`report for ${merchant}: ${field} moved by ${delta[field]}, ledgers say ${expected[field]}`);
+  // The report, day by day and outlet by outlet: what the run added must be what the fleet's ledgers hold.
+  for (const reportDay of days) {
+    const after = await admin.dailyReport(reportDay);
+    const then = reportDay === day ? [...before.outlets, ...before.collectors] : [];
+    const byMerchant = new Map<string, Totals>();
+    for (const l of ledgers) {
+      const totals = byMerchant.get(l.merchantId) ?? emptyTotals();
+      for (const r of l.state.receipts) if (r.businessDay === reportDay) add(totals, r.kind, r.amountFen);
+      byMerchant.set(l.merchantId, totals);
+    }
+    for (const [merchant, expected] of byMerchant) {
+      const now = [...after.outlets, ...after.collectors].find((o) => o.merchant === merchant);
+      const was = then.find((o) => o.merchant === merchant);
+      const delta = {
+        payments: (now?.payments.count ?? 0) - (was?.payments.count ?? 0),
+        paymentsFen: (now?.payments.amountFen ?? 0) - (was?.payments.amountFen ?? 0),
+        corrections: (now?.corrections.count ?? 0) - (was?.corrections.count ?? 0),
+        correctionsFen: (now?.corrections.amountFen ?? 0) - (was?.corrections.amountFen ?? 0),
+      };
+      for (const field of Object.keys(expected) as Array<keyof Totals>) {
+        if (delta[field] !== expected[field]) mismatches.push(`report of ${reportDay} for ${merchant}: ${field} moved by ${delta[field]}, ledgers say ${expected[field]}`);
+      }
     }
   }
 
-  const collectors = await checkCollectors(admin, ledgers, day);
+  const collectors = await checkCollectors(admin, ledgers, day, lastDay);
   mismatches.push(...collectors.mismatches);
 
-  const billerLeg = await admin.reconcileBiller(day, billerPostings);
-  for (const l of billerLeg.lines) if (l.status !== 'matched') mismatches.push(`biller: ${l.status} ${l.receipt}: ${l.detail}`);
-  const { ok, matched, breaks, byKind } = billerLeg;
+  const biller = { ok: true, matched: 0, breaks: 0, byKind: {} as BillerReconciliation['byKind'] };
+  for (const postingsDay of days) {
+    const leg = await admin.reconcileBiller(postingsDay, await billerPostings?.(postingsDay));
+    for (const l of leg.lines) if (l.status !== 'matched') mismatches.push(`biller: ${l.status} ${l.receipt}: ${l.detail}`);
+    biller.ok &&= leg.ok;
+    biller.matched += leg.matched;
+    biller.breaks += leg.breaks;
+    for (const [kind, count] of Object.entries(leg.byKind) as Array<[keyof typeof leg.byKind, number]>) biller.byKind[kind] = (biller.byKind[kind] ?? 0) + count;
+  }
 
   const verify = await admin.verify();
   if (!verify.ok) mismatches.push(...verify.discrepancies.map((d) => `verify: ${d}`));
-  return { ok: mismatches.length === 0, ledger, journal, unfinished, verify, biller: { ok, matched, breaks, byKind }, collectors: collectors.figures, mismatches };
+  return { ok: mismatches.length === 0, ledger, journal, unfinished, verify, biller, collectors: collectors.figures, mismatches };
 }

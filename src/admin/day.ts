@@ -40,3 +40,15 @@ export function businessDayRange(day: number, options: BusinessDayOptions): [num
   const start = Date.UTC(Math.floor(day / 10000), (Math.floor(day / 100) % 100) - 1, day % 100) - shiftMinutes * 60_000;
   return [start, start + 86_400_000 - 1];
 }
+
+/** Every business day from `first` to `last` (YYYYMMDD, both included), in order; [] when last < first. */
+export function daysFrom(first: number, last: number): number[] {
+  const days: number[] = [];
+  const date = new Date(Date.UTC(Math.floor(first / 10000), (Math.floor(first / 100) % 100) - 1, first % 100));
+  for (let day = first; day <= last; ) {
+    days.push(day);
+    date.setUTCDate(date.getUTCDate() + 1);
+    day = date.getUTCFullYear() * 10000 + (date.getUTCMonth() + 1) * 100 + date.getUTCDate();
+  }
+  return days;
+}

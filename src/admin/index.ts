@@ -77,7 +77,7 @@ import { verify, type VerifyResult } from './verify.js';
 export { AdminError, AdminErrorCode };
 export { checkOperator, parseDuration, parseSince } from './audit.js';
 export { formatYuan, parseYuan } from './money.js';
-export { businessDayRange, formatDate, formatLocalTime, parseDate } from './day.js';
+export { businessDayRange, daysFrom, formatDate, formatLocalTime, parseDate } from './day.js';
 export { journalCsv, journalJsonLines } from './journal.js';
 export { txnCsv } from './lookup.js';
 export { reportCsv, reportSummary } from './report.js';
