@@ -5,7 +5,6 @@
  * state, not the cash; one log event per entry and exit, the hash's `cashNear` field, `merchant
  * list --near-cash-limit` (the CLI as a process) and no flapping in between.
  */
-import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ResultCode, TxnFlag } from '../../protocol/constants.js';
@@ -15,9 +14,11 @@ import { createCore } from '../../src/core/index.js';
 import { keys } from '../../src/store/keys.js';
 import { runAircharge } from '../helpers/cli.js';
 import { MASTER_KEY, seedAccounts, startNetwork, TerminalSession, type Network } from './network.js';
+import { LogSink } from '../helpers/log-sink.js';
 
 let net: Network;
-let logged: Array<Record<string, unknown>>;
+const sink = new LogSink();
+const logged = sink.lines;
 let t: TerminalSession;
 const LIMIT = 100_000; // ¥1,000
 const ENTER = 90_000; // 90%
@@ -26,13 +27,6 @@ const ACCOUNT = '7100000001';
 
 beforeAll(async () => {
   net = await startNetwork();
-  logged = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      logged.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-      done();
-    },
-  });
   const cashNear = { percent: 90, marginPercent: 10 };
   const { core, sessions } = await createCore({ redis: net.redis, masterKey: MASTER_KEY, logger: pino(sink), cashNear });
   net = { ...net, core, sessions, admin: createAdmin({ redis: net.redis, masterKey: MASTER_KEY, operator: 'test', cashNear, logger: pino(sink) }) };

@@ -3,7 +3,6 @@
  * only strictly above threshold + margin: no flapping in between), its log events and the fleet
  * set; and the daily caps per terminal and per merchant at their boundaries.
  */
-import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ResultCode, TxnFlag } from '../../protocol/constants.js';
@@ -11,22 +10,17 @@ import { createAdmin } from '../../src/admin/index.js';
 import { createCore } from '../../src/core/index.js';
 import { keys } from '../../src/store/keys.js';
 import { MASTER_KEY, seedAccounts, seedMerchant, startNetwork, TerminalSession, type Network } from './network.js';
+import { LogSink } from '../helpers/log-sink.js';
 
 let net: Network;
-let logged: Array<Record<string, unknown>>;
+const sink = new LogSink();
+const logged = sink.lines;
 const DAY_MS = 86_400_000;
 const THRESHOLD = 10_000; // ¥100, this merchant's own
 const MARGIN = 2_000; // the core's, below
 
 beforeAll(async () => {
   net = await startNetwork();
-  logged = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      logged.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-      done();
-    },
-  });
   // This network's core with a known margin and a logger whose lines the test reads.
   const lowFloat = { thresholdFen: 50_000, marginFen: MARGIN };
   const { core, sessions } = await createCore({ redis: net.redis, masterKey: MASTER_KEY, logger: pino(sink), lowFloat });

@@ -1,9 +1,9 @@
 /** serve configuration (flags over environment over defaults, validation) and log redaction. */
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, resolveServeConfig } from '../../src/config.js';
 import { createLogger, maskedFrameHex } from '../../src/log.js';
 import { encodeFrame, MessageType } from '../../protocol/index.js';
+import { LogSink } from '../helpers/log-sink.js';
 
 describe('resolveServeConfig', () => {
   it('takes the documented defaults', () => {
@@ -70,14 +70,13 @@ describe('resolveServeConfig', () => {
 
 describe('logger', () => {
   it('censors keys and MACs wherever a field of that name appears', () => {
-    const lines: string[] = [];
-    const sink = new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } });
+    const sink = new LogSink();
     const log = createLogger({ level: 'info' }, sink);
     const secret = Buffer.alloc(32, 0xab).toString('hex');
     log.info({ key: secret, mac: secret, session: { sessionKey: secret, terminal: 'T0000001' } }, 'hello');
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).not.toContain(secret);
-    expect(JSON.parse(lines[0]!).session.terminal).toBe('T0000001');
+    expect(sink.lines).toHaveLength(1);
+    expect(sink.text).not.toContain(secret);
+    expect(sink.lines[0]!.session).toMatchObject({ terminal: 'T0000001' });
   });
 
   it('masks the MAC bytes of a frame dump and nothing else', () => {

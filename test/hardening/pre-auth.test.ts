@@ -5,27 +5,22 @@
  * commands and one log line for the whole connection; a good terminal beside it is served in
  * full. Counts, not timings. Real redis-server, real sockets, the gateway in process.
  */
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Defaults, MessageType, ResultCode, encodeFrame, encodePayload } from '../../protocol/index.js';
 import { Metrics } from '../../src/metrics/index.js';
 import { TestTerminal, nowSec } from '../helpers/terminal.js';
 import { ACCOUNTS, startGateway, startNetwork, type Network, type RunningGateway } from '../gateway/fixture.js';
+import { LogSink } from '../helpers/log-sink.js';
 
 let network: Network;
 let gw: RunningGateway;
-const lines: Array<Record<string, unknown>> = [];
+const log = new LogSink();
+const lines = log.lines;
 const metrics = new Metrics({ processMetrics: false });
 
 beforeAll(async () => {
   network = await startNetwork();
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  gw = await startGateway(network, { logLevel: 'info', logTo: sink, metrics });
+  gw = await startGateway(network, { logLevel: 'info', logTo: log, metrics });
 });
 afterAll(async () => {
   await gw?.stop();

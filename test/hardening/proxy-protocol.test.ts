@@ -5,7 +5,6 @@
  * closed before a byte of it is read as a frame. The header parser is fed split at every byte.
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ResultCode } from '../../protocol/index.js';
 import { MAX_PROXY_BLOCK, PROXY_V2_SIGNATURE, ProxyHeaderError, parseProxyHeader } from '../../src/gateway/proxy-protocol.js';
@@ -13,23 +12,19 @@ import { Metrics } from '../../src/metrics/index.js';
 import { startHaproxy, type HaproxyProcess } from '../helpers/haproxy.js';
 import { TestTerminal } from '../helpers/terminal.js';
 import { startGateway, startNetwork, type Network, type RunningGateway } from '../gateway/fixture.js';
+import { LogSink } from '../helpers/log-sink.js';
 
 let network: Network;
 let gw: RunningGateway;
 let haproxy: HaproxyProcess;
 let ready: Server;
-const lines: Array<Record<string, unknown>> = [];
+const log = new LogSink();
+const lines = log.lines;
 const metrics = new Metrics({ processMetrics: false });
 
 beforeAll(async () => {
   network = await startNetwork();
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  gw = await startGateway(network, { proxyProtocol: true, limits: { maxConnectionsPerAddress: 2 }, logLevel: 'info', logTo: sink, metrics });
+  gw = await startGateway(network, { proxyProtocol: true, limits: { maxConnectionsPerAddress: 2 }, logLevel: 'info', logTo: log, metrics });
   // HAProxy checks /ready on a metrics port; this stand-in answers it (the check is not under test).
   // HAProxy ends its checks with a reset, which is an 'error' on our side of the check socket.
   ready = createServer((socket) => {

@@ -4,11 +4,11 @@
  * real redis-server refuses a write whose arguments carry a secret-looking value; the log line
  * keeps the error and the command's name, never the arguments.
  */
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../src/core/types.js';
 import { createLogger } from '../../src/log.js';
 import { startRedis, type RedisProcess } from '../helpers/redis.js';
+import { LogSink } from '../helpers/log-sink.js';
 
 let redis: RedisProcess;
 beforeAll(async () => {
@@ -24,17 +24,15 @@ it('logs the error and the command name, not its arguments, also through the cau
     const failure = await client.hset('ac:not-a-hash', 'journalMac', secret).then(() => null, (err: unknown) => err);
     expect(failure).toMatchObject({ command: { name: 'hset', args: expect.arrayContaining([secret]) } });
 
-    const lines: string[] = [];
-    const sink = new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(chunk.toString()); done(); } });
+    const sink = new LogSink();
     const logger = createLogger({ level: 'info' }, sink);
     const wrapped = new StoreUnavailableError(failure);
     logger.warn({ err: wrapped.cause }, 'store unavailable');
     logger.error({ err: wrapped }, 'handler failed');
     await new Promise((resolve) => setImmediate(resolve));
 
-    const text = lines.join('');
-    expect(text).not.toContain(secret);
-    const [first, second] = lines.map((line) => JSON.parse(line) as { err: { message: string; command: unknown; cause?: { command: unknown } } });
+    expect(sink.text).not.toContain(secret);
+    const [first, second] = sink.lines as Array<{ err: { message: string; command: unknown; cause?: { command: unknown } } }>;
     expect(first!.err).toMatchObject({ message: expect.stringContaining('WRONGTYPE'), command: 'hset' });
     expect(second!.err.message).toContain('store unavailable');
   } finally {
