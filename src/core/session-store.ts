@@ -2,13 +2,12 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { MerchantKind, type ResultCode } from '../../protocol/constants.js';
-import type { TerminalHealth } from '../../protocol/messages.js';
 import { keys } from '../store/keys.js';
 import { terminalKeyAad, unsealVersioned, type MasterKeys } from '../store/secrets.js';
-import { CLOSE_SESSION, OPEN_SESSION, RAISE_MARK, RECORD_HEARTBEAT } from '../store/lua/session.js';
+import { CLOSE_SESSION, HEARTBEAT_SEEN, OPEN_SESSION } from '../store/lua/session.js';
 import { formatHealth } from '../store/health.js';
 import { storeCalls, type StoreCall } from './store-call.js';
-import type { OpenSessionInput, OpenSessionResult, SessionStore, TerminalRecord } from './types.js';
+import type { HeartbeatSeen, OpenSessionInput, OpenSessionResult, SessionStore, TerminalRecord } from './types.js';
 
 export class RedisSessionStore implements SessionStore {
   private readonly storeCall: StoreCall;
@@ -80,12 +79,9 @@ export class RedisSessionStore implements SessionStore {
     return { result, lastSeq, replaced };
   }
 
-  async raiseMark(terminalId: string, merchantId: string, seq: number): Promise<void> {
-    await this.storeCall(RAISE_MARK.run(this.redis, [keys.terminal(merchantId, terminalId)], [seq]));
-  }
-
-  async recordHeartbeat(terminalId: string, merchantId: string, health: TerminalHealth, now: number): Promise<void> {
-    await this.storeCall(RECORD_HEARTBEAT.run(this.redis, [keys.terminal(merchantId, terminalId)], [now, formatHealth(health)]));
+  async heartbeatSeen(terminalId: string, merchantId: string, seen: HeartbeatSeen): Promise<void> {
+    const health = seen.health === null ? ['0', ''] : [seen.health.at, formatHealth(seen.health.report)];
+    await this.storeCall(HEARTBEAT_SEEN.run(this.redis, [keys.terminal(merchantId, terminalId)], [seen.mark, ...health]));
   }
 
   async closeSession(terminalId: string, merchantId: string, connectionId: string): Promise<boolean> {

@@ -73,6 +73,14 @@ export interface OpenSessionResult {
   replaced: { instanceId: string; connectionId: string } | null;
 }
 
+/** What heartbeats showed of a terminal since the last write (SessionStore.heartbeatSeen). */
+export interface HeartbeatSeen {
+  /** The highest number a heartbeat answered by the gateway itself used, to raise the mark to; 0 for none. */
+  mark: number;
+  /** The health the latest heartbeat reported, and when (its last contact); null to leave the stored one. */
+  health: { report: TerminalHealth; at: number } | null;
+}
+
 export interface StatusResult {
   result: ResultCode;
   state: TransactionState;
@@ -86,10 +94,8 @@ export interface SessionStore {
   /** Counts a bad MAC against the terminal (it does not advance the terminal's state). */
   countBadMac(terminalId: string, merchantId: string): Promise<void>;
   openSession(input: OpenSessionInput): Promise<OpenSessionResult>;
-  /** Raises the sequence high-water mark to `seq` if it is higher (a heartbeat the gateway answered itself). */
-  raiseMark(terminalId: string, merchantId: string, seq: number): Promise<void>;
-  /** Keeps the health a heartbeat reported, and when, on the terminal (the fleet view). */
-  recordHeartbeat(terminalId: string, merchantId: string, health: TerminalHealth, now: number): Promise<void>;
+  /** What heartbeats showed of the terminal, kept in one write. */
+  heartbeatSeen(terminalId: string, merchantId: string, seen: HeartbeatSeen): Promise<void>;
   /** Compare-and-delete: removes the session only if it still belongs to this connection. */
   closeSession(terminalId: string, merchantId: string, connectionId: string): Promise<boolean>;
 }

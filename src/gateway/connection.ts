@@ -29,8 +29,9 @@ import {
 import type { Frame, MessageMap, TerminalHealth } from '../../protocol/index.js';
 import { coalesceWrites } from '../coalesce-writes.js';
 import { StoreUnavailableError } from '../core/types.js';
+import { formatHealth } from '../store/health.js';
 import type { KickReason } from '../store/kick.js';
-import type { RequestContext, SessionStore, TransactionCore } from '../core/types.js';
+import type { HeartbeatSeen, RequestContext, SessionStore, TransactionCore } from '../core/types.js';
 import { maskedFrameHex } from '../log.js';
 import type { CloseReason, Metrics } from '../metrics/index.js';
 import { handlers, signIn } from './handlers/index.js';
@@ -63,6 +64,11 @@ interface Session {
 
 /** How long a closing socket may take to finish its FIN handshake before it is destroyed. */
 const CLOSE_GRACE_MS = 2000;
+/**
+ * How long an unchanged health report may go unwritten: the fleet view's last contact is at most
+ * this old for a terminal that is beating (its session says it is online meanwhile).
+ */
+const HEALTH_REFRESH_MS = 10_000;
 /** Terminal id used on a NOTICE sent before any terminal has said who it is. */
 const NO_TERMINAL = '00000000';
 const RETRY_AFTER_SEC: Record<NoticeReason, number> = {
@@ -134,14 +140,13 @@ export class Connection {
   // Session: set by an approved sign-in; every later frame is MACed with its key.
   private session: Session | null = null;
   /**
-   * The stored mark, raised after each heartbeat answered here (raiseMark): true while a write is
-   * in flight, and the highest number that came meanwhile, written next. One write at a time.
+   * What heartbeats showed of the terminal (writeHeartbeatSeen): true while a write is in flight,
+   * and what came meanwhile (the highest mark, the latest health), merged and written next.
    */
-  private raisingMark = false;
-  private markPending = 0;
-  /** A heartbeat's health write is in flight; the latest report that came meanwhile waits here. */
-  private recordingHeartbeat = false;
-  private heartbeatPending: { health: TerminalHealth; now: number } | null = null;
+  private writingHeartbeat = false;
+  private heartbeatPending: HeartbeatSeen | null = null;
+  /** The health last written, and when: an unchanged report is written again only after HEALTH_REFRESH_MS. */
+  private healthWritten: { stored: string; at: number } | null = null;
   /** The terminal's request token bucket (limits.requestRatePerSec): tokens left, and when counted. */
   private tokens: number;
   private tokensAt: number;
@@ -406,11 +411,11 @@ export class Connection {
       return refuse(result, session.key, result === ResultCode.BAD_FORMAT ? FrameErrorCode.PAYLOAD : undefined);
     }
     if (answer.local !== true) session.state.coreAnswered(frame.seq, answer.result, answer.replayed, now);
+    const health = answer.health !== undefined && answer.result === ResultCode.APPROVED ? this.healthDue(answer.health, now) : null;
     // Issued before the answer goes out, so a sign-in this terminal sends after it (elsewhere, on
-    // a new connection) reaches Redis after the raise on this instance's connection to it.
-    else this.raiseMark(session, frame.seq);
+    // a new connection) reaches Redis after the mark's raise on this instance's connection to it.
+    if (answer.local === true || health !== null) this.writeHeartbeatSeen(session, { mark: answer.local === true ? frame.seq : 0, health });
     this.send(handler.responseType, frame.terminalId, frame.seq, answer.payload, session.key);
-    if (answer.health !== undefined && answer.result === ResultCode.APPROVED) this.recordHeartbeat(session, answer.health, now);
     if (answer.result === ResultCode.APPROVED && !answer.replayed && answer.amountFen !== undefined) {
       this.host.metrics?.moneyMoved(frame.type, answer.amountFen);
     }
@@ -434,43 +439,38 @@ export class Connection {
   }
 
   /**
-   * Moves the stored mark up to a number a heartbeat answered here used (PROTOCOL.md §6.1): fire
-   * and forget, at most one write in flight per connection, the numbers that come meanwhile
-   * coalesced into the next.
+   * The health report to keep, or null when the terminal said the same within HEALTH_REFRESH_MS:
+   * a change (paper out) is kept at once, and a terminal beating at its interval writes every beat;
+   * one that beats far faster (a flood, a benchmark) does not write each time.
    */
-  private raiseMark(session: Session, seq: number): void {
-    if (this.raisingMark) {
-      this.markPending = Math.max(this.markPending, seq);
-      return;
-    }
-    this.raisingMark = true;
-    this.host.sessions.raiseMark(session.terminalId, session.merchantId, seq).catch((err: unknown) =>
-      this.logger.warn(this.line({ err }), 'could not raise the sequence mark')).finally(() => {
-      this.raisingMark = false;
-      const next = this.markPending;
-      this.markPending = 0;
-      if (next > seq && this.session === session) this.raiseMark(session, next);
-    });
+  private healthDue(report: TerminalHealth, now: number): HeartbeatSeen['health'] {
+    const stored = formatHealth(report);
+    const last = this.healthWritten;
+    if (last !== null && last.stored === stored && now - last.at < HEALTH_REFRESH_MS) return null;
+    this.healthWritten = { stored, at: now };
+    return { report, at: now };
   }
 
   /**
-   * Keeps the health a heartbeat reported, and its time as the terminal's last contact, on the
-   * terminal (the fleet view: `aircharge terminal list`): fire and forget like raiseMark, one write
-   * in flight per connection, only the latest report kept meanwhile. One write per heartbeat
-   * interval per terminal; nothing on the PAY path.
+   * Keeps what heartbeats showed on the terminal in one write: the stored mark moved up to a number
+   * a heartbeat answered here used (PROTOCOL.md §6.1), and the health reported with its time as
+   * the terminal's last contact (the fleet view: `aircharge terminal list`). Fire and forget, at
+   * most one write in flight per connection; what comes meanwhile is merged into the next (the
+   * highest mark, the latest health). Nothing on the PAY path.
    */
-  private recordHeartbeat(session: Session, health: TerminalHealth, now: number): void {
-    if (this.recordingHeartbeat) {
-      this.heartbeatPending = { health, now };
+  private writeHeartbeatSeen(session: Session, seen: HeartbeatSeen): void {
+    if (this.writingHeartbeat) {
+      const pending = this.heartbeatPending;
+      this.heartbeatPending = { mark: Math.max(pending?.mark ?? 0, seen.mark), health: seen.health ?? pending?.health ?? null };
       return;
     }
-    this.recordingHeartbeat = true;
-    this.host.sessions.recordHeartbeat(session.terminalId, session.merchantId, health, now).catch((err: unknown) =>
-      this.logger.warn(this.line({ err }), 'could not record the heartbeat')).finally(() => {
-      this.recordingHeartbeat = false;
+    this.writingHeartbeat = true;
+    this.host.sessions.heartbeatSeen(session.terminalId, session.merchantId, seen).catch((err: unknown) =>
+      this.logger.warn(this.line({ err }), 'could not keep what the heartbeat showed')).finally(() => {
+      this.writingHeartbeat = false;
       const next = this.heartbeatPending;
       this.heartbeatPending = null;
-      if (next !== null && this.session === session) this.recordHeartbeat(session, next.health, next.now);
+      if (next !== null && this.session === session) this.writeHeartbeatSeen(session, next);
     });
   }
 

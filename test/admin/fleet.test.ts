@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdmin, type Admin, type FleetPage, type Terminal as FleetTerminal } from '../../src/admin/index.js';
+import { PowerSource, PrinterState } from '../../protocol/constants.js';
+import type { TerminalHealth } from '../../protocol/messages.js';
 import { keys } from '../../src/store/keys.js';
 import { DEMO_MASTER_KEY } from '../../src/store/secrets.js';
 import { SIM_BIN, startGateway, type GatewayService } from '../../simulator/processes.js';
@@ -152,5 +154,43 @@ describe('aircharge terminal list', () => {
     }
     expect(held).toMatchObject({ online: false, instance: null, firmware: 'FW1.4.2', health: { signal: 20 } });
     expect(held.lastSeen).toBeGreaterThan(Date.now() - 120_000);
+  }, 60_000);
+
+  it('keeps a health report that changed at once, an unchanged one once per 10 s however fast the terminal beats, and raises the mark each time', async () => {
+    const key = (await admin.addTerminal('FLT00005', 'SHOP1')).key;
+    const health: TerminalHealth = { signal: 18, power: PowerSource.MAINS, battery: 100, printer: PrinterState.OK };
+    const beating = new Terminal({ terminalId: 'FLT00005', key: Buffer.from(key, 'hex'), gateway: { host: '127.0.0.1', port: gateway.port },
+      store: new MemoryStateStore('FLT00005'), heartbeatSec: 0, health });
+    try {
+      const stored = async () => {
+        const [healthAt, kept, hwm] = await client.hmget(keys.terminal('SHOP1', 'FLT00005'), 'healthAt', 'health', 'hwm');
+        return { healthAt: Number(healthAt), kept, hwm: Number(hwm) };
+      };
+      /** What the gateway wrote, once its write (not waited on by the answer) has landed. */
+      const settled = async (seq: number) => {
+        for (let i = 0; i < 100 && (await stored()).hwm < seq; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+        return stored();
+      };
+      let answer = await beating.heartbeat();
+      expect(answer.name).toBe('APPROVED');
+      const first = await settled(answer.seq);
+      expect(first.kept).toBe(`18:${PowerSource.MAINS}:100:${PrinterState.OK}`);
+      // Fifty more, unchanged, as fast as they are answered: every number reaches the mark, the health is not written again.
+      for (let i = 0; i < 50; i++) {
+        answer = await beating.heartbeat();
+        expect(answer.name).toBe('APPROVED');
+      }
+      const unchanged = await settled(answer.seq);
+      expect(unchanged.hwm).toBe(answer.seq);
+      expect(unchanged.healthAt).toBe(first.healthAt);
+      // Paper out: the next heartbeat's report is written at once.
+      health.printer = PrinterState.PAPER_OUT;
+      answer = await beating.heartbeat();
+      const changed = await settled(answer.seq);
+      expect(changed.kept).toBe(`18:${PowerSource.MAINS}:100:${PrinterState.PAPER_OUT}`);
+      expect(changed.healthAt).toBeGreaterThan(first.healthAt);
+    } finally {
+      beating.close();
+    }
   }, 60_000);
 });

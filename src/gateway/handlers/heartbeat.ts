@@ -5,7 +5,7 @@ import type { Handler } from './handler.js';
  * A heartbeat changes nothing: when the session state allows (session-state.ts) the gateway
  * answers it without Redis; otherwise the core runs it through the guard, which also refreshes
  * the session's expiry. The health it reports goes back to the connection, which keeps it on the
- * terminal without making the answer wait (connection.ts recordHeartbeat).
+ * terminal without making the answer wait (connection.ts writeHeartbeatSeen).
  */
 export const heartbeat: Handler = {
   responseType: MessageType.HEARTBEAT_RESPONSE,

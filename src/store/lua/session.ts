@@ -48,26 +48,19 @@ return 1
 `);
 
 /**
- * Raises the terminal's high-water mark to a number a heartbeat answered by the gateway itself used
- * (never lowers it, never past MAX_SEQ_STEP, never on a terminal that is gone), so a sign-in on
- * another connection hears a lastSeq at or above it (PROTOCOL.md §6.1).
- * KEYS[1] terminal; ARGV[1] seq → 1 when raised, else 0
+ * What heartbeats showed of a terminal, in one write (never on a terminal that is gone):
+ * - the high-water mark raised to a number a heartbeat answered by the gateway itself used (never
+ *   lowered, never past MAX_SEQ_STEP), so a sign-in on another connection hears a lastSeq at or
+ *   above it (PROTOCOL.md §6.1); ARGV[1] 0 leaves it;
+ * - the health the last heartbeat reported (src/store/health.ts) and when, which is also the
+ *   terminal's last contact (the fleet view); ARGV[3] '' leaves them.
+ * KEYS[1] terminal; ARGV[1] seq, ARGV[2] when the health came (epoch ms), ARGV[3] health → 1, or 0 when gone
  */
-export const RAISE_MARK = new Script(`
+export const HEARTBEAT_SEEN = new Script(`
 local hwm = tonumber(redis.call('HGET', KEYS[1], 'hwm'))
 if not hwm then return 0 end
 local seq = tonumber(ARGV[1])
-if seq <= hwm or seq - hwm > ${MAX_SEQ_STEP} then return 0 end
-redis.call('HSET', KEYS[1], 'hwm', ARGV[1])
-return 1
-`);
-
-/**
- * A heartbeat's health report and the time it came, on the terminal (never recreating a terminal
- * that is gone). KEYS[1] terminal; ARGV[1] now (epoch ms), ARGV[2] health (src/store/health.ts).
- */
-export const RECORD_HEARTBEAT = new Script(`
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], 'lastSeen', ARGV[1], 'health', ARGV[2], 'healthAt', ARGV[1])
+if seq > hwm and seq - hwm <= ${MAX_SEQ_STEP} then redis.call('HSET', KEYS[1], 'hwm', ARGV[1]) end
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'lastSeen', ARGV[2], 'health', ARGV[3], 'healthAt', ARGV[2]) end
 return 1
 `);
