@@ -1,13 +1,13 @@
 /**
  * `aircharge terminal import FILE --keys-out KEYS`, run as a process against a real redis-server:
- * 20,000 rows in under 30 s, keys only in a new mode-0600 file (never on stdout, never over an
+ * 20,000 rows (how fast: bench:import), keys only in a new mode-0600 file (never on stdout, never over an
  * existing file), a re-run changes nothing and shows no key, conflicts and bad rows refuse the
  * whole file, the import is in the audit log, and the simulator signs in with a key read from the
  * file through a live gateway.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
@@ -61,21 +61,14 @@ afterAll(async () => {
 });
 
 describe('aircharge terminal import', () => {
-  it('provisions 20,000 rows in under 30 s, with the keys only in a new 0600 file', async () => {
+  // How fast is bench:import's to say (target: under 30 s); this is what the 20,000 rows give.
+  it('provisions 20,000 rows, with the keys only in a new 0600 file', async () => {
     const csv = join(dir, 'big.csv');
     writeFileSync(csv, terminalsCsv('BG', 10_000, 2));
     const keysOut = join(dir, 'big-keys.csv');
-    const started = Date.now();
     const run = await aircharge(['terminal', 'import', csv, '--keys-out', keysOut, '--json']);
-    const seconds = (Date.now() - started) / 1000;
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    // The target is 30 s on a machine the import has to itself (it takes ~2.5 s of CPU). On this
-    // shared 2-core machine other test runs can take most of the cores: the budget grows with the
-    // load average per core, and the figure is printed with it.
-    const load = loadavg()[0]! / cpus().length;
-    process.stdout.write(`terminal import: 20,000 rows in ${seconds.toFixed(1)} s (CLI process, load ${load.toFixed(1)} per core)\n`);
-    expect(seconds).toBeLessThan(30 * Math.max(1, load));
     expect(JSON.parse(run.stdout)).toEqual({
       rows: 20_000, merchants: { created: 10_000, existing: 0 }, terminals: { created: 20_000, existing: 0 }, keysFile: keysOut,
     });

@@ -82,11 +82,11 @@ describe('--help everywhere', () => {
   for (const [name, line] of Object.entries(scripts).filter(([name]) => !TOOL_SCRIPTS.has(name))) {
     it(`npm run ${name} -- --help prints its usage and exits 0 without starting`, async () => {
       const program = line.replace(/^npm run build && node /, '');
-      const started = Date.now();
       const ran = await run(program, ['--help']);
       expect(ran, name).toMatchObject({ code: 0, stderr: '' });
       expect(ran.stdout.toLowerCase()).toMatch(/usage/);
-      expect(Date.now() - started).toBeLessThan(10_000);
+      // Nothing measured: no figures, and none of the JSON line every run of these ends with.
+      expect(ran.stdout).not.toMatch(/^\{.*\}$/m);
     });
 
   }
