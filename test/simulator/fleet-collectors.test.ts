@@ -9,7 +9,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Admin } from '../../src/admin/index.js';
+import { daysFrom, formatDate, type Admin } from '../../src/admin/index.js';
 import { checkCollectors, type CollectorCash } from '../../simulator/fleet/collectors.js';
 import { runFleet } from '../../simulator/fleet/fleet.js';
 import { seedNetwork } from '../../simulator/fleet/seed.js';
@@ -34,6 +34,7 @@ afterAll(() => stack?.stop(), 60_000);
 
 describe('aircharge-sim fleet --collectors', () => {
   it('walks collectors through coverage holes, hands their cash in, and the admin CLI agrees to the fen', async () => {
+    const firstDay = admin.businessDay();
     const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
       execFile(
         process.execPath,
@@ -86,10 +87,20 @@ describe('aircharge-sim fleet --collectors', () => {
       expect(new Set(remits.map((e) => e.ref)).size).toBe(c.remits);
       expect(remits.reduce((sum, e) => sum + e.amountFen, 0)).toBe(c.remittedFen);
     }
-    const report = await runAircharge(['report', 'daily', '--json'], env);
-    const day = JSON.parse(report.stdout) as { collectors: Array<{ merchant: string; remittances: { count: number; amountFen: number }; closingFen: number }> };
+    // The report of each day the walk touched (past midnight, 16:00 UTC, it is two): the hand-ins
+    // add up over them, and the last one closes with what each collector holds.
+    type Report = { collectors: Array<{ merchant: string; remittances: { count: number; amountFen: number }; closingFen: number }> };
+    const reports: Report[] = [];
+    for (const day of daysFrom(firstDay, admin.businessDay())) {
+      const report = await runAircharge(['report', 'daily', '--date', formatDate(day), '--json'], env);
+      expect(report.code, report.stderr).toBe(0);
+      reports.push(JSON.parse(report.stdout) as Report);
+    }
     for (const c of figures.collectors.merchants) {
-      expect(day.collectors.find((r) => r.merchant === c.merchant)).toMatchObject({ remittances: { count: c.remits, amountFen: c.remittedFen }, closingFen: c.heldFen });
+      const rows = reports.map((r) => r.collectors.find((row) => row.merchant === c.merchant));
+      expect(rows.reduce((sum, row) => sum + (row?.remittances.count ?? 0), 0)).toBe(c.remits);
+      expect(rows.reduce((sum, row) => sum + (row?.remittances.amountFen ?? 0), 0)).toBe(c.remittedFen);
+      expect(rows.at(-1)?.closingFen).toBe(c.heldFen);
     }
     const verify = await runAircharge(['verify', '--demo'], env);
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
