@@ -71,6 +71,11 @@ export const MessageType = {
 } as const;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 
+/** Message type number → its name in §3 ("PAY", "PAY_RESPONSE"). */
+export const MESSAGE_TYPE_NAME: ReadonlyMap<number, string> = new Map(
+  Object.entries(MessageType).map(([name, type]) => [type, name]),
+);
+
 export const RESPONSE_BIT = 0x80;
 
 /** §4 Result codes: the first byte of every response payload. One table for every message. */

@@ -18,6 +18,7 @@ import {
   Offset,
   PowerSource,
   PrinterState,
+  MESSAGE_TYPE_NAME,
   RESULT_NAME,
   TransactionState,
   TRAILER_SIZE,
@@ -33,12 +34,11 @@ import { formatYuan } from '../../src/admin/index.js';
 import { signalClass } from '../../src/store/health.js';
 
 const namesOf = (codes: Record<string, number>): ReadonlyMap<number, string> => new Map(Object.entries(codes).map(([name, code]) => [code, name]));
-const TYPE_NAME = namesOf(MessageType);
 
 /** Fields whose number is a code with a name in PROTOCOL.md, by the message types that carry them. */
 const CODE_NAMES: ReadonlyArray<{ field: string; types: readonly number[] | null; names: ReadonlyMap<number, string> }> = [
   { field: 'result', types: null, names: RESULT_NAME },
-  { field: 'originalType', types: null, names: TYPE_NAME },
+  { field: 'originalType', types: null, names: MESSAGE_TYPE_NAME },
   { field: 'reason', types: [MessageType.NOTICE], names: namesOf(NoticeReason) },
   { field: 'state', types: [MessageType.STATUS_RESPONSE], names: namesOf(TransactionState) },
   { field: 'merchantKind', types: [MessageType.SIGN_IN_RESPONSE], names: namesOf(MerchantKind) },
@@ -226,7 +226,7 @@ export function explainFrame(input: Buffer, macKey: Buffer | null, options: { ma
       version,
       length,
       type,
-      typeName: TYPE_NAME.get(type) ?? 'UNKNOWN',
+      typeName: MESSAGE_TYPE_NAME.get(type) ?? 'UNKNOWN',
       flags,
       flagNames: flags & Flag.RETRANSMIT ? ['RETRANSMIT'] : [],
       terminalId: frame.terminalId,

@@ -21,13 +21,14 @@ import {
   TERMINAL_ID_PATTERN,
   TERMINAL_KEY_SIZE,
   decodePayload,
+  type BillPeriod,
   type MessageMap,
   type PayResponse,
   type StatusResponse,
   type TerminalHealth,
 } from '../../protocol/index.js';
 import { renderReceipt } from '../terminal/receipt.js';
-import { formatYuan, parseYuan } from '../../src/admin/index.js';
+import { formatPeriod, formatYuan, parseYuan } from '../../src/admin/index.js';
 import { openLink, type CutMoment, type FaultPlan, type LinkProxy, linkProfile } from '../link/index.js';
 import { createRandom } from '../link/prng.js';
 import { DEFAULT_HEALTH, FileStateStore, GatewayUnreachable, SignInRefused, Terminal, type Answer } from '../terminal/index.js';
@@ -252,6 +253,8 @@ export function answerText(answer: Answer<unknown>): string {
     if (typeof value === 'number' && name.endsWith('Fen')) {
       // A refusal leaves the money fields it does not fill at zero (PROTOCOL.md §3): not a balance.
       if (value !== 0 || answer.code === ResultCode.APPROVED) parts.push(`${name.replace(/Fen$/, '')} ¥${formatYuan(value, { grouped: true })}`);
+    } else if (name === 'periods' && Array.isArray(value)) {
+      if (value.length > 0) parts.push(`periods ${(value as BillPeriod[]).map((p) => `${formatPeriod(p.period)} ¥${formatYuan(p.amountFen, { grouped: true })}`).join(', ')}`);
     } else if (Array.isArray(value)) parts.push(`${name} ${value.map((v) => JSON.stringify(v)).join(' ')}`);
     else if (value && typeof value === 'object') parts.push(`${name} ${JSON.stringify(value)}`);
     else if (value !== '' && value !== 0) parts.push(`${name} ${value}`);

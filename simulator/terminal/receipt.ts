@@ -7,7 +7,7 @@
  */
 import { MerchantKind, TxnFlag } from '../../protocol/constants.js';
 import type { BillPeriod } from '../../protocol/messages.js';
-import { formatYuan } from '../../src/admin/index.js';
+import { formatPeriod, formatYuan } from '../../src/admin/index.js';
 
 export const RECEIPT_COLUMNS = 32;
 
@@ -99,11 +99,6 @@ function day(businessDay: number): string {
   return `${text.slice(0, 4)}-${text.slice(4, 6)}-${text.slice(6, 8)}`;
 }
 
-function period(p: number): string {
-  const text = String(p).padStart(6, '0');
-  return `${text.slice(0, 4)}-${text.slice(4, 6)}`;
-}
-
 /** The receipt's lines, each at most RECEIPT_COLUMNS wide. */
 export function renderReceipt(r: ReceiptInput): string[] {
   const collector = r.merchantKind === MerchantKind.COLLECTOR;
@@ -117,7 +112,7 @@ export function renderReceipt(r: ReceiptInput): string[] {
   lines.push(...row('Account', r.account), ...row('Holder', r.holderName || '-'), light);
   if (r.periods.length > 0) {
     lines.push(r.kind === 'correct' ? 'Bill periods restored' : 'Bill periods paid');
-    for (const p of r.periods) lines.push(...row(`  ${period(p.period)}`, yuan(p.amountFen)));
+    for (const p of r.periods) lines.push(...row(`  ${formatPeriod(p.period)}`, yuan(p.amountFen)));
     lines.push(light);
   }
   lines.push(...row(r.kind === 'correct' ? 'AMOUNT REFUNDED' : 'AMOUNT PAID', yuan(r.amountFen)));

@@ -12,7 +12,7 @@
  *     the file is written (ERR_CONFLICT).
  * Bills missing from the file stay as they are; postings are never touched.
  */
-import { ACCOUNT_PATTERN } from '../../protocol/constants.js';
+import { ACCOUNT_PATTERN, RESULT_NAME, ResultCode } from '../../protocol/constants.js';
 import type { BillPeriod } from '../../protocol/messages.js';
 import { formatBillRecord, parseCleared } from '../biller/bill-record.js';
 import { arrearsOf, unpaidPeriods, type Bill, type BillClearance } from '../biller/biller.js';
@@ -29,6 +29,8 @@ import { formatYuan } from './money.js';
 export interface AccountPosting {
   receipt: string;
   kind: 'payment' | 'reversal';
+  /** The biller's answer: APPROVED, or why it declined (a declined post is kept so its retry hears the same). */
+  result: { code: number; name: string };
   amountFen: number;
   /** A reversal's payment; '' for a payment. */
   original: string;
@@ -205,6 +207,23 @@ function conflictError(conflicts: string[], outcome: string): AdminError {
   );
 }
 
+/** A posting as the embedded biller's hash keeps it (src/biller/lua.ts), by name. */
+export function readPosting(receipt: string, p: Record<string, string>): AccountPosting {
+  const code = Number(p.result ?? ResultCode.APPROVED);
+  return {
+    receipt,
+    kind: p.kind === 'reversal' ? 'reversal' : 'payment',
+    result: { code, name: RESULT_NAME.get(code) ?? `0x${code.toString(16)}` },
+    amountFen: Number(p.amountFen ?? 0),
+    original: p.original ?? '',
+    reversedBy: p.reversedBy ?? '',
+    at: Number(p.at ?? 0),
+    day: Number(p.day ?? 0),
+    arrearsAfterFen: Number(p.arrearsAfter ?? 0),
+    bills: parseCleared(p.cleared),
+  };
+}
+
 export async function showAccount(context: AdminContext, account: string): Promise<Account> {
   if (!ACCOUNT_PATTERN.test(account)) throw new AdminError(AdminErrorCode.INVALID, `account ${JSON.stringify(account)} is not 10 digits`);
   const { redis } = context;
@@ -223,19 +242,6 @@ export async function showAccount(context: AdminContext, account: string): Promi
     arrearsFen: arrearsOf(bills),
     periods: unpaidPeriods(bills),
     bills,
-    postings: receipts.map((receipt, i) => {
-      const p = hashes[i] ?? {};
-      return {
-        receipt,
-        kind: p.kind === 'reversal' ? 'reversal' : 'payment',
-        amountFen: Number(p.amountFen ?? 0),
-        original: p.original ?? '',
-        reversedBy: p.reversedBy ?? '',
-        at: Number(p.at ?? 0),
-        day: Number(p.day ?? 0),
-        arrearsAfterFen: Number(p.arrearsAfter ?? 0),
-        bills: parseCleared(p.cleared),
-      };
-    }),
+    postings: receipts.map((receipt, i) => readPosting(receipt, hashes[i] ?? {})),
   };
 }

@@ -15,6 +15,12 @@ export function parseDate(text: string): number {
   return Number(`${match[1]}${match[2]}${match[3]}`);
 }
 
+/** A bill period, 202610 → "2026-10". */
+export function formatPeriod(period: number): string {
+  const text = String(period).padStart(6, '0');
+  return `${text.slice(0, 4)}-${text.slice(4, 6)}`;
+}
+
 /** 20261127 → "2026-11-27". */
 export function formatDate(day: number): string {
   const text = String(day).padStart(8, '0');

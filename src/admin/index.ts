@@ -8,7 +8,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { businessDayOf, cutoffMinutes, DEFAULT_BUSINESS_DAY, type BusinessDayOptions } from '../core/business-day.js';
 import type { DayPosting } from '../biller/biller.js';
 import { RedisBiller } from '../biller/redis-biller.js';
-import { importAccounts, showAccount, type Account, type ImportResult } from './accounts.js';
+import { importAccounts, showAccount, type Account, type AccountPosting, type ImportResult } from './accounts.js';
 import { reconcileBiller, type BillerReconciliation } from './reconcile.js';
 import { importTerminals, type NewTerminalKey, type TerminalImport } from './provision.js';
 import { readCheckpoint, takeCheckpoint, type Checkpoint } from './checkpoint.js';
@@ -77,9 +77,9 @@ import { verify, type VerifyResult } from './verify.js';
 export { AdminError, AdminErrorCode };
 export { checkOperator, parseDuration, parseSince } from './audit.js';
 export { formatYuan, parseYuan } from './money.js';
-export { businessDayRange, daysFrom, formatDate, formatLocalTime, parseDate } from './day.js';
+export { businessDayRange, daysFrom, formatDate, formatLocalTime, formatPeriod, parseDate } from './day.js';
 export { journalCsv, journalJsonLines } from './journal.js';
-export { txnCsv } from './lookup.js';
+export { postingFacts, requestInWords, txnCsv } from './lookup.js';
 export { reportCsv, reportSummary } from './report.js';
 export { BREAK_KINDS, reconcileCsv, reconcileText, type BillerReconciliation, type BreakKind, type ReconcileLine } from './reconcile.js';
 export { fleetCsv, parseTerminalKey, type FleetPage, type FleetQuery } from './terminals.js';
@@ -92,7 +92,7 @@ export type { Checkpoint, ExportedEntry, FindPage, FindQuery, QueuedPosting, Txn
 export { ROLES, roleAtLeast, type Role } from './console-operators.js';
 export type { BankImportResult, CashNearOptions, DayLimits, MovementNote, NewMerchantOptions, RemitResult, LowFloatOptions };
 export type { AdjustResult, Approval, OperatorNote, ReentryInput, ReentryResult, ReversalResult };
-export type { Account, AuditEntry, ConsoleOperator, AuditQuery, ImportResult, BusinessDayOptions, DailyReport, JournalEntry, Merchant, PendingTransaction, ProvisionedKey, Terminal, TopUpResult, VerifyRecord, VerifyResult };
+export type { Account, AccountPosting, AuditEntry, ConsoleOperator, AuditQuery, ImportResult, BusinessDayOptions, DailyReport, JournalEntry, Merchant, PendingTransaction, ProvisionedKey, Terminal, TopUpResult, VerifyRecord, VerifyResult };
 export type { SeqReset, QueueLine };
 
 export interface AdminOptions {

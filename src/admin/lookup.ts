@@ -4,12 +4,13 @@
  * read the lookup index the core writes with each transaction (src/store/lua/lookup-index.ts;
  * cost and design in src/core/README.md "Lookup index").
  */
-import { RESULT_NAME } from '../../protocol/constants.js';
+import { MESSAGE_TYPE_NAME, RESULT_NAME } from '../../protocol/constants.js';
 import { keys } from '../store/keys.js';
 import { ACCOUNT_PATTERN, RECEIPT_PATTERN } from '../../protocol/constants.js';
+import { readPosting, type AccountPosting } from './accounts.js';
 import { int, type AdminContext } from './context.js';
 import { csvLine } from './csv.js';
-import { businessDayRange, formatLocalTime } from './day.js';
+import { businessDayRange, formatLocalTime, formatPeriod } from './day.js';
 import { AdminError, AdminErrorCode } from './errors.js';
 import { merchantIds, showMerchant } from './merchants.js';
 import { formatYuan } from './money.js';
@@ -55,7 +56,7 @@ export interface TxnDetail extends Txn {
   merchantName: string;
   accountName: string | null;
   /** The embedded biller's posting of this receipt; null when none (declined early, or another biller). */
-  posting: Record<string, string | number> | null;
+  posting: AccountPosting | null;
   /** The terminal's request record while the replay retention keeps it: its state and type. */
   request: { state: string; type: number } | null;
   /** Operator notes (reversals, re-entries): who, why, ticket. */
@@ -138,6 +139,35 @@ function toTxn(context: AdminContext, merchantId: string, f: Record<string, stri
   };
 }
 
+/**
+ * The embedded biller's posting in words, for `txn show` and the console: what it was and for how
+ * much, the biller's answer, when it was booked, what it left owing, the bills it cleared (or, a
+ * reversal, restored) and its reversal.
+ */
+export function postingFacts(p: AccountPosting, localTime: (epochMs: number) => string): Array<[string, string]> {
+  const facts: Array<[string, string]> = [
+    [p.kind, `${formatYuan(p.amountFen)} yuan, ${p.result.name}`],
+    ['booked', localTime(p.at)],
+    ['arrears after', `${formatYuan(p.arrearsAfterFen)} yuan`],
+  ];
+  const bills = p.bills.map((c) => `${c.billId} (${formatPeriod(c.period)}) ${formatYuan(c.amountFen)}`).join(', ');
+  if (bills !== '') facts.push([p.kind === 'reversal' ? 'bills restored' : 'bills cleared', bills]);
+  if (p.original !== '') facts.push(['reverses', p.original]);
+  if (p.reversedBy !== '') facts.push(['reversed by', p.reversedBy]);
+  return facts;
+}
+
+/**
+ * The terminal's request record in words: while the replay retention keeps it, a retransmission of
+ * that seq is answered from the transaction (`pending`: it started one) or from the answer stored
+ * with the record (`done`: declined before a transaction).
+ */
+export function requestInWords(request: NonNullable<TxnDetail['request']>, seq: number): string {
+  const type = MESSAGE_TYPE_NAME.get(request.type) ?? `0x${request.type.toString(16).padStart(2, '0')}`;
+  const from = request.state === 'pending' ? 'answered from this transaction' : 'answered from the answer stored then';
+  return `${type} seq ${seq} kept for retransmissions, ${from}`;
+}
+
 export async function showTxn(context: AdminContext, receipt: string): Promise<TxnDetail> {
   const { merchantId, fields, early } = await readTxn(context, receipt);
   const txn = toTxn(context, merchantId, fields, early);
@@ -154,15 +184,10 @@ export async function showTxn(context: AdminContext, receipt: string): Promise<T
     ...txn,
     merchantName: merchantName ?? '',
     accountName,
-    posting: Object.keys(posting).length === 0 ? null : numeric(posting),
+    posting: Object.keys(posting).length === 0 ? null : readPosting(receipt, posting),
     request: request === null ? null : { state, type: Number(type) },
     operator: fields.operator === undefined ? null : { name: fields.operator, reason: fields.reason ?? '', ticket: fields.ticket ?? '' },
   };
-}
-
-/** A hash with its integer-looking values as numbers (amounts in fen, times in ms). */
-function numeric(hash: Record<string, string>): Record<string, string | number> {
-  return Object.fromEntries(Object.entries(hash).map(([k, v]) => [k, /^-?\d{1,15}$/.test(v) ? Number(v) : v]));
 }
 
 // ---- txn find ----

@@ -17,6 +17,9 @@ import {
   journalJsonLines,
   parseDate,
   formatDate,
+  formatPeriod,
+  postingFacts,
+  requestInWords,
   txnCsv,
   parseTerminalKey,
   parseDuration,
@@ -645,22 +648,21 @@ function registerAccounts(program: Command): void {
 
   adminCommand(group, 'show <account>', 'show an account: holder, status, arrears, its bills and its postings with their receipts', async (admin, [account = '']) => {
     const a = await admin.showAccount(account);
-    return { json: a, text: accountText(a) };
+    return { json: a, text: accountText(a, admin.localTime) };
   });
 }
 
-function accountText(a: Account): string {
-  const time = (ms: number) => new Date(ms).toISOString();
+function accountText(a: Account, localTime: (epochMs: number) => string): string {
   const lines = [`account ${a.account}  ${a.status}  arrears ${yuan(a.arrearsFen)} yuan  ${a.name}`];
-  lines.push(a.bills.length === 0 ? 'no bills' : `${'bill'.padEnd(32)} ${'period'.padEnd(6)} ${'issued'.padEnd(10)} ${'status'.padEnd(9)} ${'amount'.padStart(12)} ${'paid'.padStart(12)}`);
+  lines.push(a.bills.length === 0 ? 'no bills' : `${'bill'.padEnd(32)} ${'period'.padEnd(7)} ${'issued'.padEnd(10)} ${'status'.padEnd(9)} ${'amount'.padStart(12)} ${'paid'.padStart(12)}`);
   for (const b of a.bills) {
-    lines.push(`${b.billId.padEnd(32)} ${String(b.period).padEnd(6)} ${b.issueDate.padEnd(10)} ${b.status.padEnd(9)} ${yuan(b.amountFen).padStart(12)} ${yuan(b.paidFen).padStart(12)}`);
+    lines.push(`${b.billId.padEnd(32)} ${formatPeriod(b.period)} ${b.issueDate.padEnd(10)} ${b.status.padEnd(9)} ${yuan(b.amountFen).padStart(12)} ${yuan(b.paidFen).padStart(12)}`);
   }
   lines.push(a.postings.length === 0 ? 'no postings' : 'postings (receipt, kind, amount, booked, bills)');
   for (const p of a.postings) {
     const link = p.kind === 'reversal' ? `  reverses ${p.original}` : p.reversedBy ? `  reversed by ${p.reversedBy}` : '';
     const bills = p.bills.map((c) => `${c.billId}:${yuan(c.amountFen)}`).join(' ');
-    lines.push(`${p.receipt}  ${p.kind.padEnd(8)} ${yuan(p.amountFen).padStart(12)}  ${time(p.at)}  ${bills}${link}`);
+    lines.push(`${p.receipt}  ${p.kind.padEnd(8)} ${yuan(p.amountFen).padStart(12)}  ${localTime(p.at)}  ${bills}${link}`);
   }
   return lines.join('\n');
 }
@@ -880,7 +882,7 @@ function registerVerify(program: Command): void {
     .option('--checkpoint <file>', 'a file from journal checkpoint: also find a journal rolled back or rewritten before it');
 }
 
-function txnText(t: TxnDetail): string {
+function txnText(t: TxnDetail, localTime: (epochMs: number) => string): string {
   const rows: Array<[string, string | number | null]> = [
     ['receipt', t.receipt],
     ['kind', t.kind + (t.origin !== 'terminal' ? ` (${t.origin})` : '')],
@@ -898,8 +900,8 @@ function txnText(t: TxnDetail): string {
     ['original', t.original],
     ['corrected by', t.correctedBy],
     ['reversed by', t.reversedBy],
-    ['posting', t.posting === null ? 'none at the embedded biller' : Object.entries(t.posting).map(([k, v]) => `${k}=${v}`).join(' ')],
-    ['request', t.request === null ? 'expired (past the replay retention)' : `${t.request.state}, type 0x${t.request.type.toString(16).padStart(2, '0')}`],
+    ['posting', t.posting === null ? 'none at the embedded biller' : postingFacts(t.posting, localTime).map(([name, value]) => `${name} ${value}`).join(', ')],
+    ['request', t.request === null ? 'expired (past the replay retention)' : requestInWords(t.request, t.seq)],
     ['operator', t.operator === null ? null : `${t.operator.name}: ${t.operator.reason}${t.operator.ticket ? ` (ticket ${t.operator.ticket})` : ''}`],
   ];
   return rows.filter(([, v]) => v !== null).map(([k, v]) => `${k.padEnd(14)}${v}`).join('\n');
@@ -917,7 +919,7 @@ function registerTxn(program: Command): void {
     'every fact of a transaction: state, result, kind, local times, terminal and seq, merchant, account, amount, the biller posting, the correction linked',
     async (admin, [receipt = '']) => {
       const txn = await admin.showTxn(receipt);
-      return { json: txn, text: txnText(txn) };
+      return { json: txn, text: txnText(txn, admin.localTime) };
     },
     { businessDay: true },
   );

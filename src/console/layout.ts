@@ -95,7 +95,7 @@ export function count(n: number, one: string, many = `${one}s`): string {
 }
 
 /**
- * A stored state (audit before/after, a biller posting) as name-value lines, money read in yuan:
+ * A stored state (audit before/after, an approval's parameters) as name-value lines, money read in yuan:
  * a field named …Fen holds fen, `at` an instant.
  */
 export function facts(value: unknown, utcOffsetMinutes: number): Html {

@@ -15,6 +15,7 @@ import {
   FrameDecoder,
   FrameError,
   FrameErrorCode,
+  MESSAGE_TYPE_NAME,
   MessageType,
   NoticeReason,
   RESULT_NAME,
@@ -88,9 +89,6 @@ const SIGN_IN_REFUSED = 'SIGN_IN_REFUSED';
 const NOT_SIGNED_IN = 'NOT_SIGNED_IN';
 /** A request beyond the terminal's rate, counted the same way. */
 const RATE_LIMITED = 'RATE_LIMITED';
-const TYPE_NAME: ReadonlyMap<number, string> = new Map(
-  Object.entries(MessageType).map(([name, type]) => [type, name]),
-);
 
 /**
  * Socket listeners and timer callbacks are shared by every connection (the socket carries its
@@ -321,7 +319,7 @@ export class Connection {
       peer: this.peer,
       terminal: frame.terminalId,
       seq: frame.seq,
-      type: TYPE_NAME.get(frame.type),
+      type: MESSAGE_TYPE_NAME.get(frame.type),
       result: RESULT_NAME.get(result),
       ms: Math.round(seconds * 100_000) / 100,
       replayed,

@@ -7,7 +7,7 @@
  */
 import type { Cluster, Redis } from 'ioredis';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { MessageType, RESPONSE_BIT, RESULT_NAME, ResultCode } from '../../protocol/constants.js';
+import { MESSAGE_TYPE_NAME, MessageType, RESPONSE_BIT, RESULT_NAME, ResultCode } from '../../protocol/constants.js';
 import { FrameErrorCode } from '../../protocol/errors.js';
 import { buildInfo } from '../build-info.js';
 import { droppedLogLines } from '../log.js';
@@ -60,21 +60,15 @@ export interface MetricsOptions {
   processMetrics?: boolean;
 }
 
-/** The name of a request type as a label ("PAY"), or UNKNOWN for a type the protocol lacks. */
+/** The name of a request type as a label ("PAY"), or UNKNOWN for a response type or one the protocol lacks. */
 export function messageTypeLabel(type: number): string {
-  return REQUEST_TYPE_NAME.get(type) ?? 'UNKNOWN';
+  return (type & RESPONSE_BIT) === 0 ? (MESSAGE_TYPE_NAME.get(type) ?? 'UNKNOWN') : 'UNKNOWN';
 }
 
 /** The name of a result code as a label ("APPROVED"), as PROTOCOL.md §4 names it. */
 export function resultLabel(result: number): string {
   return RESULT_NAME.get(result) ?? 'UNKNOWN';
 }
-
-const REQUEST_TYPE_NAME: ReadonlyMap<number, string> = new Map(
-  Object.entries(MessageType)
-    .filter(([, code]) => (code & RESPONSE_BIT) === 0)
-    .map(([name, code]) => [code, name]),
-);
 
 export class Metrics {
   readonly registry = new Registry();

@@ -178,7 +178,7 @@ describe('accounts import', () => {
       ],
       postings: [],
     });
-    expect((await aircharge(['accounts', 'show', '6000000001'])).stdout).toMatch(/^W-2 +202610 2026-10-05 open +200\.00 +0\.00$/m);
+    expect((await aircharge(['accounts', 'show', '6000000001'])).stdout).toMatch(/^W-2 +2026-10 2026-10-05 open +200\.00 +0\.00$/m);
   });
 
   it('reports every bad row with its line number and imports nothing', async () => {

@@ -174,6 +174,13 @@ describe('txn CLI', () => {
     expect(text.stdout).toContain('time          2026-12-03 10:00:01 +08:00');
     expect(text.stdout).toContain(`corrected by  ${receipts.correction}`);
     expect(text.stdout).toContain('account       0000000101 Wang Fang');
+    // The biller's posting (booked when the biller took it, local time) and the request record, in words.
+    expect(text.stdout).toMatch(/^posting +payment 20\.00 yuan, APPROVED, booked \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+08:00, arrears after 470\.00 yuan, bills cleared \S+ \(\d{4}-\d\d\) [\d.]+/m);
+    expect(text.stdout).toContain(`reversed by ${receipts.correction}`);
+    expect(text.stdout).toMatch(/^request +PAY seq \d+ kept for retransmissions, answered from this transaction$/m);
+    const declined = await aircharge(['txn', 'show', receipts.short!]);
+    expect(declined.stdout).toContain('posting       none at the embedded biller');
+    expect(declined.stdout).toMatch(/^request +PAY seq \d+ kept for retransmissions, answered from the answer stored then$/m);
     const shown = JSON.parse((await aircharge(['txn', 'show', receipts.short!, '--json'])).stdout) as TxnDetail;
     expect(shown).toMatchObject({ state: 'declined', result: { name: 'FLOAT_SHORT' } });
 

@@ -171,6 +171,11 @@ describe('the console in a real browser', () => {
     expect(facts).toContain('¥35.50');
     expect(facts).toContain(ACCOUNT);
     expect(facts).toContain('Zhang San');
+    // The biller's posting and the request record in words, not raw fields.
+    const biller = await page.locator('section.card', { hasText: 'At the biller' }).textContent();
+    expect(biller).toMatch(/payment\s*35\.50 yuan, APPROVED/);
+    expect(biller).toMatch(/bills cleared\s*\S+ \(\d{4}-\d\d\) 35\.50/);
+    expect(biller).toMatch(/PAY seq \d+ kept for retransmissions, answered from this transaction/);
     await shot('03-transaction');
     await page.goto(`${consoleUrl}/transactions?account=${ACCOUNT}`);
     await expect(page.locator('table').textContent()).resolves.toContain(receipt);

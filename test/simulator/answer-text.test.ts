@@ -23,4 +23,11 @@ describe('answerText', () => {
     expect(text).toContain('arrears ¥0.00');
     expect(text).toContain('float ¥0.00');
   });
+
+  it('names the bill periods paid as the receipt prints them, not as JSON', () => {
+    const text = answerText(answer(ResultCode.APPROVED, 'APPROVED', { receipt: 'T0000001000000000007', arrearsFen: 500, floatFen: 100_000,
+      businessDay: 20261127, periods: [{ period: 202610, amountFen: 12_000 }, { period: 202611, amountFen: 3_550 }] }));
+    expect(text).toContain('periods 2026-10 ¥120.00, 2026-11 ¥35.50');
+    expect(text).not.toContain('{');
+  });
 });

@@ -3,9 +3,9 @@
  * terminal, optionally one business day and declines only, newest first and paged (as `txn find`).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { formatDate, parseDate, type Txn, type TxnDetail } from '../../admin/index.js';
+import { formatDate, parseDate, postingFacts, requestInWords, type Txn, type TxnDetail } from '../../admin/index.js';
 import { href, html, query, type Html } from '../html.js';
-import { facts, pill, table, yuan } from '../layout.js';
+import { localTime, pill, table, yuan } from '../layout.js';
 import type { ConsoleContext } from '../server.js';
 
 interface SearchQuery {
@@ -115,10 +115,12 @@ function detail(t: TxnDetail, utcOffsetMinutes: number): Html {
   if (t.correctedBy !== null) lines.push(['Corrected by', receiptLink(t.correctedBy)]);
   if (t.reversedBy !== null) lines.push(['Reversed by', receiptLink(t.reversedBy)]);
   if (t.operator !== null) lines.push(['Operator', `${t.operator.name}: ${t.operator.reason}${t.operator.ticket === '' ? '' : ` (ticket ${t.operator.ticket})`}`]);
-  const posting = t.posting === null ? html`<p class="empty">No posting at the embedded biller for this receipt.</p>` : facts(t.posting, utcOffsetMinutes);
+  const posting = t.posting === null
+    ? html`<p class="empty">No posting at the embedded biller for this receipt.</p>`
+    : html`<dl class="facts">${postingFacts(t.posting, (at) => localTime(at, utcOffsetMinutes)).map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}</dl>`;
   return html`<div class="grid2">
 <section class="card"><h2>Transaction</h2><dl class="facts">${lines.map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}</dl></section>
 <section class="card"><h2>At the biller</h2>${posting}
-<h2>Terminal's request record</h2>${t.request === null ? html`<p class="empty">Past the replay retention (the transaction record above is kept for good).</p>` : html`<p>state <span class="mono">${t.request.state}</span>, message type ${t.request.type}</p>`}</section>
+<h2>Terminal's request record</h2>${t.request === null ? html`<p class="empty">Past the replay retention (the transaction record above is kept for good).</p>` : html`<p>${requestInWords(t.request, t.seq)}</p>`}</section>
 </div>`;
 }
