@@ -581,8 +581,10 @@ function registerStatement(program: Command): void {
       const exitCode = s.check.balanced ? 0 : 1;
       if (options.csv) return { json: s, text: statementCsv(s).trimEnd(), exitCode };
       const what = s.kind === 'collector' ? 'cash held' : 'float';
+      // The lines print local time without their zone; the header names it once.
+      const zone = admin.localTime(0).slice(20);
       const lines = [
-        `statement of ${s.kind} ${s.merchant} ${s.name}, ${s.from} to ${s.to} (yuan, ${what})`,
+        `statement of ${s.kind} ${s.merchant} ${s.name}, ${s.from} to ${s.to} (yuan, ${what}; times ${zone})`,
         `${'opening'.padEnd(44)} ${yuan(s.openingFen).padStart(16)}`,
         ...s.lines.map((l) => `${l.localTime.slice(0, 19)}  ${l.kind.padEnd(7)} ${l.receipt.padEnd(18)} ${yuan(l.effectFen).padStart(14)} ${yuan(l.balanceFen).padStart(16)}`),
         `${'closing'.padEnd(44)} ${yuan(s.closingFen).padStart(16)}`,

@@ -137,6 +137,10 @@ describe('statement', () => {
     const csv = await aircharge(['statement', 'shop-1', '--from', '2020-01-01', '--to', today, '--csv']);
     expect(csv.stdout.split('\n')[0]).toBe('merchant,kind,receipt,local_time,day,amount_yuan,balance_yuan,amount_fen,effect_fen,balance_fen');
     expect(csv.stdout).toMatch(/^shop-1,topup,TRF-001,\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \+08:00,\d{4}-\d{2}-\d{2},5000\.00,5000\.00,500000,500000,500000$/m);
+    const text = await aircharge(['statement', 'shop-1', '--from', '2020-01-01', '--to', today]);
+    expect(text.stdout).toMatch(/^statement of outlet shop-1 .*, 2020-01-01 to \d{4}-\d\d-\d\d \(yuan, float; times \+08:00\)$/m);
+    expect(text.stdout).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d  topup +TRF-001 +5,000\.00 +5,000\.00$/m);
+    expect(text.stdout).toContain('checked: the journal agrees with the balance');
     await client.hincrby(keys.merchant('shop-1'), 'floatFen', 1);
     const broken = await aircharge(['statement', 'shop-1', '--from', '2020-01-01', '--to', today]);
     expect(broken).toMatchObject({ code: 1, stdout: expect.stringContaining('NOT BALANCED') });
