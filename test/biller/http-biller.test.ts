@@ -111,11 +111,14 @@ describe('HttpBiller', () => {
     // One lookup: three attempts, three faults: the fifth opens the breaker.
     expect((await failure(biller.lookup('1000000001'))).code).toBe('ERR_BILLER_UNAVAILABLE');
     expect(biller.available()).toBe(false);
+    // The biller now answers nothing for 5 s: a call that went out would wait for its 1 s timeout.
+    await faults({ latencyMs: 5_000 });
     const fast = performance.now();
     const open = await failure(biller.post({ receipt: 'H00000042', account: '1000000003', amountFen: 1, at: Date.now(), day: DAY }));
     expect(open.code).toBe('ERR_BILLER_CIRCUIT_OPEN');
     expect(open.sent).toBe(false);
-    expect(performance.now() - fast).toBeLessThan(50);
+    expect(performance.now() - fast).toBeLessThan(500);
+    await faults({ latencyMs: 0 });
     const text = await registry.metrics();
     expect(text).toMatch(/aircharge_biller_breaker_state 1/);
     expect(text).toMatch(/aircharge_biller_calls_total\{operation="post",outcome="ERR_BILLER_CIRCUIT_OPEN"\} 1/);
