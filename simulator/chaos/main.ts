@@ -9,7 +9,7 @@
  * The biller suite (biller-scenarios.ts) runs the reference biller as its own process beside each.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { runScenario, type ScenarioRow } from './run.js';
+import { runScenario, type ScenarioRow, type SummaryRow } from './run.js';
 import { allScenarios, type Scenario } from './scenarios.js';
 import { billerScenarios } from './biller-scenarios.js';
 
@@ -92,7 +92,7 @@ process.stdout.write(
     seed: flags.seed,
     short: flags.short === true,
     ok,
-    scenarios: rows.map(({ scenario, attempted, approved, lost, duplicated, verify, ok: passed, durationMs, faults, problems }) => ({
+    scenarios: rows.map(({ scenario, attempted, approved, lost, duplicated, verify, ok: passed, durationMs, faults, problems }): SummaryRow => ({
       scenario, attempted, approved, lost, duplicated, verify, ok: passed, durationMs, faults, problems: problems.length,
     })),
   })}\n`,

@@ -53,6 +53,9 @@ export interface ScenarioRow {
   work?: string;
 }
 
+/** A scenario as the run's last line (JSON) gives it: its problems counted, not listed. */
+export type SummaryRow = Omit<ScenarioRow, 'seed' | 'approvedBefore' | 'problems' | 'work'> & { problems: number };
+
 const GATEWAY_ARGS = [
   // All terminals come from 127.0.0.1 through the relays: no per-address connection rate.
   '--connection-rate', '0', '--max-connections-per-address', '0',

@@ -9,21 +9,12 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+// Types only: importing the runner's values would run it.
+import type { SummaryRow } from '../../simulator/chaos/run.js';
 
 const CHAOS = join(import.meta.dirname, '../../dist/simulator/chaos/main.js');
 
-interface Row {
-  scenario: string;
-  approved: number;
-  lost: number;
-  duplicated: number;
-  verify: string;
-  ok: boolean;
-  faults: Record<string, number>;
-  problems: number;
-}
-
-function chaos(scenario: string): Promise<{ row: Row; stderr: string }> {
+function chaos(scenario: string): Promise<{ row: SummaryRow; stderr: string }> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
@@ -31,7 +22,7 @@ function chaos(scenario: string): Promise<{ row: Row; stderr: string }> {
       { timeout: 110_000 },
       (error, stdout, stderr) => {
         try {
-          const summary = JSON.parse(stdout.trim().split('\n').at(-1)!) as { scenarios: Row[] };
+          const summary = JSON.parse(stdout.trim().split('\n').at(-1)!) as { scenarios: SummaryRow[] };
           resolve({ row: summary.scenarios[0]!, stderr });
         } catch {
           reject(new Error(`chaos printed no summary (${error?.message}): ${stderr}`));

@@ -9,20 +9,10 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+// Types only: importing the runner's values would run it.
+import type { SummaryRow } from '../../simulator/chaos/run.js';
 
 const CHAOS = join(import.meta.dirname, '../../dist/simulator/chaos/main.js');
-
-interface Row {
-  scenario: string;
-  attempted: number;
-  approved: number;
-  lost: number;
-  duplicated: number;
-  verify: string;
-  ok: boolean;
-  faults: Record<string, number>;
-  problems: number;
-}
 
 describe('npm run chaos -- --short', () => {
   it('runs every fault scenario with 0 lost, 0 duplicated and verify ok', async () => {
@@ -35,7 +25,7 @@ describe('npm run chaos -- --short', () => {
       );
     });
     const lines = stdout.trim().split('\n');
-    const summary = JSON.parse(lines.at(-1)!) as { seed: number; ok: boolean; scenarios: Row[] };
+    const summary = JSON.parse(lines.at(-1)!) as { seed: number; ok: boolean; scenarios: SummaryRow[] };
     expect(lines[0]).toMatch(/^scenario\s+attempted\s+approved\s+lost\s+duplicated\s+verify/);
     expect(summary.scenarios.map((s) => s.scenario)).toEqual(['gateway-sigkill', 'redis-restart', 'redis-outage', 'instance-cutoff', 'collectors-sigkill']);
     for (const row of summary.scenarios) {
