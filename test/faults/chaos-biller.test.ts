@@ -9,7 +9,6 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-// Types only: importing the runner's values would run it.
 import type { SummaryRow } from '../../simulator/chaos/run.js';
 
 const CHAOS = join(import.meta.dirname, '../../dist/simulator/chaos/main.js');
