@@ -49,6 +49,11 @@ export interface BillerTuning {
   faultSec?: number;
 }
 
+/** How long biller-slow's and biller-no-answer's fault lasts, s: the tuning's, else 10 (4 short). */
+function faultSec(tuning: BillerTuning, short: boolean): number {
+  return tuning.faultSec ?? (short ? 4 : 10);
+}
+
 /** The reference biller beside a chaos stack: its process, data, secret, and the operator's calls to it. */
 export class ReferenceBillerLeg implements Attachment {
   readonly gatewayArgs: string[];
@@ -222,9 +227,9 @@ function billerSlow(tuning: BillerTuning): Scenario {
     name: 'biller-slow',
     description: `every biller answer ${BILLER_TIMEOUT_SEC * 1000 + 1500} ms late, beyond the gateway's ${BILLER_TIMEOUT_SEC} s timeout`,
     policy: 'decline',
-    durationSec: (short) => (tuning.faultSec ?? (short ? 4 : 10)) + (short ? 10 : 20),
+    durationSec: (short) => faultSec(tuning, short) + (short ? 10 : 20),
     async inject(context, biller) {
-      const faultMs = (tuning.faultSec ?? (context.short ? 4 : 10)) * 1000;
+      const faultMs = faultSec(tuning, context.short) * 1000;
       await whenPaying(context, 3, 1000);
       context.mark('slow');
       await biller.faults({ latencyMs: BILLER_TIMEOUT_SEC * 1000 + 1500 });
@@ -240,9 +245,9 @@ function billerNoAnswer(tuning: BillerTuning): Scenario {
     name: 'biller-no-answer',
     description: 'the biller books half the postings and never answers them',
     policy: 'decline',
-    durationSec: (short) => (tuning.faultSec ?? (short ? 4 : 10)) + (short ? 10 : 20),
+    durationSec: (short) => faultSec(tuning, short) + (short ? 10 : 20),
     async inject(context, biller) {
-      const faultMs = (tuning.faultSec ?? (context.short ? 4 : 10)) * 1000;
+      const faultMs = faultSec(tuning, context.short) * 1000;
       await whenPaying(context, 3, 1000);
       context.mark('noAnswer');
       await biller.faults({ bookNoAnswerRate: 0.5 });
