@@ -10,9 +10,9 @@ import { deriveRandom } from '../link/prng.js';
 import { WALKING_HOLES, linkProfile } from '../link/index.js';
 import { runFleet, type FleetResult, type Ledger } from '../fleet/fleet.js';
 import { openOperator } from '../fleet/operator.js';
-import { reconcile } from '../fleet/reconcile.js';
+import { reconcile, runDays } from '../fleet/reconcile.js';
 import { seedNetwork } from '../fleet/seed.js';
-import { daysFrom, type Admin } from '../../src/admin/index.js';
+import type { Admin } from '../../src/admin/index.js';
 import type { AnswerSeen, Attachment, Scenario } from './scenarios.js';
 import { ChaosStack } from './stack.js';
 
@@ -199,7 +199,7 @@ function isApproval(answer: AnswerSeen): boolean {
 
 async function books(admin: Admin, scenario: string, result: FleetResult, day: number, before: DailyReport, stack: ChaosStack, attachment?: Attachment) {
   // A run that went past the business day's cut-off is counted on every day it touched.
-  const days = daysFrom(day, Math.max(day, admin.businessDay()));
+  const days = runDays(admin, day);
   const { lost, duplicated, approved } = await countAgainstJournal(admin, result.ledgers, days);
   const reconciliation = await reconcile(admin, result.ledgers, day, before, [], attachment && ((d) => attachment.dayPostings(d)));
   const verify = await stack.verify();

@@ -56,6 +56,14 @@ export function reportBefore(admin: Admin, day: number): Promise<DailyReport> {
 }
 
 /**
+ * The business days a run that began on `firstDay` touched: through the one the operator is in
+ * now, so a run past the day's cut-off is checked on each of them.
+ */
+export function runDays(admin: Admin, firstDay: number): number[] {
+  return daysFrom(firstDay, Math.max(firstDay, admin.businessDay()));
+}
+
+/**
  * `day`: the business day the run began on. A run that goes past the day's cut-off is checked on
  * every day it touched, through the one the operator is in now: receipts, journal and hand-ins on
  * all of them, the report day by day (only the first had movements before the run).
@@ -71,9 +79,8 @@ export async function reconcile(
   settleDisagreements: string[] = [],
   billerPostings?: (day: number) => Promise<DayPosting[]>,
 ): Promise<Reconciliation> {
-  const lastDay = Math.max(day, admin.businessDay());
-  const days = daysFrom(day, lastDay);
-  const ofTheRun = (businessDay: number) => businessDay >= day && businessDay <= lastDay;
+  const days = runDays(admin, day);
+  const lastDay = days[days.length - 1]!;
   const mismatches: string[] = [...settleDisagreements];
   const terminals = new Set(ledgers.map((l) => l.terminalId));
   const ledger = emptyTotals();
@@ -83,7 +90,7 @@ export async function reconcile(
     unfinished += l.state.pending.length;
     for (const p of l.state.pending) mismatches.push(`${l.terminalId} seq ${p.seq}: still unfinished at the end (no final answer learned)`);
     for (const r of l.state.receipts) {
-      if (!ofTheRun(r.businessDay)) continue;
+      if (!days.includes(r.businessDay)) continue;
       add(ledger, r.kind, r.amountFen);
       seen.set(r.receipt, { kind: r.kind, amountFen: r.amountFen, terminalId: l.terminalId });
     }
