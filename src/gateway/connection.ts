@@ -409,10 +409,12 @@ export class Connection {
       return refuse(result, session.key, result === ResultCode.BAD_FORMAT ? FrameErrorCode.PAYLOAD : undefined);
     }
     if (answer.local !== true) session.state.coreAnswered(frame.seq, answer.result, answer.replayed, now);
+    // A heartbeat answered here raises the mark to its number; any heartbeat may report health.
+    const mark = answer.local === true ? frame.seq : 0;
     const health = answer.health !== undefined && answer.result === ResultCode.APPROVED ? this.healthDue(answer.health, now) : null;
     // Issued before the answer goes out, so a sign-in this terminal sends after it (elsewhere, on
     // a new connection) reaches Redis after the mark's raise on this instance's connection to it.
-    if (answer.local === true || health !== null) this.writeHeartbeatSeen(session, { mark: answer.local === true ? frame.seq : 0, health });
+    if (mark > 0 || health !== null) this.writeHeartbeatSeen(session, { mark, health });
     this.send(handler.responseType, frame.terminalId, frame.seq, answer.payload, session.key);
     if (answer.result === ResultCode.APPROVED && !answer.replayed && answer.amountFen !== undefined) {
       this.host.metrics?.moneyMoved(frame.type, answer.amountFen);
