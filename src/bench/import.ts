@@ -52,7 +52,7 @@ export function benchExtract(bills: number): { csv: string; accounts: number } {
 }
 
 /** Merchants of two terminals each: `rows` rows. */
-export function benchTerminals(rows: number): string {
+function benchTerminals(rows: number): string {
   const lines = ['merchant_id,merchant_name,terminal_id'];
   for (let row = 0; row < rows; row++) {
     const merchant = Math.floor(row / 2);
